@@ -1,0 +1,28 @@
+use std::sync::Arc;
+
+use crate::{Clock, CursorKey, Store, StoreError};
+
+/// What every dialect is handed: the store, the clock, and the server's secrets.
+#[derive(Clone)]
+pub struct Engine {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<Clock>,
+    /// Seals page tokens of every list.
+    pub cursors: CursorKey,
+    /// Key for the stateless tokens dialects issue (access tokens, login codes). Kept in the
+    /// database, so every roster process on one database verifies the others' tokens.
+    pub token_key: Arc<[u8]>,
+}
+
+impl Engine {
+    pub async fn new(store: Arc<dyn Store>, clock: Arc<Clock>) -> Result<Self, StoreError> {
+        let cursors = CursorKey::new(&store.secret("cursor-key").await?);
+        let token_key = store.secret("token-key").await?.into();
+        Ok(Self {
+            store,
+            clock,
+            cursors,
+            token_key,
+        })
+    }
+}

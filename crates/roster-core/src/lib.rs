@@ -1,0 +1,19 @@
+//! roster's relationship engine, free of any vendor's wire format.
+//!
+//! Vocabulary: a [`Space`] isolates one tenant/app/corp. An [`Entity`] is anything that has or is
+//! a member (task, chat, tag, account, user, department); its `kind` and `attrs` belong to the
+//! dialect that created it. An edge says `subject --relation--> member`. Counters keep, per
+//! entity and relation, how many members it has and how many subjects it belongs to, so counts
+//! are O(1) and limits can be enforced inside the write transaction.
+
+mod clock;
+mod cursor;
+mod engine;
+mod model;
+mod store;
+
+pub use clock::Clock;
+pub use cursor::CursorKey;
+pub use engine::Engine;
+pub use model::*;
+pub use store::{Store, StoreError};

@@ -1,0 +1,187 @@
+//! roster-core's [`Store`] on SQL: SQLite (embedded, one file, WAL) and PostgreSQL.
+//!
+//! Both backends run the same queries through sqlx's `Any` driver; only the migrations, the
+//! connection set-up and the transaction discipline differ (see [`Backend`]).
+
+mod migrate;
+mod reads;
+mod store_impl;
+mod writes;
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyConnection;
+use sqlx::{AnyPool, Executor};
+
+use roster_core::StoreError;
+
+pub use roster_core::Store;
+
+/// Which SQL engine is behind the pools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One writer connection (SQLite allows one writer at a time anyway; queueing in the pool is
+    /// cheaper than lock retries) and several reader connections in WAL mode.
+    Sqlite,
+    /// SERIALIZABLE write transactions, retried on serialization failures and deadlocks, so caps
+    /// and reciprocal edges stay exact under concurrent writers and several roster processes.
+    Postgres,
+}
+
+pub struct SqlStore {
+    backend: Backend,
+    writer: AnyPool,
+    reader: AnyPool,
+}
+
+const SQLITE_PRAGMAS: [&str; 4] = [
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 10000",
+];
+
+impl SqlStore {
+    /// Open (creating if needed) `roster.db` inside `dir`.
+    pub async fn open_sqlite_dir(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display())))?;
+        Self::open_sqlite_file(&dir.join("roster.db")).await
+    }
+
+    pub async fn open_sqlite_file(path: &Path) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let pool = |max| {
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        for pragma in SQLITE_PRAGMAS {
+                            conn.execute(pragma).await?;
+                        }
+                        Ok(())
+                    })
+                })
+                .connect(&url)
+        };
+        let writer = pool(1).await.map_err(backend)?;
+        let store = Self {
+            backend: Backend::Sqlite,
+            writer,
+            reader: pool(4).await.map_err(backend)?,
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub async fn open_postgres(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await
+            .map_err(backend)?;
+        let store = Self {
+            backend: Backend::Postgres,
+            writer: pool.clone(),
+            reader: pool,
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// `postgres://` and `postgresql://` URLs select PostgreSQL; anything else is a SQLite
+    /// data directory.
+    pub async fn open(database: &str) -> Result<Self, StoreError> {
+        if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+            Self::open_postgres(database).await
+        } else {
+            Self::open_sqlite_dir(Path::new(database)).await
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Wait for in-flight work and close every connection (SQLite checkpoints its WAL).
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        let mut tx = self.writer.begin().await.map_err(backend)?;
+        if self.backend == Backend::Postgres {
+            tx.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+                .await
+                .map_err(backend)?;
+        }
+        Ok(tx)
+    }
+
+    /// Run `body` in a write transaction, retrying when the database reports a conflict with a
+    /// concurrent transaction. The body returns its value and whether to commit.
+    async fn write<T, F>(&self, body: F) -> Result<T, StoreError>
+    where
+        F: for<'c> Fn(&'c mut AnyConnection) -> writes::TxFuture<'c, T>,
+    {
+        const MAX_ATTEMPTS: u32 = 50;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut tx = self.begin_write().await?;
+            let result = match body(&mut tx).await {
+                Ok((value, true)) => tx.commit().await.map(|_| value),
+                Ok((value, false)) => tx.rollback().await.map(|_| value),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(value) => return Ok(value),
+                Err(e) if is_conflict(&e) && attempt < MAX_ATTEMPTS => {
+                    tracing::debug!(attempt, "write conflict, retrying: {e}");
+                    tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(20)))).await;
+                }
+                Err(e) => return Err(from_sqlx(e)),
+            }
+        }
+    }
+}
+
+fn is_conflict(e: &sqlx::Error) -> bool {
+    match e {
+        // 40001 serialization_failure, 40P01 deadlock_detected (PostgreSQL); 5/517 SQLITE_BUSY.
+        sqlx::Error::Database(db) => {
+            matches!(db.code().as_deref(), Some("40001" | "40P01" | "5" | "517"))
+        }
+        _ => false,
+    }
+}
+
+fn from_sqlx(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+        _ => backend(e),
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// `$start, $start+1, ...` for `n` values (both backends accept numbered placeholders).
+fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(feature = "test-support")]
+pub mod test_support;

@@ -1,0 +1,49 @@
+use sqlx::Executor;
+
+use crate::{backend, Backend, SqlStore, StoreError};
+
+/// Ordered migrations per backend; a migration never changes once released.
+const SQLITE: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+const POSTGRES: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+
+impl SqlStore {
+    pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
+        let migrations = match self.backend {
+            Backend::Sqlite => SQLITE,
+            Backend::Postgres => POSTGRES,
+        };
+        let mut conn = self.writer.acquire().await.map_err(backend)?;
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
+            .await
+            .map_err(backend)?;
+        for (version, sql) in migrations {
+            let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
+            if self.backend == Backend::Postgres {
+                // Several roster processes may start at once against one database.
+                tx.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
+                    .await
+                    .map_err(backend)?;
+            }
+            let applied: Option<(i64,)> =
+                sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(version)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            if applied.is_some() {
+                continue;
+            }
+            for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                tx.execute(statement).await.map_err(backend)?;
+            }
+            sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)")
+                .bind(version)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            tx.commit().await.map_err(backend)?;
+            tracing::info!(version, "applied migration");
+        }
+        Ok(())
+    }
+}

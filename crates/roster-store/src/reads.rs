@@ -1,0 +1,47 @@
+//! Row decoding and the read-side queries (served by the reader pool).
+
+use std::collections::BTreeMap;
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use roster_core::{Edge, Entity, Space, StoreError};
+
+use crate::backend;
+
+pub(crate) const ENTITY_COLUMNS: &str =
+    "id, space_id, kind, key, attrs, owner_id, created_at, updated_at";
+
+pub(crate) fn entity(row: &AnyRow) -> Result<Entity, StoreError> {
+    let attrs: String = row.try_get("attrs").map_err(backend)?;
+    Ok(Entity {
+        id: row.try_get("id").map_err(backend)?,
+        space_id: row.try_get("space_id").map_err(backend)?,
+        kind: row.try_get("kind").map_err(backend)?,
+        key: row.try_get("key").map_err(backend)?,
+        attrs: serde_json::from_str(&attrs).map_err(backend)?,
+        owner: row.try_get("owner_id").map_err(backend)?,
+        created_at: row.try_get("created_at").map_err(backend)?,
+        updated_at: row.try_get("updated_at").map_err(backend)?,
+    })
+}
+
+pub(crate) fn space(row: &AnyRow) -> Result<Space, StoreError> {
+    let limits: String = row.try_get("limits").map_err(backend)?;
+    let limits: BTreeMap<String, i64> = serde_json::from_str(&limits).map_err(backend)?;
+    Ok(Space {
+        id: row.try_get("id").map_err(backend)?,
+        dialect: row.try_get("dialect").map_err(backend)?,
+        key: row.try_get("key").map_err(backend)?,
+        limits,
+    })
+}
+
+pub(crate) fn edge(row: &AnyRow) -> Result<Edge, StoreError> {
+    Ok(Edge {
+        subject: row.try_get("subject_id").map_err(backend)?,
+        member: row.try_get("member_id").map_err(backend)?,
+        created_at: row.try_get("created_at").map_err(backend)?,
+        seq: row.try_get("seq").map_err(backend)?,
+    })
+}

@@ -1,0 +1,401 @@
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use rand::RngCore;
+use serde_json::Value;
+use sqlx::Row;
+
+use roster_core::*;
+
+use crate::reads::{self, ENTITY_COLUMNS};
+use crate::{backend, from_sqlx, placeholders, writes, SqlStore};
+
+/// Large `IN (...)` lists are split so no statement exceeds the backends' parameter limits.
+const CHUNK: usize = 500;
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn secret(&self, name: &str) -> Result<Vec<u8>, StoreError> {
+        let mut fresh = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut fresh);
+        let fresh: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(fresh)
+        .execute(&self.writer)
+        .await
+        .map_err(from_sqlx)?;
+        let row = sqlx::query("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.writer)
+            .await
+            .map_err(from_sqlx)?;
+        let value: String = row.try_get(0).map_err(backend)?;
+        Ok(value.into_bytes())
+    }
+
+    async fn ensure_space(
+        &self,
+        dialect: &str,
+        key: &str,
+        limits: &BTreeMap<String, i64>,
+    ) -> Result<Space, StoreError> {
+        let limits = serde_json::to_string(limits).map_err(backend)?;
+        let row = sqlx::query(
+            "INSERT INTO spaces (dialect, key, limits) VALUES ($1, $2, $3)
+             ON CONFLICT (dialect, key) DO UPDATE SET limits = excluded.limits
+             RETURNING id, dialect, key, limits",
+        )
+        .bind(dialect)
+        .bind(key)
+        .bind(limits)
+        .fetch_one(&self.writer)
+        .await
+        .map_err(from_sqlx)?;
+        reads::space(&row)
+    }
+
+    async fn spaces(&self, dialect: &str) -> Result<Vec<Space>, StoreError> {
+        sqlx::query("SELECT id, dialect, key, limits FROM spaces WHERE dialect = $1 ORDER BY id")
+            .bind(dialect)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(from_sqlx)?
+            .iter()
+            .map(reads::space)
+            .collect()
+    }
+
+    async fn create_entity(&self, new: NewEntity) -> Result<Entity, StoreError> {
+        let attrs = new.attrs.to_string();
+        let row = sqlx::query(&format!(
+            "INSERT INTO entities (space_id, kind, key, attrs, owner_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {ENTITY_COLUMNS}"
+        ))
+        .bind(new.space_id)
+        .bind(&new.kind)
+        .bind(&new.key)
+        .bind(attrs)
+        .bind(new.owner)
+        .bind(new.now)
+        .fetch_one(&self.writer)
+        .await
+        .map_err(from_sqlx)?;
+        reads::entity(&row)
+    }
+
+    async fn upsert_entity(&self, new: NewEntity) -> Result<Entity, StoreError> {
+        match self.find_entity(new.space_id, &new.kind, &new.key).await? {
+            None => match self.create_entity(new.clone()).await {
+                // Lost a race with another writer of the same key: take theirs and update it.
+                Err(StoreError::Conflict) => Box::pin(self.upsert_entity(new)).await,
+                other => other,
+            },
+            Some(existing) if existing.attrs == new.attrs => Ok(existing),
+            Some(existing) => self.update_entity(existing.id, new.attrs, new.now).await,
+        }
+    }
+
+    async fn entity(&self, id: EntityId) -> Result<Option<Entity>, StoreError> {
+        Ok(self.entities(&[id]).await?.remove(&id))
+    }
+
+    async fn entities(&self, ids: &[EntityId]) -> Result<HashMap<EntityId, Entity>, StoreError> {
+        let mut found = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {ENTITY_COLUMNS} FROM entities WHERE id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.reader).await.map_err(from_sqlx)? {
+                let entity = reads::entity(&row)?;
+                found.insert(entity.id, entity);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn find_entity(
+        &self,
+        space: SpaceId,
+        kind: &str,
+        key: &str,
+    ) -> Result<Option<Entity>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {ENTITY_COLUMNS} FROM entities WHERE space_id = $1 AND kind = $2 AND key = $3"
+        ))
+        .bind(space)
+        .bind(kind)
+        .bind(key)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(from_sqlx)?
+        .as_ref()
+        .map(reads::entity)
+        .transpose()
+    }
+
+    async fn list_entities(
+        &self,
+        filter: &EntityFilter,
+        page: PageRequest,
+    ) -> Result<Page<Entity>, StoreError> {
+        let (cmp, order, start) = keyset(page);
+        let owner_clause = if filter.owner.is_some() {
+            "AND owner_id = $5"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {ENTITY_COLUMNS} FROM entities
+             WHERE space_id = $1 AND kind = $2 AND id {cmp} $3 {owner_clause}
+             ORDER BY id {order} LIMIT $4"
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(filter.space_id)
+            .bind(&filter.kind)
+            .bind(page.after.unwrap_or(start))
+            .bind(i64::from(page.limit) + 1);
+        if let Some(owner) = filter.owner {
+            query = query.bind(owner);
+        }
+        let rows = query.fetch_all(&self.reader).await.map_err(from_sqlx)?;
+        let items = rows
+            .iter()
+            .map(reads::entity)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(paginate(items, page.limit, |e| e.id))
+    }
+
+    async fn update_entity(
+        &self,
+        id: EntityId,
+        attrs: Value,
+        now: i64,
+    ) -> Result<Entity, StoreError> {
+        let row = sqlx::query(&format!(
+            "UPDATE entities SET attrs = $2, updated_at = $3 WHERE id = $1 RETURNING {ENTITY_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(attrs.to_string())
+        .bind(now)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(from_sqlx)?
+        .ok_or(StoreError::NotFound)?;
+        reads::entity(&row)
+    }
+
+    async fn delete_entity(&self, id: EntityId) -> Result<(), StoreError> {
+        self.write(|conn| Box::pin(writes::delete_entity(conn, id)))
+            .await
+    }
+
+    async fn set_alias(
+        &self,
+        space: SpaceId,
+        namespace: &str,
+        alias: &str,
+        entity: EntityId,
+    ) -> Result<(), StoreError> {
+        let taken_by = sqlx::query(
+            "INSERT INTO aliases (space_id, namespace, alias, entity_id) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (space_id, namespace, alias) DO UPDATE SET alias = excluded.alias
+             RETURNING entity_id",
+        )
+        .bind(space)
+        .bind(namespace)
+        .bind(alias)
+        .bind(entity)
+        .fetch_one(&self.writer)
+        .await
+        .map_err(from_sqlx)?;
+        let owner: EntityId = taken_by.try_get(0).map_err(backend)?;
+        if owner == entity {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict)
+        }
+    }
+
+    async fn resolve_aliases(
+        &self,
+        space: SpaceId,
+        namespace: &str,
+        aliases: &[String],
+    ) -> Result<HashMap<String, EntityId>, StoreError> {
+        let mut found = HashMap::with_capacity(aliases.len());
+        for chunk in aliases.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT alias, entity_id FROM aliases
+                 WHERE space_id = $1 AND namespace = $2 AND alias IN ({})",
+                placeholders(3, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(space).bind(namespace);
+            for alias in chunk {
+                query = query.bind(alias);
+            }
+            for row in query.fetch_all(&self.reader).await.map_err(from_sqlx)? {
+                found.insert(
+                    row.try_get(0).map_err(backend)?,
+                    row.try_get(1).map_err(backend)?,
+                );
+            }
+        }
+        Ok(found)
+    }
+
+    async fn aliases_of(
+        &self,
+        space: SpaceId,
+        namespace: &str,
+        entities: &[EntityId],
+    ) -> Result<HashMap<EntityId, String>, StoreError> {
+        let mut found = HashMap::with_capacity(entities.len());
+        for chunk in entities.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT entity_id, alias FROM aliases
+                 WHERE space_id = $1 AND namespace = $2 AND entity_id IN ({})",
+                placeholders(3, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(space).bind(namespace);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.reader).await.map_err(from_sqlx)? {
+                found.insert(
+                    row.try_get(0).map_err(backend)?,
+                    row.try_get(1).map_err(backend)?,
+                );
+            }
+        }
+        Ok(found)
+    }
+
+    async fn add_edges(&self, req: AddEdges) -> Result<Vec<(EntityId, Outcome)>, StoreError> {
+        self.write(|conn| {
+            let req = req.clone();
+            Box::pin(async move { writes::add_edges(conn, &req).await })
+        })
+        .await
+    }
+
+    async fn remove_edges(&self, req: RemoveEdges) -> Result<Vec<(EntityId, Outcome)>, StoreError> {
+        self.write(|conn| {
+            let req = req.clone();
+            Box::pin(async move { writes::remove_edges(conn, &req).await })
+        })
+        .await
+    }
+
+    async fn edges_among(
+        &self,
+        subject: EntityId,
+        relation: &str,
+        members: &[EntityId],
+    ) -> Result<HashMap<EntityId, Edge>, StoreError> {
+        let mut found = HashMap::with_capacity(members.len());
+        for chunk in members.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT subject_id, member_id, created_at, seq FROM edges
+                 WHERE subject_id = $1 AND relation = $2 AND member_id IN ({})",
+                placeholders(3, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(subject).bind(relation);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.reader).await.map_err(from_sqlx)? {
+                let edge = reads::edge(&row)?;
+                found.insert(edge.member, edge);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn list_edges(
+        &self,
+        entity: EntityId,
+        relation: &str,
+        direction: Direction,
+        page: PageRequest,
+    ) -> Result<Page<Edge>, StoreError> {
+        let (cmp, order, start) = keyset(page);
+        let side = match direction {
+            Direction::Members => "subject_id",
+            Direction::Memberships => "member_id",
+        };
+        let sql = format!(
+            "SELECT subject_id, member_id, created_at, seq FROM edges
+             WHERE {side} = $1 AND relation = $2 AND seq {cmp} $3
+             ORDER BY seq {order} LIMIT $4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(entity)
+            .bind(relation)
+            .bind(page.after.unwrap_or(start))
+            .bind(i64::from(page.limit) + 1)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(from_sqlx)?;
+        let items = rows
+            .iter()
+            .map(reads::edge)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(paginate(items, page.limit, |e| e.seq))
+    }
+
+    async fn counts(
+        &self,
+        entities: &[EntityId],
+        relation: &str,
+        direction: Direction,
+    ) -> Result<HashMap<EntityId, i64>, StoreError> {
+        let mut found: HashMap<EntityId, i64> = entities.iter().map(|id| (*id, 0)).collect();
+        for chunk in entities.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT entity_id, n FROM counters
+                 WHERE relation = $1 AND direction = $2 AND entity_id IN ({})",
+                placeholders(3, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(relation).bind(direction.as_str());
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.reader).await.map_err(from_sqlx)? {
+                found.insert(
+                    row.try_get(0).map_err(backend)?,
+                    row.try_get(1).map_err(backend)?,
+                );
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Comparison, order and starting position of a keyset page.
+fn keyset(page: PageRequest) -> (&'static str, &'static str, i64) {
+    if page.newest_first {
+        ("<", "DESC", i64::MAX)
+    } else {
+        (">", "ASC", 0)
+    }
+}
+
+/// Trim the probe row fetched past `limit` and say where the next page starts.
+fn paginate<T>(mut items: Vec<T>, limit: u32, position: impl Fn(&T) -> i64) -> Page<T> {
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next = if more {
+        items.last().map(position)
+    } else {
+        None
+    };
+    Page { items, next }
+}

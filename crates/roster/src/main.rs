@@ -1,0 +1,96 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use rand::Rng;
+use roster::server::{self, Config};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "roster",
+    version,
+    about = "Relationship APIs of Feishu, Tencent Cloud Chat and WeCom, self-hosted"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the chosen address is printed).
+    #[arg(long, env = "ROSTER_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Directory of the SQLite database (created if missing).
+    #[arg(long, env = "ROSTER_DATA", default_value = "./data")]
+    data: PathBuf,
+    /// PostgreSQL URL (postgres://...); when set, used instead of SQLite.
+    #[arg(long, env = "ROSTER_DATABASE")]
+    database: Option<String>,
+    /// Seed file (TOML); without it the built-in demo seed is applied.
+    #[arg(long, env = "ROSTER_SEED")]
+    seed: Option<PathBuf>,
+    /// Bearer token for roster's own /_roster/ routes; a random one is printed when unset.
+    #[arg(long, env = "ROSTER_ADMIN_TOKEN")]
+    admin_token: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("ROSTER_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let admin_token = args.admin_token.unwrap_or_else(|| {
+        let bytes: [u8; 16] = rand::thread_rng().gen();
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    });
+    let running = server::start(Config {
+        listen: args.listen,
+        data: args.data,
+        database: args.database,
+        seed: args.seed,
+        admin_token: admin_token.clone(),
+    })
+    .await?;
+    let base = running.base_url();
+    // The first stdout line is machine-readable: test harnesses wait for it.
+    println!("roster listening on {base}");
+    println!("admin token (for {base}/_roster/...): {admin_token}");
+    for line in running.seed.describe(&base) {
+        println!("{line}");
+    }
+    running.until(shutdown_signal()).await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("install SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,153 @@
+//! Start-up (store, migrations, seed), router assembly and the HTTP/1.1 listener.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{middleware, Json, Router};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use roster_core::{Clock, Engine};
+use roster_store::SqlStore;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::admin;
+use crate::seed::Seed;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// SQLite data directory, used when `database` is not a PostgreSQL URL.
+    pub data: PathBuf,
+    /// A `postgres://` URL; `None` selects the SQLite file in `data`.
+    pub database: Option<String>,
+    /// Seed file; `None` applies the built-in demo seed.
+    pub seed: Option<PathBuf>,
+    pub admin_token: String,
+}
+
+/// A server that is accepting connections.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub seed: Seed,
+    stop: Option<oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stop accepting, let in-flight requests finish, close the database.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = self.done.await;
+    }
+
+    /// Run until `signal` resolves, then shut down gracefully.
+    pub async fn until(self, signal: impl Future<Output = ()>) {
+        signal.await;
+        tracing::info!("shutting down");
+        self.shutdown().await;
+    }
+}
+
+/// Open the store, migrate, apply the seed, and start listening.
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    let store = Arc::new(match &config.database {
+        Some(url) => SqlStore::open(url).await?,
+        None => SqlStore::open_sqlite_dir(&config.data).await?,
+    });
+    let engine = Engine::new(store.clone(), Arc::new(Clock::default())).await?;
+    let seed = Seed::load(config.seed.as_deref())?;
+    seed.apply(&engine).await?;
+    let app = app(engine, config.admin_token.clone().into()).await?;
+
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel();
+    let done = tokio::spawn(async move {
+        serve(listener, app, stopped).await;
+        store.close().await;
+    });
+    Ok(Running {
+        addr,
+        seed,
+        stop: Some(stop),
+        done,
+    })
+}
+
+async fn app(engine: Engine, admin_token: Arc<str>) -> anyhow::Result<Router> {
+    let admin = Router::new()
+        .merge(admin::router(engine.clock.clone()))
+        .layer(middleware::from_fn_with_state(
+            admin_token,
+            admin::require_token,
+        ));
+    Ok(Router::new()
+        .route(
+            "/healthz",
+            get(|| async { Json(json!({ "status": "ok" })) }),
+        )
+        .nest("/_roster", admin)
+        .merge(roster_feishu::router(engine.clone()).await?)
+        .merge(roster_tim::router(engine.clone()).await?)
+        .merge(roster_wecom::router(engine).await?)
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                Json(json!({ "error": "no such route" })),
+            )
+                .into_response()
+        }))
+}
+
+/// HTTP/1.1 with Title-Case response header names: the Python SDKs look headers up
+/// case-sensitively (`Content-Type`, `X-Tt-Logid`).
+async fn serve(listener: TcpListener, app: Router, mut stop: oneshot::Receiver<()>) {
+    let graceful = GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .title_case_headers(true)
+                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!("connection closed with error: {e}");
+                    }
+                });
+            }
+            _ = &mut stop => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after 30 s; closing them");
+    }
+}

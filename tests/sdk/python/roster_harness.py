@@ -1,0 +1,91 @@
+"""Start and stop a real `roster serve` process for a test module.
+
+Each suite passes its own seed file from tests/sdk/seeds/. The backend is SQLite in a fresh
+temporary directory, or, with ROSTER_SDK_BACKEND=postgres, a fresh database created on the
+server of ROSTER_TEST_DATABASE_URL.
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+import tempfile
+import urllib.request
+import uuid
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+SEEDS = ROOT / "tests" / "sdk" / "seeds"
+ADMIN_TOKEN = "conformance-admin-token"
+
+
+def roster_binary() -> str:
+    if os.environ.get("ROSTER_BIN"):
+        return os.environ["ROSTER_BIN"]
+    target = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
+    return str(pathlib.Path(target) / "debug" / "roster")
+
+
+def scratch_postgres_url() -> str:
+    base = os.environ["ROSTER_TEST_DATABASE_URL"]
+    name = "roster_sdk_" + uuid.uuid4().hex[:16]
+    subprocess.run(["psql", base, "-qc", f"CREATE DATABASE {name}"], check=True)
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+class Roster:
+    """A running roster server; `url` is its base URL (no trailing slash)."""
+
+    def __init__(self, seed: str):
+        self.seed = SEEDS / seed
+        self.data = tempfile.mkdtemp(prefix="roster-sdk-")
+        self.database = (
+            scratch_postgres_url()
+            if os.environ.get("ROSTER_SDK_BACKEND") == "postgres"
+            else None
+        )
+        self.process = None
+        self.url = None
+        self.start()
+
+    def start(self):
+        args = [
+            roster_binary(), "serve", "--listen", "127.0.0.1:0", "--data", self.data,
+            "--seed", str(self.seed), "--admin-token", ADMIN_TOKEN,
+        ]
+        if self.database:
+            args += ["--database", self.database]
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        first = self.process.stdout.readline().strip()
+        prefix = "roster listening on "
+        if not first.startswith(prefix):
+            self.process.kill()
+            raise RuntimeError(f"roster did not start: {first!r}")
+        self.url = first[len(prefix):]
+
+    def stop(self):
+        """Graceful stop (SIGTERM), as an operator would."""
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.process.stdout.close()
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def admin(self, method: str, path: str, body=None):
+        """Call one of roster's own /_roster/ routes; returns (status, parsed JSON)."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.url + "/_roster" + path, data=data, method=method,
+            headers={"Authorization": "Bearer " + ADMIN_TOKEN,
+                     "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def advance_clock(self, seconds: int):
+        status, _ = self.admin("POST", "/clock", {"offset_seconds": seconds})
+        assert status == 200
