@@ -21,6 +21,27 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// Feishu helpers for development and tests.
+    #[command(subcommand)]
+    Feishu(FeishuCommand),
+}
+
+#[derive(Subcommand)]
+enum FeishuCommand {
+    /// Print a login code for a user, as the browser login would give the app; exchange it at
+    /// /open-apis/authen/v1/oidc/access_token for a user_access_token.
+    LoginCode {
+        /// Base URL of the running roster.
+        #[arg(long, env = "ROSTER_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, env = "ROSTER_ADMIN_TOKEN")]
+        admin_token: String,
+        #[arg(long)]
+        app_id: String,
+        /// The user's tenant-scoped user_id.
+        #[arg(long)]
+        user_id: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -52,6 +73,29 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
+        Command::Feishu(FeishuCommand::LoginCode {
+            url,
+            admin_token,
+            app_id,
+            user_id,
+        }) => {
+            let response = reqwest::Client::new()
+                .post(format!(
+                    "{}/_roster/feishu/login_codes",
+                    url.trim_end_matches('/')
+                ))
+                .bearer_auth(admin_token)
+                .json(&serde_json::json!({ "app_id": app_id, "user_id": user_id }))
+                .send()
+                .await?;
+            let status = response.status();
+            let body: serde_json::Value = response.json().await?;
+            match body["code"].as_str() {
+                Some(code) if status.is_success() => println!("{code}"),
+                _ => anyhow::bail!("roster answered {status}: {body}"),
+            }
+            Ok(())
+        }
     }
 }
 

@@ -90,8 +90,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
 }
 
 async fn app(engine: Engine, admin_token: Arc<str>) -> anyhow::Result<Router> {
+    let feishu = roster_feishu::routes(engine.clone()).await?;
     let admin = Router::new()
         .merge(admin::router(engine.clock.clone()))
+        .merge(feishu.admin)
         .layer(middleware::from_fn_with_state(
             admin_token,
             admin::require_token,
@@ -102,7 +104,7 @@ async fn app(engine: Engine, admin_token: Arc<str>) -> anyhow::Result<Router> {
             get(|| async { Json(json!({ "status": "ok" })) }),
         )
         .nest("/_roster", admin)
-        .merge(roster_feishu::router(engine.clone()).await?)
+        .merge(feishu.api)
         .merge(roster_tim::router(engine.clone()).await?)
         .merge(roster_wecom::router(engine).await?)
         .fallback(|| async {

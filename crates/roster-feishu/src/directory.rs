@@ -1,0 +1,398 @@
+//! Users and their three ids: `user_id` (per tenant), `open_id` (per app), `union_id` (per
+//! developer). Every user id crossing the wire goes through [`IdType`], in both directions.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use roster_core::{Engine, Entity, EntityId, NewEntity, StoreError};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::auth::authenticate;
+use crate::tenants::{derived_id, App, Feishu, Tenant, USER};
+use crate::tokens::{random_hex, TokenKind};
+use crate::wire::{success, ApiError, ApiResult, JsonBody, QueryParams};
+
+/// The vendor's three id kinds (named after their `user_id_type` values).
+#[allow(clippy::enum_variant_names)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdType {
+    OpenId,
+    UnionId,
+    UserId,
+}
+
+impl IdType {
+    /// The `user_id_type` (or another named) query parameter; `open_id` when absent.
+    pub fn from_query(query: &QueryParams, param: &str) -> Result<Self, ApiError> {
+        match query.get(param) {
+            None | Some("open_id") => Ok(IdType::OpenId),
+            Some("union_id") => Ok(IdType::UnionId),
+            Some("user_id") => Ok(IdType::UserId),
+            Some(other) => Err(ApiError::field_validation(
+                param,
+                &format!("{param} must be one of open_id, union_id, user_id; got {other:?}"),
+            )),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            IdType::OpenId => "open_id",
+            IdType::UnionId => "union_id",
+            IdType::UserId => "user_id",
+        }
+    }
+
+    fn namespace(self, app: &App) -> String {
+        match self {
+            IdType::OpenId => format!("open_id/{}", app.app_id),
+            IdType::UnionId | IdType::UserId => self.name().to_string(),
+        }
+    }
+
+    /// The gateway's answer when ids of this type do not exist.
+    pub fn unknown_ids(self, ids: &[&str]) -> ApiError {
+        let (code, what) = match self {
+            IdType::OpenId => (99992351, "open ids"),
+            IdType::UnionId => (99992364, "union ids"),
+            IdType::UserId => (99992360, "ids"),
+        };
+        let listed = ids.join(",");
+        ApiError::bad_request(code, format!("these {what} not existed: [{listed}]")).with_violation(
+            self.name(),
+            Some(&listed),
+            "not existed",
+        )
+    }
+}
+
+fn open_id(tenant: &str, app_id: &str, user_id: &str) -> String {
+    derived_id("ou_", &["user", tenant, app_id, user_id])
+}
+
+fn union_id(tenant: &str, user_id: &str) -> String {
+    derived_id("on_", &["user", tenant, user_id])
+}
+
+/// Create (or, with the same key, update) a user and give it its ids in every app of the tenant.
+pub async fn upsert_user(
+    engine: &Engine,
+    tenant: &Tenant,
+    user_id: &str,
+    attrs: Value,
+) -> Result<Entity, StoreError> {
+    let user = engine
+        .store
+        .upsert_entity(NewEntity {
+            space_id: tenant.space.id,
+            kind: USER.into(),
+            key: user_id.into(),
+            attrs,
+            owner: None,
+            now: engine.clock.now(),
+        })
+        .await?;
+    index_user(engine, tenant, &user).await?;
+    Ok(user)
+}
+
+/// The aliases a user is found by: its ids, and its email and mobile for batch_get_id.
+pub async fn index_user(engine: &Engine, tenant: &Tenant, user: &Entity) -> Result<(), StoreError> {
+    let space = tenant.space.id;
+    let store = &engine.store;
+    store
+        .set_alias(space, "user_id", &user.key, user.id)
+        .await?;
+    store
+        .set_alias(
+            space,
+            "union_id",
+            &union_id(&tenant.key, &user.key),
+            user.id,
+        )
+        .await?;
+    for app_id in &tenant.app_ids {
+        let alias = open_id(&tenant.key, app_id, &user.key);
+        store
+            .set_alias(space, &format!("open_id/{app_id}"), &alias, user.id)
+            .await?;
+    }
+    for field in ["email", "mobile"] {
+        if let Some(value) = user.attrs[field].as_str().filter(|v| !v.is_empty()) {
+            store.set_alias(space, field, value, user.id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Map wire ids of `id_type` to users; ids that name no user of the tenant are left out.
+pub async fn resolve(
+    feishu: &Feishu,
+    app: &App,
+    id_type: IdType,
+    ids: &[String],
+) -> Result<HashMap<String, EntityId>, ApiError> {
+    Ok(feishu
+        .engine
+        .store
+        .resolve_aliases(app.tenant.space.id, &id_type.namespace(app), ids)
+        .await?)
+}
+
+/// Map users to their wire ids of `id_type`.
+pub async fn render(
+    feishu: &Feishu,
+    app: &App,
+    id_type: IdType,
+    users: &[EntityId],
+) -> Result<HashMap<EntityId, String>, ApiError> {
+    Ok(feishu
+        .engine
+        .store
+        .aliases_of(app.tenant.space.id, &id_type.namespace(app), users)
+        .await?)
+}
+
+/// The contact-v3 user object, ids rendered for `app`.
+fn user_object(app: &App, user: &Entity) -> Value {
+    let tenant = &app.tenant;
+    let mut object = match &user.attrs {
+        Value::Object(map) => map.clone(),
+        _ => Map::new(),
+    };
+    object.insert("user_id".into(), json!(user.key));
+    object.insert(
+        "open_id".into(),
+        json!(open_id(&tenant.key, &app.app_id, &user.key)),
+    );
+    object.insert("union_id".into(), json!(union_id(&tenant.key, &user.key)));
+    object.insert(
+        "status".into(),
+        json!({ "is_frozen": false, "is_resigned": false, "is_activated": true,
+                "is_exited": false, "is_unjoin": false }),
+    );
+    Value::Object(object)
+}
+
+/// The user fields roster keeps; everything else in a create request is accepted and ignored.
+#[derive(Deserialize)]
+pub struct CreateUser {
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    en_name: Option<String>,
+    #[serde(default)]
+    nickname: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    mobile: Option<String>,
+    #[serde(default)]
+    gender: Option<i64>,
+    #[serde(default)]
+    department_ids: Option<Vec<String>>,
+    #[serde(default)]
+    employee_type: Option<i64>,
+    #[serde(default)]
+    job_title: Option<String>,
+    #[serde(default)]
+    city: Option<String>,
+    #[serde(default)]
+    country: Option<String>,
+}
+
+/// `POST /open-apis/contact/v3/users` (tenant token). `client_token` makes retries idempotent.
+pub async fn create_user(
+    State(feishu): State<Arc<Feishu>>,
+    headers: HeaderMap,
+    query: QueryParams,
+    JsonBody(body): JsonBody<CreateUser>,
+) -> ApiResult {
+    let caller = authenticate(&feishu, &headers)?;
+    caller.require(&[TokenKind::Tenant])?;
+    IdType::from_query(&query, "user_id_type")?;
+    let tenant = caller.tenant();
+    let store = &feishu.engine.store;
+    if let Some(token) = query.get("client_token") {
+        let earlier = store
+            .resolve_aliases(tenant.space.id, "client_token", &[token.to_string()])
+            .await?;
+        if let Some(id) = earlier.get(token) {
+            if let Some(user) = store.entity(*id).await? {
+                return Ok(success(json!({ "user": user_object(&caller.app, &user) })));
+            }
+        }
+    }
+    let name = body.name.unwrap_or_default();
+    if name.trim().is_empty() || name.chars().count() > 64 {
+        return Err(ApiError::field_validation(
+            "name",
+            "name is required, at most 64 characters",
+        ));
+    }
+    let user_id = body
+        .user_id
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| random_hex(4));
+    if store
+        .find_entity(tenant.space.id, USER, &user_id)
+        .await?
+        .is_some()
+    {
+        return Err(
+            ApiError::bad_request(41012, "user_id already exists").with_violation(
+                "user_id",
+                Some(&user_id),
+                "already exists",
+            ),
+        );
+    }
+    let attrs = json!({
+        "name": name,
+        "en_name": body.en_name.unwrap_or_default(),
+        "nickname": body.nickname.unwrap_or_default(),
+        "email": body.email.unwrap_or_default(),
+        "mobile": body.mobile.unwrap_or_default(),
+        "gender": body.gender.unwrap_or(0),
+        "department_ids": body.department_ids.unwrap_or_default(),
+        "employee_type": body.employee_type.unwrap_or(1),
+        "job_title": body.job_title.unwrap_or_default(),
+        "city": body.city.unwrap_or_default(),
+        "country": body.country.unwrap_or_default(),
+    });
+    let user = upsert_user(&feishu.engine, tenant, &user_id, attrs).await?;
+    if let Some(token) = query.get("client_token") {
+        store
+            .set_alias(tenant.space.id, "client_token", token, user.id)
+            .await?;
+    }
+    Ok(success(json!({ "user": user_object(&caller.app, &user) })))
+}
+
+/// `GET /open-apis/contact/v3/users/:user_id`.
+pub async fn get_user(
+    State(feishu): State<Arc<Feishu>>,
+    headers: HeaderMap,
+    query: QueryParams,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let caller = authenticate(&feishu, &headers)?;
+    caller.require(&[TokenKind::Tenant, TokenKind::User])?;
+    let id_type = IdType::from_query(&query, "user_id_type")?;
+    let found = resolve(&feishu, &caller.app, id_type, std::slice::from_ref(&id)).await?;
+    let user = match found.get(&id) {
+        Some(entity) => feishu.engine.store.entity(*entity).await?,
+        None => None,
+    }
+    .ok_or_else(|| id_type.unknown_ids(&[&id]))?;
+    Ok(success(json!({ "user": user_object(&caller.app, &user) })))
+}
+
+/// `GET /open-apis/contact/v3/users/batch?user_ids=..&user_ids=..` (at most 50).
+pub async fn batch_get_users(
+    State(feishu): State<Arc<Feishu>>,
+    headers: HeaderMap,
+    query: QueryParams,
+) -> ApiResult {
+    let caller = authenticate(&feishu, &headers)?;
+    caller.require(&[TokenKind::Tenant, TokenKind::User])?;
+    let id_type = IdType::from_query(&query, "user_id_type")?;
+    let ids = query.all("user_ids");
+    if ids.is_empty() || ids.len() > 50 {
+        return Err(ApiError::field_validation(
+            "user_ids",
+            "between 1 and 50 user_ids",
+        ));
+    }
+    let found = resolve(&feishu, &caller.app, id_type, ids).await?;
+    let missing: Vec<&str> = ids
+        .iter()
+        .filter(|id| !found.contains_key(*id))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(id_type.unknown_ids(&missing));
+    }
+    let entities: Vec<EntityId> = ids.iter().map(|id| found[id]).collect();
+    let users = feishu.engine.store.entities(&entities).await?;
+    let items: Vec<Value> = entities
+        .iter()
+        .filter_map(|id| users.get(id))
+        .map(|user| user_object(&caller.app, user))
+        .collect();
+    Ok(success(json!({ "items": items })))
+}
+
+#[derive(Deserialize)]
+pub struct BatchGetId {
+    #[serde(default)]
+    emails: Vec<String>,
+    #[serde(default)]
+    mobiles: Vec<String>,
+}
+
+/// `POST /open-apis/contact/v3/users/batch_get_id`: user ids by email and mobile (50 each).
+pub async fn batch_get_id(
+    State(feishu): State<Arc<Feishu>>,
+    headers: HeaderMap,
+    query: QueryParams,
+    JsonBody(body): JsonBody<BatchGetId>,
+) -> ApiResult {
+    let caller = authenticate(&feishu, &headers)?;
+    caller.require(&[TokenKind::Tenant])?;
+    let id_type = IdType::from_query(&query, "user_id_type")?;
+    for (field, values) in [("emails", &body.emails), ("mobiles", &body.mobiles)] {
+        if values.len() > 50 {
+            return Err(ApiError::field_validation(field, "at most 50 items"));
+        }
+    }
+    let store = &feishu.engine.store;
+    let space = caller.tenant().space.id;
+    let by_email = store.resolve_aliases(space, "email", &body.emails).await?;
+    let by_mobile = store
+        .resolve_aliases(space, "mobile", &body.mobiles)
+        .await?;
+    let users: Vec<EntityId> = by_email
+        .values()
+        .chain(by_mobile.values())
+        .copied()
+        .collect();
+    let ids = render(&feishu, &caller.app, id_type, &users).await?;
+    let entry = |field: &str, value: &String, user: Option<&EntityId>| {
+        let mut entry = json!({ field: value });
+        if let Some(id) = user.and_then(|u| ids.get(u)) {
+            entry["user_id"] = json!(id);
+        }
+        entry
+    };
+    let list: Vec<Value> = body
+        .emails
+        .iter()
+        .map(|e| entry("email", e, by_email.get(e)))
+        .chain(
+            body.mobiles
+                .iter()
+                .map(|m| entry("mobile", m, by_mobile.get(m))),
+        )
+        .collect();
+    Ok(success(json!({ "user_list": list })))
+}
+
+/// `GET /open-apis/authen/v1/user_info`: the user a user access token belongs to.
+pub async fn user_info(State(feishu): State<Arc<Feishu>>, headers: HeaderMap) -> ApiResult {
+    let caller = authenticate(&feishu, &headers)?;
+    caller.require(&[TokenKind::User])?;
+    let user = match caller.user {
+        Some(id) => feishu.engine.store.entity(id).await?,
+        None => None,
+    }
+    .ok_or_else(|| ApiError::bad_request(20008, "user not exist"))?;
+    let mut info = user_object(&caller.app, &user);
+    info["tenant_key"] = json!(caller.tenant().key);
+    Ok(success(info))
+}

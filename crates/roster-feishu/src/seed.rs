@@ -1,0 +1,176 @@
+//! The `[feishu]` table of the seed file.
+
+use std::collections::{BTreeMap, HashSet};
+
+use roster_core::{Engine, NewEntity, StoreError};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::directory::{index_user, upsert_user};
+use crate::tenants::{all_entities, Tenant, APP, DIALECT, TENANT, USER};
+use crate::LIMITS;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    #[serde(default)]
+    pub tenants: Vec<TenantSeed>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSeed {
+    pub tenant_key: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub apps: Vec<AppSeed>,
+    #[serde(default)]
+    pub users: Vec<UserSeed>,
+    /// Overrides of vendor limits, by name (see README).
+    #[serde(default)]
+    pub limits: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSeed {
+    pub app_id: String,
+    pub app_secret: String,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSeed {
+    /// The tenant-scoped id; open_id (per app) and union_id are derived from it, stably.
+    pub user_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub mobile: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("feishu seed: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Seed {
+    fn validate(&self) -> Result<(), SeedError> {
+        let mut app_ids = HashSet::new();
+        let mut tenant_keys = HashSet::new();
+        for tenant in &self.tenants {
+            let invalid = |why: String| Err(SeedError::Invalid(why));
+            if tenant.tenant_key.is_empty() || !tenant_keys.insert(&tenant.tenant_key) {
+                return invalid(format!(
+                    "tenant_key {:?} is empty or repeated",
+                    tenant.tenant_key
+                ));
+            }
+            for app in &tenant.apps {
+                if app.app_id.is_empty() || app.app_secret.is_empty() {
+                    return invalid(format!(
+                        "an app of tenant {} lacks app_id or app_secret",
+                        tenant.tenant_key
+                    ));
+                }
+                if !app_ids.insert(&app.app_id) {
+                    return invalid(format!("app_id {} is declared twice", app.app_id));
+                }
+            }
+            if let Some(user) = tenant.users.iter().find(|u| u.user_id.is_empty()) {
+                return invalid(format!(
+                    "user {:?} of tenant {} has an empty user_id",
+                    user.name, tenant.tenant_key
+                ));
+            }
+            if let Some(name) = tenant.limits.keys().find(|n| !LIMITS.contains(&n.as_str())) {
+                return invalid(format!(
+                    "unknown limit {name:?} for tenant {}; known limits: {}",
+                    tenant.tenant_key,
+                    LIMITS.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn apply(&self, engine: &Engine) -> Result<(), SeedError> {
+        self.validate()?;
+        let now = engine.clock.now();
+        for seed in &self.tenants {
+            let space = engine
+                .store
+                .ensure_space(DIALECT, &seed.tenant_key, &seed.limits)
+                .await?;
+            let name = seed.name.clone().unwrap_or_else(|| seed.tenant_key.clone());
+            let entity = |kind: &str, key: &str, attrs| NewEntity {
+                space_id: space.id,
+                kind: kind.into(),
+                key: key.into(),
+                attrs,
+                owner: None,
+                now,
+            };
+            engine
+                .store
+                .upsert_entity(entity(TENANT, &seed.tenant_key, json!({ "name": name })))
+                .await?;
+            let apps_before = all_entities(engine, space.id, APP).await?.len();
+            for app in &seed.apps {
+                let attrs = json!({ "secret": app.app_secret, "name": app.name });
+                engine
+                    .store
+                    .upsert_entity(entity(APP, &app.app_id, attrs))
+                    .await?;
+            }
+            let apps = all_entities(engine, space.id, APP).await?;
+            let tenant = Tenant {
+                key: seed.tenant_key.clone(),
+                app_ids: apps.iter().map(|a| a.key.clone()).collect(),
+                space: space.clone(),
+            };
+            if apps.len() != apps_before {
+                // Users made through the API before this app existed get their open_id in it.
+                for user in all_entities(engine, space.id, USER).await? {
+                    index_user(engine, &tenant, &user).await?;
+                }
+            }
+            for user in &seed.users {
+                let existing = engine
+                    .store
+                    .find_entity(space.id, USER, &user.user_id)
+                    .await?;
+                let mut attrs = existing.map_or_else(|| json!({}), |e| e.attrs);
+                attrs["name"] = json!(user.name);
+                attrs["email"] = json!(user.email.clone().unwrap_or_default());
+                attrs["mobile"] = json!(user.mobile.clone().unwrap_or_default());
+                upsert_user(engine, &tenant, &user.user_id, attrs).await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn describe(&self, base_url: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        for tenant in &self.tenants {
+            let users: Vec<&str> = tenant.users.iter().map(|u| u.user_id.as_str()).collect();
+            for app in &tenant.apps {
+                lines.push(format!(
+                    "Feishu: tenant {} app_id={} app_secret={} users (user_id): {} -- SDK domain: {base_url}",
+                    tenant.tenant_key,
+                    app.app_id,
+                    app.app_secret,
+                    users.join(", ")
+                ));
+            }
+        }
+        lines
+    }
+}

@@ -1,0 +1,122 @@
+//! The tenants and apps roster serves, held in memory (they come from the seed file only), so
+//! authenticating a request costs no database round trip.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use roster_core::{Engine, EntityFilter, EntityId, PageRequest, Space, StoreError};
+use sha2::{Digest, Sha256};
+
+pub const DIALECT: &str = "feishu";
+pub const TENANT: &str = "feishu.tenant";
+pub const APP: &str = "feishu.app";
+pub const USER: &str = "feishu.user";
+
+#[derive(Debug)]
+pub struct Tenant {
+    pub key: String,
+    pub space: Space,
+    /// app_ids of the tenant's apps: every user has an open_id in each.
+    pub app_ids: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub app_id: String,
+    pub secret: String,
+    pub entity: EntityId,
+    pub tenant: Arc<Tenant>,
+}
+
+/// Everything the Feishu routes share.
+pub struct Feishu {
+    pub engine: Engine,
+    apps_by_id: HashMap<String, Arc<App>>,
+    apps_by_entity: HashMap<EntityId, Arc<App>>,
+}
+
+impl Feishu {
+    pub async fn load(engine: Engine) -> Result<Self, StoreError> {
+        let mut apps_by_id = HashMap::new();
+        for space in engine.store.spaces(DIALECT).await? {
+            let apps = all_entities(&engine, space.id, APP).await?;
+            let tenant = Arc::new(Tenant {
+                key: space.key.clone(),
+                app_ids: apps.iter().map(|a| a.key.clone()).collect(),
+                space,
+            });
+            for app in apps {
+                let app = Arc::new(App {
+                    secret: app.attrs["secret"].as_str().unwrap_or_default().to_string(),
+                    app_id: app.key,
+                    entity: app.id,
+                    tenant: tenant.clone(),
+                });
+                apps_by_id.insert(app.app_id.clone(), app);
+            }
+        }
+        let apps_by_entity = apps_by_id.values().map(|a| (a.entity, a.clone())).collect();
+        Ok(Self {
+            engine,
+            apps_by_id,
+            apps_by_entity,
+        })
+    }
+
+    pub fn app(&self, app_id: &str) -> Option<&Arc<App>> {
+        self.apps_by_id.get(app_id)
+    }
+
+    pub fn app_by_entity(&self, entity: EntityId) -> Option<&Arc<App>> {
+        self.apps_by_entity.get(&entity)
+    }
+
+    pub fn now(&self) -> i64 {
+        self.engine.clock.now()
+    }
+}
+
+/// Every entity of `kind` in the space (for start-up and seeding, not request paths).
+pub async fn all_entities(
+    engine: &Engine,
+    space: roster_core::SpaceId,
+    kind: &str,
+) -> Result<Vec<roster_core::Entity>, StoreError> {
+    let filter = EntityFilter {
+        space_id: space,
+        kind: kind.to_string(),
+        owner: None,
+    };
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = engine
+            .store
+            .list_entities(
+                &filter,
+                PageRequest {
+                    after,
+                    limit: 500,
+                    newest_first: false,
+                },
+            )
+            .await?;
+        all.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
+/// A stable vendor-looking id (`ou_` / `on_` + 32 hex) derived from its parts.
+pub fn derived_id(prefix: &str, parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}{hex}")
+}

@@ -1,0 +1,299 @@
+//! Feishu's wire conventions: the `{code, msg, data}` envelope, errors with `error.log_id`,
+//! the `X-Tt-Logid` header, JSON bodies parsed whatever their Content-Type, repeated query keys.
+
+use std::collections::HashMap;
+
+use axum::body::{to_bytes, Body, Bytes};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rand::Rng;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// Bodies past this size are refused with a field-validation error, never read whole.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+const CONTENT_TYPE_JSON: &str = "application/json; charset=utf-8";
+
+/// One entry of `error.field_violations`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FieldViolation {
+    pub field: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    pub description: String,
+}
+
+/// A Feishu error: HTTP status, business code and message, rendered with the request's log id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: i64,
+    pub msg: String,
+    pub field_violations: Vec<FieldViolation>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: i64, msg: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            msg: msg.into(),
+            field_violations: Vec::new(),
+        }
+    }
+
+    pub fn bad_request(code: i64, msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, msg)
+    }
+
+    pub fn with_violation(mut self, field: &str, value: Option<&str>, description: &str) -> Self {
+        self.field_violations.push(FieldViolation {
+            field: field.to_string(),
+            value: value.map(str::to_string),
+            description: description.to_string(),
+        });
+        self
+    }
+
+    /// 99992402, the gateway's answer to a parameter of the wrong type, length or value.
+    pub fn field_validation(field: &str, description: &str) -> Self {
+        Self::bad_request(99992402, "field validation failed").with_violation(
+            field,
+            None,
+            description,
+        )
+    }
+
+    /// The server failed (never a client's fault), under the endpoint's documented code for an
+    /// internal failure, e.g. 1470711 "failed to add task follower".
+    pub fn internal(code: i64, msg: &str, cause: impl std::fmt::Display) -> Self {
+        tracing::error!(code, "internal error: {cause}");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, code, msg)
+    }
+
+    fn body(&self, log_id: &str) -> Value {
+        let mut error = json!({
+            "log_id": log_id,
+            "troubleshooter": format!(
+                "排查建议查看(Troubleshooting suggestions): https://open.feishu.cn/search?from=openapi&log_id={log_id}&code={}",
+                self.code
+            ),
+        });
+        if !self.field_violations.is_empty() {
+            error["field_violations"] = json!(self.field_violations);
+        }
+        json!({ "code": self.code, "msg": self.msg, "error": error })
+    }
+}
+
+/// Where an endpoint documents no internal-failure code (see docs/compat.md).
+pub const INTERNAL_ERROR: i64 = 99991500;
+
+impl From<roster_core::StoreError> for ApiError {
+    fn from(e: roster_core::StoreError) -> Self {
+        ApiError::internal(INTERNAL_ERROR, "internal error", e)
+    }
+}
+
+/// Rendered by [`log_id`] once the request's log id is known.
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = self.status.into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// `{"code": 0, "msg": "success", "data": data}`.
+pub fn success(data: Value) -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({ "code": 0, "msg": "success", "data": data }),
+    )
+}
+
+/// A JSON body exactly as given (auth endpoints put their fields at the top level).
+pub fn json_response(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, CONTENT_TYPE_JSON)],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+pub type ApiResult = Result<Response, ApiError>;
+
+/// Log ids look like Feishu's: `YYYYMMDDHHMMSS` (UTC) and 20 upper-case hex digits.
+fn new_log_id() -> String {
+    let suffix: u128 = rand::thread_rng().gen();
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (year, month, day) = civil_date(secs.div_euclid(86400));
+    let time = secs.rem_euclid(86400);
+    format!(
+        "{year:04}{month:02}{day:02}{:02}{:02}{:02}{:020X}",
+        time / 3600,
+        time / 60 % 60,
+        time % 60,
+        suffix & ((1u128 << 80) - 1)
+    )
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_date(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// Middleware for every Feishu route: assigns the log id, renders errors as Feishu JSON with
+/// `error.log_id`, and sets `X-Tt-Logid` and the JSON Content-Type on every response.
+pub async fn log_id(request: Request, next: Next) -> Response {
+    let log_id = new_log_id();
+    let mut response = next.run(request).await;
+    if let Some(error) = response.extensions_mut().remove::<ApiError>() {
+        response = json_response(error.status, &error.body(&log_id));
+    } else if !response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+    {
+        // Axum's own rejections (wrong method, ...) are plain text: Feishu answers JSON always.
+        let status = response.status();
+        let error = match status {
+            StatusCode::METHOD_NOT_ALLOWED => {
+                ApiError::new(status, 99991301, "request method doesn't match")
+            }
+            StatusCode::NOT_FOUND => ApiError::new(status, 99991201, "resource not find"),
+            _ => ApiError::new(status, 99992402, "field validation failed"),
+        };
+        response = json_response(status, &error.body(&log_id));
+    }
+    if let Ok(value) = HeaderValue::from_str(&log_id) {
+        response.headers_mut().insert("x-tt-logid", value);
+    }
+    response
+}
+
+/// Unknown paths under `/open-apis/`.
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, 99991201, "resource not find")
+}
+
+/// A JSON request body of type `T`, read whatever the Content-Type (the Python SDK sends none
+/// on token requests). Type errors name the offending field, as Feishu's gateway does.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _: &S) -> Result<Self, ApiError> {
+        let bytes = read_body(request.into_body()).await?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+pub async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
+        ApiError::field_validation(
+            "body",
+            &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+        )
+    })
+}
+
+/// An empty body reads as `{}`.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "body" } else { path.as_str() };
+        ApiError::field_validation(field, &e.inner().to_string())
+    })
+}
+
+/// Query parameters, keeping repeated keys (`a=1&a=2`) as SDKs send arrays.
+#[derive(Debug, Default)]
+pub struct QueryParams(HashMap<String, Vec<String>>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let mut params: HashMap<String, Vec<String>> = HashMap::new();
+        for (key, value) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
+            params
+                .entry(key.into_owned())
+                .or_default()
+                .push(value.into_owned());
+        }
+        Ok(Self(params))
+    }
+}
+
+impl QueryParams {
+    /// The first value of `name`; an empty value counts as absent.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .and_then(|values| values.first())
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn all(&self, name: &str) -> &[String] {
+        self.0.get(name).map_or(&[], Vec::as_slice)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_date(0), (1970, 1, 1));
+        assert_eq!(civil_date(20_146), (2025, 2, 27));
+        assert_eq!(civil_date(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn log_ids_are_34_upper_hex_characters() {
+        let id = new_log_id();
+        assert_eq!(id.len(), 34);
+        assert!(id
+            .chars()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()));
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Body {
+            id_list: Vec<String>,
+        }
+        let error = parse_json::<Body>(br#"{"id_list": "x"}"#).unwrap_err();
+        assert_eq!(error.code, 99992402);
+        assert_eq!(error.field_violations[0].field, "id_list");
+        assert!(parse_json::<Body>(b"not json").is_err());
+    }
+}
