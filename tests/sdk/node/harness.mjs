@@ -18,7 +18,7 @@ function rosterBinary() {
 
 function scratchPostgres() {
   const base = process.env.ROSTER_TEST_DATABASE_URL;
-  const name = 'roster_sdk_' + randomBytes(8).toString('hex');
+  const name = `roster_sdk_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`;
   execFileSync('psql', [base, '-qc', `CREATE DATABASE ${name}`]);
   return base.slice(0, base.lastIndexOf('/') + 1) + name;
 }

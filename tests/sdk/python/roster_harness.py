@@ -10,6 +10,7 @@ import os
 import pathlib
 import subprocess
 import tempfile
+import time
 import urllib.request
 import uuid
 
@@ -27,7 +28,7 @@ def roster_binary() -> str:
 
 def scratch_postgres_url() -> str:
     base = os.environ["ROSTER_TEST_DATABASE_URL"]
-    name = "roster_sdk_" + uuid.uuid4().hex[:16]
+    name = f"roster_sdk_{int(time.time())}_{uuid.uuid4().hex[:8]}"
     subprocess.run(["psql", base, "-qc", f"CREATE DATABASE {name}"], check=True)
     return base.rsplit("/", 1)[0] + "/" + name
 

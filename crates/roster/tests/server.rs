@@ -1,0 +1,202 @@
+//! The server itself: health, wire details, admin routes, seed file, durability.
+
+mod common;
+
+use std::io::{Read, Write};
+
+use common::{Backend, ADMIN_TOKEN};
+use serde_json::{json, Value};
+
+on_both_backends!(seed_is_idempotent_and_api_data_survives_restarts);
+
+const SEED: &str = r#"
+[[feishu.tenants]]
+tenant_key = "acme"
+name = "Acme Inc."
+
+[[feishu.tenants.apps]]
+app_id = "cli_acme_tasks"
+app_secret = "acme-secret-1"
+
+[[feishu.tenants.users]]
+user_id = "alice"
+name = "Alice"
+"#;
+
+async fn tenant_token(client: &reqwest::Client, base: &str) -> String {
+    let body: Value = client
+        .post(format!(
+            "{base}/open-apis/auth/v3/tenant_access_token/internal"
+        ))
+        .json(&json!({ "app_id": "cli_acme_tasks", "app_secret": "acme-secret-1" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["tenant_access_token"].as_str().unwrap().to_string()
+}
+
+async fn get_user(client: &reqwest::Client, base: &str, token: &str, user_id: &str) -> Value {
+    client
+        .get(format!(
+            "{base}/open-apis/contact/v3/users/{user_id}?user_id_type=user_id"
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn seed_is_idempotent_and_api_data_survives_restarts(backend: Backend) {
+    let client = reqwest::Client::new();
+    let server = backend.start(Some(SEED)).await;
+    let base = server.base_url();
+    let token = tenant_token(&client, &base).await;
+    let created: Value = client
+        .post(format!(
+            "{base}/open-apis/contact/v3/users?user_id_type=user_id"
+        ))
+        .bearer_auth(&token)
+        .json(&json!({ "user_id": "dave", "name": "Dave", "email": "dave@acme.example" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["code"], 0, "{created}");
+    let alice = get_user(&client, &base, &token, "alice").await;
+    server.shutdown().await;
+
+    // Same seed again: nothing changes, API-made data stays, tokens stay valid.
+    let server = backend.start(Some(SEED)).await;
+    let base = server.base_url();
+    assert_eq!(
+        get_user(&client, &base, &token, "alice").await["data"],
+        alice["data"]
+    );
+    let dave = get_user(&client, &base, &token, "dave").await;
+    assert_eq!(dave["data"]["user"]["name"], "Dave");
+    assert_eq!(
+        dave["data"]["user"]["open_id"],
+        created["data"]["user"]["open_id"]
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn health_and_title_case_headers_on_the_wire() {
+    let backend = Backend::sqlite();
+    let server = backend.start(None).await;
+    // Read the raw response: header names must be written Title-Case for the Python SDK.
+    let addr = server.addr;
+    let raw = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .write_all(b"GET /open-apis/nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).unwrap();
+        raw
+    })
+    .await
+    .unwrap();
+    assert!(raw.starts_with("HTTP/1.1 404"), "{raw}");
+    assert!(
+        raw.contains("\r\nContent-Type: application/json; charset=utf-8\r\n"),
+        "{raw}"
+    );
+    assert!(raw.contains("\r\nX-Tt-Logid: "), "{raw}");
+    assert!(raw.contains(r#""code":99991201"#), "{raw}");
+
+    let health = reqwest::get(format!("{}/healthz", server.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let unknown = reqwest::get(format!("{}/nowhere", server.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(
+        unknown.json::<Value>().await.unwrap()["error"],
+        "no such route"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn admin_routes_need_the_admin_token() {
+    let backend = Backend::sqlite();
+    let server = backend.start(None).await;
+    let client = reqwest::Client::new();
+    let clock = format!("{}/_roster/clock", server.base_url());
+    let denied = client
+        .post(&clock)
+        .json(&json!({"offset_seconds": 60}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 401);
+    let wrong = client
+        .get(&clock)
+        .bearer_auth("not-it")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let moved: Value = client
+        .post(&clock)
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"offset_seconds": 3600}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(moved["offset_seconds"], 3600);
+    let bad = client
+        .post(&clock)
+        .bearer_auth(ADMIN_TOKEN)
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_bad_seed_file_stops_start_up_with_a_clear_error() {
+    let backend = Backend::sqlite();
+    for (seed, expected) in [
+        ("[unknown]\nx = 1", "unknown field `unknown`"),
+        ("[[feishu.tenants]]\ntenant_key = \"a\"\n[feishu.tenants.limits]\nnope = 1", "unknown limit"),
+        (
+            "[[feishu.tenants]]\ntenant_key = \"a\"\n[[feishu.tenants.apps]]\napp_id = \"x\"\napp_secret = \"s\"\n\
+             [[feishu.tenants]]\ntenant_key = \"b\"\n[[feishu.tenants.apps]]\napp_id = \"x\"\napp_secret = \"s\"",
+            "declared twice",
+        ),
+    ] {
+        let path = backend.data_dir().with_extension("toml");
+        std::fs::write(&path, seed).unwrap();
+        let error = match roster::server::start(roster::Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data: backend.data_dir(),
+            database: None,
+            seed: Some(path),
+            admin_token: ADMIN_TOKEN.into(),
+        })
+        .await
+        {
+            Ok(_) => panic!("seed {seed:?} was accepted"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(error.contains(expected), "{error}");
+    }
+}
