@@ -31,7 +31,10 @@ export async function startRoster(seed) {
     '--admin-token', ADMIN_TOKEN,
   ];
   if (process.env.ROSTER_SDK_BACKEND === 'postgres') args.push('--database', scratchPostgres());
-  const child = spawn(rosterBinary(), args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(rosterBinary(), args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ROSTER_LOG: process.env.ROSTER_LOG || 'warn' },
+  });
   const lines = createInterface({ input: child.stdout });
   const first = await new Promise((resolve, reject) => {
     lines.once('line', resolve);

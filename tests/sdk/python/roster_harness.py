@@ -55,7 +55,8 @@ class Roster:
         ]
         if self.database:
             args += ["--database", self.database]
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        env = {**os.environ, "ROSTER_LOG": os.environ.get("ROSTER_LOG", "warn")}
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)
         first = self.process.stdout.readline().strip()
         prefix = "roster listening on "
         if not first.startswith(prefix):
