@@ -94,6 +94,7 @@ on_both_backends!(
     delete_entity_keeps_counts_exact,
     aliases_and_entities,
     concurrent_adds_never_exceed_cap,
+    batch_lookups_by_key_and_from_either_end,
 );
 
 async fn batch_outcomes_and_counters(f: Fixture) {
@@ -487,4 +488,34 @@ async fn concurrent_adds_never_exceed_cap(f: Fixture) {
     }
     assert_eq!(added, cap);
     assert_eq!(f.count(tag, "r", Direction::Members).await, cap);
+}
+
+async fn batch_lookups_by_key_and_from_either_end(f: Fixture) {
+    let (a, b, c) = (
+        f.entity("acct", "a").await,
+        f.entity("acct", "b").await,
+        f.entity("acct", "c").await,
+    );
+    f.entity("other", "d").await;
+    let found = f
+        .store
+        .find_entities(
+            f.space.id,
+            "acct",
+            &["a".into(), "c".into(), "d".into(), "zz".into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!((found["a"].id, found["c"].id), (a, c));
+    f.store.add_edges(f.add(b, &[a])).await.unwrap();
+    f.store.add_edges(f.add(c, &[a, b])).await.unwrap();
+    // Which of a, b, c have `a` as a member: b and c, keyed by subject.
+    let fans = f.store.memberships_among(a, "r", &[a, b, c]).await.unwrap();
+    assert_eq!(fans.len(), 2);
+    assert_eq!((fans[&b].subject, fans[&b].member), (b, a));
+    assert_eq!(fans[&c].subject, c);
+    let following = f.store.edges_among(c, "r", &[a, b, c]).await.unwrap();
+    assert_eq!(following.len(), 2);
+    assert_eq!(following[&b].member, b);
 }
