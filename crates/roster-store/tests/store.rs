@@ -95,6 +95,7 @@ on_both_backends!(
     aliases_and_entities,
     concurrent_adds_never_exceed_cap,
     batch_lookups_by_key_and_from_either_end,
+    concurrent_reciprocal_adds_stay_symmetric,
 );
 
 async fn batch_outcomes_and_counters(f: Fixture) {
@@ -518,4 +519,63 @@ async fn batch_lookups_by_key_and_from_either_end(f: Fixture) {
     let following = f.store.edges_among(c, "r", &[a, b, c]).await.unwrap();
     assert_eq!(following.len(), 2);
     assert_eq!(following[&b].member, b);
+}
+
+async fn concurrent_reciprocal_adds_stay_symmetric(f: Fixture) {
+    let users = [
+        f.entity("acct", "a").await,
+        f.entity("acct", "b").await,
+        f.entity("acct", "c").await,
+    ];
+    let mut tasks = Vec::new();
+    for round in 0..24 {
+        let (from, to) = (users[round % 3], users[(round / 3 + 1 + round) % 3]);
+        let mut add = f.add(from, &[to]);
+        add.reciprocal = Some(Reciprocal {
+            relation: "mutual".into(),
+            max_per_entity: None,
+        });
+        let remove = RemoveEdges {
+            space_id: f.space.id,
+            subject: from,
+            relation: "r".into(),
+            members: vec![to],
+            reciprocal: Some("mutual".into()),
+        };
+        let store = f.store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.add_edges(add).await.unwrap();
+            if round % 4 == 0 {
+                store.remove_edges(remove).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let mut edges = std::collections::HashSet::new();
+    for relation in ["r", "mutual"] {
+        for &x in &users {
+            for &y in f
+                .store
+                .edges_among(x, relation, &users)
+                .await
+                .unwrap()
+                .keys()
+            {
+                edges.insert((relation, x, y));
+            }
+        }
+    }
+    for &x in &users {
+        for &y in &users {
+            let both = edges.contains(&("r", x, y)) && edges.contains(&("r", y, x));
+            assert_eq!(edges.contains(&("mutual", x, y)), both);
+        }
+        let partners = edges.iter().filter(|(r, s, _)| *r == "mutual" && *s == x);
+        assert_eq!(
+            partners.count() as i64,
+            f.count(x, "mutual", Direction::Members).await
+        );
+    }
 }
