@@ -285,13 +285,15 @@ struct FollowPage {
 pub async fn follow_get(call: Call<'_>) -> Result<Response, Fail> {
     let (body, limits) = (call.body, &call.app.limits);
     let from = body.account("From_Account")?;
-    let follow_type = body.int("FollowType")?;
-    let (relation, direction) = match follow_type {
-        Some(1) => (FOLLOWS, Direction::Memberships),
-        Some(2) => (FOLLOWS, Direction::Members),
-        Some(3) => (MUTUAL, Direction::Members),
+    let follow_type = match body.int("FollowType")? {
+        Some(t @ 1..=3) => t,
         Some(_) => return Err(body.bad("FollowType must be 1 (fans), 2 (following) or 3 (mutual)")),
         None => return Err(body.bad("FollowType is required")),
+    };
+    let (relation, direction) = match follow_type {
+        1 => (FOLLOWS, Direction::Memberships),
+        2 => (FOLLOWS, Direction::Members),
+        _ => (MUTUAL, Direction::Members),
     };
     let want = match body.int("WantNum")? {
         None | Some(0) => limits.follow_get_want_num,
@@ -301,9 +303,7 @@ pub async fn follow_get(call: Call<'_>) -> Result<Response, Fail> {
     let (from_account, _) = resolve(call, from, &[]).await?;
     let scope = format!(
         "tim.follow_get/{}/{}/{}",
-        call.app.space_id,
-        from_account.id,
-        follow_type.unwrap_or_default()
+        call.app.space_id, from_account.id, follow_type
     );
     let cursors = &call.engine.cursors;
     let after = match body.string("StartCursor")? {

@@ -103,7 +103,7 @@ impl Seed {
                 app.sdkappid
             ));
             lines.push(format!(
-                "  curl -d '{{\"CheckItem\":[{{\"UserID\":\"{admin}\"}}]}}' '{base_url}/v4/im_open_login_svc/account_check?sdkappid={}&identifier={admin}&usersig={sig}&random=99999999&contenttype=json'",
+                "  curl -s -d '{{\"CheckItem\":[{{\"UserID\":\"{admin}\"}}]}}' '{base_url}/v4/im_open_login_svc/account_check?sdkappid={}&identifier={admin}&usersig={sig}&random=99999999&contenttype=json'",
                 app.sdkappid
             ));
         }

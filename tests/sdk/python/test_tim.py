@@ -137,6 +137,9 @@ def test_usersig_errors_leave_data_unchanged(tim, roster):
     missing = requests.post(f"{tim.base}/v4/follow/follow_add?identifier=administrator"
                             f"&usersig={sig(MAIN, MAIN_KEY, 'administrator')}", data=json.dumps(body))
     fail(missing.json(), 60012)
+    no_identifier = requests.post(f"{tim.base}/v4/follow/follow_add?sdkappid={MAIN}"
+                                  f"&usersig={sig(MAIN, MAIN_KEY, 'administrator')}", data=json.dumps(body))
+    fail(no_identifier.json(), 60004)
 
     short_lived = sig(MAIN, MAIN_KEY, "administrator", expire=60)
     assert tim.post("im_open_login_svc/account_check", {"CheckItem": [{"UserID": a}]},
@@ -231,6 +234,8 @@ def test_follow_get_pages_stay_stable_while_the_graph_changes(tim):
     # Default page size is 100, so one page holds everything.
     everything = tim.listing(star, 1)
     assert len(everything["FollowItem"]) == 25 and everything["NextCursor"] == ""
+    no_cursor = tim.post("follow/follow_get", {"From_Account": star, "FollowType": 1, "WantNum": 0})
+    assert no_cursor["FollowItem"] == everything["FollowItem"]
     # Cursors belong to one list.
     fail(tim.listing(star, 2, want=10, cursor=first["NextCursor"]), 30001)
     fail(tim.listing(fans[0], 1, want=10, cursor=first["NextCursor"]), 30001)
