@@ -4,6 +4,7 @@
 //! memberships. The engine keeps `tim.mutual` on both sides while both directions exist.
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use axum::response::Response;
 use roster_core::{
@@ -16,9 +17,10 @@ use crate::accounts::{self, ProfileItem};
 use crate::app::{FOLLOWS, MUTUAL};
 use crate::gateway::Call;
 use crate::limits::Limits;
-use crate::wire::{self, Fail, ResultItems, Service};
+use crate::wire::{self, Fail, Nothing, ResultItems, Service};
 
 const USER_NOT_FOUND: u32 = 30003;
+const NOT_IMPORTED: &str = "To_Account does not exist; import it first";
 
 fn user_not_found(user_id: &str) -> Fail {
     Fail::new(
@@ -56,70 +58,73 @@ fn ids_of(targets: &[&str], found: &HashMap<String, Entity>) -> Vec<EntityId> {
         .collect()
 }
 
+/// The result for one requested target; `detail` holds the command's own fields.
 #[derive(Serialize)]
-struct ResultItem<'a> {
+struct TargetResult<'a, T> {
     #[serde(rename = "To_Account")]
     to_account: &'a str,
     #[serde(rename = "ResultCode")]
     result_code: u32,
     #[serde(rename = "ResultInfo")]
     result_info: String,
+    #[serde(flatten)]
+    detail: T,
 }
 
-/// One `ResultItem` per requested target, in request order (duplicates included).
-fn result_items<'a>(
+/// One result per requested target, in request order (duplicates included); targets that are
+/// not imported accounts get 30003 and a default `detail`.
+fn per_target<'a, T: Default>(
     targets: &[&'a str],
     found: &HashMap<String, Entity>,
-    outcomes: &HashMap<EntityId, Outcome>,
-    limits: &Limits,
-) -> Vec<ResultItem<'a>> {
+    result: impl Fn(&Entity) -> (u32, String, T),
+) -> Vec<TargetResult<'a, T>> {
     targets
         .iter()
         .map(|to| {
-            let outcome = found.get(*to).and_then(|account| outcomes.get(&account.id));
-            let (result_code, result_info) = outcome_result(outcome.copied(), limits);
-            ResultItem {
+            let (result_code, result_info, detail) = match found.get(*to) {
+                Some(account) => result(account),
+                None => (USER_NOT_FOUND, NOT_IMPORTED.into(), T::default()),
+            };
+            TargetResult {
                 to_account: to,
                 result_code,
                 result_info,
+                detail,
             }
         })
         .collect()
 }
 
-fn outcome_result(outcome: Option<Outcome>, limits: &Limits) -> (u32, String) {
+fn outcome_result(outcome: Outcome, limits: &Limits) -> (u32, String) {
     let limit = |cap: Option<i64>| cap.map_or_else(|| "unlimited".into(), |n| n.to_string());
     match outcome {
-        Some(Outcome::Added | Outcome::AlreadyPresent | Outcome::Removed | Outcome::NotPresent) => {
+        Outcome::Added | Outcome::AlreadyPresent | Outcome::Removed | Outcome::NotPresent => {
             (0, String::new())
         }
-        None | Some(Outcome::UnknownMember) => (
-            USER_NOT_FOUND,
-            "To_Account does not exist; import it first".into(),
-        ),
-        Some(Outcome::SelfEdge) => (30001, "an account cannot follow itself".into()),
-        Some(Outcome::SubjectFull) => (
+        Outcome::UnknownMember => (USER_NOT_FOUND, NOT_IMPORTED.into()),
+        Outcome::SelfEdge => (30001, "an account cannot follow itself".into()),
+        Outcome::SubjectFull => (
             32100,
             format!(
                 "From_Account's following count reached the limit ({})",
                 limits.following
             ),
         ),
-        Some(Outcome::MemberFull) => (
+        Outcome::MemberFull => (
             32101,
             format!(
                 "To_Account's fan count reached the limit ({})",
                 limit(limits.fans)
             ),
         ),
-        Some(Outcome::SubjectReciprocalFull) => (
+        Outcome::SubjectReciprocalFull => (
             32102,
             format!(
                 "From_Account's mutual follow count reached the limit ({})",
                 limit(limits.mutual)
             ),
         ),
-        Some(Outcome::MemberReciprocalFull) => (
+        Outcome::MemberReciprocalFull => (
             32103,
             format!(
                 "To_Account's mutual follow count reached the limit ({})",
@@ -127,7 +132,7 @@ fn outcome_result(outcome: Option<Outcome>, limits: &Limits) -> (u32, String) {
             ),
         ),
         // Only written by abort policies, which follow_add does not use.
-        Some(Outcome::Aborted) => (30006, "internal server error, please retry".into()),
+        Outcome::Aborted => (30006, "internal server error, please retry".into()),
     }
 }
 
@@ -153,14 +158,11 @@ pub async fn follow_add(call: Call<'_>) -> Result<Response, Fail> {
                 .ok_or_else(|| body.bad("every item of FollowItem needs a To_Account"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let (from_account, found) = resolve(call, from, &targets).await?;
-    let members = ids_of(&targets, &found);
-    let outcomes = if members.is_empty() {
-        HashMap::new()
-    } else {
-        let request = AddEdges {
+    let now = call.engine.clock.now();
+    follow_batch(call, from, &targets, |subject, members| {
+        call.engine.store.add_edges(AddEdges {
             space_id: call.app.space_id,
-            subject: from_account.id,
+            subject,
             relation: FOLLOWS.into(),
             members,
             caps: Caps {
@@ -173,53 +175,63 @@ pub async fn follow_add(call: Call<'_>) -> Result<Response, Fail> {
             }),
             allow_self: false,
             policy: AddPolicy::default(),
-            now: call.engine.clock.now(),
-        };
-        let outcomes = call.engine.store.add_edges(request).await;
-        outcomes
-            .map_err(|e| write_error(e, from))?
-            .into_iter()
-            .collect()
-    };
-    let items = result_items(&targets, &found, &outcomes, limits);
-    Ok(wire::ok(Service::Follow, ResultItems { items }))
+            now,
+        })
+    })
+    .await
 }
 
 /// Up to 20 unfollows; not following a target is a success.
 pub async fn follow_delete(call: Call<'_>) -> Result<Response, Fail> {
-    let (body, limits) = (call.body, &call.app.limits);
+    let body = call.body;
     let from = body.account("From_Account")?;
-    let targets = body.account_list("To_Account", limits.follow_delete_items)?;
-    let (from_account, found) = resolve(call, from, &targets).await?;
-    let members = ids_of(&targets, &found);
-    let outcomes = if members.is_empty() {
-        HashMap::new()
-    } else {
-        let request = RemoveEdges {
+    let targets = body.account_list("To_Account", call.app.limits.follow_delete_items)?;
+    follow_batch(call, from, &targets, |subject, members| {
+        call.engine.store.remove_edges(RemoveEdges {
             space_id: call.app.space_id,
-            subject: from_account.id,
+            subject,
             relation: FOLLOWS.into(),
             members,
             reciprocal: Some(MUTUAL.into()),
-        };
-        let outcomes = call.engine.store.remove_edges(request).await;
+        })
+    })
+    .await
+}
+
+/// Resolve `from` and `targets`, `write` the edges from `from` to the targets that exist, and
+/// answer one `ResultItem` per target.
+async fn follow_batch<W, F>(
+    call: Call<'_>,
+    from: &str,
+    targets: &[&str],
+    write: W,
+) -> Result<Response, Fail>
+where
+    W: FnOnce(EntityId, Vec<EntityId>) -> F,
+    F: Future<Output = Result<Vec<(EntityId, Outcome)>, StoreError>>,
+{
+    let (from_account, found) = resolve(call, from, targets).await?;
+    let members = ids_of(targets, &found);
+    let outcomes = if members.is_empty() {
+        HashMap::new()
+    } else {
+        let outcomes = write(from_account.id, members).await;
         outcomes
             .map_err(|e| write_error(e, from))?
             .into_iter()
             .collect()
     };
-    let items = result_items(&targets, &found, &outcomes, limits);
+    let items = per_target(targets, &found, |account| {
+        // The engine answers for every member it was given.
+        let outcome = outcomes.get(&account.id).copied();
+        let (code, info) = outcome_result(outcome.unwrap_or(Outcome::Aborted), &call.app.limits);
+        (code, info, Nothing {})
+    });
     Ok(wire::ok(Service::Follow, ResultItems { items }))
 }
 
-#[derive(Serialize)]
-struct CheckItem<'a> {
-    #[serde(rename = "To_Account")]
-    to_account: &'a str,
-    #[serde(rename = "ResultCode")]
-    result_code: u32,
-    #[serde(rename = "ResultInfo")]
-    result_info: String,
+#[derive(Default, Serialize)]
+struct Relation {
     /// 0 none, 1 To follows From, 2 From follows To, 3 mutual.
     #[serde(rename = "FollowType")]
     follow_type: u8,
@@ -237,27 +249,11 @@ pub async fn follow_check(call: Call<'_>) -> Result<Response, Fail> {
         store.memberships_among(from_account.id, FOLLOWS, &ids),
     )
     .map_err(internal)?;
-    let items = targets
-        .iter()
-        .map(|to| match found.get(*to) {
-            Some(account) => CheckItem {
-                to_account: to,
-                result_code: 0,
-                result_info: String::new(),
-                follow_type: 2 * u8::from(following.contains_key(&account.id))
-                    + u8::from(fans.contains_key(&account.id)),
-            },
-            None => {
-                let (result_code, result_info) = outcome_result(None, &call.app.limits);
-                CheckItem {
-                    to_account: to,
-                    result_code,
-                    result_info,
-                    follow_type: 0,
-                }
-            }
-        })
-        .collect();
+    let items = per_target(&targets, &found, |account| {
+        let follow_type = 2 * u8::from(following.contains_key(&account.id))
+            + u8::from(fans.contains_key(&account.id));
+        (0, String::new(), Relation { follow_type })
+    });
     Ok(wire::ok(Service::Follow, ResultItems { items }))
 }
 
@@ -357,13 +353,9 @@ pub async fn follow_get(call: Call<'_>) -> Result<Response, Fail> {
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct InfoItem<'a> {
-    #[serde(rename = "To_Account")]
-    to_account: &'a str,
-    result_code: u32,
-    result_info: String,
+struct Counts {
     follower_count: i64,
     following_count: i64,
     mutual_following_count: i64,
@@ -372,7 +364,7 @@ struct InfoItem<'a> {
 #[derive(Serialize)]
 struct FollowInfo<'a> {
     #[serde(rename = "FollowInfo")]
-    follow_info: Vec<InfoItem<'a>>,
+    follow_info: Vec<TargetResult<'a, Counts>>,
 }
 
 /// Fan, following and mutual counts of up to 20 accounts, read from counters (O(1) each).
@@ -389,29 +381,16 @@ pub async fn follow_get_info(call: Call<'_>) -> Result<Response, Fail> {
         store.counts(&ids, MUTUAL, Direction::Members),
     )
     .map_err(internal)?;
-    let follow_info = targets
-        .iter()
-        .map(|to| match found.get(*to) {
-            Some(account) => InfoItem {
-                to_account: to,
-                result_code: 0,
-                result_info: String::new(),
-                follower_count: fans.get(&account.id).copied().unwrap_or(0),
-                following_count: following.get(&account.id).copied().unwrap_or(0),
-                mutual_following_count: mutual.get(&account.id).copied().unwrap_or(0),
-            },
-            None => {
-                let (result_code, result_info) = outcome_result(None, &call.app.limits);
-                InfoItem {
-                    to_account: to,
-                    result_code,
-                    result_info,
-                    follower_count: 0,
-                    following_count: 0,
-                    mutual_following_count: 0,
-                }
-            }
-        })
-        .collect();
+    let count = |counts: &HashMap<EntityId, i64>, account: &Entity| {
+        counts.get(&account.id).copied().unwrap_or(0)
+    };
+    let follow_info = per_target(&targets, &found, |account| {
+        let counts = Counts {
+            follower_count: count(&fans, account),
+            following_count: count(&following, account),
+            mutual_following_count: count(&mutual, account),
+        };
+        (0, String::new(), counts)
+    });
     Ok(wire::ok(Service::Follow, FollowInfo { follow_info }))
 }

@@ -85,8 +85,8 @@ struct Envelope<'a, T> {
     error_display: Option<&'static str>,
 }
 
-/// An envelope with nothing beside it (account_import's success).
-#[derive(Serialize)]
+/// No fields (account_import's success payload, a result item without details).
+#[derive(Default, Serialize)]
 pub struct Nothing {}
 
 /// The per-item results most commands answer with.
