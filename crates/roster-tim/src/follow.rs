@@ -96,7 +96,8 @@ fn per_target<'a, T: Default>(
 }
 
 fn outcome_result(outcome: Outcome, limits: &Limits) -> (u32, String) {
-    let limit = |cap: Option<i64>| cap.map_or_else(|| "unlimited".into(), |n| n.to_string());
+    // A cap outcome only comes from a cap that is set.
+    let limit = |cap: Option<i64>| cap.unwrap_or_default();
     match outcome {
         Outcome::Added | Outcome::AlreadyPresent | Outcome::Removed | Outcome::NotPresent => {
             (0, String::new())
@@ -131,7 +132,7 @@ fn outcome_result(outcome: Outcome, limits: &Limits) -> (u32, String) {
                 limit(limits.mutual)
             ),
         ),
-        // Only written by abort policies, which follow_add does not use.
+        // Only abort policies produce it, and this dialect uses none.
         Outcome::Aborted => (30006, "internal server error, please retry".into()),
     }
 }
