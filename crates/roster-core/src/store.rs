@@ -44,6 +44,13 @@ pub trait Store: Send + Sync + 'static {
         kind: &str,
         key: &str,
     ) -> Result<Option<Entity>, StoreError>;
+    /// [`Store::find_entity`] for many keys at once; absent keys are absent from the map.
+    async fn find_entities(
+        &self,
+        space: SpaceId,
+        kind: &str,
+        keys: &[String],
+    ) -> Result<HashMap<String, Entity>, StoreError>;
     /// Entities of one kind in id order (`PageRequest::after` is an entity id).
     async fn list_entities(
         &self,
@@ -89,6 +96,13 @@ pub trait Store: Send + Sync + 'static {
         subject: EntityId,
         relation: &str,
         members: &[EntityId],
+    ) -> Result<HashMap<EntityId, Edge>, StoreError>;
+    /// Which of `subjects` have `member` as a member (keyed by subject).
+    async fn memberships_among(
+        &self,
+        member: EntityId,
+        relation: &str,
+        subjects: &[EntityId],
     ) -> Result<HashMap<EntityId, Edge>, StoreError>;
     async fn list_edges(
         &self,

@@ -156,8 +156,13 @@ impl SqlStore {
 fn is_conflict(e: &sqlx::Error) -> bool {
     match e {
         // 40001 serialization_failure, 40P01 deadlock_detected (PostgreSQL); 5/517 SQLITE_BUSY.
+        // 23505 unique_violation: a concurrent transaction inserted a row this one could not
+        // see (reciprocal edges are inserted without a read first); on retry the write sees it.
         sqlx::Error::Database(db) => {
-            matches!(db.code().as_deref(), Some("40001" | "40P01" | "5" | "517"))
+            matches!(
+                db.code().as_deref(),
+                Some("40001" | "40P01" | "23505" | "5" | "517")
+            )
         }
         _ => false,
     }

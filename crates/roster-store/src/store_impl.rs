@@ -141,6 +141,31 @@ impl Store for SqlStore {
         .transpose()
     }
 
+    async fn find_entities(
+        &self,
+        space: SpaceId,
+        kind: &str,
+        keys: &[String],
+    ) -> Result<HashMap<String, Entity>, StoreError> {
+        let mut found = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {ENTITY_COLUMNS} FROM entities
+                 WHERE space_id = $1 AND kind = $2 AND key IN ({})",
+                placeholders(3, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(space).bind(kind);
+            for key in chunk {
+                query = query.bind(key);
+            }
+            for row in query.fetch_all(&self.reader).await.map_err(from_sqlx)? {
+                let entity = reads::entity(&row)?;
+                found.insert(entity.key.clone(), entity);
+            }
+        }
+        Ok(found)
+    }
+
     async fn list_entities(
         &self,
         filter: &EntityFilter,
@@ -300,23 +325,18 @@ impl Store for SqlStore {
         relation: &str,
         members: &[EntityId],
     ) -> Result<HashMap<EntityId, Edge>, StoreError> {
-        let mut found = HashMap::with_capacity(members.len());
-        for chunk in members.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT subject_id, member_id, created_at, seq FROM edges
-                 WHERE subject_id = $1 AND relation = $2 AND member_id IN ({})",
-                placeholders(3, chunk.len())
-            );
-            let mut query = sqlx::query(&sql).bind(subject).bind(relation);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&self.reader).await.map_err(from_sqlx)? {
-                let edge = reads::edge(&row)?;
-                found.insert(edge.member, edge);
-            }
-        }
-        Ok(found)
+        self.edges_between(subject, relation, Direction::Members, members)
+            .await
+    }
+
+    async fn memberships_among(
+        &self,
+        member: EntityId,
+        relation: &str,
+        subjects: &[EntityId],
+    ) -> Result<HashMap<EntityId, Edge>, StoreError> {
+        self.edges_between(member, relation, Direction::Memberships, subjects)
+            .await
     }
 
     async fn list_edges(
@@ -398,4 +418,42 @@ fn paginate<T>(mut items: Vec<T>, limit: u32, position: impl Fn(&T) -> i64) -> P
         None
     };
     Page { items, next }
+}
+
+impl SqlStore {
+    /// The edges between `entity` and each of `others`, with `entity` on the side `direction`
+    /// looks from; keyed by the other end.
+    async fn edges_between(
+        &self,
+        entity: EntityId,
+        relation: &str,
+        direction: Direction,
+        others: &[EntityId],
+    ) -> Result<HashMap<EntityId, Edge>, StoreError> {
+        let (side, other_side) = match direction {
+            Direction::Members => ("subject_id", "member_id"),
+            Direction::Memberships => ("member_id", "subject_id"),
+        };
+        let mut found = HashMap::with_capacity(others.len());
+        for chunk in others.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT subject_id, member_id, created_at, seq FROM edges
+                 WHERE {side} = $1 AND relation = $2 AND {other_side} IN ({})",
+                placeholders(3, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(entity).bind(relation);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.reader).await.map_err(from_sqlx)? {
+                let edge = reads::edge(&row)?;
+                let other = match direction {
+                    Direction::Members => edge.member,
+                    Direction::Memberships => edge.subject,
+                };
+                found.insert(other, edge);
+            }
+        }
+        Ok(found)
+    }
 }

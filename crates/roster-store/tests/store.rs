@@ -94,6 +94,8 @@ on_both_backends!(
     delete_entity_keeps_counts_exact,
     aliases_and_entities,
     concurrent_adds_never_exceed_cap,
+    batch_lookups_by_key_and_from_either_end,
+    concurrent_reciprocal_adds_stay_symmetric,
 );
 
 async fn batch_outcomes_and_counters(f: Fixture) {
@@ -487,4 +489,93 @@ async fn concurrent_adds_never_exceed_cap(f: Fixture) {
     }
     assert_eq!(added, cap);
     assert_eq!(f.count(tag, "r", Direction::Members).await, cap);
+}
+
+async fn batch_lookups_by_key_and_from_either_end(f: Fixture) {
+    let (a, b, c) = (
+        f.entity("acct", "a").await,
+        f.entity("acct", "b").await,
+        f.entity("acct", "c").await,
+    );
+    f.entity("other", "d").await;
+    let found = f
+        .store
+        .find_entities(
+            f.space.id,
+            "acct",
+            &["a".into(), "c".into(), "d".into(), "zz".into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!((found["a"].id, found["c"].id), (a, c));
+    f.store.add_edges(f.add(b, &[a])).await.unwrap();
+    f.store.add_edges(f.add(c, &[a, b])).await.unwrap();
+    // Which of a, b, c have `a` as a member: b and c, keyed by subject.
+    let fans = f.store.memberships_among(a, "r", &[a, b, c]).await.unwrap();
+    assert_eq!(fans.len(), 2);
+    assert_eq!((fans[&b].subject, fans[&b].member), (b, a));
+    assert_eq!(fans[&c].subject, c);
+    let following = f.store.edges_among(c, "r", &[a, b, c]).await.unwrap();
+    assert_eq!(following.len(), 2);
+    assert_eq!(following[&b].member, b);
+}
+
+async fn concurrent_reciprocal_adds_stay_symmetric(f: Fixture) {
+    let users = [
+        f.entity("acct", "a").await,
+        f.entity("acct", "b").await,
+        f.entity("acct", "c").await,
+    ];
+    let mut tasks = Vec::new();
+    for round in 0..24 {
+        let (from, to) = (users[round % 3], users[(round / 3 + 1 + round) % 3]);
+        let mut add = f.add(from, &[to]);
+        add.reciprocal = Some(Reciprocal {
+            relation: "mutual".into(),
+            max_per_entity: None,
+        });
+        let remove = RemoveEdges {
+            space_id: f.space.id,
+            subject: from,
+            relation: "r".into(),
+            members: vec![to],
+            reciprocal: Some("mutual".into()),
+        };
+        let store = f.store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.add_edges(add).await.unwrap();
+            if round % 4 == 0 {
+                store.remove_edges(remove).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let mut edges = std::collections::HashSet::new();
+    for relation in ["r", "mutual"] {
+        for &x in &users {
+            for &y in f
+                .store
+                .edges_among(x, relation, &users)
+                .await
+                .unwrap()
+                .keys()
+            {
+                edges.insert((relation, x, y));
+            }
+        }
+    }
+    for &x in &users {
+        for &y in &users {
+            let both = edges.contains(&("r", x, y)) && edges.contains(&("r", y, x));
+            assert_eq!(edges.contains(&("mutual", x, y)), both);
+        }
+        let partners = edges.iter().filter(|(r, s, _)| *r == "mutual" && *s == x);
+        assert_eq!(
+            partners.count() as i64,
+            f.count(x, "mutual", Direction::Members).await
+        );
+    }
 }

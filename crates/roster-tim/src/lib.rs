@@ -1,26 +1,15 @@
-//! The tim dialect (not implemented yet).
+//! Tencent Cloud Chat (TIM) REST dialect: `/v4/<service>/<command>` with UserSig v2
+//! authentication, the account commands of `im_open_login_svc` and the five `follow` commands.
 
-use axum::Router;
-use roster_core::{Engine, StoreError};
-use serde::Deserialize;
+mod accounts;
+mod app;
+mod follow;
+mod gateway;
+mod limits;
+mod seed;
+pub mod usersig;
+mod wire;
 
-/// The `[tim]` table of the seed file.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Seed {}
-
-impl Seed {
-    pub async fn apply(&self, _engine: &Engine) -> Result<(), StoreError> {
-        Ok(())
-    }
-
-    /// Lines telling a newcomer how to call this dialect on `base_url`.
-    pub fn describe(&self, _base_url: &str) -> Vec<String> {
-        Vec::new()
-    }
-}
-
-/// Routes served at the origin root.
-pub async fn router(_engine: Engine) -> Result<Router, StoreError> {
-    Ok(Router::new())
-}
+pub use gateway::router;
+pub use limits::Limits;
+pub use seed::{AppSeed, Seed, SeedError};

@@ -1,0 +1,290 @@
+//! `im_open_login_svc`: account_import, multiaccount_import, account_delete, account_check.
+
+use std::collections::HashMap;
+
+use axum::response::Response;
+use roster_core::{Engine, Entity, NewEntity, SpaceId, StoreError};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::app::ACCOUNT_KIND;
+use crate::gateway::Call;
+use crate::wire::{self, Fail, Fields, Nothing, ResultItems, Service};
+
+const MAX_USER_ID_BYTES: usize = 32;
+const MAX_PROFILE_VALUE_BYTES: usize = 500;
+const PROFILE_VALUE_TOO_LONG: u32 = 40601;
+const ACCOUNT_NOT_FOUND: u32 = 70107;
+
+/// Optional profile fields of an import; only the ones given change the stored profile.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Profile<'a> {
+    nick: Option<&'a str>,
+    face_url: Option<&'a str>,
+}
+
+impl<'a> Profile<'a> {
+    fn read(fields: Fields<'a>) -> Result<Self, Fail> {
+        let value = |name| match fields.string(name)? {
+            Some(value) if value.len() > MAX_PROFILE_VALUE_BYTES => Err(Fail::new(
+                PROFILE_VALUE_TOO_LONG,
+                format!("{name} is longer than {MAX_PROFILE_VALUE_BYTES} bytes"),
+            )),
+            value => Ok(value),
+        };
+        Ok(Self {
+            nick: value("Nick")?,
+            face_url: value("FaceUrl")?,
+        })
+    }
+}
+
+/// Attribute names of an account entity, and the profile tag each is shown as.
+const PROFILE_TAGS: [(&str, &str); 2] = [
+    ("nick", "Tag_Profile_IM_Nick"),
+    ("face_url", "Tag_Profile_IM_Image"),
+];
+const PROFILE_SEQUENCE: &str = "profile_sequence";
+
+#[derive(Debug, Serialize)]
+pub struct ProfileItem {
+    #[serde(rename = "Tag")]
+    tag: &'static str,
+    #[serde(rename = "Value")]
+    value: String,
+}
+
+/// The profile tags set on an account, as follow_get shows them.
+pub fn profile_items(account: &Entity) -> Vec<ProfileItem> {
+    PROFILE_TAGS
+        .iter()
+        .filter_map(|(attr, tag)| {
+            let value = account.attrs.get(attr)?.as_str()?;
+            Some(ProfileItem {
+                tag,
+                value: value.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Bumped on every profile change, like the vendor's profile sequence.
+pub fn profile_sequence(account: &Entity) -> i64 {
+    account.attrs[PROFILE_SEQUENCE].as_i64().unwrap_or(0)
+}
+
+pub fn user_id_problem(id: &str) -> Option<String> {
+    if id.is_empty() {
+        Some("UserID is empty".into())
+    } else if id.len() > MAX_USER_ID_BYTES {
+        Some(format!(
+            "UserID {id} is longer than {MAX_USER_ID_BYTES} bytes"
+        ))
+    } else {
+        None
+    }
+}
+
+/// Create the account if missing and apply the profile fields given. Idempotent.
+pub async fn import(
+    engine: &Engine,
+    space_id: SpaceId,
+    user_id: &str,
+    profile: Profile<'_>,
+) -> Result<(), StoreError> {
+    let existing = engine
+        .store
+        .find_entity(space_id, ACCOUNT_KIND, user_id)
+        .await?;
+    let mut attrs = existing
+        .as_ref()
+        .map_or_else(|| json!({}), |account| account.attrs.clone());
+    let mut changed = false;
+    for ((attr, _), value) in PROFILE_TAGS.iter().zip([profile.nick, profile.face_url]) {
+        if let Some(value) = value {
+            changed |= attrs[attr] != value;
+            attrs[attr] = Value::from(value);
+        }
+    }
+    if changed {
+        attrs[PROFILE_SEQUENCE] = Value::from(attrs[PROFILE_SEQUENCE].as_i64().unwrap_or(0) + 1);
+    }
+    if existing.is_some() && !changed {
+        return Ok(());
+    }
+    engine
+        .store
+        .upsert_entity(NewEntity {
+            space_id,
+            kind: ACCOUNT_KIND.into(),
+            key: user_id.into(),
+            attrs,
+            owner: None,
+            now: engine.clock.now(),
+        })
+        .await
+        .map(drop)
+}
+
+/// The imported accounts among `user_ids`, by UserID.
+pub async fn find(
+    engine: &Engine,
+    space_id: SpaceId,
+    user_ids: &[&str],
+) -> Result<HashMap<String, Entity>, StoreError> {
+    let keys: Vec<String> = user_ids.iter().map(|id| id.to_string()).collect();
+    engine
+        .store
+        .find_entities(space_id, ACCOUNT_KIND, &keys)
+        .await
+}
+
+pub async fn account_import(call: Call<'_>) -> Result<Response, Fail> {
+    let body = call.body;
+    // Older docs and clients send `Identifier`.
+    let user_id = match body.optional_account("UserID")? {
+        Some(id) => id,
+        None => body
+            .optional_account("Identifier")?
+            .ok_or_else(|| body.bad("UserID is required"))?,
+    };
+    if let Some(problem) = user_id_problem(user_id) {
+        return Err(body.bad(problem));
+    }
+    let profile = Profile::read(body)?;
+    import(call.engine, call.app.space_id, user_id, profile)
+        .await
+        .map_err(|e| Service::Account.internal(e))?;
+    Ok(wire::ok(Service::Account, Nothing {}))
+}
+
+#[derive(Serialize)]
+struct MultiImported<'a> {
+    #[serde(rename = "FailAccounts")]
+    fail_accounts: Vec<&'a str>,
+}
+
+/// Old format `Accounts: [id]` or new `AccountList: [{UserID, Nick, FaceUrl}]`. Malformed
+/// requests fail whole; an account that cannot be imported is listed in `FailAccounts`.
+pub async fn multiaccount_import(call: Call<'_>) -> Result<Response, Fail> {
+    let body = call.body;
+    let max = call.app.limits.multiaccount_import_items;
+    let requested: Vec<(&str, Result<Profile, Fail>)> =
+        match (body.has("Accounts"), body.has("AccountList")) {
+            (true, true) => return Err(body.bad("send either Accounts or AccountList, not both")),
+            (false, false) => return Err(body.bad("AccountList is required")),
+            (true, false) => body
+                .account_list("Accounts", max)?
+                .into_iter()
+                .map(|id| (id, Ok(Profile::default())))
+                .collect(),
+            (false, true) => body
+                .list("AccountList", max)?
+                .iter()
+                .map(|item| {
+                    let item = body.item(item, "AccountList")?;
+                    let id = item
+                        .optional_account("UserID")?
+                        .ok_or_else(|| body.bad("every item of AccountList needs a UserID"))?;
+                    Ok((id, Profile::read(item)))
+                })
+                .collect::<Result<_, Fail>>()?,
+        };
+    let mut fail_accounts = Vec::new();
+    for (id, profile) in requested {
+        let imported = match (user_id_problem(id), profile) {
+            (None, Ok(profile)) => import(call.engine, call.app.space_id, id, profile)
+                .await
+                .map_err(|e| tracing::error!("tim: importing {id}: {e}"))
+                .is_ok(),
+            _ => false,
+        };
+        if !imported {
+            fail_accounts.push(id);
+        }
+    }
+    Ok(wire::ok(Service::Account, MultiImported { fail_accounts }))
+}
+
+/// The UserIDs of a `[{"UserID": ...}]` list.
+fn user_ids<'a>(body: Fields<'a>, list: &str, max: i64) -> Result<Vec<&'a str>, Fail> {
+    body.list(list, max)?
+        .iter()
+        .map(|item| body.item(item, list)?.account("UserID"))
+        .collect()
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DeleteResult<'a> {
+    result_code: u32,
+    result_info: &'static str,
+    #[serde(rename = "UserID")]
+    user_id: &'a str,
+}
+
+/// Deletes each account with all its follows, in both directions.
+pub async fn account_delete(call: Call<'_>) -> Result<Response, Fail> {
+    let ids = user_ids(
+        call.body,
+        "DeleteItem",
+        call.app.limits.account_delete_items,
+    )?;
+    let found = find(call.engine, call.app.space_id, &ids)
+        .await
+        .map_err(|e| Service::Account.internal(e))?;
+    let mut results = Vec::with_capacity(ids.len());
+    for user_id in ids {
+        let deleted = match found.get(user_id) {
+            Some(account) => call.engine.store.delete_entity(account.id).await,
+            None => Err(StoreError::NotFound),
+        };
+        let (result_code, result_info) = match deleted {
+            Ok(()) => (0, ""),
+            Err(StoreError::NotFound) => {
+                (ACCOUNT_NOT_FOUND, "Err_TLS_PT_Open_Login_Account_Not_Exist")
+            }
+            Err(e) => {
+                let fail = Service::Account.internal(e);
+                (fail.code, "internal server error, please retry")
+            }
+        };
+        results.push(DeleteResult {
+            result_code,
+            result_info,
+            user_id,
+        });
+    }
+    Ok(wire::ok(Service::Account, ResultItems { items: results }))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct CheckResult<'a> {
+    #[serde(rename = "UserID")]
+    user_id: &'a str,
+    result_code: u32,
+    result_info: &'static str,
+    account_status: &'static str,
+}
+
+pub async fn account_check(call: Call<'_>) -> Result<Response, Fail> {
+    let ids = user_ids(call.body, "CheckItem", call.app.limits.account_check_items)?;
+    let found = find(call.engine, call.app.space_id, &ids)
+        .await
+        .map_err(|e| Service::Account.internal(e))?;
+    let results = ids
+        .into_iter()
+        .map(|user_id| CheckResult {
+            user_id,
+            result_code: 0,
+            result_info: "",
+            account_status: if found.contains_key(user_id) {
+                "Imported"
+            } else {
+                "NotImported"
+            },
+        })
+        .collect();
+    Ok(wire::ok(Service::Account, ResultItems { items: results }))
+}

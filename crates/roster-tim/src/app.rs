@@ -1,0 +1,74 @@
+//! The apps (SDKAppIDs) roster serves, held in memory so a request is authenticated without a
+//! database round trip. They come from the seed file only.
+
+use std::collections::{HashMap, HashSet};
+
+use roster_core::{Engine, SpaceId, StoreError};
+use serde::{Deserialize, Serialize};
+
+use crate::limits::Limits;
+
+/// Spaces of this dialect are keyed by the SDKAppID in decimal.
+pub const DIALECT: &str = "tim";
+/// One per space: the app's credentials, keyed by the SDKAppID.
+pub const APP_KIND: &str = "tim.app";
+/// An imported account, keyed by its UserID.
+pub const ACCOUNT_KIND: &str = "tim.account";
+/// `follower --follows--> followed`.
+pub const FOLLOWS: &str = "tim.follows";
+/// Kept by the engine on both sides while two accounts follow each other.
+pub const MUTUAL: &str = "tim.mutual";
+
+/// What the app entity stores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppAttrs {
+    pub secret_key: String,
+    pub admins: Vec<String>,
+    pub follow_enabled: bool,
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub sdkappid: u64,
+    pub space_id: SpaceId,
+    pub secret_key: String,
+    pub admins: HashSet<String>,
+    pub follow_enabled: bool,
+    pub limits: Limits,
+}
+
+impl App {
+    /// Every app the store knows, by SDKAppID.
+    pub async fn load_all(engine: &Engine) -> Result<HashMap<u64, App>, StoreError> {
+        let mut apps = HashMap::new();
+        for space in engine.store.spaces(DIALECT).await? {
+            let Some(entity) = engine
+                .store
+                .find_entity(space.id, APP_KIND, &space.key)
+                .await?
+            else {
+                continue; // retired: no longer in the seed file
+            };
+            let invalid = |e: serde_json::Error| {
+                StoreError::Backend(format!("stored TIM app {} is invalid: {e}", space.key))
+            };
+            let attrs: AppAttrs = serde_json::from_value(entity.attrs).map_err(invalid)?;
+            let sdkappid = space
+                .key
+                .parse()
+                .map_err(|e| StoreError::Backend(format!("TIM space key {}: {e}", space.key)))?;
+            apps.insert(
+                sdkappid,
+                App {
+                    sdkappid,
+                    space_id: space.id,
+                    secret_key: attrs.secret_key,
+                    admins: attrs.admins.into_iter().collect(),
+                    follow_enabled: attrs.follow_enabled,
+                    limits: Limits::from_map(&space.limits).map_err(invalid)?,
+                },
+            );
+        }
+        Ok(apps)
+    }
+}

@@ -1,0 +1,212 @@
+//! `/v4/<service>/<command>`: the request line, authentication and dispatch (spec §1).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::response::Response;
+use axum::routing::any;
+use axum::Router;
+use roster_core::{Engine, StoreError};
+use serde_json::{Map, Value};
+
+use crate::app::App;
+use crate::wire::{self, code, Fail, Fields, Service};
+use crate::{accounts, follow, usersig};
+
+/// Request bodies are small (at most 100 items of 32-byte ids); larger ones are refused
+/// before they are buffered.
+const MAX_BODY: usize = 1 << 20;
+
+/// The app's plan or console switch does not include follows (a seed flag here).
+const FOLLOW_DISABLED: u32 = 30005;
+
+struct Tim {
+    engine: Engine,
+    apps: HashMap<u64, App>,
+}
+
+/// Everything a command handler needs: who calls, for which app, with which body.
+#[derive(Clone, Copy)]
+pub struct Call<'a> {
+    pub engine: &'a Engine,
+    pub app: &'a App,
+    pub body: Fields<'a>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Command {
+    AccountImport,
+    MultiaccountImport,
+    AccountDelete,
+    AccountCheck,
+    FollowAdd,
+    FollowDelete,
+    FollowCheck,
+    FollowGet,
+    FollowGetInfo,
+}
+
+impl Command {
+    /// `service/command` after `/v4/`; names are case-sensitive.
+    fn from_path(path: &str) -> Option<Self> {
+        Some(match path {
+            "im_open_login_svc/account_import" => Command::AccountImport,
+            "im_open_login_svc/multiaccount_import" => Command::MultiaccountImport,
+            "im_open_login_svc/account_delete" => Command::AccountDelete,
+            "im_open_login_svc/account_check" => Command::AccountCheck,
+            "follow/follow_add" => Command::FollowAdd,
+            "follow/follow_delete" => Command::FollowDelete,
+            "follow/follow_check" => Command::FollowCheck,
+            "follow/follow_get" => Command::FollowGet,
+            "follow/follow_get_info" => Command::FollowGetInfo,
+            _ => return None,
+        })
+    }
+
+    fn service(self) -> Service {
+        match self {
+            Command::AccountImport
+            | Command::MultiaccountImport
+            | Command::AccountDelete
+            | Command::AccountCheck => Service::Account,
+            _ => Service::Follow,
+        }
+    }
+
+    async fn run(self, call: Call<'_>) -> Result<Response, Fail> {
+        match self {
+            Command::AccountImport => accounts::account_import(call).await,
+            Command::MultiaccountImport => accounts::multiaccount_import(call).await,
+            Command::AccountDelete => accounts::account_delete(call).await,
+            Command::AccountCheck => accounts::account_check(call).await,
+            Command::FollowAdd => follow::follow_add(call).await,
+            Command::FollowDelete => follow::follow_delete(call).await,
+            Command::FollowCheck => follow::follow_check(call).await,
+            Command::FollowGet => follow::follow_get(call).await,
+            Command::FollowGetInfo => follow::follow_get_info(call).await,
+        }
+    }
+}
+
+/// Routes served at the origin root: everything under `/v4`.
+pub async fn router(engine: Engine) -> Result<Router, StoreError> {
+    let apps = App::load_all(&engine).await?;
+    let tim = Arc::new(Tim { engine, apps });
+    Ok(Router::new()
+        .route("/v4", any(handle))
+        .route("/v4/", any(handle))
+        .route("/v4/{*command}", any(handle))
+        .with_state(tim))
+}
+
+async fn handle(State(tim): State<Arc<Tim>>, request: Request) -> Response {
+    let path = request.uri().path().strip_prefix("/v4/").unwrap_or("");
+    let Some(command) = Command::from_path(path) else {
+        let info = format!("no such API: {}", request.uri().path());
+        return wire::fail(None, &Fail::new(code::UNKNOWN_COMMAND, info));
+    };
+    let service = command.service();
+    match tim.call(command, request).await {
+        Ok(response) => response,
+        Err(fail) => wire::fail(Some(service), &fail),
+    }
+}
+
+impl Tim {
+    /// Gateway checks in the order of spec §1.6, then the command.
+    async fn call(&self, command: Command, request: Request) -> Result<Response, Fail> {
+        let (parts, body) = request.into_parts();
+        // POST per the docs; some clients send GET with the same JSON body.
+        if parts.method != Method::POST && parts.method != Method::GET {
+            return Err(Fail::new(
+                code::HTTP_PARSE,
+                format!("method {} is not supported; use POST", parts.method),
+            ));
+        }
+        let app = self.authenticate(parts.uri.query().unwrap_or(""))?;
+        if command.service() == Service::Follow && !app.follow_enabled {
+            return Err(Fail::new(
+                FOLLOW_DISABLED,
+                "the follow feature is not enabled for this app (seed: follow_enabled = false)",
+            ));
+        }
+        let body = read_object(body).await?;
+        let call = Call {
+            engine: &self.engine,
+            app,
+            body: Fields::new(&body, command.service()),
+        };
+        command.run(call).await
+    }
+
+    /// The app named by `sdkappid`, if `usersig` is a valid UserSig of an admin of it.
+    /// Costs no database round trip.
+    fn authenticate(&self, query: &str) -> Result<&App, Fail> {
+        let param = |name: &str| {
+            form_urlencoded::parse(query.as_bytes())
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.into_owned())
+                .filter(|value| !value.is_empty())
+        };
+        let sdkappid = param("sdkappid")
+            .ok_or_else(|| Fail::new(code::MISSING_SDKAPPID, "sdkappid is missing from the URL"))?;
+        let app = sdkappid
+            .parse::<u64>()
+            .ok()
+            .and_then(|id| self.apps.get(&id))
+            .ok_or_else(|| {
+                Fail::new(
+                    code::UNKNOWN_SDKAPPID,
+                    format!("invalid sdkappid {sdkappid}"),
+                )
+            })?;
+        let identifier = param("identifier").ok_or_else(|| {
+            Fail::new(
+                code::MISSING_IDENTIFIER,
+                "identifier is missing from the URL",
+            )
+        })?;
+        let usersig = param("usersig").unwrap_or_default();
+        let now = self.engine.clock.now();
+        usersig::verify(
+            &usersig,
+            app.sdkappid,
+            &identifier,
+            app.secret_key.as_bytes(),
+            now,
+        )?;
+        if !app.admins.contains(&identifier) {
+            return Err(Fail::new(
+                code::NEEDS_ADMIN,
+                format!(
+                    "{identifier} is not an App admin; REST API requests need App admin permission"
+                ),
+            ));
+        }
+        Ok(app)
+    }
+}
+
+/// The body as a JSON object, whatever the Content-Type.
+async fn read_object(body: Body) -> Result<Map<String, Value>, Fail> {
+    let bytes = to_bytes(body, MAX_BODY).await.map_err(|_| {
+        Fail::new(
+            code::BAD_JSON,
+            format!("request body is unreadable or larger than {MAX_BODY} bytes"),
+        )
+    })?;
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Fail::new(
+            code::BAD_JSON,
+            "request body must be a JSON object",
+        )),
+        Err(e) => Err(Fail::new(
+            code::BAD_JSON,
+            format!("request body is not valid JSON: {e}"),
+        )),
+    }
+}

@@ -1,0 +1,176 @@
+//! The `[tim]` table of the seed file: apps with their credentials, admins, accounts and limits.
+
+use std::collections::HashSet;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use roster_core::{Engine, NewEntity, StoreError};
+use serde::Deserialize;
+
+use crate::accounts::{self, user_id_problem, Profile};
+use crate::app::{AppAttrs, APP_KIND, DIALECT};
+use crate::limits::Limits;
+use crate::usersig;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    #[serde(default)]
+    pub apps: Vec<AppSeed>,
+}
+
+/// One `[[tim.apps]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSeed {
+    pub sdkappid: u64,
+    /// The console's key: HMAC key of every UserSig of this app (used as-is, not hex-decoded).
+    pub secret_key: String,
+    /// UserIDs allowed to call the REST API; imported as accounts too.
+    pub admins: Vec<String>,
+    /// UserIDs imported at start.
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    /// `false` answers every follow command with 30005, like an app without the feature.
+    #[serde(default = "enabled")]
+    pub follow_enabled: bool,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("[[tim.apps]] sdkappid {sdkappid}: {problem}")]
+    Invalid { sdkappid: u64, problem: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How long the UserSigs printed at start stay valid: the vendor libraries' default.
+const PRINTED_SIG_VALIDITY: i64 = 180 * 86400;
+
+impl Seed {
+    /// Create or update every app, its admins and accounts. Idempotent; accounts and follows
+    /// made through the API stay. Apps no longer in the seed stop answering (their data stays).
+    pub async fn apply(&self, engine: &Engine) -> Result<(), SeedError> {
+        let mut seen = HashSet::new();
+        for app in &self.apps {
+            if !seen.insert(app.sdkappid) {
+                return Err(app.invalid("listed twice"));
+            }
+            app.check()?;
+        }
+        for app in &self.apps {
+            app.apply(engine).await?;
+        }
+        for space in engine.store.spaces(DIALECT).await? {
+            if space.key.parse().is_ok_and(|id: u64| seen.contains(&id)) {
+                continue;
+            }
+            if let Some(retired) = engine
+                .store
+                .find_entity(space.id, APP_KIND, &space.key)
+                .await?
+            {
+                engine.store.delete_entity(retired.id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Lines telling a newcomer how to call this dialect on `base_url`.
+    pub fn describe(&self, base_url: &str) -> Vec<String> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let mut lines = Vec::new();
+        for app in &self.apps {
+            let Some(admin) = app.admins.first() else {
+                continue;
+            };
+            let sig = usersig::sign(
+                app.sdkappid,
+                app.secret_key.as_bytes(),
+                admin,
+                now,
+                PRINTED_SIG_VALIDITY,
+            );
+            lines.push(format!(
+                "TIM app {} (admin {admin}; UserSig below valid 180 days, mint more with secret_key):",
+                app.sdkappid
+            ));
+            lines.push(format!(
+                "  curl -s -d '{{\"CheckItem\":[{{\"UserID\":\"{admin}\"}}]}}' '{base_url}/v4/im_open_login_svc/account_check?sdkappid={}&identifier={admin}&usersig={sig}&random=99999999&contenttype=json'",
+                app.sdkappid
+            ));
+        }
+        lines
+    }
+}
+
+impl AppSeed {
+    fn invalid(&self, problem: impl Into<String>) -> SeedError {
+        SeedError::Invalid {
+            sdkappid: self.sdkappid,
+            problem: problem.into(),
+        }
+    }
+
+    fn check(&self) -> Result<(), SeedError> {
+        if self.secret_key.is_empty() {
+            return Err(self.invalid("secret_key is empty"));
+        }
+        if self.admins.is_empty() {
+            return Err(self.invalid("needs at least one admin"));
+        }
+        for user_id in self.admins.iter().chain(&self.accounts) {
+            if let Some(problem) = user_id_problem(user_id) {
+                return Err(self.invalid(problem));
+            }
+        }
+        match self.limits.problem() {
+            Some(problem) => Err(self.invalid(problem)),
+            None => Ok(()),
+        }
+    }
+
+    async fn apply(&self, engine: &Engine) -> Result<(), SeedError> {
+        let key = self.sdkappid.to_string();
+        let space = engine
+            .store
+            .ensure_space(DIALECT, &key, &self.limits.to_map())
+            .await?;
+        let attrs = AppAttrs {
+            secret_key: self.secret_key.clone(),
+            admins: self.admins.clone(),
+            follow_enabled: self.follow_enabled,
+        };
+        engine
+            .store
+            .upsert_entity(NewEntity {
+                space_id: space.id,
+                kind: APP_KIND.into(),
+                key,
+                attrs: serde_json::to_value(attrs).expect("app attrs serialize"),
+                owner: None,
+                now: engine.clock.now(),
+            })
+            .await?;
+        let user_ids: Vec<&str> = self
+            .admins
+            .iter()
+            .chain(&self.accounts)
+            .map(String::as_str)
+            .collect();
+        let existing = accounts::find(engine, space.id, &user_ids).await?;
+        for user_id in user_ids {
+            if !existing.contains_key(user_id) {
+                accounts::import(engine, space.id, user_id, Profile::default()).await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,268 @@
+//! Tencent Cloud Chat (TIM) REST through a real in-process server: the follow-graph invariants
+//! under concurrent clients (SQLite and, when ROSTER_TEST_DATABASE_URL is set, PostgreSQL),
+//! and the seed file's lifecycle.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use roster::server::{self, Config, Running};
+use roster_store::test_support::{postgres_url, scratch_postgres};
+use serde_json::{json, Value};
+
+const APP: u64 = 1_400_000_009;
+const KEY: &str = "stress-test-key";
+const USERS: usize = 8;
+const FOLLOWING_CAP: usize = 4;
+const FANS_CAP: usize = 5;
+const MUTUAL_CAP: usize = 2;
+
+fn seed(apps: &[u64]) -> String {
+    let accounts: Vec<String> = (0..USERS).map(|i| format!("\"u{i}\"")).collect();
+    apps.iter()
+        .map(|app| {
+            format!(
+                "[[tim.apps]]\nsdkappid = {app}\nsecret_key = \"{KEY}\"\nadmins = [\"admin\"]\n\
+                 accounts = [{}]\n[tim.apps.limits]\nfollowing = {FOLLOWING_CAP}\n\
+                 fans = {FANS_CAP}\nmutual = {MUTUAL_CAP}\n",
+                accounts.join(", ")
+            )
+        })
+        .collect()
+}
+
+struct Server {
+    running: Running,
+    config: Config,
+    _dir: tempfile::TempDir,
+}
+
+/// A REST client signing as `admin`.
+#[derive(Clone)]
+struct Tim {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Server {
+    async fn start(database: Option<String>, seed_text: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let seed = dir.path().join("seed.toml");
+        std::fs::write(&seed, seed_text).unwrap();
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data: dir.path().join("data"),
+            database,
+            seed: Some(seed),
+            admin_token: "test-admin-token".into(),
+        };
+        let running = server::start(config.clone()).await.unwrap();
+        Self {
+            running,
+            config,
+            _dir: dir,
+        }
+    }
+
+    fn tim(&self) -> Tim {
+        Tim {
+            client: reqwest::Client::new(),
+            base: self.running.base_url(),
+        }
+    }
+
+    /// Stop, replace the seed file, start again on the same data.
+    async fn restart_with_seed(self, seed_text: &str) -> anyhow::Result<Self> {
+        self.running.shutdown().await;
+        std::fs::write(self.config.seed.as_ref().unwrap(), seed_text).unwrap();
+        let running = server::start(self.config.clone()).await?;
+        Ok(Self { running, ..self })
+    }
+}
+
+impl Tim {
+    async fn call(&self, app: u64, path: &str, body: Value) -> Value {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        let sig =
+            roster_tim::usersig::sign(app, KEY.as_bytes(), "admin", now.as_secs() as i64, 3600);
+        let url = format!(
+            "{}/v4/{path}?sdkappid={app}&identifier=admin&usersig={sig}&random=1&contenttype=json",
+            self.base
+        );
+        let response = self.client.post(url).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// Everyone in one of `user`'s lists (1 fans, 2 following, 3 mutual), paging through it.
+    async fn list(&self, user: &str, follow_type: u8) -> BTreeSet<String> {
+        let mut found = BTreeSet::new();
+        let mut cursor = String::new();
+        loop {
+            let body = json!({"From_Account": user, "FollowType": follow_type,
+                              "StartCursor": cursor, "WantNum": 2});
+            let reply = self.call(APP, "follow/follow_get", body).await;
+            assert_eq!(reply["ErrorCode"], 0, "{reply}");
+            for item in reply["FollowItem"].as_array().unwrap() {
+                let other = item["To_Account"].as_str().unwrap().to_string();
+                assert!(found.insert(other), "listed twice: {reply}");
+            }
+            cursor = reply["NextCursor"].as_str().unwrap().to_string();
+            if cursor.is_empty() {
+                return found;
+            }
+        }
+    }
+}
+
+fn user(i: usize) -> String {
+    format!("u{i}")
+}
+
+/// One client: random follows and unfollows among the users; u7 is deleted and re-imported.
+async fn client(server: Tim, id: u64) {
+    let mut rng = StdRng::seed_from_u64(id);
+    for _ in 0..20 {
+        let from = user(rng.gen_range(0..USERS));
+        let targets: Vec<String> = (0..rng.gen_range(1..=3))
+            .map(|_| user(rng.gen_range(0..USERS)))
+            .collect();
+        let reply = match rng.gen_range(0..10) {
+            0 if id == 0 => {
+                let body = json!({"DeleteItem": [{"UserID": "u7"}]});
+                server
+                    .call(APP, "im_open_login_svc/account_delete", body)
+                    .await;
+                let body = json!({"UserID": "u7"});
+                server
+                    .call(APP, "im_open_login_svc/account_import", body)
+                    .await
+            }
+            0..=5 => {
+                let items: Vec<Value> = targets.iter().map(|t| json!({"To_Account": t})).collect();
+                let body = json!({"From_Account": from, "FollowItem": items});
+                server.call(APP, "follow/follow_add", body).await
+            }
+            _ => {
+                let body = json!({"From_Account": from, "To_Account": targets});
+                server.call(APP, "follow/follow_delete", body).await
+            }
+        };
+        match reply["ErrorCode"].as_u64() {
+            Some(0) => {}
+            // u7 was deleted between the lookup and the write.
+            Some(30003) => assert_eq!(from, "u7", "{reply}"),
+            _ => panic!("unexpected reply {reply}"),
+        }
+        for item in reply["ResultItem"].as_array().into_iter().flatten() {
+            let code = item["ResultCode"].as_u64().unwrap();
+            assert!(
+                matches!(code, 0 | 30001 | 30003 | 32100..=32103),
+                "unexpected result {reply}"
+            );
+        }
+    }
+}
+
+async fn invariants_hold_under_concurrent_clients(server: Server) {
+    let tim = server.tim();
+    let mut clients = tokio::task::JoinSet::new();
+    for id in 0..8 {
+        clients.spawn(client(tim.clone(), id));
+    }
+    while let Some(finished) = clients.join_next().await {
+        finished.unwrap();
+    }
+
+    let users: Vec<String> = (0..USERS).map(user).collect();
+    let mut following = BTreeMap::new();
+    let mut fans = BTreeMap::new();
+    let mut mutual = BTreeMap::new();
+    for u in &users {
+        following.insert(u.clone(), tim.list(u, 2).await);
+        fans.insert(u.clone(), tim.list(u, 1).await);
+        mutual.insert(u.clone(), tim.list(u, 3).await);
+    }
+    let body = json!({"From_Account": "u0", "To_Account": users});
+    let info = tim.call(APP, "follow/follow_get_info", body).await;
+    let mut edges = 0;
+    for item in info["FollowInfo"].as_array().unwrap() {
+        let u = item["To_Account"].as_str().unwrap();
+        assert_eq!(item["ResultCode"], 0);
+        // Counters equal the edges they count.
+        assert_eq!(item["FollowingCount"], following[u].len(), "{u}");
+        assert_eq!(item["FollowerCount"], fans[u].len(), "{u}");
+        assert_eq!(item["MutualFollowingCount"], mutual[u].len(), "{u}");
+        // No cap exceeded.
+        assert!(following[u].len() <= FOLLOWING_CAP, "{u}");
+        assert!(fans[u].len() <= FANS_CAP, "{u}");
+        assert!(mutual[u].len() <= MUTUAL_CAP, "{u}");
+        edges += following[u].len();
+        for v in &users {
+            // Both ends agree on every follow; mutual is symmetric and exactly both directions.
+            assert_eq!(following[u].contains(v), fans[v].contains(u), "{u} -> {v}");
+            let both = following[u].contains(v) && following[v].contains(u);
+            assert_eq!(mutual[u].contains(v), both, "{u} <-> {v}");
+            assert_eq!(mutual[u].contains(v), mutual[v].contains(u), "{u} <-> {v}");
+        }
+    }
+    assert!(edges > 0, "the clients made no follows at all");
+    server.running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn invariants_hold_under_concurrent_clients_on_sqlite() {
+    invariants_hold_under_concurrent_clients(Server::start(None, &seed(&[APP])).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn invariants_hold_under_concurrent_clients_on_postgres() {
+    let Some(url) = postgres_url("tim invariants_hold_under_concurrent_clients") else {
+        return;
+    };
+    let database = Some(scratch_postgres(&url).await);
+    invariants_hold_under_concurrent_clients(Server::start(database, &seed(&[APP])).await).await;
+}
+
+#[tokio::test]
+async fn seed_changes_apply_at_every_start_and_keep_data() {
+    const RETIRED: u64 = 1_400_000_010;
+    let follow = json!({"From_Account": "u1", "FollowItem": [{"To_Account": "u2"}]});
+    let info = json!({"From_Account": "u1", "To_Account": ["u1"]});
+    let following = |reply: Value| reply["FollowInfo"][0]["FollowingCount"].clone();
+    let server = Server::start(None, &seed(&[APP, RETIRED])).await;
+    for app in [APP, RETIRED] {
+        let reply = server
+            .tim()
+            .call(app, "follow/follow_add", follow.clone())
+            .await;
+        assert_eq!(reply["ErrorCode"], 0, "{reply}");
+    }
+
+    // The same data with a seed without RETIRED: it stops answering, APP keeps its follows.
+    let server = server.restart_with_seed(&seed(&[APP])).await.unwrap();
+    let tim = server.tim();
+    let reply = tim
+        .call(RETIRED, "follow/follow_get_info", info.clone())
+        .await;
+    assert_eq!(reply["ErrorCode"], 60006, "{reply}");
+    let reply = tim.call(APP, "follow/follow_get_info", info.clone()).await;
+    assert_eq!(following(reply), 1);
+
+    // Back in the seed, its data is back too.
+    let server = server
+        .restart_with_seed(&seed(&[APP, RETIRED]))
+        .await
+        .unwrap();
+    let reply = server
+        .tim()
+        .call(RETIRED, "follow/follow_get_info", info)
+        .await;
+    assert_eq!(following(reply), 1);
+
+    // An invalid seed stops the start with a message naming the app.
+    let bad = seed(&[APP]).replace("following = 4", "following = -1");
+    let error = server.restart_with_seed(&bad).await.err().unwrap();
+    assert!(error.to_string().contains("1400000009"), "{error}");
+}
