@@ -99,7 +99,7 @@ pub async fn upsert_user(
     Ok(user)
 }
 
-/// The aliases a user is found by: its ids, and its email and mobile for batch_get_id.
+/// The aliases a user is found by: its ids, its email and mobile for batch_get_id, its kunlun id.
 pub async fn index_user(engine: &Engine, tenant: &Tenant, user: &Entity) -> Result<(), StoreError> {
     let space = tenant.space.id;
     let store = &engine.store;
@@ -125,7 +125,7 @@ pub async fn index_user(engine: &Engine, tenant: &Tenant, user: &Entity) -> Resu
             store.set_alias(space, field, value, user.id).await?;
         }
     }
-    Ok(())
+    crate::apaas::index_kunlun_id(engine, tenant, user).await
 }
 
 /// Map wire ids of `id_type` to users; ids that name no user of the tenant are left out.
@@ -163,6 +163,7 @@ fn user_object(app: &App, user: &Entity) -> Value {
         Value::Object(map) => map.clone(),
         _ => Map::new(),
     };
+    object.remove(crate::apaas::KUNLUN_ID);
     object.insert("user_id".into(), json!(user.key));
     object.insert(
         "open_id".into(),

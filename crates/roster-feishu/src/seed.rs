@@ -6,6 +6,8 @@ use roster_core::{Engine, NewEntity, StoreError};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::apaas::tasks::{declare, DeclareError, UserTaskSeed};
+use crate::apaas::KUNLUN_ID;
 use crate::directory::{index_user, upsert_user};
 use crate::tenants::{all_entities, Tenant, APP, DIALECT, TENANT, USER};
 use crate::LIMITS;
@@ -30,6 +32,8 @@ pub struct TenantSeed {
     /// Overrides of vendor limits, by name (see README).
     #[serde(default)]
     pub limits: BTreeMap<String, i64>,
+    #[serde(default)]
+    pub apaas_user_tasks: Vec<UserTaskSeed>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -51,12 +55,20 @@ pub struct UserSeed {
     pub email: Option<String>,
     #[serde(default)]
     pub mobile: Option<String>,
+    /// The aPaaS user id; a stable one is derived when absent.
+    #[serde(default)]
+    pub kunlun_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
     #[error("feishu seed: {0}")]
     Invalid(String),
+    #[error("feishu seed, tenant {tenant}: {source}")]
+    UserTask {
+        tenant: String,
+        source: DeclareError,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -88,6 +100,18 @@ impl Seed {
                 return invalid(format!(
                     "user {:?} of tenant {} has an empty user_id",
                     user.name, tenant.tenant_key
+                ));
+            }
+            let mut kunlun_ids = HashSet::new();
+            if let Some(repeated) = tenant
+                .users
+                .iter()
+                .filter_map(|u| u.kunlun_id.as_ref())
+                .find(|k| !kunlun_ids.insert(*k))
+            {
+                return invalid(format!(
+                    "kunlun_id {repeated:?} is given to two users of tenant {}",
+                    tenant.tenant_key
                 ));
             }
             if let Some(name) = tenant.limits.keys().find(|n| !LIMITS.contains(&n.as_str())) {
@@ -151,7 +175,18 @@ impl Seed {
                 attrs["name"] = json!(user.name);
                 attrs["email"] = json!(user.email.clone().unwrap_or_default());
                 attrs["mobile"] = json!(user.mobile.clone().unwrap_or_default());
+                if let Some(kunlun_id) = &user.kunlun_id {
+                    attrs[KUNLUN_ID] = json!(kunlun_id);
+                }
                 upsert_user(engine, &tenant, &user.user_id, attrs).await?;
+            }
+            for task in &seed.apaas_user_tasks {
+                declare(engine, &space, task)
+                    .await
+                    .map_err(|source| SeedError::UserTask {
+                        tenant: seed.tenant_key.clone(),
+                        source,
+                    })?;
             }
         }
         Ok(())

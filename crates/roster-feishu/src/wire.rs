@@ -262,6 +262,30 @@ impl QueryParams {
     pub fn all(&self, name: &str) -> &[String] {
         self.0.get(name).map_or(&[], Vec::as_slice)
     }
+
+    pub fn int(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        self.get(name)
+            .map(|v| {
+                v.parse().map_err(|_| {
+                    ApiError::field_validation(name, &format!("{name} must be an integer"))
+                })
+            })
+            .transpose()
+    }
+
+    /// Booleans as the SDKs send them: `true`/`false`, and Python's `True`/`False`.
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        self.get(name)
+            .map(|v| match v.to_ascii_lowercase().as_str() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(ApiError::field_validation(
+                    name,
+                    &format!("{name} must be a boolean"),
+                )),
+            })
+            .transpose()
+    }
 }
 
 #[cfg(test)]
