@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::apaas::tasks::{declare, DeclareError, UserTaskSeed};
-use crate::apaas::KUNLUN_ID;
+use crate::apaas::{kunlun_id, KUNLUN_ID};
 use crate::directory::{index_user, upsert_user};
 use crate::tenants::{all_entities, Tenant, APP, DIALECT, TENANT, USER};
 use crate::LIMITS;
@@ -203,6 +203,21 @@ impl Seed {
                     app.app_id,
                     app.app_secret,
                     users.join(", ")
+                ));
+            }
+            let kunlun_ids: Vec<String> = tenant
+                .users
+                .iter()
+                .map(|u| {
+                    let id = kunlun_id(&tenant.tenant_key, &u.user_id, u.kunlun_id.as_deref());
+                    format!("{}={id}", u.user_id)
+                })
+                .collect();
+            if !kunlun_ids.is_empty() {
+                lines.push(format!(
+                    "Feishu: tenant {} aPaaS kunlun ids (user_id=kunlun_id): {}",
+                    tenant.tenant_key,
+                    kunlun_ids.join(", ")
                 ));
             }
         }

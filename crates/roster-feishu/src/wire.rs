@@ -225,7 +225,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { "body" } else { path.as_str() };
+        let malformed = e.inner().is_syntax() || e.inner().is_eof();
+        let field = if path == "." || malformed {
+            "body"
+        } else {
+            path.as_str()
+        };
         ApiError::field_validation(field, &e.inner().to_string())
     })
 }

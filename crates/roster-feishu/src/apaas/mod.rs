@@ -32,11 +32,11 @@ pub fn derived_number(parts: &[&str]) -> String {
     (1_000_000_000_000_000 + n % 9_000_000_000_000_000).to_string()
 }
 
-/// The user's kunlun id: the seeded one, else one derived from the tenant and user_id.
-pub fn kunlun_id(tenant: &Tenant, user: &Entity) -> String {
-    match user.attrs[KUNLUN_ID].as_str().filter(|k| !k.is_empty()) {
+/// A user's kunlun id: the seeded one, else a stable one derived from the tenant and user_id.
+pub fn kunlun_id(tenant_key: &str, user_id: &str, seeded: Option<&str>) -> String {
+    match seeded.filter(|k| !k.is_empty()) {
         Some(seeded) => seeded.to_string(),
-        None => derived_number(&["kunlun", &tenant.key, &user.key]),
+        None => derived_number(&["kunlun", tenant_key, user_id]),
     }
 }
 
@@ -45,14 +45,10 @@ pub async fn index_kunlun_id(
     tenant: &Tenant,
     user: &Entity,
 ) -> Result<(), StoreError> {
+    let id = kunlun_id(&tenant.key, &user.key, user.attrs[KUNLUN_ID].as_str());
     engine
         .store
-        .set_alias(
-            tenant.space.id,
-            KUNLUN_ID,
-            &kunlun_id(tenant, user),
-            user.id,
-        )
+        .set_alias(tenant.space.id, KUNLUN_ID, &id, user.id)
         .await
 }
 

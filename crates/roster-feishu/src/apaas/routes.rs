@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use super::tasks::{self, UserTaskSeed, ASSIGNEE, CANCELED, CC, DONE, IN_PROCESS, PENDING};
 use super::{invalid, kunlun_users, Body, KUNLUN_ID};
+use crate::admin;
 use crate::auth::authenticate;
 use crate::im::chat::{self, Found, Members, MembershipError};
 use crate::im::routes::default_chat_attrs;
@@ -283,7 +284,7 @@ pub async fn chat_group(
     let operator = person(&feishu, tenant, "operator_user_id", body.operator_user_id).await?;
     let invitees = match &body.invite_user_ids {
         None => Vec::new(),
-        Some(ids) if ids.len() <= MAX_INVITEES => {
+        Some(ids) if (1..=MAX_INVITEES).contains(&ids.len()) => {
             people(&feishu, tenant, "invite_user_ids", ids).await?
         }
         Some(_) => {
@@ -562,35 +563,31 @@ pub async fn cancel(
     Ok(success(json!({})))
 }
 
-fn admin_error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
-}
-
 /// `POST /_roster/feishu/apaas_user_tasks {"tenant_key", ...one seed-file task}`: declare a user
 /// task (or update a declared one) as an approval flow would create it.
 pub async fn declare_task(State(feishu): State<Arc<Feishu>>, body: axum::body::Bytes) -> Response {
     let mut request: Value = match parse_json(&body) {
         Ok(value) => value,
-        Err(_) => return admin_error(StatusCode::BAD_REQUEST, "expected a JSON object"),
+        Err(_) => return admin::error(StatusCode::BAD_REQUEST, "expected a JSON object"),
     };
     let tenant_key = request
         .as_object_mut()
         .and_then(|o| o.remove("tenant_key"))
         .and_then(|k| k.as_str().map(str::to_string));
     let Some(tenant_key) = tenant_key else {
-        return admin_error(StatusCode::BAD_REQUEST, "tenant_key is required");
-    };
-    let seed: UserTaskSeed = match serde_json::from_value(request) {
-        Ok(seed) => seed,
-        Err(e) => return admin_error(StatusCode::BAD_REQUEST, &e.to_string()),
+        return admin::error(StatusCode::BAD_REQUEST, "tenant_key is required");
     };
     let engine = &feishu.engine;
     let space = match engine.store.spaces(DIALECT).await {
         Ok(spaces) => spaces.into_iter().find(|s| s.key == tenant_key),
-        Err(e) => return admin_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e) => return admin::error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
     let Some(space) = space else {
-        return admin_error(StatusCode::NOT_FOUND, "no such tenant_key");
+        return admin::error(StatusCode::NOT_FOUND, "no such tenant_key");
+    };
+    let seed: UserTaskSeed = match serde_json::from_value(request) {
+        Ok(seed) => seed,
+        Err(e) => return admin::error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
     match tasks::declare(engine, &space, &seed).await {
         Ok(task) => Json(json!({
@@ -599,10 +596,10 @@ pub async fn declare_task(State(feishu): State<Arc<Feishu>>, body: axum::body::B
         }))
         .into_response(),
         Err(e @ tasks::DeclareError::Invalid { .. }) => {
-            admin_error(StatusCode::BAD_REQUEST, &e.to_string())
+            admin::error(StatusCode::BAD_REQUEST, &e.to_string())
         }
         Err(tasks::DeclareError::Store(e)) => {
-            admin_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
+            admin::error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
         }
     }
 }
