@@ -102,6 +102,17 @@ impl Seed {
                     user.name, tenant.tenant_key
                 ));
             }
+            let mut task_ids = HashSet::new();
+            if let Some(task) = tenant
+                .apaas_user_tasks
+                .iter()
+                .find(|t| !task_ids.insert(&t.task_id))
+            {
+                return invalid(format!(
+                    "user task {:?} of tenant {} is declared twice",
+                    task.task_id, tenant.tenant_key
+                ));
+            }
             let mut kunlun_ids = HashSet::new();
             if let Some(repeated) = tenant
                 .users

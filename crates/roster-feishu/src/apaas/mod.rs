@@ -83,3 +83,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_ids_are_stable_16_digit_numbers() {
+        let id = kunlun_id("acme", "frank", None);
+        assert_eq!(id, kunlun_id("acme", "frank", Some("")));
+        assert_eq!(id.len(), 16);
+        assert!(id.bytes().all(|b| b.is_ascii_digit()));
+        assert_ne!(id, kunlun_id("globex", "frank", None));
+        assert_eq!(kunlun_id("acme", "frank", Some("1001")), "1001");
+    }
+}

@@ -135,22 +135,29 @@ pub struct Query {
     kunlun_user_id: Option<String>,
 }
 
-/// A string-encoded integer of the query body within `range`, or `default` when absent.
+/// A string-encoded integer of the query body, at least `min` and at most `max`.
 fn number(
     field: &str,
     value: Option<&str>,
-    range: std::ops::RangeInclusive<i64>,
+    min: i64,
+    max: Option<i64>,
 ) -> Result<Option<i64>, ApiError> {
-    match value.filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => match v.parse::<i64>() {
-            Ok(n) if range.contains(&n) => Ok(Some(n)),
-            _ => Err(invalid(
+    let Some(v) = value.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    match v.parse::<i64>() {
+        Ok(n) if n >= min && max.is_none_or(|max| n <= max) => Ok(Some(n)),
+        _ => {
+            let bounds = match max {
+                Some(max) => format!("from {min} to {max}"),
+                None => format!("of at least {min}"),
+            };
+            Err(invalid(
                 field,
                 Some(v),
-                &format!("must be an integer in {}..={}", range.start(), range.end()),
-            )),
-        },
+                &format!("must be a string of an integer {bounds}"),
+            ))
+        }
     }
 }
 
@@ -174,11 +181,11 @@ pub async fn query(
         Some(kind @ (PENDING | DONE)) => Some(kind),
         Some(other) => return Err(invalid("type", Some(other), "must be pending or done")),
     };
-    let limit =
-        number("limit", body.limit.as_deref(), 1..=QUERY_LIMIT_MAX)?.unwrap_or(QUERY_LIMIT_DEFAULT);
-    let offset = number("offset", body.offset.as_deref(), 0..=i64::MAX)?.unwrap_or(0);
-    let start = number("start_time", body.start_time.as_deref(), 0..=i64::MAX)?;
-    let end = number("end_time", body.end_time.as_deref(), 0..=i64::MAX)?;
+    let limit = number("limit", body.limit.as_deref(), 1, Some(QUERY_LIMIT_MAX))?
+        .unwrap_or(QUERY_LIMIT_DEFAULT);
+    let offset = number("offset", body.offset.as_deref(), 0, None)?.unwrap_or(0);
+    let start = number("start_time", body.start_time.as_deref(), 0, None)?;
+    let end = number("end_time", body.end_time.as_deref(), 0, None)?;
     let api_ids = body.api_ids.unwrap_or_default();
 
     let store = &feishu.engine.store;

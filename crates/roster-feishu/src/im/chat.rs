@@ -293,3 +293,24 @@ pub fn distinct(ids: impl IntoIterator<Item = EntityId>) -> Vec<EntityId> {
     let mut seen = std::collections::HashSet::new();
     ids.into_iter().filter(|id| seen.insert(*id)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_tags_are_eight_hex_digits_per_tenant() {
+        let tag = tenant_tag("acme");
+        assert_eq!(tag.len(), 8);
+        assert!(tag
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert_eq!(tag, tenant_tag("acme"));
+        assert_ne!(tag, tenant_tag("globex"));
+    }
+
+    #[test]
+    fn distinct_keeps_first_seen_order() {
+        assert_eq!(distinct([3, 1, 3, 2, 1]), [3, 1, 2]);
+    }
+}
