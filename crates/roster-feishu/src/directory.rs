@@ -142,6 +142,29 @@ pub async fn resolve(
         .await?)
 }
 
+/// The ids among `ids` that `found` names no user for.
+pub fn unresolved<'a>(ids: &'a [String], found: &HashMap<String, EntityId>) -> Vec<&'a str> {
+    ids.iter()
+        .filter(|id| !found.contains_key(*id))
+        .map(String::as_str)
+        .collect()
+}
+
+/// Map wire ids of `id_type` to users, in order; the gateway's error if any is unknown.
+pub async fn resolve_all(
+    feishu: &Feishu,
+    app: &App,
+    id_type: IdType,
+    ids: &[String],
+) -> Result<Vec<EntityId>, ApiError> {
+    let found = resolve(feishu, app, id_type, ids).await?;
+    let missing = unresolved(ids, &found);
+    if !missing.is_empty() {
+        return Err(id_type.unknown_ids(&missing));
+    }
+    Ok(ids.iter().map(|id| found[id]).collect())
+}
+
 /// Map users to their wire ids of `id_type`.
 pub async fn render(
     feishu: &Feishu,
@@ -310,16 +333,7 @@ pub async fn batch_get_users(
             "between 1 and 50 user_ids",
         ));
     }
-    let found = resolve(&feishu, &caller.app, id_type, ids).await?;
-    let missing: Vec<&str> = ids
-        .iter()
-        .filter(|id| !found.contains_key(*id))
-        .map(String::as_str)
-        .collect();
-    if !missing.is_empty() {
-        return Err(id_type.unknown_ids(&missing));
-    }
-    let entities: Vec<EntityId> = ids.iter().map(|id| found[id]).collect();
+    let entities = resolve_all(&feishu, &caller.app, id_type, ids).await?;
     let users = feishu.engine.store.entities(&entities).await?;
     let items: Vec<Value> = entities
         .iter()

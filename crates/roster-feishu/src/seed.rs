@@ -73,6 +73,11 @@ pub enum SeedError {
     Store(#[from] StoreError),
 }
 
+fn first_repeat<'a>(mut ids: impl Iterator<Item = &'a String>) -> Option<&'a String> {
+    let mut seen = HashSet::new();
+    ids.find(|id| !seen.insert(*id))
+}
+
 impl Seed {
     fn validate(&self) -> Result<(), SeedError> {
         let mut app_ids = HashSet::new();
@@ -102,26 +107,19 @@ impl Seed {
                     user.name, tenant.tenant_key
                 ));
             }
-            let mut task_ids = HashSet::new();
-            if let Some(task) = tenant
-                .apaas_user_tasks
-                .iter()
-                .find(|t| !task_ids.insert(&t.task_id))
-            {
+            let repeats = [
+                (
+                    "user task",
+                    first_repeat(tenant.apaas_user_tasks.iter().map(|t| &t.task_id)),
+                ),
+                (
+                    "kunlun_id",
+                    first_repeat(tenant.users.iter().filter_map(|u| u.kunlun_id.as_ref())),
+                ),
+            ];
+            if let Some((what, id)) = repeats.into_iter().find_map(|(w, id)| Some((w, id?))) {
                 return invalid(format!(
-                    "user task {:?} of tenant {} is declared twice",
-                    task.task_id, tenant.tenant_key
-                ));
-            }
-            let mut kunlun_ids = HashSet::new();
-            if let Some(repeated) = tenant
-                .users
-                .iter()
-                .filter_map(|u| u.kunlun_id.as_ref())
-                .find(|k| !kunlun_ids.insert(*k))
-            {
-                return invalid(format!(
-                    "kunlun_id {repeated:?} is given to two users of tenant {}",
+                    "{what} {id:?} appears twice in tenant {}",
                     tenant.tenant_key
                 ));
             }

@@ -17,6 +17,7 @@ use super::tasks::{self, UserTaskSeed, ASSIGNEE, CANCELED, CC, DONE, IN_PROCESS,
 use super::{invalid, kunlun_users, Body, KUNLUN_ID};
 use crate::admin;
 use crate::auth::authenticate;
+use crate::directory::unresolved;
 use crate::im::chat::{self, Found, Members, MembershipError};
 use crate::im::routes::default_chat_attrs;
 use crate::tenants::{all_pages, App, Feishu, Tenant, DIALECT};
@@ -66,11 +67,7 @@ async fn people(
         return Err(invalid(field, None, "required: kunlun user ids"));
     }
     let found = kunlun_users(&feishu.engine, tenant.space.id, ids).await?;
-    let unknown: Vec<&str> = ids
-        .iter()
-        .filter(|id| !found.contains_key(*id))
-        .map(String::as_str)
-        .collect();
+    let unknown = unresolved(ids, &found);
     if !unknown.is_empty() {
         return Err(invalid(
             field,
@@ -117,21 +114,14 @@ fn required_text(field: &str, value: Option<String>) -> Result<String, ApiError>
 
 #[derive(Deserialize)]
 pub struct Query {
-    #[serde(default, rename = "type")]
+    #[serde(rename = "type")]
     kind: Option<String>,
-    #[serde(default)]
     source: Option<String>,
-    #[serde(default)]
     limit: Option<String>,
-    #[serde(default)]
     offset: Option<String>,
-    #[serde(default)]
     start_time: Option<String>,
-    #[serde(default)]
     end_time: Option<String>,
-    #[serde(default)]
     api_ids: Option<Vec<String>>,
-    #[serde(default)]
     kunlun_user_id: Option<String>,
 }
 
@@ -254,13 +244,9 @@ pub async fn query(
 
 #[derive(Deserialize)]
 pub struct ChatGroup {
-    #[serde(default)]
     operator_user_id: Option<String>,
-    #[serde(default)]
     invite_user_ids: Option<Vec<String>>,
-    #[serde(default)]
     chat_id: Option<String>,
-    #[serde(default)]
     chat_name: Option<String>,
 }
 
@@ -339,9 +325,7 @@ pub async fn chat_group(
 
 #[derive(Deserialize)]
 pub struct Cc {
-    #[serde(default)]
     cc_user_ids: Option<Vec<String>>,
-    #[serde(default)]
     operator_user_id: Option<String>,
 }
 
@@ -369,9 +353,7 @@ pub async fn cc(
 
 #[derive(Deserialize)]
 pub struct Expediting {
-    #[serde(default)]
     operator_user_id: Option<String>,
-    #[serde(default)]
     expediting_user_ids: Option<Vec<String>>,
 }
 
@@ -408,7 +390,6 @@ pub async fn expediting(
 
 #[derive(Deserialize)]
 pub struct Operator {
-    #[serde(default)]
     operator_user_id: Option<String>,
 }
 
@@ -456,11 +437,8 @@ pub async fn rollback_points(
 
 #[derive(Deserialize)]
 pub struct Rollback {
-    #[serde(default)]
     operator_user_id: Option<String>,
-    #[serde(default)]
     to_task_id: Option<String>,
-    #[serde(default)]
     opinion: Option<String>,
 }
 
@@ -513,9 +491,7 @@ pub async fn rollback(
 
 #[derive(Deserialize)]
 pub struct Cancel {
-    #[serde(default)]
     user_id: Option<String>,
-    #[serde(default)]
     opinion: Option<String>,
 }
 

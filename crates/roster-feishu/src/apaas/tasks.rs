@@ -77,16 +77,12 @@ pub struct UserTaskSeed {
     #[serde(default)]
     pub cc: Vec<String>,
     /// The name of the task's step (rollback points show it); the label when absent.
-    #[serde(default)]
     pub activity_label: Option<Text>,
     /// Tasks of one workflow instance share it; a task alone gets a derived one.
-    #[serde(default)]
     pub workflow_instance_id: Option<String>,
     /// The workflow's api id, matched by `api_ids` in queries.
-    #[serde(default)]
     pub api_id: Option<String>,
     /// Milliseconds since the epoch; when first declared if absent.
-    #[serde(default)]
     pub start_time: Option<i64>,
     #[serde(default)]
     pub status: Status,

@@ -15,7 +15,7 @@ use super::{
     OTHER_TENANT, PUBLIC_CHAT_NAME, UNAVAILABLE_IDS,
 };
 use crate::auth::{authenticate, Caller};
-use crate::directory::{render, resolve, IdType};
+use crate::directory::{render, resolve, resolve_all, unresolved, IdType};
 use crate::tenants::{App, Feishu, Tenant};
 use crate::tokens::TokenKind;
 use crate::wire::{success, ApiError, ApiResult, JsonBody, QueryParams};
@@ -28,66 +28,43 @@ const PAGE_SIZE_MAX: i64 = 100;
 
 #[derive(Default, Deserialize, Serialize)]
 pub struct I18nNames {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     zh_cn: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     en_us: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     ja_jp: Option<String>,
 }
 
 #[derive(Default, Deserialize)]
 pub struct RestrictedMode {
-    #[serde(default)]
     status: Option<bool>,
-    #[serde(default)]
     screenshot_has_permission_setting: Option<String>,
-    #[serde(default)]
     download_has_permission_setting: Option<String>,
-    #[serde(default)]
     message_has_permission_setting: Option<String>,
 }
 
 /// The create fields roster keeps; others (labels, toolkits, ...) are accepted and ignored.
 #[derive(Default, Deserialize)]
 pub struct CreateChat {
-    #[serde(default)]
     avatar: Option<String>,
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
     description: Option<String>,
-    #[serde(default)]
     i18n_names: Option<I18nNames>,
-    #[serde(default)]
     owner_id: Option<String>,
-    #[serde(default)]
     user_id_list: Option<Vec<String>>,
-    #[serde(default)]
     bot_id_list: Option<Vec<String>>,
-    #[serde(default)]
     group_message_type: Option<String>,
-    #[serde(default)]
     chat_mode: Option<String>,
-    #[serde(default)]
     chat_type: Option<String>,
-    #[serde(default)]
     external: Option<bool>,
-    #[serde(default)]
     join_message_visibility: Option<String>,
-    #[serde(default)]
     leave_message_visibility: Option<String>,
-    #[serde(default)]
     membership_approval: Option<String>,
-    #[serde(default)]
     restricted_mode_setting: Option<RestrictedMode>,
-    #[serde(default)]
     urgent_setting: Option<String>,
-    #[serde(default)]
     video_conference_setting: Option<String>,
-    #[serde(default)]
     edit_permission: Option<String>,
-    #[serde(default)]
     hide_member_count_setting: Option<String>,
 }
 
@@ -181,25 +158,6 @@ pub fn default_chat_attrs(name: &str) -> Result<Value, ApiError> {
     chat_attrs(body, None, &[])
 }
 
-/// Users named by `ids` of `id_type`; unknown ids get the gateway's error.
-async fn users(
-    feishu: &Feishu,
-    app: &App,
-    id_type: IdType,
-    ids: &[String],
-) -> Result<Vec<EntityId>, ApiError> {
-    let found = resolve(feishu, app, id_type, ids).await?;
-    let missing: Vec<&str> = ids
-        .iter()
-        .filter(|id| !found.contains_key(*id))
-        .map(String::as_str)
-        .collect();
-    if !missing.is_empty() {
-        return Err(id_type.unknown_ids(&missing));
-    }
-    Ok(ids.iter().map(|id| found[id]).collect())
-}
-
 /// Apps of the tenant by app_id (bots are named by their app_id); `None` for other ids.
 fn bot(feishu: &Feishu, tenant: &Tenant, app_id: &str) -> Option<EntityId> {
     feishu
@@ -238,10 +196,10 @@ pub async fn create_chat(
         return Err(too_many("bot_id_list", BOTS_PER_CALL));
     }
     let owner = match body.owner_id.as_deref().filter(|id| !id.is_empty()) {
-        Some(id) => Some(users(&feishu, app, id_type, &[id.to_string()]).await?[0]),
+        Some(id) => Some(resolve_all(&feishu, app, id_type, &[id.to_string()]).await?[0]),
         None => None,
     };
-    let listed = users(&feishu, app, id_type, &user_ids).await?;
+    let listed = resolve_all(&feishu, app, id_type, &user_ids).await?;
     let members = chat::distinct(owner.into_iter().chain(listed));
     let mut bots = vec![app.entity];
     let unknown: Vec<&str> = bot_ids
@@ -348,6 +306,23 @@ async fn chat_of(feishu: &Feishu, caller: &Caller, chat_id: &str) -> Result<Enti
     }
 }
 
+/// The caller of a chat route that accepts tenant and user tokens.
+fn chat_reader(feishu: &Feishu, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let caller = authenticate(feishu, headers)?;
+    caller.require(&[TokenKind::Tenant, TokenKind::User])?;
+    Ok(caller)
+}
+
+/// The chat `chat_id` names, if the caller is in it.
+async fn joined_chat(feishu: &Feishu, caller: &Caller, chat_id: &str) -> Result<Entity, ApiError> {
+    let chat = chat_of(feishu, caller, chat_id).await?;
+    if chat::caller_in(feishu, caller, chat.id).await? {
+        Ok(chat)
+    } else {
+        Err(error(NOT_IN_CHAT))
+    }
+}
+
 /// `GET /open-apis/im/v1/chats/:chat_id`: the full chat for its members; for others only its
 /// name, avatar, member counts and status, as the vendor documents.
 pub async fn get_chat(
@@ -356,8 +331,7 @@ pub async fn get_chat(
     query: QueryParams,
     Path(chat_id): Path<String>,
 ) -> ApiResult {
-    let caller = authenticate(&feishu, &headers)?;
-    caller.require(&[TokenKind::Tenant, TokenKind::User])?;
+    let caller = chat_reader(&feishu, &headers)?;
     let id_type = IdType::from_query(&query, "user_id_type")?;
     let chat = chat_of(&feishu, &caller, &chat_id).await?;
     let (users, bots) = chat::counts(&feishu, chat.id).await?;
@@ -394,8 +368,7 @@ pub async fn list_members(
     query: QueryParams,
     Path(chat_id): Path<String>,
 ) -> ApiResult {
-    let caller = authenticate(&feishu, &headers)?;
-    caller.require(&[TokenKind::Tenant, TokenKind::User])?;
+    let caller = chat_reader(&feishu, &headers)?;
     let id_type = IdType::from_query(&query, "member_id_type")?;
     let page_size = query.int("page_size")?.unwrap_or(PAGE_SIZE_DEFAULT);
     if !(1..=PAGE_SIZE_MAX).contains(&page_size) {
@@ -404,10 +377,7 @@ pub async fn list_members(
             &format!("page_size must be between 1 and {PAGE_SIZE_MAX}"),
         ));
     }
-    let chat = chat_of(&feishu, &caller, &chat_id).await?;
-    if !chat::caller_in(&feishu, &caller, chat.id).await? {
-        return Err(error(NOT_IN_CHAT));
-    }
+    let chat = joined_chat(&feishu, &caller, &chat_id).await?;
     let cursors = &feishu.engine.cursors;
     let after = match query.get("page_token") {
         Some(token) => Some(cursors.open(&page_scope(&chat), token).ok_or_else(|| {
@@ -455,7 +425,6 @@ pub async fn list_members(
 
 #[derive(Deserialize)]
 pub struct AddMembers {
-    #[serde(default)]
     id_list: Option<Vec<String>>,
 }
 
@@ -468,12 +437,15 @@ pub async fn add_members(
     Path(chat_id): Path<String>,
     JsonBody(body): JsonBody<AddMembers>,
 ) -> ApiResult {
-    let caller = authenticate(&feishu, &headers)?;
-    caller.require(&[TokenKind::Tenant, TokenKind::User])?;
-    let kind = if query.get("member_id_type") == Some("app_id") {
-        None
-    } else {
-        Some(IdType::from_query(&query, "member_id_type")?)
+    let caller = chat_reader(&feishu, &headers)?;
+    // `member_id_type=app_id` names bots; the other types name users.
+    let id_type = match query.get("member_id_type") {
+        Some("app_id") => None,
+        _ => Some(IdType::from_query(&query, "member_id_type")?),
+    };
+    let side = match id_type {
+        Some(_) => Members::Users,
+        None => Members::Bots,
     };
     let lenient = match query.int("succeed_type")?.unwrap_or(0) {
         0 | 2 => false,
@@ -489,33 +461,25 @@ pub async fn add_members(
     if ids.is_empty() {
         return Err(error(NO_VALID_MEMBERS));
     }
-    let per_call = if kind.is_some() {
-        USERS_PER_CALL
-    } else {
-        BOTS_PER_CALL
+    let per_call = match side {
+        Members::Users => USERS_PER_CALL,
+        Members::Bots => BOTS_PER_CALL,
     };
     if ids.len() > per_call {
         return Err(too_many("id_list", per_call));
     }
-    let chat = chat_of(&feishu, &caller, &chat_id).await?;
-    if !chat::caller_in(&feishu, &caller, chat.id).await? {
-        return Err(error(NOT_IN_CHAT));
-    }
+    let chat = joined_chat(&feishu, &caller, &chat_id).await?;
     let tenant = caller.tenant();
-    let found: HashMap<String, EntityId> = match kind {
+    let found: HashMap<String, EntityId> = match id_type {
         Some(id_type) => resolve(&feishu, &caller.app, id_type, &ids).await?,
         None => ids
             .iter()
             .filter_map(|id| bot(&feishu, tenant, id).map(|b| (id.clone(), b)))
             .collect(),
     };
-    let missing: Vec<&str> = ids
-        .iter()
-        .filter(|id| !found.contains_key(*id))
-        .map(String::as_str)
-        .collect();
+    let missing = unresolved(&ids, &found);
     if !missing.is_empty() && !lenient {
-        return Err(match kind {
+        return Err(match id_type {
             Some(id_type) => id_type.unknown_ids(&missing),
             None => unavailable_bots(&missing),
         });
@@ -524,11 +488,6 @@ pub async fn add_members(
     if members.is_empty() {
         return Err(error(NO_VALID_MEMBERS));
     }
-    let side = if kind.is_some() {
-        Members::Users
-    } else {
-        Members::Bots
-    };
     chat::add(&feishu, tenant, chat.id, side, &members)
         .await
         .map_err(membership_error)?;
