@@ -99,7 +99,7 @@ pub async fn upsert_user(
     Ok(user)
 }
 
-/// The aliases a user is found by: its ids, and its email and mobile for batch_get_id.
+/// The aliases a user is found by: its ids, its email and mobile for batch_get_id, its kunlun id.
 pub async fn index_user(engine: &Engine, tenant: &Tenant, user: &Entity) -> Result<(), StoreError> {
     let space = tenant.space.id;
     let store = &engine.store;
@@ -125,7 +125,7 @@ pub async fn index_user(engine: &Engine, tenant: &Tenant, user: &Entity) -> Resu
             store.set_alias(space, field, value, user.id).await?;
         }
     }
-    Ok(())
+    crate::apaas::index_kunlun_id(engine, tenant, user).await
 }
 
 /// Map wire ids of `id_type` to users; ids that name no user of the tenant are left out.
@@ -140,6 +140,29 @@ pub async fn resolve(
         .store
         .resolve_aliases(app.tenant.space.id, &id_type.namespace(app), ids)
         .await?)
+}
+
+/// The ids among `ids` that `found` names no user for.
+pub fn unresolved<'a>(ids: &'a [String], found: &HashMap<String, EntityId>) -> Vec<&'a str> {
+    ids.iter()
+        .filter(|id| !found.contains_key(*id))
+        .map(String::as_str)
+        .collect()
+}
+
+/// Map wire ids of `id_type` to users, in order; the gateway's error if any is unknown.
+pub async fn resolve_all(
+    feishu: &Feishu,
+    app: &App,
+    id_type: IdType,
+    ids: &[String],
+) -> Result<Vec<EntityId>, ApiError> {
+    let found = resolve(feishu, app, id_type, ids).await?;
+    let missing = unresolved(ids, &found);
+    if !missing.is_empty() {
+        return Err(id_type.unknown_ids(&missing));
+    }
+    Ok(ids.iter().map(|id| found[id]).collect())
 }
 
 /// Map users to their wire ids of `id_type`.
@@ -163,6 +186,7 @@ fn user_object(app: &App, user: &Entity) -> Value {
         Value::Object(map) => map.clone(),
         _ => Map::new(),
     };
+    object.remove(crate::apaas::KUNLUN_ID);
     object.insert("user_id".into(), json!(user.key));
     object.insert(
         "open_id".into(),
@@ -309,16 +333,7 @@ pub async fn batch_get_users(
             "between 1 and 50 user_ids",
         ));
     }
-    let found = resolve(&feishu, &caller.app, id_type, ids).await?;
-    let missing: Vec<&str> = ids
-        .iter()
-        .filter(|id| !found.contains_key(*id))
-        .map(String::as_str)
-        .collect();
-    if !missing.is_empty() {
-        return Err(id_type.unknown_ids(&missing));
-    }
-    let entities: Vec<EntityId> = ids.iter().map(|id| found[id]).collect();
+    let entities = resolve_all(&feishu, &caller.app, id_type, ids).await?;
     let users = feishu.engine.store.entities(&entities).await?;
     let items: Vec<Value> = entities
         .iter()

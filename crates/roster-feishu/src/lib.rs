@@ -1,8 +1,10 @@
 //! roster's Feishu / Lark Open Platform dialect, served under `/open-apis/`.
 
 mod admin;
+mod apaas;
 mod auth;
 mod directory;
+mod im;
 mod seed;
 mod tenants;
 mod tokens;
@@ -17,7 +19,7 @@ use roster_core::{Engine, StoreError};
 pub use seed::{Seed, SeedError};
 
 /// The limits a tenant's seed may override (see README for each one's vendor default).
-pub const LIMITS: &[&str] = &[];
+pub const LIMITS: &[&str] = &[im::chat::CHAT_MEMBERS];
 
 /// The dialect's routes: the vendor API, and roster-only routes for the admin router.
 pub struct Routes {
@@ -52,11 +54,40 @@ pub async fn routes(engine: Engine) -> Result<Routes, StoreError> {
             post(directory::batch_get_id),
         )
         .route("/contact/v3/users/{user_id}", get(directory::get_user))
+        .route("/im/v1/chats", post(im::routes::create_chat))
+        .route("/im/v1/chats/{chat_id}", get(im::routes::get_chat))
+        .route(
+            "/im/v1/chats/{chat_id}/members",
+            get(im::routes::list_members).post(im::routes::add_members),
+        )
+        .route("/apaas/v1/user_task/query", post(apaas::routes::query))
+        .route(
+            "/apaas/v1/user_tasks/{task_id}/chat_group",
+            post(apaas::routes::chat_group),
+        )
+        .route("/apaas/v1/user_tasks/{task_id}/cc", post(apaas::routes::cc))
+        .route(
+            "/apaas/v1/user_tasks/{task_id}/expediting",
+            post(apaas::routes::expediting),
+        )
+        .route(
+            "/apaas/v1/user_tasks/{task_id}/rollback",
+            post(apaas::routes::rollback),
+        )
+        .route(
+            "/apaas/v1/user_tasks/{task_id}/rollback_points",
+            post(apaas::routes::rollback_points),
+        )
+        .route(
+            "/apaas/v1/approval_instances/{approval_instance_id}/cancel",
+            post(apaas::routes::cancel),
+        )
         .fallback(wire::not_found)
         .layer(middleware::from_fn(wire::log_id))
         .with_state(feishu.clone());
     let admin = Router::new()
         .route("/login_codes", post(admin::login_code))
+        .route("/apaas_user_tasks", post(apaas::routes::declare_task))
         .with_state(feishu);
     Ok(Routes {
         api: Router::new().nest("/open-apis", api),

@@ -6,6 +6,8 @@ use roster_core::{Engine, NewEntity, StoreError};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::apaas::tasks::{declare, DeclareError, UserTaskSeed};
+use crate::apaas::{kunlun_id, KUNLUN_ID};
 use crate::directory::{index_user, upsert_user};
 use crate::tenants::{all_entities, Tenant, APP, DIALECT, TENANT, USER};
 use crate::LIMITS;
@@ -30,6 +32,8 @@ pub struct TenantSeed {
     /// Overrides of vendor limits, by name (see README).
     #[serde(default)]
     pub limits: BTreeMap<String, i64>,
+    #[serde(default)]
+    pub apaas_user_tasks: Vec<UserTaskSeed>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -51,14 +55,27 @@ pub struct UserSeed {
     pub email: Option<String>,
     #[serde(default)]
     pub mobile: Option<String>,
+    /// The aPaaS user id; a stable one is derived when absent.
+    #[serde(default)]
+    pub kunlun_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
     #[error("feishu seed: {0}")]
     Invalid(String),
+    #[error("feishu seed, tenant {tenant}: {source}")]
+    UserTask {
+        tenant: String,
+        source: DeclareError,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+fn first_repeat<'a>(mut ids: impl Iterator<Item = &'a String>) -> Option<&'a String> {
+    let mut seen = HashSet::new();
+    ids.find(|id| !seen.insert(*id))
 }
 
 impl Seed {
@@ -88,6 +105,22 @@ impl Seed {
                 return invalid(format!(
                     "user {:?} of tenant {} has an empty user_id",
                     user.name, tenant.tenant_key
+                ));
+            }
+            let repeats = [
+                (
+                    "user task",
+                    first_repeat(tenant.apaas_user_tasks.iter().map(|t| &t.task_id)),
+                ),
+                (
+                    "kunlun_id",
+                    first_repeat(tenant.users.iter().filter_map(|u| u.kunlun_id.as_ref())),
+                ),
+            ];
+            if let Some((what, id)) = repeats.into_iter().find_map(|(w, id)| Some((w, id?))) {
+                return invalid(format!(
+                    "{what} {id:?} appears twice in tenant {}",
+                    tenant.tenant_key
                 ));
             }
             if let Some(name) = tenant.limits.keys().find(|n| !LIMITS.contains(&n.as_str())) {
@@ -151,7 +184,18 @@ impl Seed {
                 attrs["name"] = json!(user.name);
                 attrs["email"] = json!(user.email.clone().unwrap_or_default());
                 attrs["mobile"] = json!(user.mobile.clone().unwrap_or_default());
+                if let Some(kunlun_id) = &user.kunlun_id {
+                    attrs[KUNLUN_ID] = json!(kunlun_id);
+                }
                 upsert_user(engine, &tenant, &user.user_id, attrs).await?;
+            }
+            for task in &seed.apaas_user_tasks {
+                declare(engine, &space, task)
+                    .await
+                    .map_err(|source| SeedError::UserTask {
+                        tenant: seed.tenant_key.clone(),
+                        source,
+                    })?;
             }
         }
         Ok(())
@@ -168,6 +212,21 @@ impl Seed {
                     app.app_id,
                     app.app_secret,
                     users.join(", ")
+                ));
+            }
+            let kunlun_ids: Vec<String> = tenant
+                .users
+                .iter()
+                .map(|u| {
+                    let id = kunlun_id(&tenant.tenant_key, &u.user_id, u.kunlun_id.as_deref());
+                    format!("{}={id}", u.user_id)
+                })
+                .collect();
+            if !kunlun_ids.is_empty() {
+                lines.push(format!(
+                    "Feishu: tenant {} aPaaS kunlun ids (user_id=kunlun_id): {}",
+                    tenant.tenant_key,
+                    kunlun_ids.join(", ")
                 ));
             }
         }

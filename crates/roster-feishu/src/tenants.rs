@@ -2,9 +2,10 @@
 //! authenticating a request costs no database round trip.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 
-use roster_core::{Engine, EntityFilter, EntityId, PageRequest, Space, StoreError};
+use roster_core::{Engine, EntityFilter, EntityId, Page, PageRequest, Space, StoreError};
 use sha2::{Digest, Sha256};
 
 pub const DIALECT: &str = "feishu";
@@ -71,6 +72,10 @@ impl Feishu {
         self.apps_by_entity.get(&entity)
     }
 
+    pub fn apps(&self) -> impl Iterator<Item = &Arc<App>> {
+        self.apps_by_id.values()
+    }
+
     pub fn now(&self) -> i64 {
         self.engine.clock.now()
     }
@@ -87,20 +92,23 @@ pub async fn all_entities(
         kind: kind.to_string(),
         owner: None,
     };
+    all_pages(|page| engine.store.list_entities(&filter, page)).await
+}
+
+/// Every item of a keyset-paged list, fetched page by page.
+pub async fn all_pages<T, F>(mut fetch: impl FnMut(PageRequest) -> F) -> Result<Vec<T>, StoreError>
+where
+    F: Future<Output = Result<Page<T>, StoreError>>,
+{
     let mut all = Vec::new();
     let mut after = None;
     loop {
-        let page = engine
-            .store
-            .list_entities(
-                &filter,
-                PageRequest {
-                    after,
-                    limit: 500,
-                    newest_first: false,
-                },
-            )
-            .await?;
+        let page = fetch(PageRequest {
+            after,
+            limit: 500,
+            newest_first: false,
+        })
+        .await?;
         all.extend(page.items);
         match page.next {
             Some(next) => after = Some(next),

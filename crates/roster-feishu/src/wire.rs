@@ -225,7 +225,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { "body" } else { path.as_str() };
+        let malformed = e.inner().is_syntax() || e.inner().is_eof();
+        let field = if path == "." || malformed {
+            "body"
+        } else {
+            path.as_str()
+        };
         ApiError::field_validation(field, &e.inner().to_string())
     })
 }
@@ -261,6 +266,30 @@ impl QueryParams {
 
     pub fn all(&self, name: &str) -> &[String] {
         self.0.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn int(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        self.get(name)
+            .map(|v| {
+                v.parse().map_err(|_| {
+                    ApiError::field_validation(name, &format!("{name} must be an integer"))
+                })
+            })
+            .transpose()
+    }
+
+    /// Booleans as the SDKs send them: `true`/`false`, and Python's `True`/`False`.
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        self.get(name)
+            .map(|v| match v.to_ascii_lowercase().as_str() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(ApiError::field_validation(
+                    name,
+                    &format!("{name} must be a boolean"),
+                )),
+            })
+            .transpose()
     }
 }
 

@@ -1,0 +1,499 @@
+//! `POST /im/v1/chats`, `GET /im/v1/chats/:chat_id`, `GET` and `POST /im/v1/chats/:chat_id/members`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use roster_core::{Direction, Entity, EntityId, PageRequest};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::chat::{self, Found, Members, MembershipError};
+use super::{
+    error, CHAT_FULL, INVALID_CHAT_ID, INVALID_PARAMETER, NOT_IN_CHAT, NO_VALID_MEMBERS,
+    OTHER_TENANT, PUBLIC_CHAT_NAME, UNAVAILABLE_IDS,
+};
+use crate::auth::{authenticate, Caller};
+use crate::directory::{render, resolve, resolve_all, unresolved, IdType};
+use crate::tenants::{App, Feishu, Tenant};
+use crate::tokens::TokenKind;
+use crate::wire::{success, ApiError, ApiResult, JsonBody, QueryParams};
+
+/// Users per create or add-members call, and bots per call.
+const USERS_PER_CALL: usize = 50;
+const BOTS_PER_CALL: usize = 5;
+const PAGE_SIZE_DEFAULT: i64 = 20;
+const PAGE_SIZE_MAX: i64 = 100;
+
+#[derive(Default, Deserialize, Serialize)]
+pub struct I18nNames {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    zh_cn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    en_us: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ja_jp: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+pub struct RestrictedMode {
+    status: Option<bool>,
+    screenshot_has_permission_setting: Option<String>,
+    download_has_permission_setting: Option<String>,
+    message_has_permission_setting: Option<String>,
+}
+
+/// The create fields roster keeps; others (labels, toolkits, ...) are accepted and ignored.
+#[derive(Default, Deserialize)]
+pub struct CreateChat {
+    avatar: Option<String>,
+    name: Option<String>,
+    description: Option<String>,
+    i18n_names: Option<I18nNames>,
+    owner_id: Option<String>,
+    user_id_list: Option<Vec<String>>,
+    bot_id_list: Option<Vec<String>>,
+    group_message_type: Option<String>,
+    chat_mode: Option<String>,
+    chat_type: Option<String>,
+    external: Option<bool>,
+    join_message_visibility: Option<String>,
+    leave_message_visibility: Option<String>,
+    membership_approval: Option<String>,
+    restricted_mode_setting: Option<RestrictedMode>,
+    urgent_setting: Option<String>,
+    video_conference_setting: Option<String>,
+    edit_permission: Option<String>,
+    hide_member_count_setting: Option<String>,
+}
+
+const VISIBILITY: &[&str] = &["all_members", "only_owner", "not_anyone"];
+const WHO: &[&str] = &["all_members", "only_owner"];
+const ALLOWED: &[&str] = &["all_members", "not_anyone"];
+
+/// `value` if it is one of `allowed`, the first of them when absent; 232001 otherwise.
+fn choice(field: &str, value: Option<String>, allowed: &[&str]) -> Result<String, ApiError> {
+    match value.filter(|v| !v.is_empty()) {
+        None => Ok(allowed[0].to_string()),
+        Some(v) if allowed.contains(&v.as_str()) => Ok(v),
+        Some(v) => Err(error(INVALID_PARAMETER).with_violation(
+            field,
+            Some(&v),
+            &format!("must be one of {}", allowed.join(", ")),
+        )),
+    }
+}
+
+fn too_many(field: &str, max: usize) -> ApiError {
+    ApiError::field_validation(field, &format!("at most {max} ids per request"))
+}
+
+/// The stored attributes of a new chat: settings validated, defaults filled in.
+fn chat_attrs(
+    body: CreateChat,
+    owner: Option<EntityId>,
+    bot_managers: &[EntityId],
+) -> Result<Value, ApiError> {
+    let name = body.name.unwrap_or_default();
+    let chat_type = choice("chat_type", body.chat_type, &["private", "public"])?;
+    if chat_type == "public" && name.trim().is_empty() {
+        return Err(error(PUBLIC_CHAT_NAME).with_violation(
+            "name",
+            None,
+            "required for public chats",
+        ));
+    }
+    let restricted = body.restricted_mode_setting.unwrap_or_default();
+    let restricted_choice =
+        |field: &str, value| choice(&format!("restricted_mode_setting.{field}"), value, ALLOWED);
+    let approval = &["no_approval_required", "approval_required"];
+    Ok(json!({
+        "name": name,
+        "description": body.description.unwrap_or_default(),
+        "avatar": body.avatar.unwrap_or_default(),
+        "i18n_names": body.i18n_names.unwrap_or_default(),
+        "chat_mode": choice("chat_mode", body.chat_mode, &["group"])?,
+        "chat_type": chat_type,
+        "group_message_type":
+            choice("group_message_type", body.group_message_type, &["chat", "thread"])?,
+        "external": body.external.unwrap_or(false),
+        "join_message_visibility":
+            choice("join_message_visibility", body.join_message_visibility, VISIBILITY)?,
+        "leave_message_visibility":
+            choice("leave_message_visibility", body.leave_message_visibility, VISIBILITY)?,
+        "membership_approval": choice("membership_approval", body.membership_approval, approval)?,
+        "urgent_setting": choice("urgent_setting", body.urgent_setting, WHO)?,
+        "video_conference_setting":
+            choice("video_conference_setting", body.video_conference_setting, WHO)?,
+        "edit_permission": choice("edit_permission", body.edit_permission, WHO)?,
+        "hide_member_count_setting":
+            choice("hide_member_count_setting", body.hide_member_count_setting, WHO)?,
+        "restricted_mode_setting": {
+            "status": restricted.status.unwrap_or(false),
+            "screenshot_has_permission_setting": restricted_choice(
+                "screenshot_has_permission_setting",
+                restricted.screenshot_has_permission_setting,
+            )?,
+            "download_has_permission_setting": restricted_choice(
+                "download_has_permission_setting",
+                restricted.download_has_permission_setting,
+            )?,
+            "message_has_permission_setting": restricted_choice(
+                "message_has_permission_setting",
+                restricted.message_has_permission_setting,
+            )?,
+        },
+        "owner": owner,
+        "bot_managers": bot_managers,
+    }))
+}
+
+/// The attributes of a chat made with default settings (aPaaS `chat_group`).
+pub fn default_chat_attrs(name: &str) -> Result<Value, ApiError> {
+    let body = CreateChat {
+        name: Some(name.to_string()),
+        ..CreateChat::default()
+    };
+    chat_attrs(body, None, &[])
+}
+
+/// Apps of the tenant by app_id (bots are named by their app_id); `None` for other ids.
+fn bot(feishu: &Feishu, tenant: &Tenant, app_id: &str) -> Option<EntityId> {
+    feishu
+        .app(app_id)
+        .filter(|app| app.tenant.key == tenant.key)
+        .map(|app| app.entity)
+}
+
+fn unavailable_bots(ids: &[&str]) -> ApiError {
+    error(UNAVAILABLE_IDS).with_violation(
+        "bot_id_list",
+        Some(&ids.join(",")),
+        "not an app of the tenant",
+    )
+}
+
+/// `POST /open-apis/im/v1/chats` (tenant token): a chat created by, and with, the app's bot.
+pub async fn create_chat(
+    State(feishu): State<Arc<Feishu>>,
+    headers: HeaderMap,
+    query: QueryParams,
+    JsonBody(body): JsonBody<CreateChat>,
+) -> ApiResult {
+    let caller = authenticate(&feishu, &headers)?;
+    caller.require(&[TokenKind::Tenant])?;
+    let app = &caller.app;
+    let tenant = &app.tenant;
+    let id_type = IdType::from_query(&query, "user_id_type")?;
+    let set_bot_manager = query.bool("set_bot_manager")?.unwrap_or(false);
+    let user_ids = body.user_id_list.clone().unwrap_or_default();
+    if user_ids.len() > USERS_PER_CALL {
+        return Err(too_many("user_id_list", USERS_PER_CALL));
+    }
+    let bot_ids = body.bot_id_list.clone().unwrap_or_default();
+    if bot_ids.len() > BOTS_PER_CALL {
+        return Err(too_many("bot_id_list", BOTS_PER_CALL));
+    }
+    let owner = match body.owner_id.as_deref().filter(|id| !id.is_empty()) {
+        Some(id) => Some(resolve_all(&feishu, app, id_type, &[id.to_string()]).await?[0]),
+        None => None,
+    };
+    let listed = resolve_all(&feishu, app, id_type, &user_ids).await?;
+    let members = chat::distinct(owner.into_iter().chain(listed));
+    let mut bots = vec![app.entity];
+    let unknown: Vec<&str> = bot_ids
+        .iter()
+        .filter(|id| bot(&feishu, tenant, id).is_none())
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(unavailable_bots(&unknown));
+    }
+    bots.extend(bot_ids.iter().filter_map(|id| bot(&feishu, tenant, id)));
+    let managers = if set_bot_manager && owner.is_some() {
+        vec![app.entity]
+    } else {
+        Vec::new()
+    };
+    let attrs = chat_attrs(body, owner, &managers)?;
+    if !chat::fits(tenant, 0, members.len()) {
+        return Err(error(CHAT_FULL));
+    }
+    let create = chat::create(&feishu, app, attrs, &members, &bots);
+    let created = match query.get("uuid") {
+        Some(uuid) => chat::create_once(&feishu, app, uuid, owner, create).await,
+        None => create.await,
+    };
+    let chat = created.map_err(membership_error)?;
+    let mut data = chat_object(&feishu, app, id_type, &chat).await?;
+    data["chat_id"] = json!(chat.key);
+    Ok(success(data))
+}
+
+fn membership_error(e: MembershipError) -> ApiError {
+    match e {
+        MembershipError::Full => error(CHAT_FULL),
+        MembershipError::Unknown => error(UNAVAILABLE_IDS),
+        MembershipError::Store(e) => e.into(),
+    }
+}
+
+/// What anyone may see of a chat: its avatar and name (absent when it has none).
+fn summary(chat: &Entity) -> Value {
+    let mut object = json!({ "avatar": chat.attrs["avatar"] });
+    if let Some(name) = chat.attrs["name"].as_str().filter(|n| !n.is_empty()) {
+        object["name"] = json!(name);
+    }
+    object
+}
+
+/// The chat object of create and get responses, user ids rendered as `id_type`.
+async fn chat_object(
+    feishu: &Feishu,
+    app: &App,
+    id_type: IdType,
+    chat: &Entity,
+) -> Result<Value, ApiError> {
+    let attrs = &chat.attrs;
+    let mut object = summary(chat);
+    for (field, value) in [
+        ("add_member_permission", "all_members"),
+        ("share_card_permission", "allowed"),
+        ("at_all_permission", "all_members"),
+        ("moderation_permission", "all_members"),
+        ("chat_tag", "inner"),
+    ] {
+        object[field] = json!(value);
+    }
+    object["tenant_key"] = json!(app.tenant.key);
+    for field in [
+        "description",
+        "i18n_names",
+        "chat_mode",
+        "chat_type",
+        "group_message_type",
+        "external",
+        "join_message_visibility",
+        "leave_message_visibility",
+        "membership_approval",
+        "urgent_setting",
+        "video_conference_setting",
+        "edit_permission",
+        "hide_member_count_setting",
+        "restricted_mode_setting",
+    ] {
+        object[field] = attrs[field].clone();
+    }
+    // A chat owned by a bot shows no owner.
+    if let Some(owner) = attrs["owner"].as_i64() {
+        if let Some(id) = render(feishu, app, id_type, &[owner]).await?.remove(&owner) {
+            object["owner_id"] = json!(id);
+            object["owner_id_type"] = json!(id_type.name());
+        }
+    }
+    Ok(object)
+}
+
+/// The chat `chat_id` names in the caller's tenant, or the vendor's error for it.
+async fn chat_of(feishu: &Feishu, caller: &Caller, chat_id: &str) -> Result<Entity, ApiError> {
+    match chat::find(feishu, caller.tenant(), chat_id).await? {
+        Found::Chat(chat) => Ok(chat),
+        Found::OtherTenant => Err(error(OTHER_TENANT)),
+        Found::Unknown => {
+            Err(error(INVALID_CHAT_ID).with_violation("chat_id", Some(chat_id), "no such chat"))
+        }
+    }
+}
+
+/// The caller of a chat route that accepts tenant and user tokens.
+fn chat_reader(feishu: &Feishu, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let caller = authenticate(feishu, headers)?;
+    caller.require(&[TokenKind::Tenant, TokenKind::User])?;
+    Ok(caller)
+}
+
+/// The chat `chat_id` names, if the caller is in it.
+async fn joined_chat(feishu: &Feishu, caller: &Caller, chat_id: &str) -> Result<Entity, ApiError> {
+    let chat = chat_of(feishu, caller, chat_id).await?;
+    if chat::caller_in(feishu, caller, chat.id).await? {
+        Ok(chat)
+    } else {
+        Err(error(NOT_IN_CHAT))
+    }
+}
+
+/// `GET /open-apis/im/v1/chats/:chat_id`: the full chat for its members; for others only its
+/// name, avatar, member counts and status, as the vendor documents.
+pub async fn get_chat(
+    State(feishu): State<Arc<Feishu>>,
+    headers: HeaderMap,
+    query: QueryParams,
+    Path(chat_id): Path<String>,
+) -> ApiResult {
+    let caller = chat_reader(&feishu, &headers)?;
+    let id_type = IdType::from_query(&query, "user_id_type")?;
+    let chat = chat_of(&feishu, &caller, &chat_id).await?;
+    let (users, bots) = chat::counts(&feishu, chat.id).await?;
+    let mut data = if chat::caller_in(&feishu, &caller, chat.id).await? {
+        let mut full = chat_object(&feishu, &caller.app, id_type, &chat).await?;
+        let managers: Vec<EntityId> =
+            serde_json::from_value(chat.attrs["bot_managers"].clone()).unwrap_or_default();
+        let manager_ids: Vec<&str> = managers
+            .iter()
+            .filter_map(|m| feishu.app_by_entity(*m))
+            .map(|a| a.app_id.as_str())
+            .collect();
+        full["user_manager_id_list"] = json!([]);
+        full["bot_manager_id_list"] = json!(manager_ids);
+        full
+    } else {
+        summary(&chat)
+    };
+    data["user_count"] = json!(users.to_string());
+    data["bot_count"] = json!(bots.to_string());
+    data["chat_status"] = json!("normal");
+    Ok(success(data))
+}
+
+fn page_scope(chat: &Entity) -> String {
+    format!("feishu/im/chat_members/{}", chat.id)
+}
+
+/// `GET /open-apis/im/v1/chats/:chat_id/members`: the chat's users (never its bots) in the
+/// order they joined.
+pub async fn list_members(
+    State(feishu): State<Arc<Feishu>>,
+    headers: HeaderMap,
+    query: QueryParams,
+    Path(chat_id): Path<String>,
+) -> ApiResult {
+    let caller = chat_reader(&feishu, &headers)?;
+    let id_type = IdType::from_query(&query, "member_id_type")?;
+    let page_size = query.int("page_size")?.unwrap_or(PAGE_SIZE_DEFAULT);
+    if !(1..=PAGE_SIZE_MAX).contains(&page_size) {
+        return Err(ApiError::field_validation(
+            "page_size",
+            &format!("page_size must be between 1 and {PAGE_SIZE_MAX}"),
+        ));
+    }
+    let chat = joined_chat(&feishu, &caller, &chat_id).await?;
+    let cursors = &feishu.engine.cursors;
+    let after = match query.get("page_token") {
+        Some(token) => Some(cursors.open(&page_scope(&chat), token).ok_or_else(|| {
+            error(INVALID_PARAMETER).with_violation("page_token", Some(token), "invalid page_token")
+        })?),
+        None => None,
+    };
+    let store = &feishu.engine.store;
+    let relation = Members::Users.relation();
+    let page = store
+        .list_edges(
+            chat.id,
+            relation,
+            Direction::Members,
+            PageRequest {
+                after,
+                limit: page_size as u32,
+                newest_first: false,
+            },
+        )
+        .await?;
+    let members: Vec<EntityId> = page.items.iter().map(|e| e.member).collect();
+    let ids = render(&feishu, &caller.app, id_type, &members).await?;
+    let users = store.entities(&members).await?;
+    let tenant_key = &caller.tenant().key;
+    let items: Vec<Value> = members
+        .iter()
+        .map(|m| {
+            json!({
+                "member_id_type": id_type.name(),
+                "member_id": ids.get(m),
+                "name": users.get(m).map(|u| &u.attrs["name"]),
+                "tenant_key": tenant_key,
+            })
+        })
+        .collect();
+    let (total, _) = chat::counts(&feishu, chat.id).await?;
+    let mut data =
+        json!({ "items": items, "has_more": page.next.is_some(), "member_total": total });
+    if let Some(next) = page.next {
+        data["page_token"] = json!(cursors.seal(&page_scope(&chat), next));
+    }
+    Ok(success(data))
+}
+
+#[derive(Deserialize)]
+pub struct AddMembers {
+    id_list: Option<Vec<String>>,
+}
+
+/// `POST /open-apis/im/v1/chats/:chat_id/members`: users (by `member_id_type`) or bots
+/// (`member_id_type=app_id`). `succeed_type=1` adds the ids that exist and lists the others.
+pub async fn add_members(
+    State(feishu): State<Arc<Feishu>>,
+    headers: HeaderMap,
+    query: QueryParams,
+    Path(chat_id): Path<String>,
+    JsonBody(body): JsonBody<AddMembers>,
+) -> ApiResult {
+    let caller = chat_reader(&feishu, &headers)?;
+    // `member_id_type=app_id` names bots; the other types name users.
+    let id_type = match query.get("member_id_type") {
+        Some("app_id") => None,
+        _ => Some(IdType::from_query(&query, "member_id_type")?),
+    };
+    let side = match id_type {
+        Some(_) => Members::Users,
+        None => Members::Bots,
+    };
+    let lenient = match query.int("succeed_type")?.unwrap_or(0) {
+        0 | 2 => false,
+        1 => true,
+        _ => {
+            return Err(ApiError::field_validation(
+                "succeed_type",
+                "succeed_type must be 0, 1 or 2",
+            ))
+        }
+    };
+    let ids = body.id_list.unwrap_or_default();
+    if ids.is_empty() {
+        return Err(error(NO_VALID_MEMBERS));
+    }
+    let per_call = match side {
+        Members::Users => USERS_PER_CALL,
+        Members::Bots => BOTS_PER_CALL,
+    };
+    if ids.len() > per_call {
+        return Err(too_many("id_list", per_call));
+    }
+    let chat = joined_chat(&feishu, &caller, &chat_id).await?;
+    let tenant = caller.tenant();
+    let found: HashMap<String, EntityId> = match id_type {
+        Some(id_type) => resolve(&feishu, &caller.app, id_type, &ids).await?,
+        None => ids
+            .iter()
+            .filter_map(|id| bot(&feishu, tenant, id).map(|b| (id.clone(), b)))
+            .collect(),
+    };
+    let missing = unresolved(&ids, &found);
+    if !missing.is_empty() && !lenient {
+        return Err(match id_type {
+            Some(id_type) => id_type.unknown_ids(&missing),
+            None => unavailable_bots(&missing),
+        });
+    }
+    let members = chat::distinct(ids.iter().filter_map(|id| found.get(id).copied()));
+    if members.is_empty() {
+        return Err(error(NO_VALID_MEMBERS));
+    }
+    chat::add(&feishu, tenant, chat.id, side, &members)
+        .await
+        .map_err(membership_error)?;
+    Ok(success(json!({
+        "invalid_id_list": [],
+        "not_existed_id_list": missing,
+        "pending_approval_id_list": [],
+    })))
+}
