@@ -52,7 +52,9 @@ pub fn authenticate(feishu: &Feishu, headers: &HeaderMap) -> Result<Caller, ApiE
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim())
+        .map(|v| v.trim())
+        // `Bearer ` with an empty token arrives as `Bearer`: trailing spaces do not survive.
+        .map(|v| v.strip_prefix("Bearer").map_or(v, str::trim_start))
         .unwrap_or("");
     if token.is_empty() {
         return Err(ApiError::bad_request(99991661, "Need a token"));

@@ -130,6 +130,37 @@ async fn health_and_title_case_headers_on_the_wire() {
 }
 
 #[tokio::test]
+async fn feishu_gateway_token_errors() {
+    let backend = Backend::sqlite();
+    let server = backend.start(None).await;
+    let client = reqwest::Client::new();
+    let url = format!(
+        "{}/open-apis/contact/v3/users/alice?user_id_type=user_id",
+        server.base_url()
+    );
+    for (authorization, code) in [
+        (None, 99991661),
+        (Some("Bearer"), 99991661),
+        (Some("Bearer "), 99991661),
+        (Some("Bearer x-123"), 99991671),
+        (Some("Bearer t-00"), 99991663),
+        (Some("Bearer a-00"), 99991664),
+        (Some("Bearer u-00"), 99991668),
+    ] {
+        let mut request = client.get(&url);
+        if let Some(value) = authorization {
+            request = request.header("Authorization", value);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 400, "{authorization:?}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], code, "{authorization:?}: {body}");
+        assert!(body["error"]["log_id"].is_string());
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn admin_routes_need_the_admin_token() {
     let backend = Backend::sqlite();
     let server = backend.start(None).await;
