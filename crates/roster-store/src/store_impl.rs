@@ -173,6 +173,49 @@ impl Store for SqlStore {
         Ok(paginate(items, page.limit, |e| e.id))
     }
 
+    async fn list_linked(
+        &self,
+        space: SpaceId,
+        kind: &str,
+        member: EntityId,
+        relations: &[&str],
+        page: PageRequest,
+    ) -> Result<Page<Entity>, StoreError> {
+        let (cmp, order, start) = keyset(page);
+        let relation_clause = if relations.is_empty() {
+            "FALSE".to_string()
+        } else {
+            format!(
+                "id IN (SELECT subject_id FROM edges WHERE member_id = $6 AND relation IN ({}))",
+                placeholders(7, relations.len())
+            )
+        };
+        let sql = format!(
+            "SELECT {ENTITY_COLUMNS} FROM entities
+             WHERE space_id = $1 AND kind = $2 AND id {cmp} $3
+               AND (owner_id = $5 OR {relation_clause})
+             ORDER BY id {order} LIMIT $4"
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(space)
+            .bind(kind)
+            .bind(page.after.unwrap_or(start))
+            .bind(i64::from(page.limit) + 1)
+            .bind(member);
+        if !relations.is_empty() {
+            query = query.bind(member);
+            for relation in relations {
+                query = query.bind(*relation);
+            }
+        }
+        let rows = query.fetch_all(&self.reader).await.map_err(from_sqlx)?;
+        let items = rows
+            .iter()
+            .map(reads::entity)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(paginate(items, page.limit, |e| e.id))
+    }
+
     async fn update_entity(
         &self,
         id: EntityId,
