@@ -4,6 +4,7 @@ mod admin;
 mod auth;
 mod directory;
 mod seed;
+mod task;
 mod tenants;
 mod tokens;
 mod wire;
@@ -17,7 +18,14 @@ use roster_core::{Engine, StoreError};
 pub use seed::{Seed, SeedError};
 
 /// The limits a tenant's seed may override (see README for each one's vendor default).
-pub const LIMITS: &[&str] = &[];
+pub const LIMITS: &[&str] = &[
+    "task_followers",
+    "task_collaborators",
+    "task_rate_limit",
+    "task_requests_per_second",
+    "task_requests_per_minute",
+    "task_create_requests_per_minute",
+];
 
 /// The dialect's routes: the vendor API, and roster-only routes for the admin router.
 pub struct Routes {
@@ -52,6 +60,7 @@ pub async fn routes(engine: Engine) -> Result<Routes, StoreError> {
             post(directory::batch_get_id),
         )
         .route("/contact/v3/users/{user_id}", get(directory::get_user))
+        .merge(task::routes(feishu.clone()))
         .fallback(wire::not_found)
         .layer(middleware::from_fn(wire::log_id))
         .with_state(feishu.clone());

@@ -165,7 +165,10 @@ pub async fn log_id(request: Request, next: Next) -> Response {
     let log_id = new_log_id();
     let mut response = next.run(request).await;
     if let Some(error) = response.extensions_mut().remove::<ApiError>() {
+        // Keep headers the handler set beside the error (the gateway's rate-limit headers).
+        let headers = std::mem::take(response.headers_mut());
         response = json_response(error.status, &error.body(&log_id));
+        response.headers_mut().extend(headers);
     } else if !response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -261,6 +264,30 @@ impl QueryParams {
 
     pub fn all(&self, name: &str) -> &[String] {
         self.0.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn int(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        self.get(name)
+            .map(|v| {
+                v.parse().map_err(|_| {
+                    ApiError::field_validation(name, &format!("{name} must be an integer"))
+                })
+            })
+            .transpose()
+    }
+
+    /// Booleans as the SDKs send them: `true`/`false`, and Python's `True`/`False`.
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        self.get(name)
+            .map(|v| match v.to_ascii_lowercase().as_str() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(ApiError::field_validation(
+                    name,
+                    &format!("{name} must be a boolean"),
+                )),
+            })
+            .transpose()
     }
 }
 
