@@ -199,16 +199,10 @@ impl Endpoint {
 /// Task v1's business codes, worded as the newer (`sentences`) or older doc pages do.
 fn message(code: i64, sentences: bool) -> &'static str {
     match (code, sentences) {
-        (1470400, true) => "The request failed due to incorrect request parameters.",
-        (1470400, false) => "bad request",
         (1470403, true) => "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
         (1470403, false) => "request forbidden",
         (1470404, true) => "Be refused to update task, possibly due to lack of permission.",
         (1470404, false) => "be refused to create or update task",
-        (1470410, true) => "Failed to parse rich_summary.",
-        (1470410, false) => "failed to parse rich_summary",
-        (1470411, true) => "Failed to parse rich_description.",
-        (1470411, false) => "failed to parse rich_description",
         (1470412, _) => "invalid follower id",
         (1470413, _) => "invalid collaborator id",
         (1470414, true) => "Invalid timezone.",

@@ -160,8 +160,8 @@ impl Fields {
         Ok(fields)
     }
 
-    /// Set the [`UPDATABLE`] field `name` from `input` (absent in `input` clears it), then check
-    /// the whole.
+    /// Set the [`UPDATABLE`] fields `names` from `input` (a field absent from `input` is
+    /// cleared), then check the whole.
     pub fn update(
         &mut self,
         names: &[String],

@@ -33,7 +33,7 @@ use crate::wire::{parse_json, read_body, ApiError, ApiResult, QueryParams};
 use endpoint::{Endpoint, Role};
 use throttle::{RateLimiter, Rates, TaskLocks};
 
-pub const TASK: &str = "feishu.task";
+const TASK: &str = "feishu.task";
 const DEFAULT_PAGE_SIZE: u32 = 50;
 
 /// What the Task v1 routes share.

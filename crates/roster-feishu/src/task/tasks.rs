@@ -7,7 +7,10 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use roster_core::{Entity, EntityFilter, EntityId, NewEntity, Page, PageRequest};
+use roster_core::{
+    AddEdges, AddPolicy, Caps, Entity, EntityFilter, EntityId, NewEntity, Page, PageRequest,
+    StoreError,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -21,6 +24,9 @@ use crate::wire::{success, ApiError, ApiResult, QueryParams, INTERNAL_ERROR};
 /// What remains of a deleted task: its id, so deleting it again answers `1470433`.
 const DELETED_TASK: &str = "feishu.task.deleted";
 const MAX_LIST_PAGE_SIZE: i64 = 100;
+/// `source` of a task created with a tenant token, and with a user token.
+const SOURCE_APP: i64 = 6;
+const SOURCE_USER: i64 = 7;
 
 /// A fresh task id: a lowercase version-4 UUID, as Feishu's.
 fn new_task_id() -> String {
@@ -83,9 +89,6 @@ async fn render(
         })
         .collect())
 }
-
-const SOURCE_APP: i64 = 6;
-const SOURCE_USER: i64 = 7;
 
 /// The creator's id: a user's of the requested type; for a task an app made with its tenant
 /// token, the app's own open_id (apps have no user_id or union_id).
@@ -165,15 +168,15 @@ pub async fn create(
                     continue;
                 }
                 let added = store
-                    .add_edges(roster_core::AddEdges {
+                    .add_edges(AddEdges {
                         space_id: call.space(),
                         subject: task.id,
                         relation: role.relation().into(),
                         members: ids.iter().map(|id| found[id]).collect(),
-                        caps: roster_core::Caps::default(),
+                        caps: Caps::default(),
                         reciprocal: None,
                         allow_self: false,
-                        policy: roster_core::AddPolicy {
+                        policy: AddPolicy {
                             abort_on_unknown: true,
                             abort_on_full: true,
                         },
@@ -384,7 +387,7 @@ pub async fn delete(
                 .await?;
             match store.delete_entity(task.id).await {
                 Ok(()) => Ok(success(json!({}))),
-                Err(roster_core::StoreError::NotFound) => Err(call.error(1470433)),
+                Err(StoreError::NotFound) => Err(call.error(1470433)),
                 Err(e) => Err(e.into()),
             }
         })
