@@ -3,6 +3,7 @@ use std::collections::{BTreeMap, HashMap};
 use async_trait::async_trait;
 use rand::RngCore;
 use serde_json::Value;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use roster_core::*;
@@ -166,11 +167,7 @@ impl Store for SqlStore {
             query = query.bind(owner);
         }
         let rows = query.fetch_all(&self.reader).await.map_err(from_sqlx)?;
-        let items = rows
-            .iter()
-            .map(reads::entity)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(paginate(items, page.limit, |e| e.id))
+        entity_page(&rows, page.limit)
     }
 
     async fn list_linked(
@@ -209,11 +206,7 @@ impl Store for SqlStore {
             }
         }
         let rows = query.fetch_all(&self.reader).await.map_err(from_sqlx)?;
-        let items = rows
-            .iter()
-            .map(reads::entity)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(paginate(items, page.limit, |e| e.id))
+        entity_page(&rows, page.limit)
     }
 
     async fn update_entity(
@@ -429,6 +422,15 @@ fn keyset(page: PageRequest) -> (&'static str, &'static str, i64) {
     } else {
         (">", "ASC", 0)
     }
+}
+
+/// Entity rows fetched with a probe row past `limit`, as a page keyed by entity id.
+fn entity_page(rows: &[AnyRow], limit: u32) -> Result<Page<Entity>, StoreError> {
+    let items = rows
+        .iter()
+        .map(reads::entity)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(paginate(items, limit, |e| e.id))
 }
 
 /// Trim the probe row fetched past `limit` and say where the next page starts.

@@ -161,30 +161,19 @@ impl Server {
         body["data"].clone()
     }
 
-    async fn tenant_token(&self, app_id: &str, secret: &str) -> String {
+    /// A `"tenant"` or `"app"` access token of an app.
+    async fn access_token(&self, kind: &str, app_id: &str, secret: &str) -> String {
         let body = json!({ "app_id": app_id, "app_secret": secret });
-        let (_, token) = self
-            .call(
-                Method::POST,
-                "/auth/v3/tenant_access_token/internal",
-                "",
-                Some(body),
-            )
-            .await;
-        token["tenant_access_token"].as_str().unwrap().to_string()
+        let path = format!("/auth/v3/{kind}_access_token/internal");
+        let (_, answer) = self.call(Method::POST, &path, "", Some(body)).await;
+        answer[format!("{kind}_access_token")]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
-    async fn app_token(&self, app_id: &str, secret: &str) -> String {
-        let body = json!({ "app_id": app_id, "app_secret": secret });
-        let (_, token) = self
-            .call(
-                Method::POST,
-                "/auth/v3/app_access_token/internal",
-                "",
-                Some(body),
-            )
-            .await;
-        token["app_access_token"].as_str().unwrap().to_string()
+    async fn tenant_token(&self, app_id: &str, secret: &str) -> String {
+        self.access_token("tenant", app_id, secret).await
     }
 
     /// A user access token through the login-code route and the OIDC exchange.
@@ -839,7 +828,7 @@ async fn collaborators_and_who_may_do_what(s: Server) {
     assert_eq!(s.members(&alice, &task, "followers").await, ["erin"]);
 
     // The app token acts as the app: wrong kind of token for Task v1.
-    let app = s.app_token("cli_acme", "acme-secret").await;
+    let app = s.access_token("app", "cli_acme", "acme-secret").await;
     for (method, path, status) in [
         (Method::GET, base.clone(), 403),
         (Method::POST, "/task/v1/tasks".to_string(), 401),
@@ -968,7 +957,7 @@ async fn tenants_are_isolated(s: Server) {
 
 async fn malformed_requests_change_nothing(s: Server) {
     let token = s.tenant_token("cli_acme", "acme-secret").await;
-    let app = s.app_token("cli_acme", "acme-secret").await;
+    let app = s.access_token("app", "cli_acme", "acme-secret").await;
     let alice = s.id_of(&token, "alice", "open_id").await;
     let task = s
         .create_task(&token, json!({ "follower_ids": [alice] }))
