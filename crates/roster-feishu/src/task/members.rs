@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use roster_core::{AddEdges, AddPolicy, Caps, Direction, Outcome, PageRequest, RemoveEdges};
+use roster_core::{Direction, Outcome, PageRequest, RemoveEdges};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -48,73 +48,56 @@ pub async fn add(
     body: Body,
 ) -> Response {
     let role = members.role;
-    let endpoint = Endpoint::AddMembers(role);
     members
         .tasks
-        .serve(endpoint, &headers, query, move |call| async move {
-            let request: AddRequest = call.body(body).await?;
-            let ids: Vec<String> = request
-                .id
-                .iter()
-                .chain(request.id_list.iter().flatten())
-                .cloned()
-                .collect();
-            let users = call.users(&ids).await?;
-            let task = call.task(&task_id).await?;
-            call.require(&task, Access::Edit).await?;
-            if ids.is_empty() || ids.iter().any(String::is_empty) {
-                return Err(call.error(role.invalid_id()));
-            }
-            let (cap_name, default_cap) = role.cap();
-            let cap = call.caller.tenant().space.limit(cap_name, default_cap);
-            let _lock = call.try_lock(&task)?;
-            let outcomes = call
-                .feishu()
-                .engine
-                .store
-                .add_edges(AddEdges {
-                    space_id: call.space(),
-                    subject: task.id,
-                    relation: role.relation().into(),
-                    members: ids.iter().map(|id| users[id]).collect(),
-                    caps: Caps {
-                        members_per_subject: Some(cap),
-                        subjects_per_member: None,
-                    },
-                    reciprocal: None,
-                    allow_self: false,
-                    policy: AddPolicy {
-                        abort_on_unknown: true,
-                        abort_on_full: true,
-                    },
-                    now: call.feishu().now(),
-                })
-                .await
-                .map_err(|e| call.write_failed(e))?;
-            if outcomes.iter().any(|(_, outcome)| outcome.is_full()) {
-                return Err(call.error(role.full()));
-            }
-            if outcomes
-                .iter()
-                .any(|(_, outcome)| *outcome == Outcome::UnknownMember)
-            {
-                return Err(call.error(role.invalid_id()));
-            }
-            if outcomes
-                .iter()
-                .all(|(_, outcome)| *outcome == Outcome::AlreadyPresent)
-            {
-                return Err(call.error(role.all_present()));
-            }
-            let mut echo = Map::new();
-            if let Some(id) = request.id {
-                echo.insert("id".into(), json!(id));
-            }
-            if let Some(id_list) = request.id_list {
-                echo.insert("id_list".into(), json!(id_list));
-            }
-            Ok(success(json!({ role.relation(): echo })))
-        })
+        .serve(
+            Endpoint::AddMembers(role),
+            &headers,
+            query,
+            move |call| async move {
+                let request: AddRequest = call.body(body).await?;
+                let ids: Vec<String> = request
+                    .id
+                    .iter()
+                    .chain(request.id_list.iter().flatten())
+                    .cloned()
+                    .collect();
+                let users = call.users(&ids).await?;
+                let task = call.task(&task_id).await?;
+                call.require(&task, Access::Edit).await?;
+                if ids.is_empty() || ids.iter().any(String::is_empty) {
+                    return Err(call.error(role.invalid_id()));
+                }
+                let _lock = call.try_lock(&task)?;
+                let outcomes = call
+                    .add_members(task.id, role, ids.iter().map(|id| users[id]).collect())
+                    .await
+                    .map_err(|e| call.write_failed(e))?;
+                if outcomes.iter().any(|(_, outcome)| outcome.is_full()) {
+                    return Err(call.error(role.full()));
+                }
+                if outcomes
+                    .iter()
+                    .any(|(_, outcome)| *outcome == Outcome::UnknownMember)
+                {
+                    return Err(call.error(role.invalid_id()));
+                }
+                if outcomes
+                    .iter()
+                    .all(|(_, outcome)| *outcome == Outcome::AlreadyPresent)
+                {
+                    return Err(call.error(role.all_present()));
+                }
+                let mut echo = Map::new();
+                if let Some(id) = request.id {
+                    echo.insert("id".into(), json!(id));
+                }
+                if let Some(id_list) = request.id_list {
+                    echo.insert("id_list".into(), json!(id_list));
+                }
+                Ok(success(json!({ role.relation(): echo })))
+            },
+        )
         .await
 }
 

@@ -21,7 +21,9 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use axum::Router;
-use roster_core::{Direction, Entity, EntityId, PageRequest, StoreError};
+use roster_core::{
+    AddEdges, AddPolicy, Caps, Direction, Entity, EntityId, Outcome, PageRequest, StoreError,
+};
 use serde::de::DeserializeOwned;
 use tokio::sync::OwnedMutexGuard;
 
@@ -264,6 +266,43 @@ impl Call {
             .locks
             .try_write(task.id)
             .ok_or_else(|| self.error(1470451))
+    }
+
+    /// The most members of `role` a task of the caller's tenant may have.
+    fn cap(&self, role: Role) -> i64 {
+        let (name, vendor_default) = role.cap();
+        self.caller.tenant().space.limit(name, vendor_default)
+    }
+
+    /// Add `users` to a task's `role`, all or nothing: nothing is written if one is unknown or
+    /// the task would exceed its cap. One outcome per distinct user.
+    async fn add_members(
+        &self,
+        task: EntityId,
+        role: Role,
+        users: Vec<EntityId>,
+    ) -> Result<Vec<(EntityId, Outcome)>, StoreError> {
+        self.feishu()
+            .engine
+            .store
+            .add_edges(AddEdges {
+                space_id: self.space(),
+                subject: task,
+                relation: role.relation().into(),
+                members: users,
+                caps: Caps {
+                    members_per_subject: Some(self.cap(role)),
+                    subjects_per_member: None,
+                },
+                reciprocal: None,
+                allow_self: false,
+                policy: AddPolicy {
+                    abort_on_unknown: true,
+                    abort_on_full: true,
+                },
+                now: self.feishu().now(),
+            })
+            .await
     }
 
     /// Users named by `ids` (of the request's `user_id_type`), as the gateway translates them:

@@ -7,10 +7,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use roster_core::{
-    AddEdges, AddPolicy, Caps, Entity, EntityFilter, EntityId, NewEntity, Page, PageRequest,
-    StoreError,
-};
+use roster_core::{Entity, EntityFilter, EntityId, NewEntity, Page, PageRequest, StoreError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -136,8 +133,7 @@ pub async fn create(
                 if ids.iter().any(String::is_empty) {
                     return Err(call.error(role.invalid_id()));
                 }
-                let (cap_name, default_cap) = role.cap();
-                if found.len() as i64 > call.caller.tenant().space.limit(cap_name, default_cap) {
+                if found.len() as i64 > call.cap(*role) {
                     return Err(call.error(role.full()));
                 }
             }
@@ -167,21 +163,8 @@ pub async fn create(
                 if ids.is_empty() {
                     continue;
                 }
-                let added = store
-                    .add_edges(AddEdges {
-                        space_id: call.space(),
-                        subject: task.id,
-                        relation: role.relation().into(),
-                        members: ids.iter().map(|id| found[id]).collect(),
-                        caps: Caps::default(),
-                        reciprocal: None,
-                        allow_self: false,
-                        policy: AddPolicy {
-                            abort_on_unknown: true,
-                            abort_on_full: true,
-                        },
-                        now,
-                    })
+                let added = call
+                    .add_members(task.id, *role, ids.iter().map(|id| found[id]).collect())
                     .await;
                 if let Err(e) = added {
                     // Leave no half-made task behind.
