@@ -57,6 +57,16 @@ pub trait Store: Send + Sync + 'static {
         filter: &EntityFilter,
         page: PageRequest,
     ) -> Result<Page<Entity>, StoreError>;
+    /// Entities of `kind` linked to `member`: owned by it, or having it as a member under one of
+    /// `relations`. In id order (`PageRequest::after` is an entity id).
+    async fn list_linked(
+        &self,
+        space: SpaceId,
+        kind: &str,
+        member: EntityId,
+        relations: &[&str],
+        page: PageRequest,
+    ) -> Result<Page<Entity>, StoreError>;
     async fn update_entity(
         &self,
         id: EntityId,

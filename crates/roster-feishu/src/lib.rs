@@ -6,6 +6,7 @@ mod auth;
 mod directory;
 mod im;
 mod seed;
+mod task;
 mod tenants;
 mod tokens;
 mod wire;
@@ -19,7 +20,15 @@ use roster_core::{Engine, StoreError};
 pub use seed::{Seed, SeedError};
 
 /// The limits a tenant's seed may override (see README for each one's vendor default).
-pub const LIMITS: &[&str] = &[im::chat::CHAT_MEMBERS];
+pub const LIMITS: &[&str] = &[
+    im::chat::CHAT_MEMBERS,
+    "task_followers",
+    "task_collaborators",
+    "task_rate_limit",
+    "task_requests_per_second",
+    "task_requests_per_minute",
+    "task_create_requests_per_minute",
+];
 
 /// The dialect's routes: the vendor API, and roster-only routes for the admin router.
 pub struct Routes {
@@ -82,6 +91,7 @@ pub async fn routes(engine: Engine) -> Result<Routes, StoreError> {
             "/apaas/v1/approval_instances/{approval_instance_id}/cancel",
             post(apaas::routes::cancel),
         )
+        .merge(task::routes(feishu.clone()))
         .fallback(wire::not_found)
         .layer(middleware::from_fn(wire::log_id))
         .with_state(feishu.clone());

@@ -29,6 +29,13 @@ pub struct App {
     pub tenant: Arc<Tenant>,
 }
 
+impl App {
+    /// The app's own open_id (what `creator_id` shows for things it made with a tenant token).
+    pub fn open_id(&self) -> String {
+        derived_id("ou_", &["app", &self.tenant.key, &self.app_id])
+    }
+}
+
 /// Everything the Feishu routes share.
 pub struct Feishu {
     pub engine: Engine,

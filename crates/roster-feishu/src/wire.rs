@@ -165,7 +165,10 @@ pub async fn log_id(request: Request, next: Next) -> Response {
     let log_id = new_log_id();
     let mut response = next.run(request).await;
     if let Some(error) = response.extensions_mut().remove::<ApiError>() {
+        // Keep headers the handler set beside the error (the gateway's rate-limit headers).
+        let headers = std::mem::take(response.headers_mut());
         response = json_response(error.status, &error.body(&log_id));
+        response.headers_mut().extend(headers);
     } else if !response
         .headers()
         .get(header::CONTENT_TYPE)

@@ -3,6 +3,7 @@ use std::collections::{BTreeMap, HashMap};
 use async_trait::async_trait;
 use rand::RngCore;
 use serde_json::Value;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use roster_core::*;
@@ -191,11 +192,46 @@ impl Store for SqlStore {
             query = query.bind(owner);
         }
         let rows = query.fetch_all(&self.reader).await.map_err(from_sqlx)?;
-        let items = rows
-            .iter()
-            .map(reads::entity)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(paginate(items, page.limit, |e| e.id))
+        entity_page(&rows, page.limit)
+    }
+
+    async fn list_linked(
+        &self,
+        space: SpaceId,
+        kind: &str,
+        member: EntityId,
+        relations: &[&str],
+        page: PageRequest,
+    ) -> Result<Page<Entity>, StoreError> {
+        let (cmp, order, start) = keyset(page);
+        let relation_clause = if relations.is_empty() {
+            "FALSE".to_string()
+        } else {
+            format!(
+                "id IN (SELECT subject_id FROM edges WHERE member_id = $6 AND relation IN ({}))",
+                placeholders(7, relations.len())
+            )
+        };
+        let sql = format!(
+            "SELECT {ENTITY_COLUMNS} FROM entities
+             WHERE space_id = $1 AND kind = $2 AND id {cmp} $3
+               AND (owner_id = $5 OR {relation_clause})
+             ORDER BY id {order} LIMIT $4"
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(space)
+            .bind(kind)
+            .bind(page.after.unwrap_or(start))
+            .bind(i64::from(page.limit) + 1)
+            .bind(member);
+        if !relations.is_empty() {
+            query = query.bind(member);
+            for relation in relations {
+                query = query.bind(*relation);
+            }
+        }
+        let rows = query.fetch_all(&self.reader).await.map_err(from_sqlx)?;
+        entity_page(&rows, page.limit)
     }
 
     async fn update_entity(
@@ -406,6 +442,15 @@ fn keyset(page: PageRequest) -> (&'static str, &'static str, i64) {
     } else {
         (">", "ASC", 0)
     }
+}
+
+/// Entity rows fetched with a probe row past `limit`, as a page keyed by entity id.
+fn entity_page(rows: &[AnyRow], limit: u32) -> Result<Page<Entity>, StoreError> {
+    let items = rows
+        .iter()
+        .map(reads::entity)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(paginate(items, limit, |e| e.id))
 }
 
 /// Trim the probe row fetched past `limit` and say where the next page starts.

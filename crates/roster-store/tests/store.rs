@@ -96,6 +96,7 @@ on_both_backends!(
     concurrent_adds_never_exceed_cap,
     batch_lookups_by_key_and_from_either_end,
     concurrent_reciprocal_adds_stay_symmetric,
+    linked_entities_by_owner_or_membership,
 );
 
 async fn batch_outcomes_and_counters(f: Fixture) {
@@ -578,4 +579,86 @@ async fn concurrent_reciprocal_adds_stay_symmetric(f: Fixture) {
             f.count(x, "mutual", Direction::Members).await
         );
     }
+}
+
+async fn linked_entities_by_owner_or_membership(f: Fixture) {
+    let (alice, bob) = (
+        f.entity("user", "alice").await,
+        f.entity("user", "bob").await,
+    );
+    let task = |key: &str, owner| NewEntity {
+        space_id: f.space.id,
+        kind: "task".into(),
+        key: key.into(),
+        attrs: json!({}),
+        owner,
+        now: 1,
+    };
+    let mut tasks = Vec::new();
+    for (key, owner) in [
+        ("owned", Some(alice)),
+        ("followed", Some(bob)),
+        ("both", Some(alice)),
+    ] {
+        tasks.push(f.store.create_entity(task(key, owner)).await.unwrap().id);
+    }
+    let unrelated = f
+        .store
+        .create_entity(task("unrelated", Some(bob)))
+        .await
+        .unwrap()
+        .id;
+    let mut follow = f.add(tasks[1], &[alice]);
+    follow.relation = "follower".into();
+    f.store.add_edges(follow).await.unwrap();
+    let mut collaborate = f.add(tasks[2], &[alice]);
+    collaborate.relation = "collaborator".into();
+    f.store.add_edges(collaborate).await.unwrap();
+    let mut other_relation = f.add(unrelated, &[alice]);
+    other_relation.relation = "other".into();
+    f.store.add_edges(other_relation).await.unwrap();
+
+    let relations = ["follower", "collaborator"];
+    let page = |after| PageRequest {
+        after,
+        limit: 2,
+        newest_first: false,
+    };
+    let first = f
+        .store
+        .list_linked(f.space.id, "task", alice, &relations, page(None))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.items.iter().map(|e| e.id).collect::<Vec<_>>(),
+        tasks[..2]
+    );
+    let second = f
+        .store
+        .list_linked(f.space.id, "task", alice, &relations, page(first.next))
+        .await
+        .unwrap();
+    assert_eq!(
+        second.items.iter().map(|e| e.id).collect::<Vec<_>>(),
+        tasks[2..]
+    );
+    assert_eq!(second.next, None);
+    let owned_only = f
+        .store
+        .list_linked(f.space.id, "task", alice, &[], page(None))
+        .await
+        .unwrap();
+    assert_eq!(
+        owned_only.items.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [tasks[0], tasks[2]]
+    );
+    let of_bob = f
+        .store
+        .list_linked(f.space.id, "task", bob, &relations, page(None))
+        .await
+        .unwrap();
+    assert_eq!(
+        of_bob.items.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [tasks[1], unrelated]
+    );
 }

@@ -1,0 +1,262 @@
+//! A task's followers and collaborators: add (`id` and `id_list`, all or nothing), list (paged),
+//! remove one, batch remove. One set of handlers, for the [`Role`] of the route.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use roster_core::{Direction, Outcome, PageRequest, RemoveEdges};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::endpoint::{Endpoint, Role};
+use super::{Access, Call, Tasks};
+use crate::wire::{success, ApiError, QueryParams};
+
+/// The state of a member route: the tasks, and which role it manages.
+#[derive(Clone)]
+pub struct Members {
+    pub tasks: Arc<Tasks>,
+    pub role: Role,
+}
+
+const MAX_PAGE_SIZE: i64 = 50;
+
+#[derive(Deserialize)]
+struct AddRequest {
+    id: Option<String>,
+    id_list: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct BatchRemoveRequest {
+    #[serde(default)]
+    id_list: Vec<String>,
+}
+
+/// `POST /task/v1/tasks/:task_id/{followers,collaborators}`: add the users of `id` and
+/// `id_list`, de-duplicated. Nothing is written if any id is invalid or the task would exceed
+/// its cap; `1470430`/`1470431` if every one already has the role.
+pub async fn add(
+    State(members): State<Members>,
+    headers: HeaderMap,
+    query: QueryParams,
+    Path(task_id): Path<String>,
+    body: Body,
+) -> Response {
+    let role = members.role;
+    members
+        .tasks
+        .serve(
+            Endpoint::AddMembers(role),
+            &headers,
+            query,
+            move |call| async move {
+                let request: AddRequest = call.body(body).await?;
+                let ids: Vec<String> = request
+                    .id
+                    .iter()
+                    .chain(request.id_list.iter().flatten())
+                    .cloned()
+                    .collect();
+                let users = call.users(&ids).await?;
+                let task = call.task(&task_id).await?;
+                call.require(&task, Access::Edit).await?;
+                if ids.is_empty() || ids.iter().any(String::is_empty) {
+                    return Err(call.error(role.invalid_id()));
+                }
+                let _lock = call.try_lock(&task)?;
+                let outcomes = call
+                    .add_members(task.id, role, ids.iter().map(|id| users[id]).collect())
+                    .await
+                    .map_err(|e| call.write_failed(e))?;
+                if outcomes.iter().any(|(_, outcome)| outcome.is_full()) {
+                    return Err(call.error(role.full()));
+                }
+                if outcomes
+                    .iter()
+                    .any(|(_, outcome)| *outcome == Outcome::UnknownMember)
+                {
+                    return Err(call.error(role.invalid_id()));
+                }
+                if outcomes
+                    .iter()
+                    .all(|(_, outcome)| *outcome == Outcome::AlreadyPresent)
+                {
+                    return Err(call.error(role.all_present()));
+                }
+                let mut echo = Map::new();
+                if let Some(id) = request.id {
+                    echo.insert("id".into(), json!(id));
+                }
+                if let Some(id_list) = request.id_list {
+                    echo.insert("id_list".into(), json!(id_list));
+                }
+                Ok(success(json!({ role.relation(): echo })))
+            },
+        )
+        .await
+}
+
+/// `GET /task/v1/tasks/:task_id/{followers,collaborators}`: in the order they were added,
+/// `page_size` at most 50, with a page token sealed for this task's list.
+pub async fn list(
+    State(members): State<Members>,
+    headers: HeaderMap,
+    query: QueryParams,
+    Path(task_id): Path<String>,
+) -> Response {
+    let role = members.role;
+    members
+        .tasks
+        .serve(
+            Endpoint::ListMembers(role),
+            &headers,
+            query,
+            move |call| async move {
+                let over_max = ApiError::field_validation(
+                    "page_size",
+                    &format!("page_size must be at most {MAX_PAGE_SIZE}"),
+                );
+                let limit = call.page_size(MAX_PAGE_SIZE, over_max)?;
+                let task = call.task(&task_id).await?;
+                call.require(&task, Access::Read).await?;
+                let scope = format!("feishu/task/{}/{}", task.id, role.plural());
+                let page = call
+                    .feishu()
+                    .engine
+                    .store
+                    .list_edges(
+                        task.id,
+                        role.relation(),
+                        Direction::Members,
+                        PageRequest {
+                            after: call.page_position(&scope)?,
+                            limit,
+                            newest_first: false,
+                        },
+                    )
+                    .await?;
+                let users: Vec<_> = page.items.iter().map(|edge| edge.member).collect();
+                let ids = call.user_ids(&users).await?;
+                let items: Vec<Value> = users
+                    .iter()
+                    .filter_map(|user| ids.get(user))
+                    .map(|id| json!({ "id": id }))
+                    .collect();
+                let mut data = json!({ "items": items, "has_more": page.next.is_some() });
+                if let Some(next) = page.next {
+                    data["page_token"] = json!(call.page_token(&scope, next));
+                }
+                Ok(success(data))
+            },
+        )
+        .await
+}
+
+/// Whether removing `users` needs only read access: a user may always stop following a task.
+fn leaving_self(call: &Call, role: Role, users: &[roster_core::EntityId]) -> bool {
+    role == Role::Follower
+        && !users.is_empty()
+        && users.iter().all(|user| Some(*user) == call.caller.user)
+}
+
+/// Remove `ids` from the task's `role`; the wire ids of those that had it.
+async fn remove_members(
+    call: &Call,
+    role: Role,
+    task_id: &str,
+    ids: &[String],
+) -> Result<Vec<String>, ApiError> {
+    let users = call.users(ids).await?;
+    let task = call.task(task_id).await?;
+    let named: Vec<_> = users.values().copied().collect();
+    let needed = if leaving_self(call, role, &named) {
+        Access::Read
+    } else {
+        Access::Edit
+    };
+    call.require(&task, needed).await?;
+    if ids.iter().any(String::is_empty) {
+        return Err(call.error(role.invalid_id()));
+    }
+    let _lock = call.try_lock(&task)?;
+    let outcomes = call
+        .feishu()
+        .engine
+        .store
+        .remove_edges(RemoveEdges {
+            space_id: call.space(),
+            subject: task.id,
+            relation: role.relation().into(),
+            members: ids.iter().map(|id| users[id]).collect(),
+            reciprocal: None,
+        })
+        .await
+        .map_err(|e| call.write_failed(e))?;
+    let removed: Vec<_> = outcomes
+        .iter()
+        .filter(|(_, outcome)| *outcome == Outcome::Removed)
+        .map(|(user, _)| *user)
+        .collect();
+    let mut seen = HashSet::new();
+    Ok(ids
+        .iter()
+        .filter(|id| removed.contains(&users[*id]) && seen.insert(id.as_str()))
+        .cloned()
+        .collect())
+}
+
+/// `DELETE /task/v1/tasks/:task_id/{followers,collaborators}/:member_id`.
+pub async fn remove(
+    State(members): State<Members>,
+    headers: HeaderMap,
+    query: QueryParams,
+    Path((task_id, member_id)): Path<(String, String)>,
+) -> Response {
+    let role = members.role;
+    members
+        .tasks
+        .serve(
+            Endpoint::RemoveMember(role),
+            &headers,
+            query,
+            move |call| async move {
+                let removed =
+                    remove_members(&call, role, &task_id, std::slice::from_ref(&member_id)).await?;
+                if removed.is_empty() {
+                    return Err(call.error(role.not_member()));
+                }
+                Ok(success(json!({})))
+            },
+        )
+        .await
+}
+
+/// `POST /task/v1/tasks/:task_id/batch_delete_{follower,collaborator}`: remove `id_list`; the
+/// answer lists the ids that were removed.
+pub async fn batch_remove(
+    State(members): State<Members>,
+    headers: HeaderMap,
+    query: QueryParams,
+    Path(task_id): Path<String>,
+    body: Body,
+) -> Response {
+    let role = members.role;
+    members
+        .tasks
+        .serve(
+            Endpoint::BatchRemoveMembers(role),
+            &headers,
+            query,
+            move |call| async move {
+                let request: BatchRemoveRequest = call.body(body).await?;
+                let removed = remove_members(&call, role, &task_id, &request.id_list).await?;
+                Ok(success(json!({ role.plural(): removed })))
+            },
+        )
+        .await
+}

@@ -1,0 +1,393 @@
+//! Task v1 (`/open-apis/task/v1`): tasks are entities, their followers and collaborators are
+//! engine edges (`task --follower--> user`, `task --collaborator--> user`).
+//!
+//! Who may do what (the vendor documents the codes, not the rules; see docs/compat.md): a
+//! tenant token acts as its app and may read and change the tasks that app created; a user
+//! token acts as its user, who may read a task they created, follow or collaborate on, and
+//! change it unless they only follow it.
+
+mod endpoint;
+mod fields;
+mod members;
+mod tasks;
+mod throttle;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, patch, post};
+use axum::Router;
+use roster_core::{
+    AddEdges, AddPolicy, Caps, Direction, Entity, EntityId, Outcome, PageRequest, StoreError,
+};
+use serde::de::DeserializeOwned;
+use tokio::sync::OwnedMutexGuard;
+
+use crate::auth::{authenticate, Caller};
+use crate::directory::{self, IdType};
+use crate::tenants::Feishu;
+use crate::tokens::TokenKind;
+use crate::wire::{parse_json, read_body, ApiError, ApiResult, QueryParams};
+use endpoint::{Endpoint, Role};
+use throttle::{RateLimiter, Rates, TaskLocks};
+
+const TASK: &str = "feishu.task";
+const DEFAULT_PAGE_SIZE: u32 = 50;
+
+/// What the Task v1 routes share.
+pub struct Tasks {
+    feishu: Arc<Feishu>,
+    rate_limiter: RateLimiter,
+    locks: TaskLocks,
+}
+
+pub fn routes<S: Clone + Send + Sync + 'static>(feishu: Arc<Feishu>) -> Router<S> {
+    let tasks = Arc::new(Tasks {
+        feishu,
+        rate_limiter: RateLimiter::default(),
+        locks: TaskLocks::default(),
+    });
+    let task_routes = Router::new()
+        .route("/task/v1/tasks", post(tasks::create).get(tasks::list))
+        // An empty task_id, as the SDKs send it.
+        .route("/task/v1/tasks/", patch(tasks::patch_without_id))
+        .route(
+            "/task/v1/tasks/{task_id}",
+            get(tasks::get).patch(tasks::patch).delete(tasks::delete),
+        )
+        .route("/task/v1/tasks/{task_id}/complete", post(tasks::complete))
+        .route(
+            "/task/v1/tasks/{task_id}/uncomplete",
+            post(tasks::uncomplete),
+        )
+        .with_state(tasks.clone());
+    [Role::Follower, Role::Collaborator]
+        .into_iter()
+        .fold(task_routes, |router, role| {
+            router.merge(member_routes(tasks.clone(), role))
+        })
+}
+
+fn member_routes<S: Clone + Send + Sync + 'static>(tasks: Arc<Tasks>, role: Role) -> Router<S> {
+    let (one, many) = (role.relation(), role.plural());
+    Router::new()
+        .route(
+            &format!("/task/v1/tasks/{{task_id}}/{many}"),
+            post(members::add).get(members::list),
+        )
+        .route(
+            &format!("/task/v1/tasks/{{task_id}}/{many}/{{member_id}}"),
+            delete(members::remove),
+        )
+        .route(
+            &format!("/task/v1/tasks/{{task_id}}/batch_delete_{one}"),
+            post(members::batch_remove),
+        )
+        .with_state(members::Members { tasks, role })
+}
+
+/// How much of a task a caller may touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Access {
+    None,
+    Read,
+    Edit,
+}
+
+/// One authenticated, admitted request to a Task v1 endpoint.
+pub struct Call {
+    tasks: Arc<Tasks>,
+    caller: Caller,
+    endpoint: Endpoint,
+    id_type: IdType,
+    query: QueryParams,
+}
+
+impl Tasks {
+    /// Authenticate, admit and run one request; the handler's internal failures come out as
+    /// the endpoint's documented internal-failure code.
+    async fn serve<F, Fut>(
+        self: Arc<Self>,
+        endpoint: Endpoint,
+        headers: &HeaderMap,
+        query: QueryParams,
+        handler: F,
+    ) -> Response
+    where
+        F: FnOnce(Call) -> Fut,
+        Fut: Future<Output = ApiResult>,
+    {
+        let caller = match authenticate(&self.feishu, headers) {
+            Ok(caller) => caller,
+            Err(error) => return error.into_response(),
+        };
+        if caller.kind == TokenKind::App {
+            return endpoint.error(1470403).into_response();
+        }
+        if let Some(refusal) = self.throttle(endpoint, &caller) {
+            return refusal;
+        }
+        let id_type = match IdType::from_query(&query, "user_id_type") {
+            Ok(id_type) => id_type,
+            Err(error) => return error.into_response(),
+        };
+        let call = Call {
+            tasks: self,
+            caller,
+            endpoint,
+            id_type,
+            query,
+        };
+        match handler(call).await {
+            Ok(response) => response,
+            Err(error) => endpoint.settle(error).into_response(),
+        }
+    }
+
+    /// Count the request against its app's rates; the refusal if a window is full.
+    fn throttle(&self, endpoint: Endpoint, caller: &Caller) -> Option<Response> {
+        let rates = Rates::of(&caller.tenant().space, endpoint)?;
+        let now_ms = self.feishu.engine.clock.now_ms();
+        let full = self
+            .rate_limiter
+            .admit(caller.app.entity, endpoint, rates, now_ms)
+            .err()?;
+        Some(if endpoint.documents_too_fast() {
+            endpoint.error(1470450).into_response()
+        } else {
+            gateway_throttled(full.limit, full.reset_ms)
+        })
+    }
+}
+
+/// The gateway's own answer on endpoints that document no `1470450`.
+fn gateway_throttled(limit: i64, reset_ms: i64) -> Response {
+    let mut response = ApiError::new(
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        99991400,
+        "request trigger frequency limit",
+    )
+    .into_response();
+    let headers = response.headers_mut();
+    headers.insert("x-ogw-ratelimit-limit", HeaderValue::from(limit));
+    // Whole seconds, rounded up.
+    headers.insert(
+        "x-ogw-ratelimit-reset",
+        HeaderValue::from((reset_ms + 999) / 1000),
+    );
+    response
+}
+
+impl Call {
+    fn feishu(&self) -> &Feishu {
+        &self.tasks.feishu
+    }
+
+    fn space(&self) -> roster_core::SpaceId {
+        self.caller.tenant().space.id
+    }
+
+    /// Who acts: the app for a tenant token, the user for a user token.
+    fn actor(&self) -> EntityId {
+        self.caller.user.unwrap_or(self.caller.app.entity)
+    }
+
+    /// The endpoint's business error `code`.
+    fn error(&self, code: i64) -> ApiError {
+        self.endpoint.error(code)
+    }
+
+    async fn body<T: DeserializeOwned>(&self, body: Body) -> Result<T, ApiError> {
+        parse_json(&read_body(body).await?)
+    }
+
+    /// The task `task_id` of the caller's tenant: `1470602` for anything else (unknown, deleted,
+    /// another tenant's, malformed).
+    async fn task(&self, task_id: &str) -> Result<Entity, ApiError> {
+        self.feishu()
+            .engine
+            .store
+            .find_entity(self.space(), TASK, task_id)
+            .await?
+            .ok_or_else(|| self.error(1470602))
+    }
+
+    /// A store error of a write on `task`: the task vanishing meanwhile is `1470602`.
+    fn write_failed(&self, error: StoreError) -> ApiError {
+        match error {
+            StoreError::NotFound => self.error(1470602),
+            other => other.into(),
+        }
+    }
+
+    async fn access(&self, task: &Entity) -> Result<Access, ApiError> {
+        if task.owner == Some(self.actor()) {
+            return Ok(Access::Edit);
+        }
+        let Some(user) = self.caller.user else {
+            return Ok(Access::None);
+        };
+        let store = &self.feishu().engine.store;
+        for (role, access) in [
+            (Role::Collaborator, Access::Edit),
+            (Role::Follower, Access::Read),
+        ] {
+            if !store
+                .edges_among(task.id, role.relation(), &[user])
+                .await?
+                .is_empty()
+            {
+                return Ok(access);
+            }
+        }
+        Ok(Access::None)
+    }
+
+    /// Refuse a caller without `needed` access: `1470432` when it may not even see the task
+    /// and the endpoint documents that code, `1470404` otherwise.
+    async fn require(&self, task: &Entity, needed: Access) -> Result<(), ApiError> {
+        let access = self.access(task).await?;
+        if access >= needed {
+            Ok(())
+        } else if access == Access::None && self.endpoint.documents_no_permission() {
+            Err(self.error(1470432))
+        } else {
+            Err(self.error(1470404))
+        }
+    }
+
+    /// The task's write lock, or `1470451` while another write on it runs.
+    fn try_lock(&self, task: &Entity) -> Result<OwnedMutexGuard<()>, ApiError> {
+        self.tasks
+            .locks
+            .try_write(task.id)
+            .ok_or_else(|| self.error(1470451))
+    }
+
+    /// The most members of `role` a task of the caller's tenant may have.
+    fn cap(&self, role: Role) -> i64 {
+        let (name, vendor_default) = role.cap();
+        self.caller.tenant().space.limit(name, vendor_default)
+    }
+
+    /// Add `users` to a task's `role`, all or nothing: nothing is written if one is unknown or
+    /// the task would exceed its cap. One outcome per distinct user.
+    async fn add_members(
+        &self,
+        task: EntityId,
+        role: Role,
+        users: Vec<EntityId>,
+    ) -> Result<Vec<(EntityId, Outcome)>, StoreError> {
+        self.feishu()
+            .engine
+            .store
+            .add_edges(AddEdges {
+                space_id: self.space(),
+                subject: task,
+                relation: role.relation().into(),
+                members: users,
+                caps: Caps {
+                    members_per_subject: Some(self.cap(role)),
+                    subjects_per_member: None,
+                },
+                reciprocal: None,
+                allow_self: false,
+                policy: AddPolicy {
+                    abort_on_unknown: true,
+                    abort_on_full: true,
+                },
+                now: self.feishu().now(),
+            })
+            .await
+    }
+
+    /// Users named by `ids` (of the request's `user_id_type`), as the gateway translates them:
+    /// its unknown-id error if one names no user of the tenant. Empty ids are left out for the
+    /// endpoint to refuse with its own code.
+    async fn users(&self, ids: &[String]) -> Result<HashMap<String, EntityId>, ApiError> {
+        let mut wanted: Vec<String> = ids.iter().filter(|id| !id.is_empty()).cloned().collect();
+        wanted.sort();
+        wanted.dedup();
+        let found =
+            directory::resolve(self.feishu(), &self.caller.app, self.id_type, &wanted).await?;
+        let unknown: Vec<&str> = wanted
+            .iter()
+            .filter(|id| !found.contains_key(*id))
+            .map(String::as_str)
+            .collect();
+        if unknown.is_empty() {
+            Ok(found)
+        } else {
+            Err(self.id_type.unknown_ids(&unknown))
+        }
+    }
+
+    /// Users' wire ids of the request's `user_id_type`.
+    async fn user_ids(&self, users: &[EntityId]) -> Result<HashMap<EntityId, String>, ApiError> {
+        directory::render(self.feishu(), &self.caller.app, self.id_type, users).await
+    }
+
+    /// All members of `role` of a task, in the order they were added.
+    async fn members(&self, task: EntityId, role: Role) -> Result<Vec<EntityId>, ApiError> {
+        let mut members = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .feishu()
+                .engine
+                .store
+                .list_edges(
+                    task,
+                    role.relation(),
+                    Direction::Members,
+                    PageRequest {
+                        after,
+                        limit: 500,
+                        newest_first: false,
+                    },
+                )
+                .await?;
+            members.extend(page.items.iter().map(|edge| edge.member));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(members),
+            }
+        }
+    }
+
+    /// `page_size`: 50 when absent or 0, `over_max` above `max`.
+    fn page_size(&self, max: i64, over_max: ApiError) -> Result<u32, ApiError> {
+        match self.query.int("page_size")? {
+            None | Some(0) => Ok(DEFAULT_PAGE_SIZE),
+            Some(size) if size < 0 => Err(ApiError::field_validation(
+                "page_size",
+                "page_size must be positive",
+            )),
+            Some(size) if size > max => Err(over_max),
+            Some(size) => Ok(size as u32),
+        }
+    }
+
+    /// A page position from `page_token`, sealed for the list `scope`; `1470422` if the token
+    /// is malformed, edited or from another list.
+    fn page_position(&self, scope: &str) -> Result<Option<i64>, ApiError> {
+        self.query
+            .get("page_token")
+            .map(|token| {
+                self.feishu()
+                    .engine
+                    .cursors
+                    .open(scope, token)
+                    .ok_or_else(|| self.error(1470422))
+            })
+            .transpose()
+    }
+
+    fn page_token(&self, scope: &str, position: i64) -> String {
+        self.feishu().engine.cursors.seal(scope, position)
+    }
+}

@@ -1,0 +1,444 @@
+//! Tasks: create, get, list, patch, delete, complete, uncomplete.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use roster_core::{Entity, EntityFilter, EntityId, NewEntity, Page, PageRequest, StoreError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::endpoint::{Endpoint, Role};
+use super::fields::{Fields, Record, Rendering, TaskInput, NOT_UPDATABLE, UPDATABLE};
+use super::{Access, Call, Tasks, TASK};
+use crate::directory::IdType;
+use crate::tokens::TokenKind;
+use crate::wire::{success, ApiError, ApiResult, QueryParams, INTERNAL_ERROR};
+
+/// What remains of a deleted task: its id, so deleting it again answers `1470433`.
+const DELETED_TASK: &str = "feishu.task.deleted";
+const MAX_LIST_PAGE_SIZE: i64 = 100;
+/// `source` of a task created with a tenant token, and with a user token.
+const SOURCE_APP: i64 = 6;
+const SOURCE_USER: i64 = 7;
+
+/// A fresh task id: a lowercase version-4 UUID, as Feishu's.
+fn new_task_id() -> String {
+    let mut bytes: [u8; 16] = rand::random();
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+fn record_of(task: &Entity) -> Result<Record, ApiError> {
+    serde_json::from_value(task.attrs.clone())
+        .map_err(|e| ApiError::internal(INTERNAL_ERROR, "internal error", e))
+}
+
+/// Tasks as the wire shows them, every user id of the request's `user_id_type`.
+async fn render(
+    call: &Call,
+    tasks: &[Entity],
+    with_can_edit: bool,
+) -> Result<Vec<Value>, ApiError> {
+    let mut parts = Vec::with_capacity(tasks.len());
+    let mut users = Vec::new();
+    for task in tasks {
+        let record = record_of(task)?;
+        let followers = call.members(task.id, Role::Follower).await?;
+        let collaborators = call.members(task.id, Role::Collaborator).await?;
+        users.extend(&followers);
+        users.extend(&collaborators);
+        if record.source == SOURCE_USER {
+            users.extend(task.owner);
+        }
+        parts.push((record, followers, collaborators));
+    }
+    let ids = call.user_ids(&users).await?;
+    let wire = |users: &[EntityId]| -> Vec<String> {
+        users.iter().filter_map(|u| ids.get(u).cloned()).collect()
+    };
+    Ok(tasks
+        .iter()
+        .zip(parts)
+        .map(|(task, (record, followers, collaborators))| {
+            let creator_id = creator_id(call, task, &record, &ids);
+            record.render(
+                task,
+                Rendering {
+                    creator_id,
+                    followers: wire(&followers),
+                    collaborators: wire(&collaborators),
+                    with_can_edit,
+                },
+            )
+        })
+        .collect())
+}
+
+/// The creator's id: a user's of the requested type; for a task an app made with its tenant
+/// token, the app's own open_id (apps have no user_id or union_id).
+fn creator_id(
+    call: &Call,
+    task: &Entity,
+    record: &Record,
+    user_ids: &HashMap<EntityId, String>,
+) -> Option<String> {
+    let owner = task.owner?;
+    if record.source == SOURCE_USER {
+        return user_ids.get(&owner).cloned();
+    }
+    (call.id_type == IdType::OpenId)
+        .then(|| call.feishu().app_by_entity(owner).map(|app| app.open_id()))
+        .flatten()
+}
+
+/// `POST /task/v1/tasks`.
+pub async fn create(
+    State(tasks): State<Arc<Tasks>>,
+    headers: HeaderMap,
+    query: QueryParams,
+    body: Body,
+) -> Response {
+    tasks
+        .serve(Endpoint::Create, &headers, query, move |call| async move {
+            let input: TaskInput = call.body(body).await?;
+            let members = [
+                (
+                    Role::Follower,
+                    input.follower_ids.clone().unwrap_or_default(),
+                ),
+                (
+                    Role::Collaborator,
+                    input.collaborator_ids.clone().unwrap_or_default(),
+                ),
+            ];
+            let mut users = Vec::new();
+            for (_, ids) in &members {
+                users.push(call.users(ids).await?);
+            }
+            let fields = Fields::create(&input, call.endpoint)?;
+            for ((role, ids), found) in members.iter().zip(&users) {
+                if ids.iter().any(String::is_empty) {
+                    return Err(call.error(role.invalid_id()));
+                }
+                if found.len() as i64 > call.cap(*role) {
+                    return Err(call.error(role.full()));
+                }
+            }
+            let source = if call.caller.kind == TokenKind::User {
+                SOURCE_USER
+            } else {
+                SOURCE_APP
+            };
+            let record = Record {
+                fields,
+                source,
+                complete_time: 0,
+            };
+            let store = &call.feishu().engine.store;
+            let now = call.feishu().now();
+            let task = store
+                .create_entity(NewEntity {
+                    space_id: call.space(),
+                    kind: TASK.into(),
+                    key: new_task_id(),
+                    attrs: json!(record),
+                    owner: Some(call.actor()),
+                    now,
+                })
+                .await?;
+            for ((role, ids), found) in members.iter().zip(&users) {
+                if ids.is_empty() {
+                    continue;
+                }
+                let added = call
+                    .add_members(task.id, *role, ids.iter().map(|id| found[id]).collect())
+                    .await;
+                if let Err(e) = added {
+                    // Leave no half-made task behind.
+                    let _ = store.delete_entity(task.id).await;
+                    return Err(e.into());
+                }
+            }
+            let task = render(&call, &[task], false).await?.remove(0);
+            Ok(success(json!({ "task": task })))
+        })
+        .await
+}
+
+/// `GET /task/v1/tasks/:task_id`.
+pub async fn get(
+    State(tasks): State<Arc<Tasks>>,
+    headers: HeaderMap,
+    query: QueryParams,
+    Path(task_id): Path<String>,
+) -> Response {
+    tasks
+        .serve(Endpoint::Get, &headers, query, move |call| async move {
+            let task = call.task(&task_id).await?;
+            call.require(&task, Access::Read).await?;
+            let task = render(&call, &[task], true).await?.remove(0);
+            Ok(success(json!({ "task": task })))
+        })
+        .await
+}
+
+/// The next tasks of the caller's list: those its app created (tenant token), or those its
+/// user created, follows or collaborates on (user token); in creation order.
+async fn list_page(call: &Call, after: Option<i64>, limit: u32) -> Result<Page<Entity>, ApiError> {
+    let store = &call.feishu().engine.store;
+    let page = PageRequest {
+        after,
+        limit,
+        newest_first: false,
+    };
+    Ok(match call.caller.user {
+        None => {
+            let filter = EntityFilter {
+                space_id: call.space(),
+                kind: TASK.into(),
+                owner: Some(call.actor()),
+            };
+            store.list_entities(&filter, page).await?
+        }
+        Some(user) => {
+            let relations = [Role::Follower.relation(), Role::Collaborator.relation()];
+            store
+                .list_linked(call.space(), TASK, user, &relations, page)
+                .await?
+        }
+    })
+}
+
+/// `GET /task/v1/tasks`, filtered by `start_create_time`, `end_create_time` (Unix seconds,
+/// inclusive) and `task_completed`.
+pub async fn list(
+    State(tasks): State<Arc<Tasks>>,
+    headers: HeaderMap,
+    query: QueryParams,
+) -> Response {
+    tasks
+        .serve(Endpoint::List, &headers, query, move |call| async move {
+            let limit = call.page_size(MAX_LIST_PAGE_SIZE, call.error(1470421))?;
+            let start = call.query.int("start_create_time")?.unwrap_or(i64::MIN);
+            let end = call.query.int("end_create_time")?.unwrap_or(i64::MAX);
+            let completed = call.query.bool("task_completed")?;
+            let scope = format!("feishu/tasks/{}", call.actor());
+            let mut after = call.page_position(&scope)?;
+            let mut items = Vec::new();
+            let mut has_more = false;
+            'pages: loop {
+                let page = list_page(&call, after, limit + 1).await?;
+                for task in page.items {
+                    if items.len() == limit as usize {
+                        has_more = true;
+                        break 'pages;
+                    }
+                    after = Some(task.id);
+                    let done = record_of(&task)?.complete_time != 0;
+                    if (start..=end).contains(&task.created_at)
+                        && completed.is_none_or(|wanted| wanted == done)
+                    {
+                        items.push(task);
+                    }
+                }
+                if page.next.is_none() {
+                    break;
+                }
+            }
+            let items = render(&call, &items, true).await?;
+            let mut data = json!({ "items": items, "has_more": has_more });
+            if let (true, Some(position)) = (has_more, after) {
+                data["page_token"] = json!(call.page_token(&scope, position));
+            }
+            Ok(success(data))
+        })
+        .await
+}
+
+#[derive(Deserialize)]
+struct PatchRequest {
+    task: Option<TaskInput>,
+    update_fields: Option<Vec<String>>,
+}
+
+/// `PATCH /task/v1/tasks/:task_id`: set the `update_fields` from `task`. Waits for a write in
+/// progress on the task rather than failing (the endpoint documents no `1470451`).
+pub async fn patch(
+    State(tasks): State<Arc<Tasks>>,
+    headers: HeaderMap,
+    query: QueryParams,
+    Path(task_id): Path<String>,
+    body: Body,
+) -> Response {
+    tasks
+        .serve(Endpoint::Patch, &headers, query, move |call| async move {
+            let request: PatchRequest = call.body(body).await?;
+            let names = request.update_fields.unwrap_or_default();
+            if names.is_empty() {
+                return Err(call.error(1470426));
+            }
+            let known = |name: &String| {
+                UPDATABLE.contains(&name.as_str()) || NOT_UPDATABLE.contains(&name.as_str())
+            };
+            if !names.iter().all(known) {
+                return Err(call.error(1470424));
+            }
+            if names
+                .iter()
+                .any(|name| NOT_UPDATABLE.contains(&name.as_str()))
+            {
+                return Err(call.error(1470425));
+            }
+            let task = call.task(&task_id).await?;
+            call.require(&task, Access::Edit).await?;
+            let _lock = call.tasks.locks.write(task.id).await;
+            let task = call.task(&task_id).await?;
+            let mut record = record_of(&task)?;
+            record
+                .fields
+                .update(&names, &request.task.unwrap_or_default(), call.endpoint)?;
+            let task = call
+                .feishu()
+                .engine
+                .store
+                .update_entity(task.id, json!(record), call.feishu().now())
+                .await
+                .map_err(|e| call.write_failed(e))?;
+            let task = render(&call, &[task], false).await?.remove(0);
+            Ok(success(json!({ "task": task })))
+        })
+        .await
+}
+
+/// `PATCH /task/v1/tasks/` (an empty task_id): `1470423`.
+pub async fn patch_without_id(
+    State(tasks): State<Arc<Tasks>>,
+    headers: HeaderMap,
+    query: QueryParams,
+) -> Response {
+    tasks
+        .serve(Endpoint::Patch, &headers, query, |call| async move {
+            Err(call.error(1470423))
+        })
+        .await
+}
+
+/// `DELETE /task/v1/tasks/:task_id`: the task goes with its followers and collaborators.
+pub async fn delete(
+    State(tasks): State<Arc<Tasks>>,
+    headers: HeaderMap,
+    query: QueryParams,
+    Path(task_id): Path<String>,
+) -> Response {
+    tasks
+        .serve(Endpoint::Delete, &headers, query, move |call| async move {
+            let store = &call.feishu().engine.store;
+            let task = match store.find_entity(call.space(), TASK, &task_id).await? {
+                Some(task) => task,
+                None => {
+                    let deleted = store
+                        .find_entity(call.space(), DELETED_TASK, &task_id)
+                        .await?;
+                    return Err(call.error(if deleted.is_some() { 1470433 } else { 1470602 }));
+                }
+            };
+            call.require(&task, Access::Edit).await?;
+            let _lock = call.try_lock(&task)?;
+            // The tombstone first: if the delete below fails, a retry finds the task again.
+            store
+                .upsert_entity(NewEntity {
+                    space_id: call.space(),
+                    kind: DELETED_TASK.into(),
+                    key: task.key.clone(),
+                    attrs: json!({}),
+                    owner: None,
+                    now: call.feishu().now(),
+                })
+                .await?;
+            match store.delete_entity(task.id).await {
+                Ok(()) => Ok(success(json!({}))),
+                Err(StoreError::NotFound) => Err(call.error(1470433)),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
+}
+
+/// Complete (`complete_time` = now, kept if already complete) or reopen (`"0"`) a task.
+async fn set_completion(call: Call, task_id: String, complete: bool) -> ApiResult {
+    let task = call.task(&task_id).await?;
+    call.require(&task, Access::Edit).await?;
+    let _lock = call.try_lock(&task)?;
+    let task = call.task(&task_id).await?;
+    let mut record = record_of(&task)?;
+    let now = call.feishu().now();
+    record.complete_time = match (complete, record.complete_time) {
+        (false, _) => 0,
+        (true, 0) => now,
+        (true, earlier) => earlier,
+    };
+    call.feishu()
+        .engine
+        .store
+        .update_entity(task.id, json!(record), now)
+        .await
+        .map_err(|e| call.write_failed(e))?;
+    Ok(success(json!({})))
+}
+
+/// `POST /task/v1/tasks/:task_id/complete`.
+pub async fn complete(
+    State(tasks): State<Arc<Tasks>>,
+    headers: HeaderMap,
+    query: QueryParams,
+    Path(task_id): Path<String>,
+) -> Response {
+    tasks
+        .serve(Endpoint::Complete, &headers, query, move |call| {
+            set_completion(call, task_id, true)
+        })
+        .await
+}
+
+/// `POST /task/v1/tasks/:task_id/uncomplete`.
+pub async fn uncomplete(
+    State(tasks): State<Arc<Tasks>>,
+    headers: HeaderMap,
+    query: QueryParams,
+    Path(task_id): Path<String>,
+) -> Response {
+    tasks
+        .serve(Endpoint::Uncomplete, &headers, query, move |call| {
+            set_completion(call, task_id, false)
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_ids_are_v4_uuids() {
+        let id = new_task_id();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert!(id
+            .chars()
+            .all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c)));
+        assert_ne!(id, new_task_id());
+    }
+}
