@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use roster_core::{EntityId, NewEntity, StoreError};
@@ -44,6 +45,16 @@ impl Caller {
             ),
             TokenKind::App => ApiError::bad_request(99991664, "invalid app token"),
         })
+    }
+}
+
+/// As a handler argument (before the body), the gateway's token check comes first, as on Feishu:
+/// a bad token is reported even when the body is malformed too.
+impl FromRequestParts<Arc<Feishu>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, feishu: &Arc<Feishu>) -> Result<Self, ApiError> {
+        authenticate(feishu, &parts.headers)
     }
 }
 

@@ -5,12 +5,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use roster_core::{Engine, Entity, EntityId, NewEntity, StoreError};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::auth::authenticate;
+use crate::auth::Caller;
 use crate::tenants::{derived_id, App, Feishu, Tenant, USER};
 use crate::tokens::{random_hex, TokenKind};
 use crate::wire::{success, ApiError, ApiResult, JsonBody, QueryParams};
@@ -233,11 +232,10 @@ pub struct CreateUser {
 /// `POST /open-apis/contact/v3/users` (tenant token). `client_token` makes retries idempotent.
 pub async fn create_user(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    caller: Caller,
     query: QueryParams,
     JsonBody(body): JsonBody<CreateUser>,
 ) -> ApiResult {
-    let caller = authenticate(&feishu, &headers)?;
     caller.require(&[TokenKind::Tenant])?;
     IdType::from_query(&query, "user_id_type")?;
     let tenant = caller.tenant();
@@ -301,11 +299,10 @@ pub async fn create_user(
 /// `GET /open-apis/contact/v3/users/:user_id`.
 pub async fn get_user(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    caller: Caller,
     query: QueryParams,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let caller = authenticate(&feishu, &headers)?;
     caller.require(&[TokenKind::Tenant, TokenKind::User])?;
     let id_type = IdType::from_query(&query, "user_id_type")?;
     let found = resolve(&feishu, &caller.app, id_type, std::slice::from_ref(&id)).await?;
@@ -320,10 +317,9 @@ pub async fn get_user(
 /// `GET /open-apis/contact/v3/users/batch?user_ids=..&user_ids=..` (at most 50).
 pub async fn batch_get_users(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    caller: Caller,
     query: QueryParams,
 ) -> ApiResult {
-    let caller = authenticate(&feishu, &headers)?;
     caller.require(&[TokenKind::Tenant, TokenKind::User])?;
     let id_type = IdType::from_query(&query, "user_id_type")?;
     let ids = query.all("user_ids");
@@ -354,11 +350,10 @@ pub struct BatchGetId {
 /// `POST /open-apis/contact/v3/users/batch_get_id`: user ids by email and mobile (50 each).
 pub async fn batch_get_id(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    caller: Caller,
     query: QueryParams,
     JsonBody(body): JsonBody<BatchGetId>,
 ) -> ApiResult {
-    let caller = authenticate(&feishu, &headers)?;
     caller.require(&[TokenKind::Tenant])?;
     let id_type = IdType::from_query(&query, "user_id_type")?;
     for (field, values) in [("emails", &body.emails), ("mobiles", &body.mobiles)] {
@@ -399,8 +394,7 @@ pub async fn batch_get_id(
 }
 
 /// `GET /open-apis/authen/v1/user_info`: the user a user access token belongs to.
-pub async fn user_info(State(feishu): State<Arc<Feishu>>, headers: HeaderMap) -> ApiResult {
-    let caller = authenticate(&feishu, &headers)?;
+pub async fn user_info(State(feishu): State<Arc<Feishu>>, caller: Caller) -> ApiResult {
     caller.require(&[TokenKind::User])?;
     let user = match caller.user {
         Some(id) => feishu.engine.store.entity(id).await?,

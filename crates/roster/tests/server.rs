@@ -157,6 +157,23 @@ async fn feishu_gateway_token_errors() {
         assert_eq!(body["code"], code, "{authorization:?}: {body}");
         assert!(body["error"]["log_id"].is_string());
     }
+    // The token is checked before the body is read, whatever the route family.
+    for path in [
+        "/open-apis/contact/v3/users",
+        "/open-apis/im/v1/chats",
+        "/open-apis/apaas/v1/user_task/query",
+        "/open-apis/task/v1/tasks",
+    ] {
+        let response = client
+            .post(format!("{}{path}", server.base_url()))
+            .header("Authorization", "Bearer t-00")
+            .body("{ not json")
+            .send()
+            .await
+            .unwrap();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], 99991663, "{path}: {body}");
+    }
     server.shutdown().await;
 }
 

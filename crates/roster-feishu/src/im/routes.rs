@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use roster_core::{Direction, Entity, EntityId, PageRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -14,7 +13,7 @@ use super::{
     error, CHAT_FULL, INVALID_CHAT_ID, INVALID_PARAMETER, NOT_IN_CHAT, NO_VALID_MEMBERS,
     OTHER_TENANT, PUBLIC_CHAT_NAME, UNAVAILABLE_IDS,
 };
-use crate::auth::{authenticate, Caller};
+use crate::auth::Caller;
 use crate::directory::{render, resolve, resolve_all, unresolved, IdType};
 use crate::tenants::{App, Feishu, Tenant};
 use crate::tokens::TokenKind;
@@ -177,11 +176,10 @@ fn unavailable_bots(ids: &[&str]) -> ApiError {
 /// `POST /open-apis/im/v1/chats` (tenant token): a chat created by, and with, the app's bot.
 pub async fn create_chat(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    caller: Caller,
     query: QueryParams,
     JsonBody(body): JsonBody<CreateChat>,
 ) -> ApiResult {
-    let caller = authenticate(&feishu, &headers)?;
     caller.require(&[TokenKind::Tenant])?;
     let app = &caller.app;
     let tenant = &app.tenant;
@@ -306,11 +304,10 @@ async fn chat_of(feishu: &Feishu, caller: &Caller, chat_id: &str) -> Result<Enti
     }
 }
 
-/// The caller of a chat route that accepts tenant and user tokens.
-fn chat_reader(feishu: &Feishu, headers: &HeaderMap) -> Result<Caller, ApiError> {
-    let caller = authenticate(feishu, headers)?;
+/// Chat routes that accept tenant and user tokens.
+fn chat_reader(caller: &Caller) -> Result<(), ApiError> {
     caller.require(&[TokenKind::Tenant, TokenKind::User])?;
-    Ok(caller)
+    Ok(())
 }
 
 /// The chat `chat_id` names, if the caller is in it.
@@ -327,11 +324,11 @@ async fn joined_chat(feishu: &Feishu, caller: &Caller, chat_id: &str) -> Result<
 /// name, avatar, member counts and status, as the vendor documents.
 pub async fn get_chat(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    caller: Caller,
     query: QueryParams,
     Path(chat_id): Path<String>,
 ) -> ApiResult {
-    let caller = chat_reader(&feishu, &headers)?;
+    chat_reader(&caller)?;
     let id_type = IdType::from_query(&query, "user_id_type")?;
     let chat = chat_of(&feishu, &caller, &chat_id).await?;
     let (users, bots) = chat::counts(&feishu, chat.id).await?;
@@ -364,11 +361,11 @@ fn page_scope(chat: &Entity) -> String {
 /// order they joined.
 pub async fn list_members(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    caller: Caller,
     query: QueryParams,
     Path(chat_id): Path<String>,
 ) -> ApiResult {
-    let caller = chat_reader(&feishu, &headers)?;
+    chat_reader(&caller)?;
     let id_type = IdType::from_query(&query, "member_id_type")?;
     let page_size = query.int("page_size")?.unwrap_or(PAGE_SIZE_DEFAULT);
     if !(1..=PAGE_SIZE_MAX).contains(&page_size) {
@@ -432,12 +429,12 @@ pub struct AddMembers {
 /// (`member_id_type=app_id`). `succeed_type=1` adds the ids that exist and lists the others.
 pub async fn add_members(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    caller: Caller,
     query: QueryParams,
     Path(chat_id): Path<String>,
     JsonBody(body): JsonBody<AddMembers>,
 ) -> ApiResult {
-    let caller = chat_reader(&feishu, &headers)?;
+    chat_reader(&caller)?;
     // `member_id_type=app_id` names bots; the other types name users.
     let id_type = match query.get("member_id_type") {
         Some("app_id") => None,
