@@ -287,39 +287,35 @@ fn grant_user(attrs: &Value, app: &App, now: i64) -> Result<EntityId, CodeError>
     attrs["user"].as_i64().ok_or((20008, "user not exist"))
 }
 
+/// The two OIDC grants: what they consume and how they fail.
+struct Grant {
+    grant_type: &'static str,
+    /// The entity kind of the single-use credential it consumes.
+    consumes: &'static str,
+    unknown: CodeError,
+    expired: CodeError,
+}
+
+const AUTHORIZATION_CODE: Grant = Grant {
+    grant_type: "authorization_code",
+    consumes: LOGIN_CODE,
+    unknown: (20003, "code is invalid"),
+    expired: (20004, "code is expired"),
+};
+
+const REFRESH: Grant = Grant {
+    grant_type: "refresh_token",
+    consumes: REFRESH_TOKEN,
+    unknown: (20026, "refresh token is invalid"),
+    expired: (20037, "refresh token is expired"),
+};
+
 pub async fn oidc_access_token(
     State(feishu): State<Arc<Feishu>>,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    let app = match oidc_caller(&feishu, &headers) {
-        Ok(app) => app,
-        Err((code, msg)) => return oidc_error(code, msg),
-    };
-    let Ok(request) = read_body(body)
-        .await
-        .and_then(|b| parse_json::<OidcRequest>(&b))
-    else {
-        return oidc_error(20001, "invalid request");
-    };
-    if request.grant_type.as_deref() != Some("authorization_code") {
-        return oidc_error(20036, "grant_type not supported");
-    }
-    let Some(code) = request.code.filter(|c| !c.is_empty()) else {
-        return oidc_error(20001, "invalid request");
-    };
-    let grant = match consume(&feishu, &app, LOGIN_CODE, &code).await {
-        Ok(Some(attrs)) => attrs,
-        Ok(None) => return oidc_error(20003, "code is invalid"),
-        Err(e) => return e.into_response(),
-    };
-    match grant_user(&grant, &app, feishu.now()) {
-        Ok(user) => issue_user_tokens(&feishu, &app, user)
-            .await
-            .unwrap_or_else(IntoResponse::into_response),
-        Err((0, _)) => oidc_error(20004, "code is expired"),
-        Err((code, msg)) => oidc_error(code, msg),
-    }
+    exchange(&feishu, &headers, body, &AUTHORIZATION_CODE).await
 }
 
 pub async fn oidc_refresh_access_token(
@@ -327,7 +323,17 @@ pub async fn oidc_refresh_access_token(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    let app = match oidc_caller(&feishu, &headers) {
+    exchange(&feishu, &headers, body, &REFRESH).await
+}
+
+/// Trade a login code or a refresh token (consumed, single-use) for a new user token pair.
+async fn exchange(
+    feishu: &Feishu,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    grant: &Grant,
+) -> Response {
+    let app = match oidc_caller(feishu, headers) {
         Ok(app) => app,
         Err((code, msg)) => return oidc_error(code, msg),
     };
@@ -337,22 +343,26 @@ pub async fn oidc_refresh_access_token(
     else {
         return oidc_error(20001, "invalid request");
     };
-    if request.grant_type.as_deref() != Some("refresh_token") {
+    if request.grant_type.as_deref() != Some(grant.grant_type) {
         return oidc_error(20036, "grant_type not supported");
     }
-    let Some(refresh) = request.refresh_token.filter(|c| !c.is_empty()) else {
+    let credential = match grant.consumes {
+        LOGIN_CODE => request.code,
+        _ => request.refresh_token,
+    };
+    let Some(credential) = credential.filter(|c| !c.is_empty()) else {
         return oidc_error(20001, "invalid request");
     };
-    let grant = match consume(&feishu, &app, REFRESH_TOKEN, &refresh).await {
+    let attrs = match consume(feishu, &app, grant.consumes, &credential).await {
         Ok(Some(attrs)) => attrs,
-        Ok(None) => return oidc_error(20026, "refresh token is invalid"),
+        Ok(None) => return oidc_error(grant.unknown.0, grant.unknown.1),
         Err(e) => return e.into_response(),
     };
-    match grant_user(&grant, &app, feishu.now()) {
-        Ok(user) => issue_user_tokens(&feishu, &app, user)
+    match grant_user(&attrs, &app, feishu.now()) {
+        Ok(user) => issue_user_tokens(feishu, &app, user)
             .await
             .unwrap_or_else(IntoResponse::into_response),
-        Err((0, _)) => oidc_error(20037, "refresh token is expired"),
+        Err((0, _)) => oidc_error(grant.expired.0, grant.expired.1),
         Err((code, msg)) => oidc_error(code, msg),
     }
 }

@@ -104,22 +104,11 @@ impl Store for SqlStore {
     }
 
     async fn entities(&self, ids: &[EntityId]) -> Result<HashMap<EntityId, Entity>, StoreError> {
-        let mut found = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT {ENTITY_COLUMNS} FROM entities WHERE id IN ({})",
-                placeholders(1, chunk.len())
-            );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&self.reader).await.map_err(from_sqlx)? {
-                let entity = reads::entity(&row)?;
-                found.insert(entity.id, entity);
-            }
-        }
-        Ok(found)
+        let sql = format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE id IN ({{list}})");
+        let rows = self.rows_in(&sql, &[], ids).await?;
+        rows.iter()
+            .map(|row| reads::entity(row).map(|e| (e.id, e)))
+            .collect()
     }
 
     async fn find_entity(
@@ -148,23 +137,15 @@ impl Store for SqlStore {
         kind: &str,
         keys: &[String],
     ) -> Result<HashMap<String, Entity>, StoreError> {
-        let mut found = HashMap::with_capacity(keys.len());
-        for chunk in keys.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT {ENTITY_COLUMNS} FROM entities
-                 WHERE space_id = $1 AND kind = $2 AND key IN ({})",
-                placeholders(3, chunk.len())
-            );
-            let mut query = sqlx::query(&sql).bind(space).bind(kind);
-            for key in chunk {
-                query = query.bind(key);
-            }
-            for row in query.fetch_all(&self.reader).await.map_err(from_sqlx)? {
-                let entity = reads::entity(&row)?;
-                found.insert(entity.key.clone(), entity);
-            }
-        }
-        Ok(found)
+        let sql = format!(
+            "SELECT {ENTITY_COLUMNS} FROM entities WHERE space_id = $1 AND kind = $2 AND key IN ({{list}})"
+        );
+        let rows = self
+            .rows_in(&sql, &[Param::Int(space), Param::Text(kind)], keys)
+            .await?;
+        rows.iter()
+            .map(|row| reads::entity(row).map(|e| (e.key.clone(), e)))
+            .collect()
     }
 
     async fn list_entities(
@@ -291,25 +272,12 @@ impl Store for SqlStore {
         namespace: &str,
         aliases: &[String],
     ) -> Result<HashMap<String, EntityId>, StoreError> {
-        let mut found = HashMap::with_capacity(aliases.len());
-        for chunk in aliases.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT alias, entity_id FROM aliases
-                 WHERE space_id = $1 AND namespace = $2 AND alias IN ({})",
-                placeholders(3, chunk.len())
-            );
-            let mut query = sqlx::query(&sql).bind(space).bind(namespace);
-            for alias in chunk {
-                query = query.bind(alias);
-            }
-            for row in query.fetch_all(&self.reader).await.map_err(from_sqlx)? {
-                found.insert(
-                    row.try_get(0).map_err(backend)?,
-                    row.try_get(1).map_err(backend)?,
-                );
-            }
-        }
-        Ok(found)
+        let sql = "SELECT alias, entity_id FROM aliases
+                   WHERE space_id = $1 AND namespace = $2 AND alias IN ({list})";
+        let rows = self
+            .rows_in(sql, &[Param::Int(space), Param::Text(namespace)], aliases)
+            .await?;
+        rows.iter().map(pair).collect()
     }
 
     async fn aliases_of(
@@ -318,25 +286,12 @@ impl Store for SqlStore {
         namespace: &str,
         entities: &[EntityId],
     ) -> Result<HashMap<EntityId, String>, StoreError> {
-        let mut found = HashMap::with_capacity(entities.len());
-        for chunk in entities.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT entity_id, alias FROM aliases
-                 WHERE space_id = $1 AND namespace = $2 AND entity_id IN ({})",
-                placeholders(3, chunk.len())
-            );
-            let mut query = sqlx::query(&sql).bind(space).bind(namespace);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&self.reader).await.map_err(from_sqlx)? {
-                found.insert(
-                    row.try_get(0).map_err(backend)?,
-                    row.try_get(1).map_err(backend)?,
-                );
-            }
-        }
-        Ok(found)
+        let sql = "SELECT entity_id, alias FROM aliases
+                   WHERE space_id = $1 AND namespace = $2 AND entity_id IN ({list})";
+        let rows = self
+            .rows_in(sql, &[Param::Int(space), Param::Text(namespace)], entities)
+            .await?;
+        rows.iter().map(pair).collect()
     }
 
     async fn add_edges(&self, req: AddEdges) -> Result<Vec<(EntityId, Outcome)>, StoreError> {
@@ -413,26 +368,34 @@ impl Store for SqlStore {
         relation: &str,
         direction: Direction,
     ) -> Result<HashMap<EntityId, i64>, StoreError> {
+        let sql = "SELECT entity_id, n FROM counters
+                   WHERE relation = $1 AND direction = $2 AND entity_id IN ({list})";
+        let fixed = [Param::Text(relation), Param::Text(direction.as_str())];
         let mut found: HashMap<EntityId, i64> = entities.iter().map(|id| (*id, 0)).collect();
-        for chunk in entities.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT entity_id, n FROM counters
-                 WHERE relation = $1 AND direction = $2 AND entity_id IN ({})",
-                placeholders(3, chunk.len())
-            );
-            let mut query = sqlx::query(&sql).bind(relation).bind(direction.as_str());
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&self.reader).await.map_err(from_sqlx)? {
-                found.insert(
-                    row.try_get(0).map_err(backend)?,
-                    row.try_get(1).map_err(backend)?,
-                );
-            }
+        for row in self.rows_in(sql, &fixed, entities).await? {
+            let (entity, n) = pair(&row)?;
+            found.insert(entity, n);
         }
         Ok(found)
     }
+}
+
+/// A leading parameter of an [`SqlStore::rows_in`] lookup.
+enum Param<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+/// A row's first two columns.
+fn pair<A, B>(row: &AnyRow) -> Result<(A, B), StoreError>
+where
+    A: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    B: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    Ok((
+        row.try_get(0).map_err(backend)?,
+        row.try_get(1).map_err(backend)?,
+    ))
 }
 
 /// Comparison, order and starting position of a keyset page.
@@ -479,26 +442,52 @@ impl SqlStore {
             Direction::Members => ("subject_id", "member_id"),
             Direction::Memberships => ("member_id", "subject_id"),
         };
-        let mut found = HashMap::with_capacity(others.len());
-        for chunk in others.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT subject_id, member_id, created_at, seq FROM edges
-                 WHERE {side} = $1 AND relation = $2 AND {other_side} IN ({})",
-                placeholders(3, chunk.len())
-            );
-            let mut query = sqlx::query(&sql).bind(entity).bind(relation);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&self.reader).await.map_err(from_sqlx)? {
-                let edge = reads::edge(&row)?;
+        let sql = format!(
+            "SELECT subject_id, member_id, created_at, seq FROM edges
+             WHERE {side} = $1 AND relation = $2 AND {other_side} IN ({{list}})"
+        );
+        let rows = self
+            .rows_in(&sql, &[Param::Int(entity), Param::Text(relation)], others)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let edge = reads::edge(row)?;
                 let other = match direction {
                     Direction::Members => edge.member,
                     Direction::Memberships => edge.subject,
                 };
-                found.insert(other, edge);
+                Ok((other, edge))
+            })
+            .collect()
+    }
+
+    /// The rows of `sql` for every value in `list`: `{list}` in `sql` stands for the values'
+    /// placeholders, which follow the `fixed` ones. Long lists are split so no statement passes
+    /// the backends' parameter limits.
+    async fn rows_in<V>(
+        &self,
+        sql: &str,
+        fixed: &[Param<'_>],
+        list: &[V],
+    ) -> Result<Vec<AnyRow>, StoreError>
+    where
+        V: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Clone + Send + 'static,
+    {
+        let mut rows = Vec::new();
+        for chunk in list.chunks(CHUNK) {
+            let sql = sql.replace("{list}", &placeholders(fixed.len() + 1, chunk.len()));
+            let mut query = sqlx::query(&sql);
+            for param in fixed {
+                query = match param {
+                    Param::Int(value) => query.bind(*value),
+                    Param::Text(value) => query.bind(*value),
+                };
             }
+            for value in chunk {
+                query = query.bind(value.clone());
+            }
+            rows.extend(query.fetch_all(&self.reader).await.map_err(from_sqlx)?);
         }
-        Ok(found)
+        Ok(rows)
     }
 }
