@@ -3,13 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
-use roster::{Config, Running};
 use roster_core::{Direction, EntityFilter, PageRequest, Store};
-use roster_store::test_support::{postgres_url, scratch_postgres};
 use roster_store::SqlStore;
 use serde_json::{json, Value};
 
-const ADMIN_TOKEN: &str = "apaas-test-admin";
+mod common;
+use common::{databases, TestServer, ADMIN_TOKEN};
+
 const ACME: (&str, &str) = ("cli_apaas0000000001", "acme-secret");
 const ACME_OTHER_APP: (&str, &str) = ("cli_apaas0000000002", "acme-secret-2");
 const GLOBEX: (&str, &str) = ("cli_globex000000001", "globex-secret");
@@ -34,13 +34,11 @@ fn seed_file() -> PathBuf {
 }
 
 struct Server {
-    running: Running,
-    config: Config,
+    inner: TestServer,
     /// A second view of the server's database, to prove failed requests wrote nothing.
     store: SqlStore,
     http: reqwest::Client,
     backend: &'static str,
-    _dir: tempfile::TempDir,
 }
 
 /// A response: HTTP status and JSON body.
@@ -73,37 +71,24 @@ impl Reply {
 }
 
 impl Server {
-    async fn start(backend: &'static str, database: Option<String>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data: dir.path().to_path_buf(),
-            database: database.clone(),
-            seed: Some(seed_file()),
-            admin_token: ADMIN_TOKEN.into(),
-        };
-        let running = roster::server::start(config.clone()).await.unwrap();
-        let store = SqlStore::open(&database.unwrap_or_else(|| dir.path().display().to_string()))
-            .await
-            .unwrap();
+    async fn start(database: Option<String>) -> Self {
+        let seed = std::fs::read_to_string(seed_file()).unwrap();
+        let inner = TestServer::start(database, &seed).await;
         Server {
-            running,
-            config,
-            store,
+            store: inner.store().await,
+            backend: inner.backend_name(),
+            inner,
             http: reqwest::Client::new(),
-            backend,
-            _dir: dir,
         }
     }
 
     async fn restart(mut self) -> Self {
-        self.running.shutdown().await;
-        self.running = roster::server::start(self.config.clone()).await.unwrap();
+        self.inner.restart().await;
         self
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.running.base_url())
+        format!("{}{path}", self.inner.base_url())
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
@@ -235,10 +220,9 @@ impl Server {
 
 /// One server per backend: SQLite, and PostgreSQL when configured.
 async fn servers(suite: &str) -> Vec<Server> {
-    let mut servers = vec![Server::start("sqlite", None).await];
-    if let Some(url) = postgres_url(suite) {
-        let database = scratch_postgres(&url).await;
-        servers.push(Server::start("postgres", Some(database)).await);
+    let mut servers = Vec::new();
+    for database in databases(suite).await {
+        servers.push(Server::start(database).await);
     }
     servers
 }
@@ -1087,7 +1071,7 @@ async fn chats_and_tasks_survive_a_restart() {
         .await
         .data();
         // frank has no kunlun_id in the seed: roster derives one and prints it at start.
-        let described = s.running.seed.describe("");
+        let described = s.inner.running().seed.describe("");
         let frank = described
             .iter()
             .find_map(|line| line.split("frank=").nth(1))

@@ -1,15 +1,13 @@
 //! Feishu Task v1 over HTTP: a real server on 127.0.0.1:0, on SQLite and (when
 //! ROSTER_TEST_DATABASE_URL is set) PostgreSQL.
 
-use std::path::PathBuf;
-
 use reqwest::{Method, StatusCode};
-use roster::server::{self, Config, Running};
-use roster_store::test_support::{postgres_url, scratch_postgres};
 use serde_json::{json, Value};
 use sqlx::{Connection, Executor};
 
-const ADMIN_TOKEN: &str = "test-admin-token";
+mod common;
+use common::{TestServer, ADMIN_TOKEN};
+
 const SEED: &str = r#"
 [[feishu.tenants]]
 tenant_key = "acme"
@@ -73,49 +71,30 @@ task_create_requests_per_minute = 1
 "#;
 
 struct Server {
-    running: Option<Running>,
-    config: Config,
+    inner: TestServer,
     http: reqwest::Client,
     url: String,
-    _dir: tempfile::TempDir,
 }
 
 impl Server {
     async fn start(database: Option<String>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let seed = dir.path().join("seed.toml");
-        std::fs::write(&seed, SEED).unwrap();
-        let config = Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data: dir.path().join("data"),
-            database,
-            seed: Some(seed),
-            admin_token: ADMIN_TOKEN.into(),
-        };
-        let running = server::start(config.clone()).await.unwrap();
+        let inner = TestServer::start(database, SEED).await;
         Server {
-            url: running.base_url(),
-            running: Some(running),
-            config,
+            url: inner.base_url(),
+            inner,
             http: reqwest::Client::new(),
-            _dir: dir,
         }
     }
 
     /// Stop gracefully and start again on the same database.
     async fn restart(&mut self) {
-        self.running.take().unwrap().shutdown().await;
-        let running = server::start(self.config.clone()).await.unwrap();
-        self.url = running.base_url();
-        self.running = Some(running);
+        self.inner.restart().await;
+        self.url = self.inner.base_url();
     }
 
     /// The URL a raw SQL connection reaches the server's database with.
     fn database_url(&self) -> String {
-        self.config.database.clone().unwrap_or_else(|| {
-            let file: PathBuf = self.config.data.join("roster.db");
-            format!("sqlite://{}", file.display())
-        })
+        self.inner.database_url()
     }
 
     async fn send(
@@ -273,24 +252,8 @@ fn outcome((status, body): &(StatusCode, Value)) -> (u16, i64) {
     (status.as_u16(), body["code"].as_i64().unwrap())
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite_backend {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(super::Server::start(None).await).await } )*
-        }
-        mod postgres_backend {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() {
-                   let Some(base) = super::postgres_url(stringify!($name)) else { return };
-                   let url = super::scratch_postgres(&base).await;
-                   super::$name(super::Server::start(Some(url)).await).await
-               } )*
-        }
-    };
-}
-
 on_both_backends!(
+    super::Server::start;
     task_lifecycle,
     followers_are_added_all_or_nothing,
     followers_page_with_sealed_tokens,
@@ -1195,7 +1158,7 @@ async fn block_writes(s: &Server) -> sqlx::AnyConnection {
     let mut blocker = sqlx::AnyConnection::connect(&s.database_url())
         .await
         .unwrap();
-    if s.config.database.is_some() {
+    if s.inner.backend_name() == "postgres" {
         blocker.execute("BEGIN").await.unwrap();
         blocker
             .execute("LOCK TABLE edges IN EXCLUSIVE MODE")

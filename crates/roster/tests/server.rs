@@ -4,10 +4,13 @@ mod common;
 
 use std::io::{Read, Write};
 
-use common::{Backend, ADMIN_TOKEN};
+use common::{TestServer, ADMIN_TOKEN};
 use serde_json::{json, Value};
 
-on_both_backends!(seed_is_idempotent_and_api_data_survives_restarts);
+on_both_backends!(
+    |database| super::TestServer::start(database, super::SEED);
+    seed_is_idempotent_and_api_data_survives_restarts
+);
 
 const SEED: &str = r#"
 [[feishu.tenants]]
@@ -52,9 +55,8 @@ async fn get_user(client: &reqwest::Client, base: &str, token: &str, user_id: &s
         .unwrap()
 }
 
-async fn seed_is_idempotent_and_api_data_survives_restarts(backend: Backend) {
+async fn seed_is_idempotent_and_api_data_survives_restarts(mut server: TestServer) {
     let client = reqwest::Client::new();
-    let server = backend.start(Some(SEED)).await;
     let base = server.base_url();
     let token = tenant_token(&client, &base).await;
     let created: Value = client
@@ -71,10 +73,9 @@ async fn seed_is_idempotent_and_api_data_survives_restarts(backend: Backend) {
         .unwrap();
     assert_eq!(created["code"], 0, "{created}");
     let alice = get_user(&client, &base, &token, "alice").await;
-    server.shutdown().await;
 
     // Same seed again: nothing changes, API-made data stays, tokens stay valid.
-    let server = backend.start(Some(SEED)).await;
+    server.restart().await;
     let base = server.base_url();
     assert_eq!(
         get_user(&client, &base, &token, "alice").await["data"],
@@ -86,15 +87,14 @@ async fn seed_is_idempotent_and_api_data_survives_restarts(backend: Backend) {
         dave["data"]["user"]["open_id"],
         created["data"]["user"]["open_id"]
     );
-    server.shutdown().await;
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn health_and_title_case_headers_on_the_wire() {
-    let backend = Backend::sqlite();
-    let server = backend.start(None).await;
+    let server = TestServer::start(None, roster::seed::DEMO).await;
     // Read the raw response: header names must be written Title-Case for the Python SDK.
-    let addr = server.addr;
+    let addr = server.running().addr;
     let raw = tokio::task::spawn_blocking(move || {
         let mut stream = std::net::TcpStream::connect(addr).unwrap();
         stream
@@ -126,13 +126,12 @@ async fn health_and_title_case_headers_on_the_wire() {
         unknown.json::<Value>().await.unwrap()["error"],
         "no such route"
     );
-    server.shutdown().await;
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn feishu_gateway_token_errors() {
-    let backend = Backend::sqlite();
-    let server = backend.start(None).await;
+    let server = TestServer::start(None, roster::seed::DEMO).await;
     let client = reqwest::Client::new();
     let url = format!(
         "{}/open-apis/contact/v3/users/alice?user_id_type=user_id",
@@ -174,13 +173,12 @@ async fn feishu_gateway_token_errors() {
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["code"], 99991663, "{path}: {body}");
     }
-    server.shutdown().await;
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn admin_routes_need_the_admin_token() {
-    let backend = Backend::sqlite();
-    let server = backend.start(None).await;
+    let server = TestServer::start(None, roster::seed::DEMO).await;
     let client = reqwest::Client::new();
     let clock = format!("{}/_roster/clock", server.base_url());
     let denied = client
@@ -216,12 +214,12 @@ async fn admin_routes_need_the_admin_token() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
-    server.shutdown().await;
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn a_bad_seed_file_stops_start_up_with_a_clear_error() {
-    let backend = Backend::sqlite();
+    let dir = tempfile::tempdir().unwrap();
     for (seed, expected) in [
         ("[unknown]\nx = 1", "unknown field `unknown`"),
         ("[[feishu.tenants]]\ntenant_key = \"a\"\n[feishu.tenants.limits]\nnope = 1", "unknown limit"),
@@ -231,11 +229,11 @@ async fn a_bad_seed_file_stops_start_up_with_a_clear_error() {
             "declared twice",
         ),
     ] {
-        let path = backend.data_dir().with_extension("toml");
+        let path = dir.path().join("seed.toml");
         std::fs::write(&path, seed).unwrap();
         let error = match roster::server::start(roster::Config {
             listen: "127.0.0.1:0".parse().unwrap(),
-            data: backend.data_dir(),
+            data: dir.path().join("data"),
             database: None,
             seed: Some(path),
             admin_token: ADMIN_TOKEN.into(),

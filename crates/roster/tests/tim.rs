@@ -7,9 +7,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use roster::server::{self, Config, Running};
-use roster_store::test_support::{postgres_url, scratch_postgres};
 use serde_json::{json, Value};
+
+mod common;
+use common::{postgres_database, TestServer};
 
 const APP: u64 = 1_400_000_009;
 const KEY: &str = "stress-test-key";
@@ -32,12 +33,6 @@ fn seed(apps: &[u64]) -> String {
         .collect()
 }
 
-struct Server {
-    running: Running,
-    config: Config,
-    _dir: tempfile::TempDir,
-}
-
 /// A REST client signing as `admin`.
 #[derive(Clone)]
 struct Tim {
@@ -45,39 +40,10 @@ struct Tim {
     base: String,
 }
 
-impl Server {
-    async fn start(database: Option<String>, seed_text: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let seed = dir.path().join("seed.toml");
-        std::fs::write(&seed, seed_text).unwrap();
-        let config = Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data: dir.path().join("data"),
-            database,
-            seed: Some(seed),
-            admin_token: "test-admin-token".into(),
-        };
-        let running = server::start(config.clone()).await.unwrap();
-        Self {
-            running,
-            config,
-            _dir: dir,
-        }
-    }
-
-    fn tim(&self) -> Tim {
-        Tim {
-            client: reqwest::Client::new(),
-            base: self.running.base_url(),
-        }
-    }
-
-    /// Stop, replace the seed file, start again on the same data.
-    async fn restart_with_seed(self, seed_text: &str) -> anyhow::Result<Self> {
-        self.running.shutdown().await;
-        std::fs::write(self.config.seed.as_ref().unwrap(), seed_text).unwrap();
-        let running = server::start(self.config.clone()).await?;
-        Ok(Self { running, ..self })
+fn tim(server: &TestServer) -> Tim {
+    Tim {
+        client: reqwest::Client::new(),
+        base: server.base_url(),
     }
 }
 
@@ -165,8 +131,8 @@ async fn client(server: Tim, id: u64) {
     }
 }
 
-async fn invariants_hold_under_concurrent_clients(server: Server) {
-    let tim = server.tim();
+async fn invariants_hold_under_concurrent_clients(server: TestServer) {
+    let tim = tim(&server);
     let mut clients = tokio::task::JoinSet::new();
     for id in 0..8 {
         clients.spawn(client(tim.clone(), id));
@@ -208,21 +174,23 @@ async fn invariants_hold_under_concurrent_clients(server: Server) {
         }
     }
     assert!(edges > 0, "the clients made no follows at all");
-    server.running.shutdown().await;
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn invariants_hold_under_concurrent_clients_on_sqlite() {
-    invariants_hold_under_concurrent_clients(Server::start(None, &seed(&[APP])).await).await;
+    invariants_hold_under_concurrent_clients(TestServer::start(None, &seed(&[APP])).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn invariants_hold_under_concurrent_clients_on_postgres() {
-    let Some(url) = postgres_url("tim invariants_hold_under_concurrent_clients") else {
+    let Some(database) = postgres_database("tim invariants_hold_under_concurrent_clients").await
+    else {
         return;
     };
-    let database = Some(scratch_postgres(&url).await);
-    invariants_hold_under_concurrent_clients(Server::start(database, &seed(&[APP])).await).await;
+    let database = Some(database);
+    invariants_hold_under_concurrent_clients(TestServer::start(database, &seed(&[APP])).await)
+        .await;
 }
 
 #[tokio::test]
@@ -231,38 +199,38 @@ async fn seed_changes_apply_at_every_start_and_keep_data() {
     let follow = json!({"From_Account": "u1", "FollowItem": [{"To_Account": "u2"}]});
     let info = json!({"From_Account": "u1", "To_Account": ["u1"]});
     let following = |reply: Value| reply["FollowInfo"][0]["FollowingCount"].clone();
-    let server = Server::start(None, &seed(&[APP, RETIRED])).await;
+    let mut server = TestServer::start(None, &seed(&[APP, RETIRED])).await;
     for app in [APP, RETIRED] {
-        let reply = server
-            .tim()
+        let reply = tim(&server)
             .call(app, "follow/follow_add", follow.clone())
             .await;
         assert_eq!(reply["ErrorCode"], 0, "{reply}");
     }
 
     // The same data with a seed without RETIRED: it stops answering, APP keeps its follows.
-    let server = server.restart_with_seed(&seed(&[APP])).await.unwrap();
-    let tim = server.tim();
-    let reply = tim
+    server.restart_with_seed(Some(&seed(&[APP]))).await.unwrap();
+    let client = tim(&server);
+    let reply = client
         .call(RETIRED, "follow/follow_get_info", info.clone())
         .await;
     assert_eq!(reply["ErrorCode"], 60006, "{reply}");
-    let reply = tim.call(APP, "follow/follow_get_info", info.clone()).await;
+    let reply = client
+        .call(APP, "follow/follow_get_info", info.clone())
+        .await;
     assert_eq!(following(reply), 1);
 
     // Back in the seed, its data is back too.
-    let server = server
-        .restart_with_seed(&seed(&[APP, RETIRED]))
+    server
+        .restart_with_seed(Some(&seed(&[APP, RETIRED])))
         .await
         .unwrap();
-    let reply = server
-        .tim()
+    let reply = tim(&server)
         .call(RETIRED, "follow/follow_get_info", info)
         .await;
     assert_eq!(following(reply), 1);
 
     // An invalid seed stops the start with a message naming the app.
     let bad = seed(&[APP]).replace("following = 4", "following = -1");
-    let error = server.restart_with_seed(&bad).await.err().unwrap();
+    let error = server.restart_with_seed(Some(&bad)).await.err().unwrap();
     assert!(error.to_string().contains("1400000009"), "{error}");
 }

@@ -1,72 +1,127 @@
 //! Start roster in-process for API tests, on SQLite or a scratch PostgreSQL database.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
-use std::path::PathBuf;
-
 use roster::server::{start, Config, Running};
 use roster_store::test_support::{postgres_url, scratch_postgres};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
-/// Where a test server keeps its data; reused across restarts.
-pub struct Backend {
-    dir: tempfile::TempDir,
-    database: Option<String>,
+/// A roster started from seed text in its own temporary directory, restartable on the same data.
+pub struct TestServer {
+    running: Option<Running>,
+    config: Config,
+    _dir: tempfile::TempDir,
 }
 
-impl Backend {
-    pub fn sqlite() -> Self {
+impl TestServer {
+    /// On SQLite when `database` is `None`, else on that PostgreSQL database.
+    pub async fn start(database: Option<String>, seed: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let seed_path = dir.path().join("seed.toml");
+        std::fs::write(&seed_path, seed).unwrap();
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data: dir.path().join("data"),
+            database,
+            seed: Some(seed_path),
+            admin_token: ADMIN_TOKEN.into(),
+        };
+        let running = start(config.clone()).await.expect("roster starts");
         Self {
-            dir: tempfile::tempdir().unwrap(),
-            database: None,
+            running: Some(running),
+            config,
+            _dir: dir,
         }
     }
 
-    /// `None` (saying so on stderr) when ROSTER_TEST_DATABASE_URL is not set.
-    pub async fn postgres(suite: &str) -> Option<Self> {
-        let url = scratch_postgres(&postgres_url(suite)?).await;
-        Some(Self {
-            dir: tempfile::tempdir().unwrap(),
-            database: Some(url),
-        })
+    pub fn running(&self) -> &Running {
+        self.running.as_ref().expect("the server is running")
     }
 
-    /// Start a server on a free port with `seed` (a TOML text; `None` = the demo seed).
-    pub async fn start(&self, seed: Option<&str>) -> Running {
-        let seed = seed.map(|text| {
-            let path = self.dir.path().join("seed.toml");
-            std::fs::write(&path, text).unwrap();
-            path
-        });
-        start(Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data: self.dir.path().join("data"),
-            database: self.database.clone(),
-            seed,
-            admin_token: ADMIN_TOKEN.into(),
-        })
-        .await
-        .expect("roster starts")
+    pub fn base_url(&self) -> String {
+        self.running().base_url()
     }
 
-    pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
+    pub fn backend_name(&self) -> &'static str {
+        if self.config.database.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+
+    /// Where a raw SQL connection reaches the server's database.
+    pub fn database_url(&self) -> String {
+        self.config
+            .database
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.config.data.join("roster.db").display()))
+    }
+
+    /// A second view of the server's database (to check what requests did or did not write).
+    pub async fn store(&self) -> roster_store::SqlStore {
+        match &self.config.database {
+            Some(url) => roster_store::SqlStore::open_postgres(url).await,
+            None => roster_store::SqlStore::open_sqlite_dir(&self.config.data).await,
+        }
+        .expect("open the server's database")
+    }
+
+    /// Stop gracefully and start again on the same data.
+    pub async fn restart(&mut self) {
+        self.restart_with_seed(None).await.expect("roster restarts");
+    }
+
+    /// Stop gracefully, replace the seed file when `seed` is given, and start again.
+    pub async fn restart_with_seed(&mut self, seed: Option<&str>) -> anyhow::Result<()> {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+        if let (Some(seed), Some(path)) = (seed, &self.config.seed) {
+            std::fs::write(path, seed)?;
+        }
+        self.running = Some(start(self.config.clone()).await?);
+        Ok(())
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
     }
 }
 
-/// Run an async test body against SQLite and, when configured, PostgreSQL.
+/// The databases a suite runs on: SQLite (`None`), then a scratch PostgreSQL database when
+/// ROSTER_TEST_DATABASE_URL is set (its absence is said on stderr).
+pub async fn databases(suite: &str) -> Vec<Option<String>> {
+    let mut databases = vec![None];
+    if let Some(base) = postgres_url(suite) {
+        databases.push(Some(scratch_postgres(&base).await));
+    }
+    databases
+}
+
+/// A scratch PostgreSQL database, or `None` (said on stderr) when not configured.
+pub async fn postgres_database(suite: &str) -> Option<String> {
+    Some(scratch_postgres(&postgres_url(suite)?).await)
+}
+
+/// One test per backend for each named `async fn(server)`; `$start` makes the server from an
+/// `Option<String>` database (`None` is SQLite).
 #[macro_export]
 macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
+    ($start:expr; $($name:ident),* $(,)?) => {
         mod sqlite_backend {
-            $( #[tokio::test] async fn $name() { super::$name(super::common::Backend::sqlite()).await } )*
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(($start)(None).await).await } )*
         }
         mod postgres_backend {
-            $( #[tokio::test] async fn $name() {
-                if let Some(backend) = super::common::Backend::postgres(stringify!($name)).await {
-                    super::$name(backend).await
-                }
-            } )*
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() {
+                   if let Some(database) = super::common::postgres_database(stringify!($name)).await {
+                       super::$name(($start)(Some(database)).await).await
+                   }
+               } )*
         }
     };
 }
