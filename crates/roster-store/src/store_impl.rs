@@ -86,6 +86,14 @@ impl Store for SqlStore {
         reads::entity(&row)
     }
 
+    async fn create_entities(&self, new: Vec<NewEntity>) -> Result<Vec<Entity>, StoreError> {
+        self.write(|conn| {
+            let new = new.clone();
+            Box::pin(async move { writes::create_entities(conn, &new).await })
+        })
+        .await
+    }
+
     async fn upsert_entity(&self, new: NewEntity) -> Result<Entity, StoreError> {
         match self.find_entity(new.space_id, &new.kind, &new.key).await? {
             None => match self.create_entity(new.clone()).await {
@@ -139,6 +147,31 @@ impl Store for SqlStore {
         .as_ref()
         .map(reads::entity)
         .transpose()
+    }
+
+    async fn find_entities(
+        &self,
+        space: SpaceId,
+        kind: &str,
+        keys: &[String],
+    ) -> Result<HashMap<String, Entity>, StoreError> {
+        let mut found = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {ENTITY_COLUMNS} FROM entities
+                 WHERE space_id = $1 AND kind = $2 AND key IN ({})",
+                placeholders(3, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(space).bind(kind);
+            for key in chunk {
+                query = query.bind(key);
+            }
+            for row in query.fetch_all(&self.reader).await.map_err(from_sqlx)? {
+                let entity = reads::entity(&row)?;
+                found.insert(entity.key.clone(), entity);
+            }
+        }
+        Ok(found)
     }
 
     async fn list_entities(
@@ -222,6 +255,27 @@ impl Store for SqlStore {
         } else {
             Err(StoreError::Conflict)
         }
+    }
+
+    async fn remove_alias(
+        &self,
+        space: SpaceId,
+        namespace: &str,
+        alias: &str,
+        entity: EntityId,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM aliases
+             WHERE space_id = $1 AND namespace = $2 AND alias = $3 AND entity_id = $4",
+        )
+        .bind(space)
+        .bind(namespace)
+        .bind(alias)
+        .bind(entity)
+        .execute(&self.writer)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(())
     }
 
     async fn resolve_aliases(

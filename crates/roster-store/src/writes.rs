@@ -7,7 +7,9 @@ use std::pin::Pin;
 use sqlx::AnyConnection;
 use sqlx::Row;
 
-use roster_core::{AddEdges, Direction, EntityId, Outcome, RemoveEdges, SpaceId};
+use roster_core::{
+    AddEdges, Direction, Entity, EntityId, NewEntity, Outcome, RemoveEdges, SpaceId,
+};
 
 pub(crate) type TxResult<T> = Result<(T, bool), sqlx::Error>;
 pub(crate) type TxFuture<'c, T> = Pin<Box<dyn Future<Output = TxResult<T>> + Send + 'c>>;
@@ -121,6 +123,40 @@ async fn delete_edge(
         bump(conn, member, relation, Direction::Memberships, -1).await?;
     }
     Ok(deleted)
+}
+
+/// Insert every entity or, on the first existing key, none (the transaction is not committed).
+pub(crate) async fn create_entities(
+    conn: &mut AnyConnection,
+    new: &[NewEntity],
+) -> TxResult<Vec<Entity>> {
+    let mut created = Vec::with_capacity(new.len());
+    for entity in new {
+        let id: EntityId = sqlx::query(
+            "INSERT INTO entities (space_id, kind, key, attrs, owner_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+        )
+        .bind(entity.space_id)
+        .bind(&entity.kind)
+        .bind(&entity.key)
+        .bind(entity.attrs.to_string())
+        .bind(entity.owner)
+        .bind(entity.now)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+        created.push(Entity {
+            id,
+            space_id: entity.space_id,
+            kind: entity.kind.clone(),
+            key: entity.key.clone(),
+            attrs: entity.attrs.clone(),
+            owner: entity.owner,
+            created_at: entity.now,
+            updated_at: entity.now,
+        });
+    }
+    Ok((created, true))
 }
 
 fn distinct(members: &[EntityId]) -> Vec<EntityId> {

@@ -94,6 +94,7 @@ on_both_backends!(
     delete_entity_keeps_counts_exact,
     aliases_and_entities,
     concurrent_adds_never_exceed_cap,
+    batch_create_find_and_alias_removal,
 );
 
 async fn batch_outcomes_and_counters(f: Fixture) {
@@ -487,4 +488,83 @@ async fn concurrent_adds_never_exceed_cap(f: Fixture) {
     }
     assert_eq!(added, cap);
     assert_eq!(f.count(tag, "r", Direction::Members).await, cap);
+}
+
+async fn batch_create_find_and_alias_removal(f: Fixture) {
+    let new = |key: &str| NewEntity {
+        space_id: f.space.id,
+        kind: "user".into(),
+        key: key.into(),
+        attrs: json!({ "name": key }),
+        owner: None,
+        now: 3,
+    };
+    let created = f
+        .store
+        .create_entities((0..1200).map(|i| new(&format!("u{i}"))).collect())
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 1200);
+    assert_eq!(created[7].key, "u7");
+    assert_eq!(created[7].attrs["name"], "u7");
+    assert_eq!(
+        f.store.entity(created[7].id).await.unwrap().unwrap(),
+        created[7]
+    );
+
+    // One existing key refuses the whole batch.
+    assert!(matches!(
+        f.store.create_entities(vec![new("fresh"), new("u3")]).await,
+        Err(StoreError::Conflict)
+    ));
+    let keys: Vec<String> = ["u0", "u1199", "fresh", "nobody"].map(String::from).into();
+    let found = f
+        .store
+        .find_entities(f.space.id, "user", &keys)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2, "the refused batch wrote nothing");
+    assert_eq!(found["u1199"].id, created[1199].id);
+    let many: Vec<String> = (0..1200).map(|i| format!("u{i}")).collect();
+    assert_eq!(
+        f.store
+            .find_entities(f.space.id, "user", &many)
+            .await
+            .unwrap()
+            .len(),
+        1200
+    );
+    assert!(f
+        .store
+        .find_entities(f.space.id, "tag", &keys)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let (a, b) = (created[0].id, created[1].id);
+    f.store.set_alias(f.space.id, "name", "x", a).await.unwrap();
+    f.store
+        .remove_alias(f.space.id, "name", "x", b)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            f.store.set_alias(f.space.id, "name", "x", b).await,
+            Err(StoreError::Conflict)
+        ),
+        "removing another entity's alias does nothing"
+    );
+    f.store
+        .remove_alias(f.space.id, "name", "x", a)
+        .await
+        .unwrap();
+    f.store.set_alias(f.space.id, "name", "x", b).await.unwrap();
+    let names = ["x".to_string()];
+    assert_eq!(
+        f.store
+            .resolve_aliases(f.space.id, "name", &names)
+            .await
+            .unwrap()["x"],
+        b
+    );
 }
