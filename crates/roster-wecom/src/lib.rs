@@ -13,7 +13,6 @@ mod token;
 
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use roster_core::{Engine, StoreError};
 
@@ -37,6 +36,5 @@ pub async fn router(engine: Engine) -> Result<Router, StoreError> {
     Ok(Router::new()
         .merge(native::routes())
         .merge(qwif::routes())
-        .layer(DefaultBodyLimit::max(request::BODY_LIMIT))
         .with_state(app))
 }

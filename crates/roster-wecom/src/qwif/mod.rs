@@ -8,6 +8,7 @@ mod tags;
 use std::borrow::Cow;
 use std::future::Future;
 
+use axum::body::Body;
 use axum::extract::multipart::Multipart;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, StatusCode};
@@ -198,10 +199,15 @@ async fn read_part(request: Request, part: &str) -> Result<Option<Map<String, Va
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
+    let (head, body) = request.into_parts();
+    let body = read_body(body)
+        .await
+        .map_err(|e| QwifError::from(Fault::invalid(e)))?;
     let text = if content_type.starts_with("multipart/form-data") {
         let malformed = |e: &dyn std::fmt::Display| {
             QwifError::from(Fault::invalid(format!("malformed multipart body: {e}")))
         };
+        let request = Request::from_parts(head, Body::from(body));
         let mut multipart = Multipart::from_request(request, &())
             .await
             .map_err(|e| malformed(&e))?;
@@ -216,9 +222,6 @@ async fn read_part(request: Request, part: &str) -> Result<Option<Map<String, Va
         }
         found
     } else if content_type.starts_with("application/x-www-form-urlencoded") {
-        let body = read_body(request.into_body())
-            .await
-            .map_err(|e| QwifError::from(Fault::invalid(e)))?;
         form_urlencoded::parse(&body)
             .find(|(name, _)| name == part)
             .map(|(_, value)| value.into_owned())
