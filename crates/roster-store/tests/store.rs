@@ -95,6 +95,7 @@ on_both_backends!(
     aliases_and_entities,
     concurrent_adds_never_exceed_cap,
     batch_create_find_and_alias_removal,
+    large_batches_keep_order_and_counts,
 );
 
 async fn batch_outcomes_and_counters(f: Fixture) {
@@ -567,4 +568,77 @@ async fn batch_create_find_and_alias_removal(f: Fixture) {
             .unwrap()["x"],
         b
     );
+}
+
+/// Batches larger than one statement's chunk: order, caps and counters stay exact.
+async fn large_batches_keep_order_and_counts(f: Fixture) {
+    let tag = f.entity("tag", "t").await;
+    let new: Vec<NewEntity> = (0..1300)
+        .map(|i| NewEntity {
+            space_id: f.space.id,
+            kind: "user".into(),
+            key: format!("u{i}"),
+            attrs: json!({}),
+            owner: None,
+            now: 1,
+        })
+        .collect();
+    let users: Vec<EntityId> = f
+        .store
+        .create_entities(new)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    // Reversed, so the insertion order differs from the id order.
+    let mut batch: Vec<EntityId> = users[..1200].iter().rev().copied().collect();
+    batch.push(batch[0]);
+    let mut req = f.add(tag, &batch);
+    req.caps.members_per_subject = Some(1250);
+    let out = f.store.add_edges(req).await.unwrap();
+    assert_eq!(out.len(), 1200, "duplicates collapse");
+    assert!(out.iter().all(|(_, o)| *o == Outcome::Added));
+    let mut listed = Vec::new();
+    let mut after = None;
+    loop {
+        let page = f
+            .store
+            .list_edges(
+                tag,
+                "r",
+                Direction::Members,
+                PageRequest {
+                    after,
+                    limit: 500,
+                    newest_first: false,
+                },
+            )
+            .await
+            .unwrap();
+        listed.extend(page.items.iter().map(|e| e.member));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(listed, batch[..1200], "edges keep the batch order");
+    assert_eq!(f.count(tag, "r", Direction::Members).await, 1200);
+    assert_eq!(f.count(users[0], "r", Direction::Memberships).await, 1);
+
+    let mut req = f.add(tag, &users[1150..1300]);
+    req.caps.members_per_subject = Some(1250);
+    let out = f.store.add_edges(req).await.unwrap();
+    let tally = |outcome| out.iter().filter(|(_, o)| *o == outcome).count();
+    assert_eq!(
+        (
+            tally(Outcome::AlreadyPresent),
+            tally(Outcome::Added),
+            tally(Outcome::SubjectFull)
+        ),
+        (50, 50, 50)
+    );
+    assert_eq!(out[100], (users[1250], Outcome::SubjectFull));
+    assert_eq!(f.count(tag, "r", Direction::Members).await, 1250);
+    assert_eq!(f.count(users[1299], "r", Direction::Memberships).await, 0);
 }
