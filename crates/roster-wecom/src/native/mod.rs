@@ -41,6 +41,7 @@ pub(crate) fn routes() -> Router<App> {
             "/cgi-bin/department/list",
             get_api(contacts::list_departments),
         )
+        .route("/cgi-bin/", any(unknown_api))
         .route("/cgi-bin/{*path}", any(unknown_api))
 }
 

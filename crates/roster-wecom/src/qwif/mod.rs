@@ -55,6 +55,7 @@ pub(crate) fn routes() -> Router<App> {
             "/qwcgi/api/userAPI/getUserByDepartId.do",
             api(NO_BODY, contacts::users_by_department),
         )
+        .route("/qwcgi/", any(unknown_api))
         .route("/qwcgi/{*path}", any(unknown_api))
 }
 
