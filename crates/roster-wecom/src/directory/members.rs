@@ -1,7 +1,7 @@
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use roster_core::{
-    AddEdges, AddPolicy, Caps, Direction, EntityId, Outcome, PageRequest, RemoveEdges, StoreError,
+    AddEdges, AddPolicy, Caps, Direction, EntityId, PageRequest, RemoveEdges, StoreError,
 };
 
 use super::departments::{Department, DEPARTMENT_ID_MAX};
@@ -50,25 +50,13 @@ pub(crate) struct MemberCounts {
     pub departments: i64,
 }
 
-/// Ids resolved to entities, with the text each was named by.
-struct Resolved {
-    entities: Vec<EntityId>,
-    named: HashMap<EntityId, Named>,
-    change: Change,
-}
-
-enum Named {
-    User(String),
-    Department(String),
-}
-
 impl Directory {
     /// Add users and departments to a tag. Unknown ids are reported, not fatal; a call that
     /// would take the tag past its member limit writes nothing.
     pub(crate) async fn add_members(&self, tag: &Tag, ids: &MemberIds) -> Result<Change, Fault> {
-        let mut resolved = self.resolve(ids).await?;
-        if resolved.change.all_invalid() {
-            return Ok(resolved.change);
+        let (entities, change) = self.resolve(ids).await?;
+        if change.all_invalid() {
+            return Ok(change);
         }
         let limit = self.corp.limits.members_per_tag;
         let outcomes = self
@@ -78,7 +66,7 @@ impl Directory {
                 space_id: self.corp.space,
                 subject: tag.entity,
                 relation: MEMBER.into(),
-                members: resolved.entities.clone(),
+                members: entities,
                 caps: Caps {
                     members_per_subject: Some(limit),
                     subjects_per_member: None,
@@ -96,20 +84,15 @@ impl Directory {
         if outcomes.iter().any(|(_, outcome)| outcome.is_full()) {
             return Err(Fault::TagFull(limit));
         }
-        for (entity, outcome) in outcomes {
-            if outcome == Outcome::UnknownMember {
-                resolved.forget(entity);
-            }
-        }
-        Ok(resolved.change)
+        Ok(change)
     }
 
     /// Remove users and departments from a tag. Unknown ids are reported; ids of users or
     /// departments that are not members are ignored.
     pub(crate) async fn remove_members(&self, tag: &Tag, ids: &MemberIds) -> Result<Change, Fault> {
-        let resolved = self.resolve(ids).await?;
-        if resolved.change.all_invalid() {
-            return Ok(resolved.change);
+        let (entities, change) = self.resolve(ids).await?;
+        if change.all_invalid() {
+            return Ok(change);
         }
         self.engine
             .store
@@ -117,12 +100,12 @@ impl Directory {
                 space_id: self.corp.space,
                 subject: tag.entity,
                 relation: MEMBER.into(),
-                members: resolved.entities,
+                members: entities,
                 reciprocal: None,
             })
             .await
             .map_err(tag_gone)?;
-        Ok(resolved.change)
+        Ok(change)
     }
 
     pub(crate) async fn members(&self, tag: &Tag) -> Result<Members, Fault> {
@@ -181,8 +164,10 @@ impl Directory {
         Ok(counts)
     }
 
-    /// Check a call's lists against the per-call limits and look their ids up.
-    async fn resolve(&self, ids: &MemberIds) -> Result<Resolved, Fault> {
+    /// Check a call's lists against the per-call limits and look their ids up: the distinct
+    /// entities they name, and the ids that name nothing. (Users and departments are never
+    /// deleted, so what resolves here is still there when the edges are written.)
+    async fn resolve(&self, ids: &MemberIds) -> Result<(Vec<EntityId>, Change), Fault> {
         if ids.users.is_empty() && ids.departments.is_empty() {
             return Err(Fault::NoMembers);
         }
@@ -193,11 +178,9 @@ impl Directory {
         if ids.departments.len() as i64 > limits.departments_per_call {
             return Err(Fault::TooManyDepartments(limits.departments_per_call));
         }
-        let mut resolved = Resolved {
-            entities: Vec::new(),
-            named: HashMap::new(),
-            change: Change::default(),
-        };
+        let mut entities = Vec::new();
+        let mut seen = HashSet::new();
+        let mut change = Change::default();
 
         let user_keys: Vec<String> = ids.users.iter().map(|id| user_key(id)).collect();
         let users = self
@@ -207,8 +190,9 @@ impl Directory {
             .await?;
         for (id, key) in ids.users.iter().zip(&user_keys) {
             match users.get(key) {
-                Some(user) => resolved.name(user.id, Named::User(id.clone())),
-                None => push_once(&mut resolved.change.invalid_users, id),
+                Some(user) if seen.insert(user.id) => entities.push(user.id),
+                Some(_) => {}
+                None => push_once(&mut change.invalid_users, id),
             }
         }
 
@@ -225,31 +209,13 @@ impl Directory {
             .await?;
         for (id, key) in ids.departments.iter().zip(&department_keys) {
             match key.as_ref().and_then(|key| departments.get(key)) {
-                Some(department) => resolved.name(department.id, Named::Department(id.clone())),
-                None => push_once(&mut resolved.change.invalid_departments, id),
+                Some(department) if seen.insert(department.id) => entities.push(department.id),
+                Some(_) => {}
+                None => push_once(&mut change.invalid_departments, id),
             }
         }
-        Ok(resolved)
-    }
-}
-
-impl Resolved {
-    fn name(&mut self, entity: EntityId, named: Named) {
-        if !self.named.contains_key(&entity) {
-            self.entities.push(entity);
-            self.named.insert(entity, named);
-            self.change.valid += 1;
-        }
-    }
-
-    /// The entity vanished between lookup and write (deleted concurrently): report it invalid.
-    fn forget(&mut self, entity: EntityId) {
-        self.change.valid -= 1;
-        match self.named.remove(&entity) {
-            Some(Named::User(id)) => push_once(&mut self.change.invalid_users, &id),
-            Some(Named::Department(id)) => push_once(&mut self.change.invalid_departments, &id),
-            None => {}
-        }
+        change.valid = entities.len();
+        Ok((entities, change))
     }
 }
 
