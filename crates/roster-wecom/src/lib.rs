@@ -14,7 +14,7 @@ mod token;
 use std::sync::Arc;
 
 use axum::Router;
-use roster_core::{Engine, StoreError};
+use roster_core::{CursorKey, Engine, StoreError};
 
 pub use seed::{Seed, SeedError};
 
@@ -24,6 +24,8 @@ pub(crate) struct App {
     engine: Engine,
     /// The corps, loaded at start: authenticating a call needs no database.
     corps: Arc<corp::Corps>,
+    /// Seals access tokens, under the engine's token key.
+    tokens: CursorKey,
 }
 
 /// Routes served at the origin root. Call after the seed is applied: the corps it declares
@@ -31,6 +33,7 @@ pub(crate) struct App {
 pub async fn router(engine: Engine) -> Result<Router, StoreError> {
     let app = App {
         corps: Arc::new(corp::Corps::load(&engine).await?),
+        tokens: CursorKey::new(&engine.token_key),
         engine,
     };
     Ok(Router::new()

@@ -1,23 +1,17 @@
-//! Stateless access tokens: the corp's space and the expiry, sealed with an HMAC under the
-//! engine's token key. Verifying one needs no database, and every roster process on the same
-//! database accepts the others' tokens.
+//! Stateless access tokens: `<space>.<sealed expiry>`, the expiry sealed with roster-core's
+//! [`CursorKey`] under the engine's token key and a scope naming the dialect and the space.
+//! Verifying one needs no database, and every roster process on the same database accepts the
+//! others' tokens.
 //!
 //! WeCom documents that a repeated `gettoken` within the lifetime returns the same token. To
 //! keep that without state, tokens are minted per hour-long slot: every request in one slot
 //! gets the same token, valid until 7200 s after the slot began (so `expires_in` is between
 //! 3600 and 7200). A token of an earlier slot stays valid until its own expiry.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
-use roster_core::SpaceId;
-use sha2::Sha256;
+use roster_core::{CursorKey, SpaceId};
 
-use crate::corp::constant_time_eq;
-
-pub(crate) const LIFETIME_SECONDS: i64 = 7200;
+const LIFETIME_SECONDS: i64 = 7200;
 const SLOT_SECONDS: i64 = 3600;
-const MAC_LEN: usize = 16;
 
 /// Which dialect a token was issued by; one dialect's token is refused by the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,11 +23,12 @@ pub(crate) enum Audience {
 }
 
 impl Audience {
-    fn label(self) -> &'static [u8] {
-        match self {
-            Audience::Native => b"wecom-native-access-token",
-            Audience::Qwif => b"wecom-qwif-token",
-        }
+    fn scope(self, space: SpaceId) -> String {
+        let dialect = match self {
+            Audience::Native => "wecom-native-access-token",
+            Audience::Qwif => "wecom-qwif-token",
+        };
+        format!("{dialect}/{space}")
     }
 }
 
@@ -50,115 +45,100 @@ pub(crate) enum Refused {
     Expired,
 }
 
-pub(crate) fn issue(key: &[u8], audience: Audience, space: SpaceId, now: i64) -> Issued {
+pub(crate) fn issue(key: &CursorKey, audience: Audience, space: SpaceId, now: i64) -> Issued {
     let expires_at = now.div_euclid(SLOT_SECONDS) * SLOT_SECONDS + LIFETIME_SECONDS;
-    let mut raw = payload(space, expires_at).to_vec();
-    raw.extend_from_slice(&mac(key, audience, &raw));
     Issued {
-        token: URL_SAFE_NO_PAD.encode(raw),
+        token: format!("{space}.{}", key.seal(&audience.scope(space), expires_at)),
         expires_in: expires_at - now,
     }
 }
 
 /// The space the token was issued for.
 pub(crate) fn verify(
-    key: &[u8],
+    key: &CursorKey,
     audience: Audience,
     token: &str,
     now: i64,
 ) -> Result<SpaceId, Refused> {
-    let raw = URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| Refused::Invalid)?;
-    if raw.len() != 16 + MAC_LEN {
+    let (space_text, sealed) = token.split_once('.').ok_or(Refused::Invalid)?;
+    let space: SpaceId = space_text.parse().map_err(|_| Refused::Invalid)?;
+    if space.to_string() != space_text {
         return Err(Refused::Invalid);
     }
-    let (payload, tag) = raw.split_at(16);
-    if !constant_time_eq(&mac(key, audience, payload), tag) {
-        return Err(Refused::Invalid);
-    }
-    let (space, expires_at) = payload.split_at(8);
-    let space = SpaceId::from_be_bytes(space.try_into().map_err(|_| Refused::Invalid)?);
-    let expires_at = i64::from_be_bytes(expires_at.try_into().map_err(|_| Refused::Invalid)?);
+    let expires_at = key
+        .open(&audience.scope(space), sealed)
+        .ok_or(Refused::Invalid)?;
     if now >= expires_at {
         return Err(Refused::Expired);
     }
     Ok(space)
 }
 
-fn payload(space: SpaceId, expires_at: i64) -> [u8; 16] {
-    let mut out = [0u8; 16];
-    out[..8].copy_from_slice(&space.to_be_bytes());
-    out[8..].copy_from_slice(&expires_at.to_be_bytes());
-    out
-}
-
-fn mac(key: &[u8], audience: Audience, payload: &[u8]) -> [u8; MAC_LEN] {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("hmac accepts any key");
-    mac.update(audience.label());
-    mac.update(&[0]);
-    mac.update(payload);
-    let full = mac.finalize().into_bytes();
-    let mut out = [0u8; MAC_LEN];
-    out.copy_from_slice(&full[..MAC_LEN]);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const KEY: &[u8] = b"token key";
+    fn key() -> CursorKey {
+        CursorKey::new(b"token key")
+    }
 
     #[test]
     fn same_token_within_a_slot_and_expiry_after_its_lifetime() {
         let now = 1_700_000_000;
-        let first = issue(KEY, Audience::Native, 7, now);
-        let again = issue(KEY, Audience::Native, 7, now + 59);
+        let first = issue(&key(), Audience::Native, 7, now);
+        let again = issue(&key(), Audience::Native, 7, now + 59);
         assert_eq!(first.token, again.token);
         assert_eq!(first.expires_in - 59, again.expires_in);
         assert!((3600..=7200).contains(&first.expires_in));
-        assert_eq!(verify(KEY, Audience::Native, &first.token, now), Ok(7));
+        assert_eq!(verify(&key(), Audience::Native, &first.token, now), Ok(7));
         let expiry = now + first.expires_in;
         assert_eq!(
-            verify(KEY, Audience::Native, &first.token, expiry - 1),
+            verify(&key(), Audience::Native, &first.token, expiry - 1),
             Ok(7)
         );
         assert_eq!(
-            verify(KEY, Audience::Native, &first.token, expiry),
+            verify(&key(), Audience::Native, &first.token, expiry),
             Err(Refused::Expired)
         );
         assert_eq!(
-            verify(KEY, Audience::Native, &first.token, now + LIFETIME_SECONDS),
+            verify(
+                &key(),
+                Audience::Native,
+                &first.token,
+                now + LIFETIME_SECONDS
+            ),
             Err(Refused::Expired)
         );
-        let next_slot = issue(KEY, Audience::Native, 7, now + 3600);
+        let next_slot = issue(&key(), Audience::Native, 7, now + 3600);
         assert_ne!(first.token, next_slot.token);
     }
 
     #[test]
     fn refuses_forged_foreign_and_malformed_tokens() {
         let now = 1_700_000_000;
-        let token = issue(KEY, Audience::Native, 7, now).token;
+        let token = issue(&key(), Audience::Native, 7, now).token;
         assert_eq!(
-            verify(KEY, Audience::Qwif, &token, now),
+            verify(&key(), Audience::Qwif, &token, now),
             Err(Refused::Invalid)
         );
         assert_eq!(
-            verify(b"other key", Audience::Native, &token, now),
+            verify(&CursorKey::new(b"other"), Audience::Native, &token, now),
             Err(Refused::Invalid)
         );
-        let mut edited = token.clone().into_bytes();
-        edited[3] = if edited[3] == b'A' { b'B' } else { b'A' };
-        let edited = String::from_utf8(edited).unwrap();
-        assert_eq!(
-            verify(KEY, Audience::Native, &edited, now),
-            Err(Refused::Invalid)
-        );
-        for junk in ["", "not a token", "%%%", &token[..20]] {
+        let (_, sealed) = token.split_once('.').unwrap();
+        for forged in [
+            format!("8.{sealed}"),
+            format!("+7.{sealed}"),
+            format!("07.{sealed}"),
+            token[..token.len() - 1].to_string(),
+            String::new(),
+            "7".into(),
+            "not a token".into(),
+        ] {
             assert_eq!(
-                verify(KEY, Audience::Native, junk, now),
-                Err(Refused::Invalid)
+                verify(&key(), Audience::Native, &forged, now),
+                Err(Refused::Invalid),
+                "{forged}"
             );
         }
     }

@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use roster_core::{Entity, StoreError};
 use serde::{Deserialize, Serialize};
 
-use super::{decode, parse_id, Directory, Fault, DEPARTMENT};
+use super::{decode, numeric_key, parse_id, Directory, Fault, Record, DEPARTMENT};
 
 /// WeCom's root department: the corp itself.
 pub(crate) const ROOT: i64 = 1;
@@ -40,12 +40,16 @@ pub(crate) struct Department {
     pub attrs: DepartmentAttrs,
 }
 
-impl Department {
-    pub(super) fn from_entity(entity: &Entity) -> Result<Self, StoreError> {
+impl Record for Department {
+    const KIND: &'static str = DEPARTMENT;
+
+    fn not_found() -> Fault {
+        Fault::DepartmentNotFound
+    }
+
+    fn from_entity(entity: &Entity) -> Result<Self, StoreError> {
         Ok(Self {
-            id: entity.key.parse().map_err(|_| {
-                StoreError::Backend(format!("department key {} is not a number", entity.key))
-            })?,
+            id: numeric_key(entity)?,
             attrs: decode(entity)?,
         })
     }
@@ -79,10 +83,7 @@ impl NewDepartment {
 
 impl Directory {
     pub(crate) async fn department(&self, id: i64) -> Result<Department, Fault> {
-        match self.find(DEPARTMENT, &id.to_string()).await? {
-            Some(entity) => Ok(Department::from_entity(&entity)?),
-            None => Err(Fault::DepartmentNotFound),
-        }
+        self.record(&id.to_string()).await
     }
 
     /// A department by the text a client sent as its id.
@@ -92,26 +93,12 @@ impl Directory {
     }
 
     pub(crate) async fn department_by_qwif_id(&self, qwif_id: &str) -> Result<Department, Fault> {
-        let found = self
-            .engine
-            .store
-            .resolve_aliases(self.corp.space, QWIF_DEPARTMENT, &[qwif_id.to_string()])
-            .await?;
-        let entity = found.get(qwif_id).ok_or(Fault::DepartmentNotFound)?;
-        match self.engine.store.entity(*entity).await? {
-            Some(entity) => Ok(Department::from_entity(&entity)?),
-            None => Err(Fault::DepartmentNotFound),
-        }
+        self.record_by_alias(QWIF_DEPARTMENT, qwif_id).await
     }
 
     /// Every department of the corp, by id.
     pub(crate) async fn departments(&self) -> Result<Vec<Department>, Fault> {
-        let mut all = self
-            .all(DEPARTMENT)
-            .await?
-            .iter()
-            .map(Department::from_entity)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut all: Vec<Department> = self.records().await?;
         all.sort_by_key(|department| department.id);
         Ok(all)
     }

@@ -1,12 +1,10 @@
 use std::collections::HashSet;
 
-use roster_core::{
-    AddEdges, AddPolicy, Caps, Direction, EntityId, PageRequest, RemoveEdges, StoreError,
-};
+use roster_core::{Direction, EntityId, PageRequest, RemoveEdges, StoreError};
 
 use super::departments::{Department, DEPARTMENT_ID_MAX};
 use super::users::{user_key, User};
-use super::{parse_id, Directory, Fault, Tag, DEPARTMENT, PAGE, USER};
+use super::{parse_id, Directory, Fault, Record, Tag, DEPARTMENT, PAGE, USER};
 
 /// `tag --member--> user | department`. One relation for both kinds, so the per-tag limit
 /// counts users and departments together, as WeCom does.
@@ -60,25 +58,7 @@ impl Directory {
         }
         let limit = self.corp.limits.members_per_tag;
         let outcomes = self
-            .engine
-            .store
-            .add_edges(AddEdges {
-                space_id: self.corp.space,
-                subject: tag.entity,
-                relation: MEMBER.into(),
-                members: entities,
-                caps: Caps {
-                    members_per_subject: Some(limit),
-                    subjects_per_member: None,
-                },
-                reciprocal: None,
-                allow_self: false,
-                policy: AddPolicy {
-                    abort_on_unknown: false,
-                    abort_on_full: true,
-                },
-                now: self.now(),
-            })
+            .add_capped(tag.entity, MEMBER, entities, limit)
             .await
             .map_err(tag_gone)?;
         if outcomes.iter().any(|(_, outcome)| outcome.is_full()) {
@@ -182,36 +162,34 @@ impl Directory {
         let mut seen = HashSet::new();
         let mut change = Change::default();
 
-        let user_keys: Vec<String> = ids.users.iter().map(|id| user_key(id)).collect();
-        let users = self
-            .engine
-            .store
-            .find_entities(self.corp.space, USER, &user_keys)
-            .await?;
-        for (id, key) in ids.users.iter().zip(&user_keys) {
-            match users.get(key) {
-                Some(user) if seen.insert(user.id) => entities.push(user.id),
-                Some(_) => {}
-                None => push_once(&mut change.invalid_users, id),
-            }
-        }
-
-        let department_keys: Vec<Option<String>> = ids
+        let user_keys = ids.users.iter().map(|id| Some(user_key(id))).collect();
+        let department_keys = ids
             .departments
             .iter()
             .map(|id| parse_id(id, DEPARTMENT_ID_MAX).map(|n| n.to_string()))
             .collect();
-        let lookup: Vec<String> = department_keys.iter().flatten().cloned().collect();
-        let departments = self
-            .engine
-            .store
-            .find_entities(self.corp.space, DEPARTMENT, &lookup)
-            .await?;
-        for (id, key) in ids.departments.iter().zip(&department_keys) {
-            match key.as_ref().and_then(|key| departments.get(key)) {
-                Some(department) if seen.insert(department.id) => entities.push(department.id),
-                Some(_) => {}
-                None => push_once(&mut change.invalid_departments, id),
+        for (kind, sent, keys, invalid) in [
+            (USER, &ids.users, user_keys, &mut change.invalid_users),
+            (
+                DEPARTMENT,
+                &ids.departments,
+                department_keys,
+                &mut change.invalid_departments,
+            ),
+        ] {
+            let keys: Vec<Option<String>> = keys;
+            let lookup: Vec<String> = keys.iter().flatten().cloned().collect();
+            let found = self
+                .engine
+                .store
+                .find_entities(self.corp.space, kind, &lookup)
+                .await?;
+            for (id, key) in sent.iter().zip(&keys) {
+                match key.as_ref().and_then(|key| found.get(key)) {
+                    Some(entity) if seen.insert(entity.id) => entities.push(entity.id),
+                    Some(_) => {}
+                    None => push_once(invalid, id),
+                }
             }
         }
         change.valid = entities.len();

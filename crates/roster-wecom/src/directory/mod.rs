@@ -11,7 +11,10 @@ mod users;
 
 use std::sync::Arc;
 
-use roster_core::{Engine, Entity, EntityFilter, NewEntity, PageRequest, StoreError};
+use roster_core::{
+    AddEdges, AddPolicy, Caps, Engine, Entity, EntityFilter, EntityId, NewEntity, Outcome,
+    PageRequest, StoreError,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -31,6 +34,13 @@ const TAG: &str = "tag";
 
 /// How many rows one read of a list fetches.
 const PAGE: u32 = 1000;
+
+/// A directory object stored as one entity of the corp's space.
+trait Record: Sized {
+    const KIND: &'static str;
+    fn not_found() -> Fault;
+    fn from_entity(entity: &Entity) -> Result<Self, StoreError>;
+}
 
 /// One corp's directory, for the duration of one call.
 #[derive(Clone)]
@@ -63,6 +73,66 @@ impl Directory {
         self.engine
             .store
             .find_entity(self.corp.space, kind, key)
+            .await
+    }
+
+    async fn record<R: Record>(&self, key: &str) -> Result<R, Fault> {
+        match self.find(R::KIND, key).await? {
+            Some(entity) => Ok(R::from_entity(&entity)?),
+            None => Err(R::not_found()),
+        }
+    }
+
+    /// The record another name (in `namespace`) points at.
+    async fn record_by_alias<R: Record>(&self, namespace: &str, alias: &str) -> Result<R, Fault> {
+        let store = &self.engine.store;
+        let found = store
+            .resolve_aliases(self.corp.space, namespace, &[alias.to_string()])
+            .await?;
+        let id = found.get(alias).ok_or_else(R::not_found)?;
+        match store.entity(*id).await? {
+            Some(entity) => Ok(R::from_entity(&entity)?),
+            None => Err(R::not_found()),
+        }
+    }
+
+    /// Every record of a kind, in creation order.
+    async fn records<R: Record>(&self) -> Result<Vec<R>, Fault> {
+        let all = self.all(R::KIND).await?;
+        Ok(all
+            .iter()
+            .map(R::from_entity)
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Add `members` to `subject` under `relation`; the whole batch is refused (the outcomes
+    /// say `is_full`) if it would take the subject past `cap` members.
+    async fn add_capped(
+        &self,
+        subject: EntityId,
+        relation: &str,
+        members: Vec<EntityId>,
+        cap: i64,
+    ) -> Result<Vec<(EntityId, Outcome)>, StoreError> {
+        self.engine
+            .store
+            .add_edges(AddEdges {
+                space_id: self.corp.space,
+                subject,
+                relation: relation.into(),
+                members,
+                caps: Caps {
+                    members_per_subject: Some(cap),
+                    subjects_per_member: None,
+                },
+                reciprocal: None,
+                allow_self: false,
+                policy: AddPolicy {
+                    abort_on_unknown: false,
+                    abort_on_full: true,
+                },
+                now: self.now(),
+            })
             .await
     }
 
@@ -113,6 +183,16 @@ fn decode<T: DeserializeOwned>(entity: &Entity) -> Result<T, StoreError> {
     serde_json::from_value(entity.attrs.clone()).map_err(|e| {
         StoreError::Backend(format!(
             "{} {}: unreadable attrs: {e}",
+            entity.kind, entity.key
+        ))
+    })
+}
+
+/// The number a tag or department is keyed by.
+fn numeric_key(entity: &Entity) -> Result<i64, StoreError> {
+    entity.key.parse().map_err(|_| {
+        StoreError::Backend(format!(
+            "{} key {} is not a number",
             entity.kind, entity.key
         ))
     })

@@ -1,7 +1,7 @@
-use roster_core::{AddEdges, AddPolicy, Caps, Direction, Entity, EntityId, StoreError};
+use roster_core::{Direction, Entity, EntityId, StoreError};
 use serde::{Deserialize, Serialize};
 
-use super::{decode, parse_id, Directory, Fault, TAG};
+use super::{decode, numeric_key, parse_id, Directory, Fault, Record, TAG};
 
 /// Alias namespaces: tag names are unique in a corp, and do1 addresses a tag by its own id too.
 const TAG_NAME: &str = "tag_name";
@@ -33,13 +33,17 @@ pub(crate) struct Tag {
     pub attrs: TagAttrs,
 }
 
-impl Tag {
+impl Record for Tag {
+    const KIND: &'static str = TAG;
+
+    fn not_found() -> Fault {
+        Fault::TagNotFound
+    }
+
     fn from_entity(entity: &Entity) -> Result<Self, StoreError> {
         Ok(Self {
             entity: entity.id,
-            id: entity.key.parse().map_err(|_| {
-                StoreError::Backend(format!("tag key {} is not a number", entity.key))
-            })?,
+            id: numeric_key(entity)?,
             attrs: decode(entity)?,
         })
     }
@@ -82,10 +86,7 @@ pub(crate) struct TagUpdate {
 
 impl Directory {
     pub(crate) async fn tag(&self, id: i64) -> Result<Tag, Fault> {
-        match self.find(TAG, &id.to_string()).await? {
-            Some(entity) => Ok(Tag::from_entity(&entity)?),
-            None => Err(Fault::TagNotFound),
-        }
+        self.record(&id.to_string()).await
     }
 
     /// A tag by the text a client sent as its id (WeCom `tagid`, do1 `wxTagId`).
@@ -95,26 +96,12 @@ impl Directory {
     }
 
     pub(crate) async fn tag_by_qwif_id(&self, qwif_id: &str) -> Result<Tag, Fault> {
-        let found = self
-            .engine
-            .store
-            .resolve_aliases(self.corp.space, QWIF_TAG, &[qwif_id.to_string()])
-            .await?;
-        let entity = found.get(qwif_id).ok_or(Fault::TagNotFound)?;
-        match self.engine.store.entity(*entity).await? {
-            Some(entity) => Ok(Tag::from_entity(&entity)?),
-            None => Err(Fault::TagNotFound),
-        }
+        self.record_by_alias(QWIF_TAG, qwif_id).await
     }
 
     /// Every tag of the corp, by tag id.
     pub(crate) async fn tags(&self) -> Result<Vec<Tag>, Fault> {
-        let mut tags = self
-            .all(TAG)
-            .await?
-            .iter()
-            .map(Tag::from_entity)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut tags: Vec<Tag> = self.records().await?;
         tags.sort_by_key(|tag| tag.id);
         Ok(tags)
     }
@@ -199,26 +186,10 @@ impl Directory {
             other => other?,
         }
         let limit = self.corp.limits.tags_per_corp;
-        let outcomes = store
-            .add_edges(AddEdges {
-                space_id: space,
-                subject: self.corp.entity,
-                relation: CORP_TAG.into(),
-                members: vec![tag.entity],
-                caps: Caps {
-                    members_per_subject: Some(limit),
-                    subjects_per_member: None,
-                },
-                reciprocal: None,
-                allow_self: false,
-                policy: AddPolicy {
-                    abort_on_unknown: true,
-                    abort_on_full: true,
-                },
-                now: self.now(),
-            })
+        let outcomes = self
+            .add_capped(self.corp.entity, CORP_TAG, vec![tag.entity], limit)
             .await?;
-        if outcomes.iter().any(|(_, outcome)| !outcome.is_member()) {
+        if outcomes.iter().any(|(_, outcome)| outcome.is_full()) {
             return Err(Fault::TooManyTags(limit));
         }
         Ok(())

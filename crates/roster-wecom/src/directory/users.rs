@@ -1,7 +1,7 @@
 use roster_core::{Entity, StoreError};
 use serde::{Deserialize, Serialize};
 
-use super::{decode, Directory, Fault, DEPARTMENT, USER};
+use super::{decode, Directory, Fault, Record, DEPARTMENT, USER};
 
 const USERID_MAX_BYTES: usize = 64;
 const NAME_MAX_CHARS: usize = 64;
@@ -52,8 +52,14 @@ pub(crate) struct User {
     pub attrs: UserAttrs,
 }
 
-impl User {
-    pub(super) fn from_entity(entity: &Entity) -> Result<Self, StoreError> {
+impl Record for User {
+    const KIND: &'static str = USER;
+
+    fn not_found() -> Fault {
+        Fault::UserNotFound
+    }
+
+    fn from_entity(entity: &Entity) -> Result<Self, StoreError> {
         Ok(Self {
             attrs: decode(entity)?,
         })
@@ -67,10 +73,7 @@ pub(crate) fn user_key(userid: &str) -> String {
 
 impl Directory {
     pub(crate) async fn user(&self, userid: &str) -> Result<User, Fault> {
-        match self.find(USER, &user_key(userid)).await? {
-            Some(entity) => Ok(User::from_entity(&entity)?),
-            None => Err(Fault::UserNotFound),
-        }
+        self.record(&user_key(userid)).await
     }
 
     /// Create users, all or none: `UserExists` if any userid is taken.
@@ -103,13 +106,8 @@ impl Directory {
 
     /// The users directly in a department, in creation order.
     pub(crate) async fn users_in_department(&self, department: i64) -> Result<Vec<User>, Fault> {
-        let mut users = Vec::new();
-        for entity in self.all(USER).await? {
-            let user = User::from_entity(&entity)?;
-            if user.attrs.department.contains(&department) {
-                users.push(user);
-            }
-        }
+        let mut users: Vec<User> = self.records().await?;
+        users.retain(|user| user.attrs.department.contains(&department));
         Ok(users)
     }
 

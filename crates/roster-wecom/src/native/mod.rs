@@ -160,7 +160,7 @@ async fn open(app: &App, request: Request, with_body: bool) -> Result<(Call, boo
         .get("access_token")
         .ok_or_else(|| ApiError::new(41001, "access_token missing"))?;
     let now = app.engine.clock.now();
-    let corp = match token::verify(&app.engine.token_key, Audience::Native, token, now) {
+    let corp = match token::verify(&app.tokens, Audience::Native, token, now) {
         Ok(space) => app.corps.by_space(space),
         Err(Refused::Expired) => return Err(ApiError::new(42001, "access_token expired")),
         Err(Refused::Invalid) => None,
@@ -210,7 +210,7 @@ async fn get_token(State(app): State<App>, request: Request) -> Response {
             return Err(ApiError::new(40001, "invalid credential"));
         }
         let issued = token::issue(
-            &app.engine.token_key,
+            &app.tokens,
             Audience::Native,
             corp.space,
             app.engine.clock.now(),

@@ -170,7 +170,7 @@ async fn open(app: &App, request: Request, part: Option<&str>) -> Result<Call, Q
         .get("token")
         .ok_or_else(|| QwifError::new("41001", "缺少token参数"))?;
     let now = app.engine.clock.now();
-    let corp = match token::verify(&app.engine.token_key, Audience::Qwif, token, now) {
+    let corp = match token::verify(&app.tokens, Audience::Qwif, token, now) {
         Ok(space) => app.corps.by_space(space),
         Err(Refused::Expired) => return Err(QwifError::new("42001", "token已过期")),
         Err(Refused::Invalid) => None,
@@ -255,7 +255,7 @@ async fn get_token(State(app): State<App>, request: Request) -> Response {
         return QwifError::new("40001", "developerId或developerKey不正确").into_response();
     };
     let issued = token::issue(
-        &app.engine.token_key,
+        &app.tokens,
         Audience::Qwif,
         corp.space,
         app.engine.clock.now(),
