@@ -24,22 +24,31 @@ use crate::App;
 pub(crate) fn routes() -> Router<App> {
     Router::new()
         .route("/cgi-bin/gettoken", any(get_token))
-        .route("/cgi-bin/tag/create", post_api(tags::create))
-        .route("/cgi-bin/tag/update", post_api(tags::update))
-        .route("/cgi-bin/tag/delete", get_api(tags::delete))
-        .route("/cgi-bin/tag/get", get_api(tags::get))
-        .route("/cgi-bin/tag/addtagusers", post_api(tags::add_users))
-        .route("/cgi-bin/tag/deltagusers", post_api(tags::delete_users))
-        .route("/cgi-bin/tag/list", get_api(tags::list))
-        .route("/cgi-bin/user/create", post_api(contacts::create_user))
-        .route("/cgi-bin/user/get", get_api(contacts::get_user))
+        .route("/cgi-bin/tag/create", api(Input::JsonBody, tags::create))
+        .route("/cgi-bin/tag/update", api(Input::JsonBody, tags::update))
+        .route("/cgi-bin/tag/delete", api(Input::Query, tags::delete))
+        .route("/cgi-bin/tag/get", api(Input::Query, tags::get))
+        .route(
+            "/cgi-bin/tag/addtagusers",
+            api(Input::JsonBody, tags::add_users),
+        )
+        .route(
+            "/cgi-bin/tag/deltagusers",
+            api(Input::JsonBody, tags::delete_users),
+        )
+        .route("/cgi-bin/tag/list", api(Input::Query, tags::list))
+        .route(
+            "/cgi-bin/user/create",
+            api(Input::JsonBody, contacts::create_user),
+        )
+        .route("/cgi-bin/user/get", api(Input::Query, contacts::get_user))
         .route(
             "/cgi-bin/department/create",
-            post_api(contacts::create_department),
+            api(Input::JsonBody, contacts::create_department),
         )
         .route(
             "/cgi-bin/department/list",
-            get_api(contacts::list_departments),
+            api(Input::Query, contacts::list_departments),
         )
         .route("/cgi-bin/", any(unknown_api))
         .route("/cgi-bin/{*path}", any(unknown_api))
@@ -108,26 +117,15 @@ struct Call {
 
 type Answer<T> = Result<Reply<T>, ApiError>;
 
-fn get_api<F, Fut, T>(handler: F) -> MethodRouter<App>
-where
-    F: Fn(Call) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Answer<T>> + Send,
-    T: Serialize,
-{
-    api(false, handler)
-}
-
-fn post_api<F, Fut, T>(handler: F) -> MethodRouter<App>
-where
-    F: Fn(Call) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Answer<T>> + Send,
-    T: Serialize,
-{
-    api(true, handler)
+/// Where an API takes its input besides the query.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Input {
+    Query,
+    JsonBody,
 }
 
 /// Any method is accepted: WeCom keys its APIs by path.
-fn api<F, Fut, T>(with_body: bool, handler: F) -> MethodRouter<App>
+fn api<F, Fut, T>(input: Input, handler: F) -> MethodRouter<App>
 where
     F: Fn(Call) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Answer<T>> + Send,
@@ -136,7 +134,7 @@ where
     any(move |State(app): State<App>, request: Request| {
         let handler = handler.clone();
         async move {
-            let (call, malformed) = match open(&app, request, with_body).await {
+            let (call, malformed) = match open(&app, request, input).await {
                 Ok(opened) => opened,
                 Err(e) => return e.into_response(),
             };
@@ -154,7 +152,7 @@ where
 }
 
 /// Check the `access_token` before anything else (as WeCom does), then read the body.
-async fn open(app: &App, request: Request, with_body: bool) -> Result<(Call, bool), ApiError> {
+async fn open(app: &App, request: Request, input: Input) -> Result<(Call, bool), ApiError> {
     let params = Params::of(request.uri());
     let token = params
         .get("access_token")
@@ -167,7 +165,7 @@ async fn open(app: &App, request: Request, with_body: bool) -> Result<(Call, boo
     }
     .ok_or_else(|| ApiError::new(40014, "invalid access_token"))?;
     let dir = Directory::new(app.engine.clone(), corp.clone());
-    if !with_body {
+    if input == Input::Query {
         let call = Call {
             dir,
             params,
