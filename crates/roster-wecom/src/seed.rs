@@ -95,18 +95,25 @@ impl Seed {
 
     /// Lines telling a newcomer how to call each corp on `base_url`.
     pub fn describe(&self, base_url: &str) -> Vec<String> {
+        let query = |pairs: &[(&str, &str)]| {
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish()
+        };
         let mut lines = Vec::new();
         for corp in &self.corps {
+            let id = corp.corp_id.as_str();
             lines.push(format!(
-                "WeCom corp {id}: {base_url}/cgi-bin/gettoken?corpid={id}&corpsecret={secret}",
-                id = corp.corp_id,
-                secret = corp.corp_secret,
+                "WeCom corp {id}: {base_url}/cgi-bin/gettoken?{}",
+                query(&[("corpid", id), ("corpsecret", &corp.corp_secret)])
             ));
-            if let (Some(id), Some(key)) = (&corp.qwif_developer_id, &corp.qwif_developer_key) {
+            if let (Some(developer), Some(key)) =
+                (&corp.qwif_developer_id, &corp.qwif_developer_key)
+            {
                 lines.push(format!(
-                    "  do1 qwif: {base_url}/qwcgi/portal/api/qwsecurity!getToken.action\
-                     ?developerId={id}&developerKey={key} (then ?token=...&corpId={})",
-                    corp.corp_id
+                    "  do1 qwif: {base_url}/qwcgi/portal/api/qwsecurity!getToken.action?{} \
+                     (then ?token=...&corpId={id})",
+                    query(&[("developerId", developer), ("developerKey", key)])
                 ));
             }
         }
