@@ -34,6 +34,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Insert; `Conflict` if (space, kind, key) exists.
     async fn create_entity(&self, new: NewEntity) -> Result<Entity, StoreError>;
+    /// Insert all in one transaction; `Conflict`, and nothing written, if any key exists.
+    async fn create_entities(&self, new: Vec<NewEntity>) -> Result<Vec<Entity>, StoreError>;
     /// Insert, or replace the attrs of the existing entity with the same key when they differ.
     async fn upsert_entity(&self, new: NewEntity) -> Result<Entity, StoreError>;
     async fn entity(&self, id: EntityId) -> Result<Option<Entity>, StoreError>;
@@ -79,6 +81,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Another name for an entity in a namespace (an open_id per app, a numeric tag id, ...).
     async fn set_alias(
+        &self,
+        space: SpaceId,
+        namespace: &str,
+        alias: &str,
+        entity: EntityId,
+    ) -> Result<(), StoreError>;
+    /// Drop `alias` if it names `entity` (a renamed entity gives up its old name).
+    async fn remove_alias(
         &self,
         space: SpaceId,
         namespace: &str,

@@ -180,6 +180,10 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
+/// Large `IN (...)` lists and multi-row inserts are split so no statement exceeds the
+/// backends' parameter limits.
+const CHUNK: usize = 500;
+
 /// `$start, $start+1, ...` for `n` values (both backends accept numbered placeholders).
 fn placeholders(start: usize, n: usize) -> String {
     (start..start + n)

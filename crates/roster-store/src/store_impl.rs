@@ -9,10 +9,10 @@ use sqlx::Row;
 use roster_core::*;
 
 use crate::reads::{self, ENTITY_COLUMNS};
-use crate::{backend, from_sqlx, placeholders, writes, SqlStore};
+use crate::{backend, from_sqlx, placeholders, writes, Backend, SqlStore, CHUNK};
 
-/// Large `IN (...)` lists are split so no statement exceeds the backends' parameter limits.
-const CHUNK: usize = 500;
+/// A batch insert of at least this many entities refreshes PostgreSQL's statistics.
+const ANALYZE_AFTER: usize = 1000;
 
 #[async_trait]
 impl Store for SqlStore {
@@ -85,6 +85,17 @@ impl Store for SqlStore {
         .await
         .map_err(from_sqlx)?;
         reads::entity(&row)
+    }
+
+    async fn create_entities(&self, new: Vec<NewEntity>) -> Result<Vec<Entity>, StoreError> {
+        let created = self
+            .write(|conn| {
+                let new = new.clone();
+                Box::pin(async move { writes::create_entities(conn, &new).await })
+            })
+            .await?;
+        self.after_bulk_insert("entities", created.len()).await;
+        Ok(created)
     }
 
     async fn upsert_entity(&self, new: NewEntity) -> Result<Entity, StoreError> {
@@ -266,6 +277,27 @@ impl Store for SqlStore {
         }
     }
 
+    async fn remove_alias(
+        &self,
+        space: SpaceId,
+        namespace: &str,
+        alias: &str,
+        entity: EntityId,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM aliases
+             WHERE space_id = $1 AND namespace = $2 AND alias = $3 AND entity_id = $4",
+        )
+        .bind(space)
+        .bind(namespace)
+        .bind(alias)
+        .bind(entity)
+        .execute(&self.writer)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(())
+    }
+
     async fn resolve_aliases(
         &self,
         space: SpaceId,
@@ -295,11 +327,18 @@ impl Store for SqlStore {
     }
 
     async fn add_edges(&self, req: AddEdges) -> Result<Vec<(EntityId, Outcome)>, StoreError> {
-        self.write(|conn| {
-            let req = req.clone();
-            Box::pin(async move { writes::add_edges(conn, &req).await })
-        })
-        .await
+        let outcomes = self
+            .write(|conn| {
+                let req = req.clone();
+                Box::pin(async move { writes::add_edges(conn, &req).await })
+            })
+            .await?;
+        let added = outcomes
+            .iter()
+            .filter(|(_, o)| *o == Outcome::Added)
+            .count();
+        self.after_bulk_insert("edges", added).await;
+        Ok(outcomes)
     }
 
     async fn remove_edges(&self, req: RemoveEdges) -> Result<Vec<(EntityId, Outcome)>, StoreError> {
@@ -429,6 +468,21 @@ fn paginate<T>(mut items: Vec<T>, limit: u32, position: impl Fn(&T) -> i64) -> P
 }
 
 impl SqlStore {
+    /// Refresh PostgreSQL's statistics of `table` after a bulk insert. Until autovacuum
+    /// catches up, the planner keeps the estimates of the smaller table it saw before and
+    /// scans a whole subject or kind instead of probing the key index.
+    async fn after_bulk_insert(&self, table: &str, rows: usize) {
+        if self.backend != Backend::Postgres || rows < ANALYZE_AFTER {
+            return;
+        }
+        if let Err(e) = sqlx::query(&format!("ANALYZE {table}"))
+            .execute(&self.writer)
+            .await
+        {
+            tracing::warn!("ANALYZE {table} after a bulk insert failed: {e}");
+        }
+    }
+
     /// The edges between `entity` and each of `others`, with `entity` on the side `direction`
     /// looks from; keyed by the other end.
     async fn edges_between(

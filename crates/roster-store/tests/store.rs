@@ -97,6 +97,8 @@ on_both_backends!(
     batch_lookups_by_key_and_from_either_end,
     concurrent_reciprocal_adds_stay_symmetric,
     linked_entities_by_owner_or_membership,
+    batch_create_find_and_alias_removal,
+    large_batches_keep_order_and_counts,
 );
 
 async fn batch_outcomes_and_counters(f: Fixture) {
@@ -661,4 +663,156 @@ async fn linked_entities_by_owner_or_membership(f: Fixture) {
         of_bob.items.iter().map(|e| e.id).collect::<Vec<_>>(),
         [tasks[1], unrelated]
     );
+}
+
+async fn batch_create_find_and_alias_removal(f: Fixture) {
+    let new = |key: &str| NewEntity {
+        space_id: f.space.id,
+        kind: "user".into(),
+        key: key.into(),
+        attrs: json!({ "name": key }),
+        owner: None,
+        now: 3,
+    };
+    let created = f
+        .store
+        .create_entities((0..1200).map(|i| new(&format!("u{i}"))).collect())
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 1200);
+    assert_eq!(created[7].key, "u7");
+    assert_eq!(created[7].attrs["name"], "u7");
+    assert_eq!(
+        f.store.entity(created[7].id).await.unwrap().unwrap(),
+        created[7]
+    );
+
+    // One existing key refuses the whole batch.
+    assert!(matches!(
+        f.store.create_entities(vec![new("fresh"), new("u3")]).await,
+        Err(StoreError::Conflict)
+    ));
+    let keys: Vec<String> = ["u0", "u1199", "fresh", "nobody"].map(String::from).into();
+    let found = f
+        .store
+        .find_entities(f.space.id, "user", &keys)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2, "the refused batch wrote nothing");
+    assert_eq!(found["u1199"].id, created[1199].id);
+    let many: Vec<String> = (0..1200).map(|i| format!("u{i}")).collect();
+    assert_eq!(
+        f.store
+            .find_entities(f.space.id, "user", &many)
+            .await
+            .unwrap()
+            .len(),
+        1200
+    );
+    assert!(f
+        .store
+        .find_entities(f.space.id, "tag", &keys)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let (a, b) = (created[0].id, created[1].id);
+    f.store.set_alias(f.space.id, "name", "x", a).await.unwrap();
+    f.store
+        .remove_alias(f.space.id, "name", "x", b)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            f.store.set_alias(f.space.id, "name", "x", b).await,
+            Err(StoreError::Conflict)
+        ),
+        "removing another entity's alias does nothing"
+    );
+    f.store
+        .remove_alias(f.space.id, "name", "x", a)
+        .await
+        .unwrap();
+    f.store.set_alias(f.space.id, "name", "x", b).await.unwrap();
+    let names = ["x".to_string()];
+    assert_eq!(
+        f.store
+            .resolve_aliases(f.space.id, "name", &names)
+            .await
+            .unwrap()["x"],
+        b
+    );
+}
+
+/// Batches larger than one statement's chunk: order, caps and counters stay exact.
+async fn large_batches_keep_order_and_counts(f: Fixture) {
+    let tag = f.entity("tag", "t").await;
+    let new: Vec<NewEntity> = (0..1300)
+        .map(|i| NewEntity {
+            space_id: f.space.id,
+            kind: "user".into(),
+            key: format!("u{i}"),
+            attrs: json!({}),
+            owner: None,
+            now: 1,
+        })
+        .collect();
+    let users: Vec<EntityId> = f
+        .store
+        .create_entities(new)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    // Reversed, so the insertion order differs from the id order.
+    let mut batch: Vec<EntityId> = users[..1200].iter().rev().copied().collect();
+    batch.push(batch[0]);
+    let mut req = f.add(tag, &batch);
+    req.caps.members_per_subject = Some(1250);
+    let out = f.store.add_edges(req).await.unwrap();
+    assert_eq!(out.len(), 1200, "duplicates collapse");
+    assert!(out.iter().all(|(_, o)| *o == Outcome::Added));
+    let mut listed = Vec::new();
+    let mut after = None;
+    loop {
+        let page = f
+            .store
+            .list_edges(
+                tag,
+                "r",
+                Direction::Members,
+                PageRequest {
+                    after,
+                    limit: 500,
+                    newest_first: false,
+                },
+            )
+            .await
+            .unwrap();
+        listed.extend(page.items.iter().map(|e| e.member));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(listed, batch[..1200], "edges keep the batch order");
+    assert_eq!(f.count(tag, "r", Direction::Members).await, 1200);
+    assert_eq!(f.count(users[0], "r", Direction::Memberships).await, 1);
+
+    let mut req = f.add(tag, &users[1150..1300]);
+    req.caps.members_per_subject = Some(1250);
+    let out = f.store.add_edges(req).await.unwrap();
+    let tally = |outcome| out.iter().filter(|(_, o)| *o == outcome).count();
+    assert_eq!(
+        (
+            tally(Outcome::AlreadyPresent),
+            tally(Outcome::Added),
+            tally(Outcome::SubjectFull)
+        ),
+        (50, 50, 50)
+    );
+    assert_eq!(out[100], (users[1250], Outcome::SubjectFull));
+    assert_eq!(f.count(tag, "r", Direction::Members).await, 1250);
+    assert_eq!(f.count(users[1299], "r", Direction::Memberships).await, 0);
 }

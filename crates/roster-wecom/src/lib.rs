@@ -1,26 +1,43 @@
-//! The wecom dialect (not implemented yet).
+//! roster's WeCom dialect: WeCom's own server API (`/cgi-bin/`, [`native`]) and do1's "qwif"
+//! wrapper over it (`/qwcgi/`, [`qwif`]), serving the same corps. Both are thin wire layers
+//! over one [`directory`] of departments, users, tags and tag members, so a member added
+//! through one dialect is listed by the other, and limits hold across both.
+
+mod corp;
+mod directory;
+mod native;
+mod qwif;
+mod request;
+mod seed;
+mod token;
+
+use std::sync::Arc;
 
 use axum::Router;
-use roster_core::{Engine, StoreError};
-use serde::Deserialize;
+use roster_core::{CursorKey, Engine, StoreError};
 
-/// The `[wecom]` table of the seed file.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Seed {}
+pub use seed::{Seed, SeedError};
 
-impl Seed {
-    pub async fn apply(&self, _engine: &Engine) -> Result<(), StoreError> {
-        Ok(())
-    }
-
-    /// Lines telling a newcomer how to call this dialect on `base_url`.
-    pub fn describe(&self, _base_url: &str) -> Vec<String> {
-        Vec::new()
-    }
+/// What every handler of both dialects is handed.
+#[derive(Clone)]
+pub(crate) struct App {
+    engine: Engine,
+    /// The corps, loaded at start: authenticating a call needs no database.
+    corps: Arc<corp::Corps>,
+    /// Seals access tokens, under the engine's token key.
+    tokens: CursorKey,
 }
 
-/// Routes served at the origin root.
-pub async fn router(_engine: Engine) -> Result<Router, StoreError> {
-    Ok(Router::new())
+/// Routes served at the origin root. Call after the seed is applied: the corps it declares
+/// are loaded here.
+pub async fn router(engine: Engine) -> Result<Router, StoreError> {
+    let app = App {
+        corps: Arc::new(corp::Corps::load(&engine).await?),
+        tokens: CursorKey::new(&engine.token_key),
+        engine,
+    };
+    Ok(Router::new()
+        .merge(native::routes())
+        .merge(qwif::routes())
+        .with_state(app))
 }

@@ -1,0 +1,150 @@
+//! The corps roster serves: credentials and limits, loaded from the database once at start
+//! (the seed has just written them), so authenticating a call touches no database.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use roster_core::{Engine, EntityId, Space, SpaceId, StoreError};
+use serde::{Deserialize, Serialize};
+
+/// The `spaces.dialect` of every WeCom corp.
+pub(crate) const DIALECT: &str = "wecom";
+/// Entity kind and key of the record holding a corp's credentials.
+pub(crate) const CORP_KIND: &str = "corp";
+pub(crate) const CORP_KEY: &str = "corp";
+
+/// What the corp record stores; the seed writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct CorpAttrs {
+    pub corp_id: String,
+    pub corp_secret: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qwif: Option<QwifLogin>,
+}
+
+/// do1's developer credentials for the corp (`qwsecurity!getToken.action`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct QwifLogin {
+    pub developer_id: String,
+    pub developer_key: String,
+}
+
+/// Vendor limits of one corp; the seed may lower or raise each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    pub members_per_tag: i64,
+    pub tags_per_corp: i64,
+    pub users_per_call: i64,
+    pub departments_per_call: i64,
+}
+
+impl Limits {
+    /// Names of the limits in the seed's `limits` table and in `spaces.limits`, with the
+    /// vendor defaults.
+    pub(crate) const DEFAULTS: [(&'static str, i64); 4] = [
+        ("members_per_tag", 30000),
+        ("tags_per_corp", 3000),
+        ("users_per_call", 1000),
+        ("departments_per_call", 100),
+    ];
+
+    pub(crate) fn of(space: &Space) -> Self {
+        let [members, tags, users, departments] =
+            Self::DEFAULTS.map(|(name, default)| space.limit(name, default));
+        Self {
+            members_per_tag: members,
+            tags_per_corp: tags,
+            users_per_call: users,
+            departments_per_call: departments,
+        }
+    }
+
+    pub(crate) fn overrides(map: &BTreeMap<String, i64>) -> Result<(), String> {
+        for (name, value) in map {
+            if !Self::DEFAULTS.iter().any(|(known, _)| known == name) {
+                let known = Self::DEFAULTS.map(|(n, _)| n).join(", ");
+                return Err(format!("unknown limit `{name}` (known: {known})"));
+            }
+            if *value < 1 {
+                return Err(format!("limit `{name}` must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One corp, as both dialects see it.
+#[derive(Debug)]
+pub(crate) struct Corp {
+    pub space: SpaceId,
+    /// The corp record; also the subject its tags hang off, to count them against the limit.
+    pub entity: EntityId,
+    pub attrs: CorpAttrs,
+    pub limits: Limits,
+}
+
+#[derive(Default)]
+pub(crate) struct Corps {
+    /// Ordered, so that a lookup by do1 login is deterministic.
+    by_space: BTreeMap<SpaceId, Arc<Corp>>,
+    by_corp_id: HashMap<String, Arc<Corp>>,
+}
+
+impl Corps {
+    pub(crate) async fn load(engine: &Engine) -> Result<Self, StoreError> {
+        let mut corps = Self::default();
+        for space in engine.store.spaces(DIALECT).await? {
+            let Some(record) = engine
+                .store
+                .find_entity(space.id, CORP_KIND, CORP_KEY)
+                .await?
+            else {
+                tracing::warn!(
+                    corp = space.key,
+                    "corp has no credentials record; not served"
+                );
+                continue;
+            };
+            let attrs: CorpAttrs = serde_json::from_value(record.attrs)
+                .map_err(|e| StoreError::Backend(format!("corp {}: {e}", space.key)))?;
+            let corp = Arc::new(Corp {
+                space: space.id,
+                entity: record.id,
+                limits: Limits::of(&space),
+                attrs,
+            });
+            corps
+                .by_corp_id
+                .insert(corp.attrs.corp_id.clone(), corp.clone());
+            corps.by_space.insert(space.id, corp);
+        }
+        Ok(corps)
+    }
+
+    pub(crate) fn by_space(&self, space: SpaceId) -> Option<&Arc<Corp>> {
+        self.by_space.get(&space)
+    }
+
+    pub(crate) fn by_corp_id(&self, corp_id: &str) -> Option<&Arc<Corp>> {
+        self.by_corp_id.get(corp_id)
+    }
+
+    /// The corp whose do1 credentials these are.
+    pub(crate) fn by_qwif_login(
+        &self,
+        developer_id: &str,
+        developer_key: &str,
+    ) -> Option<&Arc<Corp>> {
+        self.by_space.values().find(|corp| {
+            corp.attrs.qwif.as_ref().is_some_and(|login| {
+                login.developer_id == developer_id
+                    && constant_time_eq(login.developer_key.as_bytes(), developer_key.as_bytes())
+            })
+        })
+    }
+}
+
+/// Secrets are compared without an early exit, so timing does not reveal a prefix.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

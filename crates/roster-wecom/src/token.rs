@@ -1,0 +1,145 @@
+//! Stateless access tokens: `<space>.<sealed expiry>`, the expiry sealed with roster-core's
+//! [`CursorKey`] under the engine's token key and a scope naming the dialect and the space.
+//! Verifying one needs no database, and every roster process on the same database accepts the
+//! others' tokens.
+//!
+//! WeCom documents that a repeated `gettoken` within the lifetime returns the same token. To
+//! keep that without state, tokens are minted per hour-long slot: every request in one slot
+//! gets the same token, valid until 7200 s after the slot began (so `expires_in` is between
+//! 3600 and 7200). A token of an earlier slot stays valid until its own expiry.
+
+use roster_core::{CursorKey, SpaceId};
+
+const LIFETIME_SECONDS: i64 = 7200;
+const SLOT_SECONDS: i64 = 3600;
+
+/// Which dialect a token was issued by; one dialect's token is refused by the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Audience {
+    /// `cgi-bin/gettoken`.
+    Native,
+    /// do1 `qwsecurity!getToken.action`.
+    Qwif,
+}
+
+impl Audience {
+    fn scope(self, space: SpaceId) -> String {
+        let dialect = match self {
+            Audience::Native => "wecom-native-access-token",
+            Audience::Qwif => "wecom-qwif-token",
+        };
+        format!("{dialect}/{space}")
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Issued {
+    pub token: String,
+    pub expires_in: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// Malformed, forged, or issued for the other dialect.
+    Invalid,
+    Expired,
+}
+
+pub(crate) fn issue(key: &CursorKey, audience: Audience, space: SpaceId, now: i64) -> Issued {
+    let expires_at = now.div_euclid(SLOT_SECONDS) * SLOT_SECONDS + LIFETIME_SECONDS;
+    Issued {
+        token: format!("{space}.{}", key.seal(&audience.scope(space), expires_at)),
+        expires_in: expires_at - now,
+    }
+}
+
+/// The space the token was issued for.
+pub(crate) fn verify(
+    key: &CursorKey,
+    audience: Audience,
+    token: &str,
+    now: i64,
+) -> Result<SpaceId, Refused> {
+    let (space_text, sealed) = token.split_once('.').ok_or(Refused::Invalid)?;
+    let space: SpaceId = space_text.parse().map_err(|_| Refused::Invalid)?;
+    if space.to_string() != space_text {
+        return Err(Refused::Invalid);
+    }
+    let expires_at = key
+        .open(&audience.scope(space), sealed)
+        .ok_or(Refused::Invalid)?;
+    if now >= expires_at {
+        return Err(Refused::Expired);
+    }
+    Ok(space)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> CursorKey {
+        CursorKey::new(b"token key")
+    }
+
+    #[test]
+    fn same_token_within_a_slot_and_expiry_after_its_lifetime() {
+        let now = 1_700_000_000;
+        let first = issue(&key(), Audience::Native, 7, now);
+        let again = issue(&key(), Audience::Native, 7, now + 59);
+        assert_eq!(first.token, again.token);
+        assert_eq!(first.expires_in - 59, again.expires_in);
+        assert!((3600..=7200).contains(&first.expires_in));
+        assert_eq!(verify(&key(), Audience::Native, &first.token, now), Ok(7));
+        let expiry = now + first.expires_in;
+        assert_eq!(
+            verify(&key(), Audience::Native, &first.token, expiry - 1),
+            Ok(7)
+        );
+        assert_eq!(
+            verify(&key(), Audience::Native, &first.token, expiry),
+            Err(Refused::Expired)
+        );
+        assert_eq!(
+            verify(
+                &key(),
+                Audience::Native,
+                &first.token,
+                now + LIFETIME_SECONDS
+            ),
+            Err(Refused::Expired)
+        );
+        let next_slot = issue(&key(), Audience::Native, 7, now + 3600);
+        assert_ne!(first.token, next_slot.token);
+    }
+
+    #[test]
+    fn refuses_forged_foreign_and_malformed_tokens() {
+        let now = 1_700_000_000;
+        let token = issue(&key(), Audience::Native, 7, now).token;
+        assert_eq!(
+            verify(&key(), Audience::Qwif, &token, now),
+            Err(Refused::Invalid)
+        );
+        assert_eq!(
+            verify(&CursorKey::new(b"other"), Audience::Native, &token, now),
+            Err(Refused::Invalid)
+        );
+        let (_, sealed) = token.split_once('.').unwrap();
+        for forged in [
+            format!("8.{sealed}"),
+            format!("+7.{sealed}"),
+            format!("07.{sealed}"),
+            token[..token.len() - 1].to_string(),
+            String::new(),
+            "7".into(),
+            "not a token".into(),
+        ] {
+            assert_eq!(
+                verify(&key(), Audience::Native, &forged, now),
+                Err(Refused::Invalid),
+                "{forged}"
+            );
+        }
+    }
+}
