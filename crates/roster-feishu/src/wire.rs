@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use axum::body::{to_bytes, Body, Bytes};
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -210,12 +210,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
 }
 
 pub async fn read_body(body: Body) -> Result<Bytes, ApiError> {
-    to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
-        ApiError::field_validation(
-            "body",
-            &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
-        )
-    })
+    roster_http::read_body(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::field_validation(
+                "body",
+                &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+            )
+        })
 }
 
 /// An empty body reads as `{}`.

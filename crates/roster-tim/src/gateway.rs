@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::response::Response;
@@ -192,12 +192,9 @@ impl Tim {
 
 /// The body as a JSON object, whatever the Content-Type.
 async fn read_object(body: Body) -> Result<Map<String, Value>, Fail> {
-    let bytes = to_bytes(body, MAX_BODY).await.map_err(|_| {
-        Fail::new(
-            code::BAD_JSON,
-            format!("request body is unreadable or larger than {MAX_BODY} bytes"),
-        )
-    })?;
+    let bytes = roster_http::read_body(body, MAX_BODY)
+        .await
+        .map_err(|e| Fail::new(code::BAD_JSON, e.to_string()))?;
     match serde_json::from_slice(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Fail::new(

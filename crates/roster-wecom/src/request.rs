@@ -2,10 +2,8 @@
 //! whatever their Content-Type, ids as JSON strings or numbers.
 
 use std::collections::HashMap;
-use std::future::poll_fn;
-use std::pin::Pin;
 
-use axum::body::{Body, Bytes, HttpBody};
+use axum::body::{Body, Bytes};
 use axum::http::Uri;
 use serde_json::{Map, Value};
 
@@ -36,30 +34,11 @@ impl Params {
     }
 }
 
-/// A body larger than [`BODY_LIMIT`] is still read (and dropped) up to this size, so the
-/// client, still sending, gets the vendor's error instead of a broken connection.
-const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
-
 /// The whole body, up to [`BODY_LIMIT`]; the error says why not, for the vendor's error text.
-pub(crate) async fn read_body(mut body: Body) -> Result<Bytes, String> {
-    let mut bytes = Vec::new();
-    let mut seen = 0usize;
-    while let Some(frame) = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-        let frame = frame.map_err(|e| format!("request body unreadable: {e}"))?;
-        if let Ok(data) = frame.into_data() {
-            seen += data.len();
-            if seen > DRAIN_LIMIT {
-                break;
-            }
-            if seen <= BODY_LIMIT {
-                bytes.extend_from_slice(&data);
-            }
-        }
-    }
-    if seen > BODY_LIMIT {
-        return Err(format!("request body larger than {BODY_LIMIT} bytes"));
-    }
-    Ok(Bytes::from(bytes))
+pub(crate) async fn read_body(body: Body) -> Result<Bytes, String> {
+    roster_http::read_body(body, BODY_LIMIT)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// A JSON object, or `None` when the text is not one.
