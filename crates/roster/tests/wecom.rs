@@ -2,11 +2,11 @@
 //! in-process roster on SQLite and, when ROSTER_TEST_DATABASE_URL is set, on PostgreSQL (the
 //! PostgreSQL runs say SKIPPED on stderr otherwise).
 
-use roster::server::{self, Config, Running};
-use roster_store::test_support::{postgres_url, scratch_postgres};
 use serde_json::{json, Value};
 
-const ADMIN: &str = "wecom-test-admin";
+mod common;
+use common::{postgres_database, TestServer, ADMIN_TOKEN as ADMIN};
+
 const QWIF_TAG: &str = "8d64d38138001380001ad9ab7625";
 
 /// One corp of a test seed; corp `n` has corp id `wwcorp<n>` and matching credentials.
@@ -71,45 +71,29 @@ enum Backend {
 }
 
 struct Roster {
-    running: Option<Running>,
-    config: Config,
+    server: TestServer,
     http: reqwest::Client,
     base: String,
-    _dir: tempfile::TempDir,
 }
 
 impl Roster {
     /// `None` when the backend is PostgreSQL and no server is configured.
     async fn start(backend: Backend, test: &str, seed: &str) -> Option<Self> {
-        let dir = tempfile::tempdir().unwrap();
         let database = match backend {
             Backend::Sqlite => None,
-            Backend::Postgres => Some(scratch_postgres(&postgres_url(test)?).await),
+            Backend::Postgres => Some(postgres_database(test).await?),
         };
-        let seed_path = dir.path().join("seed.toml");
-        std::fs::write(&seed_path, seed).unwrap();
-        let config = Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data: dir.path().join("data"),
-            database,
-            seed: Some(seed_path),
-            admin_token: ADMIN.into(),
-        };
-        let running = server::start(config.clone()).await.unwrap();
+        let server = TestServer::start(database, seed).await;
         Some(Self {
-            base: running.base_url(),
-            running: Some(running),
-            config,
+            base: server.base_url(),
+            server,
             http: reqwest::Client::new(),
-            _dir: dir,
         })
     }
 
     async fn restart(&mut self) {
-        self.running.take().unwrap().shutdown().await;
-        let running = server::start(self.config.clone()).await.unwrap();
-        self.base = running.base_url();
-        self.running = Some(running);
+        self.server.restart().await;
+        self.base = self.server.base_url();
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Value {
