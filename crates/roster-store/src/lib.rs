@@ -3,6 +3,7 @@
 //! Both backends run the same queries through sqlx's `Any` driver; only the migrations, the
 //! connection set-up and the transaction discipline differ (see [`Backend`]).
 
+mod lookup;
 mod migrate;
 mod reads;
 mod store_impl;
@@ -179,10 +180,6 @@ fn from_sqlx(e: sqlx::Error) -> StoreError {
 fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
-
-/// Large `IN (...)` lists and multi-row inserts are split so no statement exceeds the
-/// backends' parameter limits.
-const CHUNK: usize = 500;
 
 /// `$start, $start+1, ...` for `n` values (both backends accept numbered placeholders).
 fn placeholders(start: usize, n: usize) -> String {

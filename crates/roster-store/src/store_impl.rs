@@ -8,8 +8,9 @@ use sqlx::Row;
 
 use roster_core::*;
 
+use crate::lookup::{pair, rows_in, Param};
 use crate::reads::{self, ENTITY_COLUMNS};
-use crate::{backend, from_sqlx, placeholders, writes, Backend, SqlStore, CHUNK};
+use crate::{backend, from_sqlx, placeholders, writes, Backend, SqlStore};
 
 /// A batch insert of at least this many entities refreshes PostgreSQL's statistics.
 const ANALYZE_AFTER: usize = 1000;
@@ -116,7 +117,7 @@ impl Store for SqlStore {
 
     async fn entities(&self, ids: &[EntityId]) -> Result<HashMap<EntityId, Entity>, StoreError> {
         let sql = format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE id IN ({{list}})");
-        let rows = self.rows_in(&sql, &[], ids).await?;
+        let rows = self.read_in(&sql, &[], ids).await?;
         rows.iter()
             .map(|row| reads::entity(row).map(|e| (e.id, e)))
             .collect()
@@ -152,7 +153,7 @@ impl Store for SqlStore {
             "SELECT {ENTITY_COLUMNS} FROM entities WHERE space_id = $1 AND kind = $2 AND key IN ({{list}})"
         );
         let rows = self
-            .rows_in(&sql, &[Param::Int(space), Param::Text(kind)], keys)
+            .read_in(&sql, &[Param::Int(space), Param::Text(kind)], keys)
             .await?;
         rows.iter()
             .map(|row| reads::entity(row).map(|e| (e.key.clone(), e)))
@@ -307,9 +308,9 @@ impl Store for SqlStore {
         let sql = "SELECT alias, entity_id FROM aliases
                    WHERE space_id = $1 AND namespace = $2 AND alias IN ({list})";
         let rows = self
-            .rows_in(sql, &[Param::Int(space), Param::Text(namespace)], aliases)
+            .read_in(sql, &[Param::Int(space), Param::Text(namespace)], aliases)
             .await?;
-        rows.iter().map(pair).collect()
+        rows.iter().map(|row| pair(row).map_err(backend)).collect()
     }
 
     async fn aliases_of(
@@ -321,9 +322,9 @@ impl Store for SqlStore {
         let sql = "SELECT entity_id, alias FROM aliases
                    WHERE space_id = $1 AND namespace = $2 AND entity_id IN ({list})";
         let rows = self
-            .rows_in(sql, &[Param::Int(space), Param::Text(namespace)], entities)
+            .read_in(sql, &[Param::Int(space), Param::Text(namespace)], entities)
             .await?;
-        rows.iter().map(pair).collect()
+        rows.iter().map(|row| pair(row).map_err(backend)).collect()
     }
 
     async fn add_edges(&self, req: AddEdges) -> Result<Vec<(EntityId, Outcome)>, StoreError> {
@@ -411,30 +412,12 @@ impl Store for SqlStore {
                    WHERE relation = $1 AND direction = $2 AND entity_id IN ({list})";
         let fixed = [Param::Text(relation), Param::Text(direction.as_str())];
         let mut found: HashMap<EntityId, i64> = entities.iter().map(|id| (*id, 0)).collect();
-        for row in self.rows_in(sql, &fixed, entities).await? {
-            let (entity, n) = pair(&row)?;
+        for row in self.read_in(sql, &fixed, entities).await? {
+            let (entity, n) = pair(&row).map_err(backend)?;
             found.insert(entity, n);
         }
         Ok(found)
     }
-}
-
-/// A leading parameter of an [`SqlStore::rows_in`] lookup.
-enum Param<'a> {
-    Int(i64),
-    Text(&'a str),
-}
-
-/// A row's first two columns.
-fn pair<A, B>(row: &AnyRow) -> Result<(A, B), StoreError>
-where
-    A: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
-    B: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
-{
-    Ok((
-        row.try_get(0).map_err(backend)?,
-        row.try_get(1).map_err(backend)?,
-    ))
 }
 
 /// Comparison, order and starting position of a keyset page.
@@ -501,7 +484,7 @@ impl SqlStore {
              WHERE {side} = $1 AND relation = $2 AND {other_side} IN ({{list}})"
         );
         let rows = self
-            .rows_in(&sql, &[Param::Int(entity), Param::Text(relation)], others)
+            .read_in(&sql, &[Param::Int(entity), Param::Text(relation)], others)
             .await?;
         rows.iter()
             .map(|row| {
@@ -515,10 +498,8 @@ impl SqlStore {
             .collect()
     }
 
-    /// The rows of `sql` for every value in `list`: `{list}` in `sql` stands for the values'
-    /// placeholders, which follow the `fixed` ones. Long lists are split so no statement passes
-    /// the backends' parameter limits.
-    async fn rows_in<V>(
+    /// [`rows_in`] on a reader connection.
+    async fn read_in<V>(
         &self,
         sql: &str,
         fixed: &[Param<'_>],
@@ -527,21 +508,9 @@ impl SqlStore {
     where
         V: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Clone + Send + 'static,
     {
-        let mut rows = Vec::new();
-        for chunk in list.chunks(CHUNK) {
-            let sql = sql.replace("{list}", &placeholders(fixed.len() + 1, chunk.len()));
-            let mut query = sqlx::query(&sql);
-            for param in fixed {
-                query = match param {
-                    Param::Int(value) => query.bind(*value),
-                    Param::Text(value) => query.bind(*value),
-                };
-            }
-            for value in chunk {
-                query = query.bind(value.clone());
-            }
-            rows.extend(query.fetch_all(&self.reader).await.map_err(from_sqlx)?);
-        }
-        Ok(rows)
+        let mut conn = self.reader.acquire().await.map_err(from_sqlx)?;
+        rows_in(&mut conn, sql, fixed, list)
+            .await
+            .map_err(from_sqlx)
     }
 }

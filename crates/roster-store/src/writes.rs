@@ -11,7 +11,7 @@ use roster_core::{
     AddEdges, Direction, Entity, EntityId, NewEntity, Outcome, RemoveEdges, SpaceId,
 };
 
-use crate::{placeholders, CHUNK};
+use crate::lookup::{pair, rows_in, Param, CHUNK};
 
 pub(crate) type TxResult<T> = Result<(T, bool), sqlx::Error>;
 pub(crate) type TxFuture<'c, T> = Pin<Box<dyn Future<Output = TxResult<T>> + Send + 'c>>;
@@ -288,17 +288,15 @@ async fn plan_batch(
     let relation = req.relation.as_str();
     let in_space = select_ids(
         conn,
-        "SELECT id FROM entities WHERE space_id = $1 AND id IN",
-        req.space_id,
-        None,
+        "SELECT id FROM entities WHERE space_id = $1 AND id IN ({list})",
+        &[Param::Int(req.space_id)],
         members,
     )
     .await?;
     let present = select_ids(
         conn,
-        "SELECT member_id FROM edges WHERE subject_id = $1 AND relation = $2 AND member_id IN",
-        req.subject,
-        Some(relation),
+        "SELECT member_id FROM edges WHERE subject_id = $1 AND relation = $2 AND member_id IN ({list})",
+        &[Param::Int(req.subject), Param::Text(relation)],
         members,
     )
     .await?;
@@ -308,21 +306,15 @@ async fn plan_batch(
     };
     let mut memberships = HashMap::new();
     if req.caps.subjects_per_member.is_some() {
-        for chunk in members.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT entity_id, n FROM counters
-                 WHERE relation = $1 AND direction = $2 AND entity_id IN ({})",
-                placeholders(3, chunk.len())
-            );
-            let mut query = sqlx::query(&sql)
-                .bind(relation)
-                .bind(Direction::Memberships.as_str());
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&mut *conn).await? {
-                memberships.insert(row.try_get::<i64, _>(0)?, row.try_get::<i64, _>(1)?);
-            }
+        let sql = "SELECT entity_id, n FROM counters
+                   WHERE relation = $1 AND direction = $2 AND entity_id IN ({list})";
+        let fixed = [
+            Param::Text(relation),
+            Param::Text(Direction::Memberships.as_str()),
+        ];
+        for row in rows_in(conn, sql, &fixed, members).await? {
+            let (member, n): (EntityId, i64) = pair(&row)?;
+            memberships.insert(member, n);
         }
     }
     let mut outcomes = Vec::with_capacity(members.len());
@@ -354,31 +346,18 @@ async fn plan_batch(
     Ok(outcomes)
 }
 
-/// Which of `ids` a query selects. `sql` ends with `IN`; its parameters are `$1 = key`, then
-/// `$2 = relation` when given, then the ids.
+/// Which of `ids` the one-column query `sql` selects (see [`rows_in`]).
 async fn select_ids(
     conn: &mut AnyConnection,
     sql: &str,
-    key: i64,
-    relation: Option<&str>,
+    fixed: &[Param<'_>],
     ids: &[EntityId],
 ) -> Result<HashSet<EntityId>, sqlx::Error> {
-    let start = if relation.is_some() { 3 } else { 2 };
-    let mut found = HashSet::with_capacity(ids.len());
-    for chunk in ids.chunks(CHUNK) {
-        let sql = format!("{sql} ({})", placeholders(start, chunk.len()));
-        let mut query = sqlx::query(&sql).bind(key);
-        if let Some(relation) = relation {
-            query = query.bind(relation);
-        }
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            found.insert(row.try_get(0)?);
-        }
-    }
-    Ok(found)
+    rows_in(conn, sql, fixed, ids)
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect()
 }
 
 /// Insert the planned edges (in order, so `seq` follows the batch) and count them.
