@@ -53,7 +53,7 @@ impl IdType {
     }
 
     /// The gateway's answer when ids of this type do not exist.
-    pub fn unknown_ids(self, ids: &[&str]) -> ApiError {
+    fn unknown_ids(self, ids: &[&str]) -> ApiError {
         let (code, what) = match self {
             IdType::OpenId => (99992351, "open ids"),
             IdType::UnionId => (99992364, "union ids"),
@@ -141,6 +141,37 @@ pub async fn resolve(
         .await?)
 }
 
+/// The gateway's refusal of `ids`, which name no user of `app` under `id_type`: open_ids that
+/// belong to another app of the tenant are "cross app" (99992361), the rest "not existed".
+pub async fn refuse_unknown(feishu: &Feishu, app: &App, id_type: IdType, ids: &[&str]) -> ApiError {
+    if id_type == IdType::OpenId {
+        let wanted: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+        for other in app.tenant.app_ids.iter().filter(|a| **a != app.app_id) {
+            let namespace = format!("open_id/{other}");
+            let found = feishu
+                .engine
+                .store
+                .resolve_aliases(app.tenant.space.id, &namespace, &wanted)
+                .await;
+            match found {
+                Ok(found) if !found.is_empty() => {
+                    let mut cross: Vec<&str> = found.keys().map(String::as_str).collect();
+                    cross.sort_unstable();
+                    let listed = cross.join(",");
+                    return ApiError::bad_request(99992361, "open_id cross app").with_violation(
+                        "open_id",
+                        Some(&listed),
+                        "an open_id of another app",
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => return e.into(),
+            }
+        }
+    }
+    id_type.unknown_ids(ids)
+}
+
 /// The ids among `ids` that `found` names no user for.
 pub fn unresolved<'a>(ids: &'a [String], found: &HashMap<String, EntityId>) -> Vec<&'a str> {
     ids.iter()
@@ -159,7 +190,7 @@ pub async fn resolve_all(
     let found = resolve(feishu, app, id_type, ids).await?;
     let missing = unresolved(ids, &found);
     if !missing.is_empty() {
-        return Err(id_type.unknown_ids(&missing));
+        return Err(refuse_unknown(feishu, app, id_type, &missing).await);
     }
     Ok(ids.iter().map(|id| found[id]).collect())
 }
@@ -309,8 +340,10 @@ pub async fn get_user(
     let user = match found.get(&id) {
         Some(entity) => feishu.engine.store.entity(*entity).await?,
         None => None,
-    }
-    .ok_or_else(|| id_type.unknown_ids(&[&id]))?;
+    };
+    let Some(user) = user else {
+        return Err(refuse_unknown(&feishu, &caller.app, id_type, &[&id]).await);
+    };
     Ok(success(json!({ "user": user_object(&caller.app, &user) })))
 }
 

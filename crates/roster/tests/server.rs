@@ -9,8 +9,51 @@ use serde_json::{json, Value};
 
 on_both_backends!(
     |database| super::TestServer::start(database, super::SEED);
-    seed_is_idempotent_and_api_data_survives_restarts
+    seed_is_idempotent_and_api_data_survives_restarts,
+    open_ids_are_per_app,
 );
+
+async fn open_ids_are_per_app(server: TestServer) {
+    let client = reqwest::Client::new();
+    let base = server.base_url();
+    let (mine, other) = (
+        tenant_token(&client, &base).await,
+        token_of(&client, &base, "cli_acme_other", "acme-secret-2").await,
+    );
+    let alice_mine = get_user(&client, &base, &mine, "alice").await["data"]["user"].clone();
+    let alice_other = get_user(&client, &base, &other, "alice").await["data"]["user"].clone();
+    assert_ne!(alice_mine["open_id"], alice_other["open_id"]);
+    assert_eq!(alice_mine["union_id"], alice_other["union_id"]);
+    let by_open_id = |token: &str, open_id: &Value| {
+        client
+            .get(format!(
+                "{base}/open-apis/contact/v3/users/{}",
+                open_id.as_str().unwrap()
+            ))
+            .bearer_auth(token.to_string())
+            .send()
+    };
+    let found: Value = by_open_id(&mine, &alice_mine["open_id"])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["data"]["user"]["user_id"], "alice");
+    // The other app's open_id of the same user: the gateway's "cross app", not "not existed".
+    let cross = by_open_id(&mine, &alice_other["open_id"]).await.unwrap();
+    assert_eq!(cross.status(), 400);
+    let cross: Value = cross.json().await.unwrap();
+    assert_eq!(cross["code"], 99992361, "{cross}");
+    let unknown: Value = by_open_id(&mine, &json!("ou_00000000000000000000000000000000"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unknown["code"], 99992351, "{unknown}");
+    server.stop().await;
+}
 
 const SEED: &str = r#"
 [[feishu.tenants]]
@@ -21,17 +64,25 @@ name = "Acme Inc."
 app_id = "cli_acme_tasks"
 app_secret = "acme-secret-1"
 
+[[feishu.tenants.apps]]
+app_id = "cli_acme_other"
+app_secret = "acme-secret-2"
+
 [[feishu.tenants.users]]
 user_id = "alice"
 name = "Alice"
 "#;
 
 async fn tenant_token(client: &reqwest::Client, base: &str) -> String {
+    token_of(client, base, "cli_acme_tasks", "acme-secret-1").await
+}
+
+async fn token_of(client: &reqwest::Client, base: &str, app_id: &str, secret: &str) -> String {
     let body: Value = client
         .post(format!(
             "{base}/open-apis/auth/v3/tenant_access_token/internal"
         ))
-        .json(&json!({ "app_id": "cli_acme_tasks", "app_secret": "acme-secret-1" }))
+        .json(&json!({ "app_id": app_id, "app_secret": secret }))
         .send()
         .await
         .unwrap()

@@ -14,7 +14,7 @@ use super::{
     OTHER_TENANT, PUBLIC_CHAT_NAME, UNAVAILABLE_IDS,
 };
 use crate::auth::Caller;
-use crate::directory::{render, resolve, resolve_all, unresolved, IdType};
+use crate::directory::{refuse_unknown, render, resolve, resolve_all, unresolved, IdType};
 use crate::tenants::{App, Feishu, Tenant};
 use crate::tokens::TokenKind;
 use crate::wire::{success, ApiError, ApiResult, JsonBody, QueryParams};
@@ -477,7 +477,7 @@ pub async fn add_members(
     let missing = unresolved(&ids, &found);
     if !missing.is_empty() && !lenient {
         return Err(match id_type {
-            Some(id_type) => id_type.unknown_ids(&missing),
+            Some(id_type) => refuse_unknown(&feishu, &caller.app, id_type, &missing).await,
             None => unavailable_bots(&missing),
         });
     }

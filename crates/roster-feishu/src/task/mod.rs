@@ -322,7 +322,10 @@ impl Call {
         if unknown.is_empty() {
             Ok(found)
         } else {
-            Err(self.id_type.unknown_ids(&unknown))
+            Err(
+                directory::refuse_unknown(self.feishu(), &self.caller.app, self.id_type, &unknown)
+                    .await,
+            )
         }
     }
 
