@@ -58,6 +58,34 @@ impl FromRequestParts<Arc<Feishu>> for Caller {
     }
 }
 
+/// A caller whose token is of an accepted kind (a set of `ACCEPTS_*` bits). As a handler
+/// argument, the gateway's whole token check (validity and kind) comes before the body.
+pub struct Accepting<const KINDS: u8>(pub Caller);
+
+pub const ACCEPTS_TENANT: u8 = 1;
+pub const ACCEPTS_USER: u8 = 2;
+pub type TenantOnly = Accepting<ACCEPTS_TENANT>;
+pub type UserOnly = Accepting<ACCEPTS_USER>;
+pub type TenantOrUser = Accepting<{ ACCEPTS_TENANT | ACCEPTS_USER }>;
+
+impl<const KINDS: u8> FromRequestParts<Arc<Feishu>> for Accepting<KINDS> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, feishu: &Arc<Feishu>) -> Result<Self, ApiError> {
+        let caller = authenticate(feishu, &parts.headers)?;
+        let accepted: Vec<TokenKind> = [
+            (ACCEPTS_TENANT, TokenKind::Tenant),
+            (ACCEPTS_USER, TokenKind::User),
+        ]
+        .into_iter()
+        .filter(|(bit, _)| KINDS & bit != 0)
+        .map(|(_, kind)| kind)
+        .collect();
+        caller.require(&accepted)?;
+        Ok(Self(caller))
+    }
+}
+
 /// The caller of a business API, from `Authorization: Bearer <token>`.
 pub fn authenticate(feishu: &Feishu, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let token = headers

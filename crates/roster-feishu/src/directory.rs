@@ -9,9 +9,9 @@ use roster_core::{Engine, Entity, EntityId, NewEntity, StoreError};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::auth::Caller;
+use crate::auth::{Accepting, TenantOnly, TenantOrUser, UserOnly};
 use crate::tenants::{derived_id, App, Feishu, Tenant, USER};
-use crate::tokens::{random_hex, TokenKind};
+use crate::tokens::random_hex;
 use crate::wire::{success, ApiError, ApiResult, JsonBody, QueryParams};
 
 /// The vendor's three id kinds (named after their `user_id_type` values).
@@ -263,11 +263,10 @@ pub struct CreateUser {
 /// `POST /open-apis/contact/v3/users` (tenant token). `client_token` makes retries idempotent.
 pub async fn create_user(
     State(feishu): State<Arc<Feishu>>,
-    caller: Caller,
+    Accepting(caller): TenantOnly,
     query: QueryParams,
     JsonBody(body): JsonBody<CreateUser>,
 ) -> ApiResult {
-    caller.require(&[TokenKind::Tenant])?;
     IdType::from_query(&query, "user_id_type")?;
     let tenant = caller.tenant();
     let store = &feishu.engine.store;
@@ -330,11 +329,10 @@ pub async fn create_user(
 /// `GET /open-apis/contact/v3/users/:user_id`.
 pub async fn get_user(
     State(feishu): State<Arc<Feishu>>,
-    caller: Caller,
+    Accepting(caller): TenantOrUser,
     query: QueryParams,
     Path(id): Path<String>,
 ) -> ApiResult {
-    caller.require(&[TokenKind::Tenant, TokenKind::User])?;
     let id_type = IdType::from_query(&query, "user_id_type")?;
     let found = resolve(&feishu, &caller.app, id_type, std::slice::from_ref(&id)).await?;
     let user = match found.get(&id) {
@@ -350,10 +348,9 @@ pub async fn get_user(
 /// `GET /open-apis/contact/v3/users/batch?user_ids=..&user_ids=..` (at most 50).
 pub async fn batch_get_users(
     State(feishu): State<Arc<Feishu>>,
-    caller: Caller,
+    Accepting(caller): TenantOrUser,
     query: QueryParams,
 ) -> ApiResult {
-    caller.require(&[TokenKind::Tenant, TokenKind::User])?;
     let id_type = IdType::from_query(&query, "user_id_type")?;
     let ids = query.all("user_ids");
     if ids.is_empty() || ids.len() > 50 {
@@ -383,11 +380,10 @@ pub struct BatchGetId {
 /// `POST /open-apis/contact/v3/users/batch_get_id`: user ids by email and mobile (50 each).
 pub async fn batch_get_id(
     State(feishu): State<Arc<Feishu>>,
-    caller: Caller,
+    Accepting(caller): TenantOnly,
     query: QueryParams,
     JsonBody(body): JsonBody<BatchGetId>,
 ) -> ApiResult {
-    caller.require(&[TokenKind::Tenant])?;
     let id_type = IdType::from_query(&query, "user_id_type")?;
     for (field, values) in [("emails", &body.emails), ("mobiles", &body.mobiles)] {
         if values.len() > 50 {
@@ -427,8 +423,10 @@ pub async fn batch_get_id(
 }
 
 /// `GET /open-apis/authen/v1/user_info`: the user a user access token belongs to.
-pub async fn user_info(State(feishu): State<Arc<Feishu>>, caller: Caller) -> ApiResult {
-    caller.require(&[TokenKind::User])?;
+pub async fn user_info(
+    State(feishu): State<Arc<Feishu>>,
+    Accepting(caller): UserOnly,
+) -> ApiResult {
     let user = match caller.user {
         Some(id) => feishu.engine.store.entity(id).await?,
         None => None,

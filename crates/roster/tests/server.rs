@@ -224,7 +224,56 @@ async fn feishu_gateway_token_errors() {
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["code"], 99991663, "{path}: {body}");
     }
+    // So is the token's kind: a user token on tenant-only routes, whatever the body.
+    let user_token = demo_user_token(&client, &server.base_url()).await;
+    for path in [
+        "/open-apis/contact/v3/users",
+        "/open-apis/im/v1/chats",
+        "/open-apis/apaas/v1/user_task/query",
+    ] {
+        let body: Value = client
+            .post(format!("{}{path}", server.base_url()))
+            .bearer_auth(&user_token)
+            .body("{ not json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(body["code"], 99991668, "{path}: {body}");
+        assert_eq!(
+            body["msg"], "user access token not support",
+            "{path}: {body}"
+        );
+    }
     server.stop().await;
+}
+
+/// A user access token of the demo seed's alice, through a login code and the OIDC exchange.
+async fn demo_user_token(client: &reqwest::Client, base: &str) -> String {
+    let code: Value = client
+        .post(format!("{base}/_roster/feishu/login_codes"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({ "app_id": "cli_demo00000000001", "user_id": "alice" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let app = token_of(client, base, "cli_demo00000000001", "demo-app-secret").await;
+    let tokens: Value = client
+        .post(format!("{base}/open-apis/authen/v1/oidc/access_token"))
+        .bearer_auth(app)
+        .json(&json!({ "grant_type": "authorization_code", "code": code["code"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokens["data"]["access_token"].as_str().unwrap().to_string()
 }
 
 #[tokio::test]

@@ -16,23 +16,17 @@ use serde_json::{json, Value};
 use super::tasks::{self, UserTaskSeed, ASSIGNEE, CANCELED, CC, DONE, IN_PROCESS, PENDING};
 use super::{invalid, kunlun_users, Body, KUNLUN_ID};
 use crate::admin;
-use crate::auth::Caller;
+use crate::auth::{Accepting, TenantOnly};
 use crate::directory::unresolved;
 use crate::im::chat::{self, Found, Members, MembershipError};
 use crate::im::routes::default_chat_attrs;
-use crate::tenants::{all_pages, App, Feishu, Tenant, DIALECT};
-use crate::tokens::TokenKind;
+use crate::tenants::{all_pages, Feishu, Tenant, DIALECT};
 use crate::wire::{parse_json, success, ApiError, ApiResult};
 
 /// Invitees per `chat_group` call.
 const MAX_INVITEES: usize = 20;
 const QUERY_LIMIT_DEFAULT: i64 = 10;
 const QUERY_LIMIT_MAX: i64 = 100;
-
-fn tenant_app(caller: &Caller) -> Result<Arc<App>, ApiError> {
-    caller.require(&[TokenKind::Tenant])?;
-    Ok(caller.app.clone())
-}
 
 async fn task(feishu: &Feishu, tenant: &Tenant, task_id: &str) -> Result<Entity, ApiError> {
     let task = feishu
@@ -154,10 +148,10 @@ fn number(
 /// `offset`/`limit`, with the total as a string `count`.
 pub async fn query(
     State(feishu): State<Arc<Feishu>>,
-    caller: Caller,
+    Accepting(caller): TenantOnly,
     Body(body): Body<Query>,
 ) -> ApiResult {
-    let app = tenant_app(&caller)?;
+    let app = caller.app;
     let tenant = &app.tenant;
     let user = person(&feishu, tenant, "kunlun_user_id", body.kunlun_user_id).await?;
     let relation = match body.source.as_deref().filter(|s| !s.is_empty()) {
@@ -266,11 +260,11 @@ fn chat_group_error(e: MembershipError) -> ApiError {
 /// invitees into the chat `chat_id`, or into a new chat `chat_name` the app's bot creates.
 pub async fn chat_group(
     State(feishu): State<Arc<Feishu>>,
-    caller: Caller,
+    Accepting(caller): TenantOnly,
     Path(task_id): Path<String>,
     Body(body): Body<ChatGroup>,
 ) -> ApiResult {
-    let app = tenant_app(&caller)?;
+    let app = caller.app;
     let tenant = &app.tenant;
     task(&feishu, tenant, &task_id).await?;
     let operator = person(&feishu, tenant, "operator_user_id", body.operator_user_id).await?;
@@ -331,11 +325,11 @@ pub struct Cc {
 /// `POST /open-apis/apaas/v1/user_tasks/:task_id/cc`: the users see the task with `source=ccMe`.
 pub async fn cc(
     State(feishu): State<Arc<Feishu>>,
-    caller: Caller,
+    Accepting(caller): TenantOnly,
     Path(task_id): Path<String>,
     Body(body): Body<Cc>,
 ) -> ApiResult {
-    let app = tenant_app(&caller)?;
+    let app = caller.app;
     let tenant = &app.tenant;
     let task = pending(task(&feishu, tenant, &task_id).await?)?;
     person(&feishu, tenant, "operator_user_id", body.operator_user_id).await?;
@@ -360,11 +354,11 @@ pub struct Expediting {
 /// assignees; roster checks it and has nothing to store.
 pub async fn expediting(
     State(feishu): State<Arc<Feishu>>,
-    caller: Caller,
+    Accepting(caller): TenantOnly,
     Path(task_id): Path<String>,
     Body(body): Body<Expediting>,
 ) -> ApiResult {
-    let app = tenant_app(&caller)?;
+    let app = caller.app;
     let tenant = &app.tenant;
     let task = pending(task(&feishu, tenant, &task_id).await?)?;
     person(&feishu, tenant, "operator_user_id", body.operator_user_id).await?;
@@ -416,11 +410,11 @@ async fn rollback_targets(
 /// `POST /open-apis/apaas/v1/user_tasks/:task_id/rollback_points`.
 pub async fn rollback_points(
     State(feishu): State<Arc<Feishu>>,
-    caller: Caller,
+    Accepting(caller): TenantOnly,
     Path(task_id): Path<String>,
     Body(body): Body<Operator>,
 ) -> ApiResult {
-    let app = tenant_app(&caller)?;
+    let app = caller.app;
     let tenant = &app.tenant;
     let task = task(&feishu, tenant, &task_id).await?;
     person(&feishu, tenant, "operator_user_id", body.operator_user_id).await?;
@@ -451,11 +445,11 @@ fn with_status(task: &Entity, status: &str) -> Value {
 /// to an earlier task, which is pending again; this one is done.
 pub async fn rollback(
     State(feishu): State<Arc<Feishu>>,
-    caller: Caller,
+    Accepting(caller): TenantOnly,
     Path(task_id): Path<String>,
     Body(body): Body<Rollback>,
 ) -> ApiResult {
-    let app = tenant_app(&caller)?;
+    let app = caller.app;
     let tenant = &app.tenant;
     let task = pending(task(&feishu, tenant, &task_id).await?)?;
     let operator = person(&feishu, tenant, "operator_user_id", body.operator_user_id).await?;
@@ -498,11 +492,11 @@ pub struct Cancel {
 /// withdraws the workflow instance; its pending tasks are done.
 pub async fn cancel(
     State(feishu): State<Arc<Feishu>>,
-    caller: Caller,
+    Accepting(caller): TenantOnly,
     Path(instance_id): Path<String>,
     Body(body): Body<Cancel>,
 ) -> ApiResult {
-    let app = tenant_app(&caller)?;
+    let app = caller.app;
     let tenant = &app.tenant;
     let store = &feishu.engine.store;
     let instance = store

@@ -13,10 +13,9 @@ use super::{
     error, CHAT_FULL, INVALID_CHAT_ID, INVALID_PARAMETER, NOT_IN_CHAT, NO_VALID_MEMBERS,
     OTHER_TENANT, PUBLIC_CHAT_NAME, UNAVAILABLE_IDS,
 };
-use crate::auth::Caller;
+use crate::auth::{Accepting, Caller, TenantOnly, TenantOrUser};
 use crate::directory::{refuse_unknown, render, resolve, resolve_all, unresolved, IdType};
 use crate::tenants::{App, Feishu, Tenant};
-use crate::tokens::TokenKind;
 use crate::wire::{success, ApiError, ApiResult, JsonBody, QueryParams};
 
 /// Users per create or add-members call, and bots per call.
@@ -176,11 +175,10 @@ fn unavailable_bots(ids: &[&str]) -> ApiError {
 /// `POST /open-apis/im/v1/chats` (tenant token): a chat created by, and with, the app's bot.
 pub async fn create_chat(
     State(feishu): State<Arc<Feishu>>,
-    caller: Caller,
+    Accepting(caller): TenantOnly,
     query: QueryParams,
     JsonBody(body): JsonBody<CreateChat>,
 ) -> ApiResult {
-    caller.require(&[TokenKind::Tenant])?;
     let app = &caller.app;
     let tenant = &app.tenant;
     let id_type = IdType::from_query(&query, "user_id_type")?;
@@ -304,12 +302,6 @@ async fn chat_of(feishu: &Feishu, caller: &Caller, chat_id: &str) -> Result<Enti
     }
 }
 
-/// Chat routes that accept tenant and user tokens.
-fn chat_reader(caller: &Caller) -> Result<(), ApiError> {
-    caller.require(&[TokenKind::Tenant, TokenKind::User])?;
-    Ok(())
-}
-
 /// The chat `chat_id` names, if the caller is in it.
 async fn joined_chat(feishu: &Feishu, caller: &Caller, chat_id: &str) -> Result<Entity, ApiError> {
     let chat = chat_of(feishu, caller, chat_id).await?;
@@ -324,11 +316,10 @@ async fn joined_chat(feishu: &Feishu, caller: &Caller, chat_id: &str) -> Result<
 /// name, avatar, member counts and status, as the vendor documents.
 pub async fn get_chat(
     State(feishu): State<Arc<Feishu>>,
-    caller: Caller,
+    Accepting(caller): TenantOrUser,
     query: QueryParams,
     Path(chat_id): Path<String>,
 ) -> ApiResult {
-    chat_reader(&caller)?;
     let id_type = IdType::from_query(&query, "user_id_type")?;
     let chat = chat_of(&feishu, &caller, &chat_id).await?;
     let (users, bots) = chat::counts(&feishu, chat.id).await?;
@@ -361,11 +352,10 @@ fn page_scope(chat: &Entity) -> String {
 /// order they joined.
 pub async fn list_members(
     State(feishu): State<Arc<Feishu>>,
-    caller: Caller,
+    Accepting(caller): TenantOrUser,
     query: QueryParams,
     Path(chat_id): Path<String>,
 ) -> ApiResult {
-    chat_reader(&caller)?;
     let id_type = IdType::from_query(&query, "member_id_type")?;
     let page_size = query.int("page_size")?.unwrap_or(PAGE_SIZE_DEFAULT);
     if !(1..=PAGE_SIZE_MAX).contains(&page_size) {
@@ -429,12 +419,11 @@ pub struct AddMembers {
 /// (`member_id_type=app_id`). `succeed_type=1` adds the ids that exist and lists the others.
 pub async fn add_members(
     State(feishu): State<Arc<Feishu>>,
-    caller: Caller,
+    Accepting(caller): TenantOrUser,
     query: QueryParams,
     Path(chat_id): Path<String>,
     JsonBody(body): JsonBody<AddMembers>,
 ) -> ApiResult {
-    chat_reader(&caller)?;
     // `member_id_type=app_id` names bots; the other types name users.
     let id_type = match query.get("member_id_type") {
         Some("app_id") => None,
