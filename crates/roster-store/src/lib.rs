@@ -3,6 +3,7 @@
 //! Both backends run the same queries through sqlx's `Any` driver; only the migrations, the
 //! connection set-up and the transaction discipline differ (see [`Backend`]).
 
+mod group;
 mod lookup;
 mod migrate;
 mod reads;
@@ -35,6 +36,8 @@ pub struct SqlStore {
     backend: Backend,
     writer: AnyPool,
     reader: AnyPool,
+    /// SQLite's write transactions, batched under one COMMIT.
+    group: Option<group::GroupCommit>,
 }
 
 const SQLITE_PRAGMAS: [&str; 4] = [
@@ -72,6 +75,7 @@ impl SqlStore {
         let writer = pool(1).await.map_err(backend)?;
         let store = Self {
             backend: Backend::Sqlite,
+            group: Some(group::GroupCommit::start(writer.clone())),
             writer,
             reader: pool(4).await.map_err(backend)?,
         };
@@ -91,6 +95,7 @@ impl SqlStore {
             backend: Backend::Postgres,
             writer: pool.clone(),
             reader: pool,
+            group: None,
         };
         store.migrate().await?;
         Ok(store)
@@ -126,12 +131,17 @@ impl SqlStore {
         Ok(tx)
     }
 
-    /// Run `body` in a write transaction, retrying when the database reports a conflict with a
-    /// concurrent transaction. The body returns its value and whether to commit.
+    /// Run `body` in a write transaction (on SQLite, in the next group commit), retrying when
+    /// the database reports a conflict with a concurrent transaction. The body returns its
+    /// value and whether to commit.
     async fn write<T, F>(&self, body: F) -> Result<T, StoreError>
     where
-        F: for<'c> Fn(&'c mut AnyConnection) -> writes::TxFuture<'c, T>,
+        T: Send + 'static,
+        F: for<'c> Fn(&'c mut AnyConnection) -> writes::TxFuture<'c, T> + Send + Sync + 'static,
     {
+        if let Some(group) = &self.group {
+            return group.write(body).await;
+        }
         const MAX_ATTEMPTS: u32 = 50;
         let mut attempt = 0;
         loop {

@@ -90,7 +90,7 @@ impl Store for SqlStore {
 
     async fn create_entities(&self, new: Vec<NewEntity>) -> Result<Vec<Entity>, StoreError> {
         let created = self
-            .write(|conn| {
+            .write(move |conn| {
                 let new = new.clone();
                 Box::pin(async move { writes::create_entities(conn, &new).await })
             })
@@ -247,7 +247,7 @@ impl Store for SqlStore {
     }
 
     async fn delete_entity(&self, id: EntityId) -> Result<(), StoreError> {
-        self.write(|conn| Box::pin(writes::delete_entity(conn, id)))
+        self.write(move |conn| Box::pin(writes::delete_entity(conn, id)))
             .await
     }
 
@@ -329,7 +329,7 @@ impl Store for SqlStore {
 
     async fn add_edges(&self, req: AddEdges) -> Result<Vec<(EntityId, Outcome)>, StoreError> {
         let outcomes = self
-            .write(|conn| {
+            .write(move |conn| {
                 let req = req.clone();
                 Box::pin(async move { writes::add_edges(conn, &req).await })
             })
@@ -343,7 +343,7 @@ impl Store for SqlStore {
     }
 
     async fn remove_edges(&self, req: RemoveEdges) -> Result<Vec<(EntityId, Outcome)>, StoreError> {
-        self.write(|conn| {
+        self.write(move |conn| {
             let req = req.clone();
             Box::pin(async move { writes::remove_edges(conn, &req).await })
         })

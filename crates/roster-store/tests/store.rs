@@ -94,6 +94,7 @@ on_both_backends!(
     delete_entity_keeps_counts_exact,
     aliases_and_entities,
     concurrent_adds_never_exceed_cap,
+    aborted_and_committed_writes_side_by_side,
     batch_lookups_by_key_and_from_either_end,
     concurrent_reciprocal_adds_stay_symmetric,
     linked_entities_by_owner_or_membership,
@@ -815,4 +816,41 @@ async fn large_batches_keep_order_and_counts(f: Fixture) {
     assert_eq!(out[100], (users[1250], Outcome::SubjectFull));
     assert_eq!(f.count(tag, "r", Direction::Members).await, 1250);
     assert_eq!(f.count(users[1299], "r", Direction::Memberships).await, 0);
+}
+
+/// Writes that abort and writes that commit, at once (on SQLite they share group commits):
+/// each keeps exactly its own effect.
+async fn aborted_and_committed_writes_side_by_side(f: Fixture) {
+    let tag = f.entity("tag", "t").await;
+    let mut users = Vec::new();
+    for i in 0..32 {
+        users.push(f.entity("user", &format!("u{i}")).await);
+    }
+    let mut tasks = Vec::new();
+    for (i, &user) in users.iter().enumerate() {
+        let aborting = i % 2 == 1;
+        let mut req = f.add(tag, &[user]);
+        if aborting {
+            req.members.push(999_999);
+            req.policy.abort_on_unknown = true;
+        }
+        let store = f.store.clone();
+        tasks.push(tokio::spawn(async move {
+            (user, aborting, store.add_edges(req).await.unwrap())
+        }));
+    }
+    for task in tasks {
+        let (user, aborting, outcomes) = task.await.unwrap();
+        let expected = if aborting {
+            Outcome::Aborted
+        } else {
+            Outcome::Added
+        };
+        assert_eq!(outcomes[0], (user, expected));
+    }
+    let present = f.store.edges_among(tag, "r", &users).await.unwrap();
+    for (i, user) in users.iter().enumerate() {
+        assert_eq!(present.contains_key(user), i % 2 == 0, "user {i}");
+    }
+    assert_eq!(f.count(tag, "r", Direction::Members).await, 16);
 }
