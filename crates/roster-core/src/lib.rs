@@ -10,10 +10,13 @@ mod clock;
 mod cursor;
 mod engine;
 mod model;
+mod plan;
+pub mod seeded;
 mod store;
 
 pub use clock::Clock;
 pub use cursor::CursorKey;
 pub use engine::Engine;
 pub use model::*;
+pub use plan::*;
 pub use store::{Store, StoreError};

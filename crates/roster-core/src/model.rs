@@ -36,16 +36,6 @@ pub struct Entity {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone)]
-pub struct NewEntity {
-    pub space_id: SpaceId,
-    pub kind: String,
-    pub key: String,
-    pub attrs: Value,
-    pub owner: Option<EntityId>,
-    pub now: i64,
-}
-
 /// `subject --relation--> member`, with when it was made and its position in insertion order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Edge {
@@ -98,30 +88,6 @@ pub struct AddPolicy {
     pub abort_on_unknown: bool,
     /// Write nothing if any member hits a cap.
     pub abort_on_full: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AddEdges {
-    pub space_id: SpaceId,
-    pub subject: EntityId,
-    pub relation: String,
-    /// De-duplicated by the engine; outcomes come back once per distinct member, in order.
-    pub members: Vec<EntityId>,
-    pub caps: Caps,
-    pub reciprocal: Option<Reciprocal>,
-    pub allow_self: bool,
-    pub policy: AddPolicy,
-    pub now: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoveEdges {
-    pub space_id: SpaceId,
-    pub subject: EntityId,
-    pub relation: String,
-    pub members: Vec<EntityId>,
-    /// Reciprocal relation to dissolve when the edge goes.
-    pub reciprocal: Option<String>,
 }
 
 /// The result for one member of a batch.

@@ -1,23 +1,36 @@
 use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
-use serde_json::Value;
 
 use crate::model::*;
+use crate::plan::{Applied, Refusal, StepId, WritePlan};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("an entity with that key already exists")]
-    Conflict,
-    #[error("not found")]
-    NotFound,
+    /// A plan's step was refused; nothing of the plan was written.
+    #[error("{step} refused: {refusal}")]
+    Refused { step: StepId, refusal: Refusal },
     #[error("storage failure: {0}")]
-    Backend(String),
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// Durable storage of spaces, entities, aliases and edges. Every write is one transaction:
-/// a batch is applied whole (or, by its policy, not at all), and counters and caps are checked
-/// and updated inside it, so concurrent writers can never push a count past its cap.
+impl StoreError {
+    pub fn backend(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        StoreError::Backend(e.into())
+    }
+
+    /// The refusal of `step`, if that is what this error is.
+    pub fn refusal_of(&self, step: StepId) -> Option<&Refusal> {
+        match self {
+            StoreError::Refused { step: s, refusal } if *s == step => Some(refusal),
+            _ => None,
+        }
+    }
+}
+
+/// Durable storage of spaces, entities, aliases and edges. Every write is a [`WritePlan`]
+/// applied in one transaction, whole or not at all; counters and caps are checked and updated
+/// inside it, so concurrent writers can never push a count past its cap.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// A named secret, generated on first use and kept for the life of the database.
@@ -32,12 +45,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Space, StoreError>;
     async fn spaces(&self, dialect: &str) -> Result<Vec<Space>, StoreError>;
 
-    /// Insert; `Conflict` if (space, kind, key) exists.
-    async fn create_entity(&self, new: NewEntity) -> Result<Entity, StoreError>;
-    /// Insert all in one transaction; `Conflict`, and nothing written, if any key exists.
-    async fn create_entities(&self, new: Vec<NewEntity>) -> Result<Vec<Entity>, StoreError>;
-    /// Insert, or replace the attrs of the existing entity with the same key when they differ.
-    async fn upsert_entity(&self, new: NewEntity) -> Result<Entity, StoreError>;
+    /// Apply every step of `plan` in one transaction, or none: the first refused step rolls
+    /// the plan back and is reported as [`StoreError::Refused`].
+    async fn apply(&self, plan: WritePlan) -> Result<Applied, StoreError>;
+
     async fn entity(&self, id: EntityId) -> Result<Option<Entity>, StoreError>;
     async fn entities(&self, ids: &[EntityId]) -> Result<HashMap<EntityId, Entity>, StoreError>;
     async fn find_entity(
@@ -69,32 +80,6 @@ pub trait Store: Send + Sync + 'static {
         relations: &[&str],
         page: PageRequest,
     ) -> Result<Page<Entity>, StoreError>;
-    async fn update_entity(
-        &self,
-        id: EntityId,
-        attrs: Value,
-        now: i64,
-    ) -> Result<Entity, StoreError>;
-    /// Delete the entity with its aliases and every edge it is on, adjusting the counters of
-    /// the entities on the other ends.
-    async fn delete_entity(&self, id: EntityId) -> Result<(), StoreError>;
-
-    /// Another name for an entity in a namespace (an open_id per app, a numeric tag id, ...).
-    async fn set_alias(
-        &self,
-        space: SpaceId,
-        namespace: &str,
-        alias: &str,
-        entity: EntityId,
-    ) -> Result<(), StoreError>;
-    /// Drop `alias` if it names `entity` (a renamed entity gives up its old name).
-    async fn remove_alias(
-        &self,
-        space: SpaceId,
-        namespace: &str,
-        alias: &str,
-        entity: EntityId,
-    ) -> Result<(), StoreError>;
     async fn resolve_aliases(
         &self,
         space: SpaceId,
@@ -108,8 +93,6 @@ pub trait Store: Send + Sync + 'static {
         entities: &[EntityId],
     ) -> Result<HashMap<EntityId, String>, StoreError>;
 
-    async fn add_edges(&self, req: AddEdges) -> Result<Vec<(EntityId, Outcome)>, StoreError>;
-    async fn remove_edges(&self, req: RemoveEdges) -> Result<Vec<(EntityId, Outcome)>, StoreError>;
     /// Which of `members` are members of `subject`.
     async fn edges_among(
         &self,

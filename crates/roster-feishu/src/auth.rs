@@ -6,7 +6,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use roster_core::{EntityId, NewEntity, StoreError};
+use roster_core::{EntityId, StoreError, WritePlan};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -18,6 +18,15 @@ pub const LOGIN_CODE: &str = "feishu.login_code";
 const REFRESH_TOKEN: &str = "feishu.refresh_token";
 pub const LOGIN_CODE_TTL: i64 = 300;
 const REFRESH_TOKEN_TTL: i64 = 30 * 24 * 3600;
+/// How long an expired code or refresh token is still known as expired (20004, 20037) rather
+/// than unknown, before housekeeping removes it.
+const EXPIRED_KEPT: i64 = 3600;
+
+/// The steps removing the tenant's login codes and refresh tokens expired for a while.
+pub fn prune_expired(plan: &mut WritePlan) {
+    plan.prune(LOGIN_CODE, plan.now - LOGIN_CODE_TTL - EXPIRED_KEPT);
+    plan.prune(REFRESH_TOKEN, plan.now - REFRESH_TOKEN_TTL - EXPIRED_KEPT);
+}
 
 /// Who is calling: the app whose token it is, which kind of token, and the user for user tokens.
 #[derive(Debug, Clone)]
@@ -220,18 +229,10 @@ pub async fn mint_login_code(
 ) -> Result<String, StoreError> {
     let code = random_hex(16);
     let now = feishu.now();
-    feishu
-        .engine
-        .store
-        .create_entity(NewEntity {
-            space_id: app.tenant.space.id,
-            kind: LOGIN_CODE.into(),
-            key: code.clone(),
-            attrs: json!({ "app": app.entity, "user": user, "expires_at": now + LOGIN_CODE_TTL }),
-            owner: Some(user),
-            now,
-        })
-        .await?;
+    let mut plan = WritePlan::new(app.tenant.space.id, now);
+    let attrs = json!({ "app": app.entity, "user": user, "expires_at": now + LOGIN_CODE_TTL });
+    plan.create(LOGIN_CODE, &code, attrs, Some(user.into()));
+    feishu.engine.store.apply(plan).await?;
     Ok(code)
 }
 
@@ -270,10 +271,12 @@ async fn consume(
     let Some(entity) = store.find_entity(app.tenant.space.id, kind, key).await? else {
         return Ok(None);
     };
-    match store.delete_entity(entity.id).await {
-        Ok(()) => Ok(Some(entity.attrs)),
+    let mut plan = WritePlan::new(app.tenant.space.id, feishu.now());
+    plan.delete(entity.id);
+    match store.apply(plan).await {
+        Ok(_) => Ok(Some(entity.attrs)),
         // Another request consumed it first.
-        Err(StoreError::NotFound) => Ok(None),
+        Err(StoreError::Refused { .. }) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
@@ -282,18 +285,10 @@ async fn issue_user_tokens(feishu: &Feishu, app: &App, user: EntityId) -> ApiRes
     let now = feishu.now();
     let access = Claims::for_user(app.entity, user, now);
     let refresh = format!("ur-{}", random_hex(20));
-    feishu
-        .engine
-        .store
-        .create_entity(NewEntity {
-            space_id: app.tenant.space.id,
-            kind: REFRESH_TOKEN.into(),
-            key: refresh.clone(),
-            attrs: json!({ "app": app.entity, "user": user, "expires_at": now + REFRESH_TOKEN_TTL }),
-            owner: Some(user),
-            now,
-        })
-        .await?;
+    let mut plan = WritePlan::new(app.tenant.space.id, now);
+    let attrs = json!({ "app": app.entity, "user": user, "expires_at": now + REFRESH_TOKEN_TTL });
+    plan.create(REFRESH_TOKEN, &refresh, attrs, Some(user.into()));
+    feishu.engine.store.apply(plan).await?;
     Ok(success(json!({
         "access_token": access.seal(&feishu.engine.token_key),
         "refresh_token": refresh,

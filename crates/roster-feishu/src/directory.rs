@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use roster_core::{Engine, Entity, EntityId, NewEntity, StoreError};
+use roster_core::{Entity, EntityId, StepId, Store, StoreError, Target, WritePlan};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -76,55 +76,37 @@ fn union_id(tenant: &str, user_id: &str) -> String {
     derived_id("on_", &["user", tenant, user_id])
 }
 
-/// Create (or, with the same key, update) a user and give it its ids in every app of the tenant.
-pub async fn upsert_user(
-    engine: &Engine,
-    tenant: &Tenant,
-    user_id: &str,
-    attrs: Value,
-) -> Result<Entity, StoreError> {
-    let user = engine
-        .store
-        .upsert_entity(NewEntity {
-            space_id: tenant.space.id,
-            kind: USER.into(),
-            key: user_id.into(),
-            attrs,
-            owner: None,
-            now: engine.clock.now(),
-        })
-        .await?;
-    index_user(engine, tenant, &user).await?;
-    Ok(user)
+/// The steps of a user's email and mobile aliases, which are unique per tenant.
+pub struct ContactSteps {
+    pub email: Option<StepId>,
+    pub mobile: Option<StepId>,
 }
 
-/// The aliases a user is found by: its ids, its email and mobile for batch_get_id, its kunlun id.
-pub async fn index_user(engine: &Engine, tenant: &Tenant, user: &Entity) -> Result<(), StoreError> {
-    let space = tenant.space.id;
-    let store = &engine.store;
-    store
-        .set_alias(space, "user_id", &user.key, user.id)
-        .await?;
-    store
-        .set_alias(
-            space,
-            "union_id",
-            &union_id(&tenant.key, &user.key),
-            user.id,
-        )
-        .await?;
+/// Give `user` (stored by an earlier step or already) every alias it is found by: its ids in
+/// every app of the tenant, its email and mobile for batch_get_id, its kunlun id.
+pub fn index_user(
+    plan: &mut WritePlan,
+    tenant: &Tenant,
+    user: Target,
+    user_id: &str,
+    attrs: &Value,
+) -> ContactSteps {
+    plan.set_alias("user_id", user_id, user);
+    plan.set_alias("union_id", union_id(&tenant.key, user_id), user);
     for app_id in &tenant.app_ids {
-        let alias = open_id(&tenant.key, app_id, &user.key);
-        store
-            .set_alias(space, &format!("open_id/{app_id}"), &alias, user.id)
-            .await?;
+        let alias = open_id(&tenant.key, app_id, user_id);
+        plan.set_alias(format!("open_id/{app_id}"), alias, user);
     }
-    for field in ["email", "mobile"] {
-        if let Some(value) = user.attrs[field].as_str().filter(|v| !v.is_empty()) {
-            store.set_alias(space, field, value, user.id).await?;
-        }
-    }
-    crate::apaas::index_kunlun_id(engine, tenant, user).await
+    let mut contact = |field: &str| {
+        let value = attrs[field].as_str().filter(|v| !v.is_empty())?;
+        Some(plan.set_alias(field, value, user))
+    };
+    let steps = ContactSteps {
+        email: contact("email"),
+        mobile: contact("mobile"),
+    };
+    crate::apaas::index_kunlun_id(plan, tenant, user, user_id, attrs);
+    steps
 }
 
 /// Map wire ids of `id_type` to users; ids that name no user of the tenant are left out.
@@ -270,15 +252,9 @@ pub async fn create_user(
     IdType::from_query(&query, "user_id_type")?;
     let tenant = caller.tenant();
     let store = &feishu.engine.store;
-    if let Some(token) = query.get("client_token") {
-        let earlier = store
-            .resolve_aliases(tenant.space.id, "client_token", &[token.to_string()])
-            .await?;
-        if let Some(id) = earlier.get(token) {
-            if let Some(user) = store.entity(*id).await? {
-                return Ok(success(json!({ "user": user_object(&caller.app, &user) })));
-            }
-        }
+    let client_token = query.get("client_token");
+    if let Some(user) = earlier_user(store, tenant, client_token).await? {
+        return Ok(success(json!({ "user": user_object(&caller.app, &user) })));
     }
     let name = body.name.unwrap_or_default();
     if name.trim().is_empty() || name.chars().count() > 64 {
@@ -291,19 +267,6 @@ pub async fn create_user(
         .user_id
         .filter(|id| !id.is_empty())
         .unwrap_or_else(|| random_hex(4));
-    if store
-        .find_entity(tenant.space.id, USER, &user_id)
-        .await?
-        .is_some()
-    {
-        return Err(
-            ApiError::bad_request(41012, "user_id already exists").with_violation(
-                "user_id",
-                Some(&user_id),
-                "already exists",
-            ),
-        );
-    }
     let attrs = json!({
         "name": name,
         "en_name": body.en_name.unwrap_or_default(),
@@ -317,13 +280,65 @@ pub async fn create_user(
         "city": body.city.unwrap_or_default(),
         "country": body.country.unwrap_or_default(),
     });
-    let user = upsert_user(&feishu.engine, tenant, &user_id, attrs).await?;
-    if let Some(token) = query.get("client_token") {
-        store
-            .set_alias(tenant.space.id, "client_token", token, user.id)
-            .await?;
+    let mut plan = WritePlan::new(tenant.space.id, feishu.engine.clock.now());
+    let user = plan.create(USER, &user_id, attrs.clone(), None);
+    let contact = index_user(&mut plan, tenant, user.into(), &user_id, &attrs);
+    if let Some(token) = client_token {
+        plan.set_alias("client_token", token, user);
     }
-    Ok(success(json!({ "user": user_object(&caller.app, &user) })))
+    let refused = |step: Option<StepId>, e: &StoreError| {
+        step.is_some_and(|step| e.refusal_of(step).is_some())
+    };
+    let e = match store.apply(plan).await {
+        Ok(applied) => {
+            let user = applied.into_entity(user);
+            return Ok(success(json!({ "user": user_object(&caller.app, &user) })));
+        }
+        Err(e) => e,
+    };
+    // A concurrent request with the same client_token created its user first.
+    if let Some(user) = earlier_user(store, tenant, client_token).await? {
+        return Ok(success(json!({ "user": user_object(&caller.app, &user) })));
+    }
+    match e {
+        e if refused(Some(user), &e) => Err(already_exists(41012, "user_id", &user_id)),
+        e if refused(contact.mobile, &e) => {
+            let mobile = attrs["mobile"].as_str().unwrap_or_default();
+            Err(already_exists(41009, "mobile", mobile))
+        }
+        e if refused(contact.email, &e) => {
+            let email = attrs["email"].as_str().unwrap_or_default();
+            Err(already_exists(41010, "email", email))
+        }
+        e => Err(e.into()),
+    }
+}
+
+/// The user an earlier create with this `client_token` made.
+async fn earlier_user(
+    store: &Arc<dyn Store>,
+    tenant: &Tenant,
+    token: Option<&str>,
+) -> Result<Option<Entity>, StoreError> {
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    let earlier = store
+        .resolve_aliases(tenant.space.id, "client_token", &[token.to_string()])
+        .await?;
+    match earlier.get(token) {
+        Some(id) => store.entity(*id).await,
+        None => Ok(None),
+    }
+}
+
+/// HTTP 400 `<field> already exists`, naming the field.
+fn already_exists(code: i64, field: &str, value: &str) -> ApiError {
+    ApiError::bad_request(code, format!("{field} already exists")).with_violation(
+        field,
+        Some(value),
+        "already exists",
+    )
 }
 
 /// `GET /open-apis/contact/v3/users/:user_id`.

@@ -11,11 +11,12 @@ mod tenants;
 mod tokens;
 mod wire;
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use axum::routing::{get, post};
 use axum::{middleware, Router};
-use roster_core::{Engine, StoreError};
+use roster_core::{Engine, StoreError, WritePlan};
 
 pub use seed::{Seed, SeedError};
 
@@ -36,8 +37,12 @@ pub struct Routes {
     pub admin: Router,
 }
 
+/// How often expired login codes, refresh tokens and chat `uuid` markers are removed.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
+
 pub async fn routes(engine: Engine) -> Result<Routes, StoreError> {
     let feishu = Arc::new(tenants::Feishu::load(engine).await?);
+    tokio::spawn(housekeeping(Arc::downgrade(&feishu)));
     let api = Router::new()
         .route(
             "/auth/v3/tenant_access_token/internal",
@@ -103,4 +108,23 @@ pub async fn routes(engine: Engine) -> Result<Routes, StoreError> {
         api: Router::new().nest("/open-apis", api),
         admin: Router::new().nest("/feishu", admin),
     })
+}
+
+/// Remove what has expired, in every tenant, until the routes are dropped.
+async fn housekeeping(feishu: Weak<tenants::Feishu>) {
+    let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);
+    loop {
+        every.tick().await;
+        let Some(feishu) = feishu.upgrade() else {
+            return;
+        };
+        for space in feishu.spaces() {
+            let mut plan = WritePlan::new(space, feishu.now());
+            auth::prune_expired(&mut plan);
+            im::chat::prune_markers(&mut plan);
+            if let Err(e) = feishu.engine.store.apply(plan).await {
+                tracing::warn!("feishu housekeeping of space {space}: {e}");
+            }
+        }
+    }
 }

@@ -2,13 +2,13 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use roster_core::{Engine, NewEntity, StoreError};
+use roster_core::{seeded, Engine, StoreError, WritePlan};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::apaas::tasks::{declare, DeclareError, UserTaskSeed};
 use crate::apaas::{kunlun_id, KUNLUN_ID};
-use crate::directory::{index_user, upsert_user};
+use crate::directory::index_user;
 use crate::tenants::{all_entities, Tenant, APP, DIALECT, TENANT, USER};
 use crate::LIMITS;
 
@@ -142,53 +142,53 @@ impl Seed {
                 .store
                 .ensure_space(DIALECT, &seed.tenant_key, &seed.limits)
                 .await?;
+            let fingerprint = seeded::fingerprint(seed);
+            if seeded::is_seeded(engine, space.id, &fingerprint).await? {
+                continue;
+            }
             let name = seed.name.clone().unwrap_or_else(|| seed.tenant_key.clone());
-            let entity = |kind: &str, key: &str, attrs| NewEntity {
-                space_id: space.id,
-                kind: kind.into(),
-                key: key.into(),
-                attrs,
-                owner: None,
-                now,
-            };
-            engine
-                .store
-                .upsert_entity(entity(TENANT, &seed.tenant_key, json!({ "name": name })))
-                .await?;
-            let apps_before = all_entities(engine, space.id, APP).await?.len();
+            let mut plan = WritePlan::new(space.id, now);
+            plan.upsert(TENANT, &seed.tenant_key, json!({ "name": name }), None);
+            let apps_before: Vec<String> = all_entities(engine, space.id, APP)
+                .await?
+                .into_iter()
+                .map(|app| app.key)
+                .collect();
+            let mut app_ids = apps_before.clone();
             for app in &seed.apps {
                 let attrs = json!({ "secret": app.app_secret, "name": app.name });
-                engine
-                    .store
-                    .upsert_entity(entity(APP, &app.app_id, attrs))
-                    .await?;
-            }
-            let apps = all_entities(engine, space.id, APP).await?;
-            let tenant = Tenant {
-                key: seed.tenant_key.clone(),
-                app_ids: apps.iter().map(|a| a.key.clone()).collect(),
-                space: space.clone(),
-            };
-            if apps.len() != apps_before {
-                // Users made through the API before this app existed get their open_id in it.
-                for user in all_entities(engine, space.id, USER).await? {
-                    index_user(engine, &tenant, &user).await?;
+                plan.upsert(APP, &app.app_id, attrs, None);
+                if !app_ids.contains(&app.app_id) {
+                    app_ids.push(app.app_id.clone());
                 }
             }
+            let tenant = Tenant {
+                key: seed.tenant_key.clone(),
+                app_ids,
+                space: space.clone(),
+            };
+            if tenant.app_ids.len() != apps_before.len() {
+                // Users made through the API before this app existed get their open_id in it.
+                for user in all_entities(engine, space.id, USER).await? {
+                    index_user(&mut plan, &tenant, user.id.into(), &user.key, &user.attrs);
+                }
+            }
+            let keys: Vec<String> = seed.users.iter().map(|u| u.user_id.clone()).collect();
+            let mut existing = engine.store.find_entities(space.id, USER, &keys).await?;
             for user in &seed.users {
-                let existing = engine
-                    .store
-                    .find_entity(space.id, USER, &user.user_id)
-                    .await?;
-                let mut attrs = existing.map_or_else(|| json!({}), |e| e.attrs);
+                let mut attrs = existing
+                    .remove(&user.user_id)
+                    .map_or_else(|| json!({}), |e| e.attrs);
                 attrs["name"] = json!(user.name);
                 attrs["email"] = json!(user.email.clone().unwrap_or_default());
                 attrs["mobile"] = json!(user.mobile.clone().unwrap_or_default());
                 if let Some(kunlun_id) = &user.kunlun_id {
                     attrs[KUNLUN_ID] = json!(kunlun_id);
                 }
-                upsert_user(engine, &tenant, &user.user_id, attrs).await?;
+                let stored = plan.upsert(USER, &user.user_id, attrs.clone(), None);
+                index_user(&mut plan, &tenant, stored.into(), &user.user_id, &attrs);
             }
+            engine.store.apply(plan).await?;
             for task in &seed.apaas_user_tasks {
                 declare(engine, &space, task)
                     .await
@@ -197,6 +197,10 @@ impl Seed {
                         source,
                     })?;
             }
+            // Last: a start that dies before this applies the seed again.
+            let mut plan = WritePlan::new(space.id, now);
+            seeded::record_seeded(&mut plan, &fingerprint);
+            engine.store.apply(plan).await?;
         }
         Ok(())
     }

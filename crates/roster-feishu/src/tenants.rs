@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use roster_core::{Engine, EntityFilter, EntityId, Page, PageRequest, Space, StoreError};
+use roster_core::{Engine, EntityFilter, EntityId, Page, PageRequest, Space, SpaceId, StoreError};
 use sha2::{Digest, Sha256};
 
 pub const DIALECT: &str = "feishu";
@@ -69,6 +69,18 @@ impl Feishu {
             apps_by_id,
             apps_by_entity,
         })
+    }
+
+    /// The space of every tenant.
+    pub fn spaces(&self) -> Vec<SpaceId> {
+        let mut spaces: Vec<SpaceId> = self
+            .apps_by_id
+            .values()
+            .map(|a| a.tenant.space.id)
+            .collect();
+        spaces.sort_unstable();
+        spaces.dedup();
+        spaces
     }
 
     pub fn app(&self, app_id: &str) -> Option<&Arc<App>> {

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use roster_core::StoreError;
 
 use crate::writes::TxFuture;
-use crate::{from_sqlx, is_conflict};
+use crate::{backend, is_conflict};
 
 /// Transactions per COMMIT at most.
 const MAX_BATCH: usize = 64;
@@ -64,7 +64,7 @@ impl GroupCommit {
                     },
                     // Rolled back to its savepoint: its own error, whatever the batch does.
                     Err(e) => {
-                        let error = from_sqlx(e);
+                        let error = backend(e);
                         Step {
                             keep: false,
                             completion: Box::new(move |_| {
@@ -75,7 +75,7 @@ impl GroupCommit {
                 }
             })
         });
-        let closed = || StoreError::Backend("the store is closed".into());
+        let closed = || StoreError::backend("the store is closed");
         self.jobs.send(job).await.map_err(|_| closed())?;
         answer.await.map_err(|_| closed())?
     }
@@ -116,7 +116,7 @@ async fn commit_batch(writer: &AnyPool, batch: Vec<Job>) -> Result<(), sqlx::Err
             Err(e) => {
                 let _ = conn.execute("ROLLBACK").await;
                 for completion in completions {
-                    completion(Err(StoreError::Backend(format!("write batch failed: {e}"))));
+                    completion(Err(StoreError::backend(format!("write batch failed: {e}"))));
                 }
                 return Err(e);
             }
@@ -129,7 +129,7 @@ async fn commit_batch(writer: &AnyPool, batch: Vec<Job>) -> Result<(), sqlx::Err
     for completion in completions {
         completion(match &committed {
             Ok(_) => Ok(()),
-            Err(e) => Err(StoreError::Backend(format!("commit failed: {e}"))),
+            Err(e) => Err(StoreError::backend(format!("commit failed: {e}"))),
         });
     }
     committed.map(|_| ())

@@ -51,7 +51,7 @@ impl SqlStore {
     /// Open (creating if needed) `roster.db` inside `dir`.
     pub async fn open_sqlite_dir(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display())))?;
+            .map_err(|e| backend(format!("cannot create {}: {e}", dir.display())))?;
         Self::open_sqlite_file(&dir.join("roster.db")).await
     }
 
@@ -158,7 +158,7 @@ impl SqlStore {
                     tracing::debug!(attempt, "write conflict, retrying: {e}");
                     tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(20)))).await;
                 }
-                Err(e) => return Err(from_sqlx(e)),
+                Err(e) => return Err(backend(e)),
             }
         }
     }
@@ -179,16 +179,8 @@ fn is_conflict(e: &sqlx::Error) -> bool {
     }
 }
 
-fn from_sqlx(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
-        _ => backend(e),
-    }
-}
-
-fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
+fn backend(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StoreError {
+    StoreError::backend(e)
 }
 
 /// `$start, $start+1, ...` for `n` values (both backends accept numbered placeholders).

@@ -2,7 +2,6 @@ use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use rand::RngCore;
-use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -10,7 +9,7 @@ use roster_core::*;
 
 use crate::lookup::{pair, rows_in, Param};
 use crate::reads::{self, ENTITY_COLUMNS};
-use crate::{backend, from_sqlx, placeholders, writes, Backend, SqlStore};
+use crate::{backend, placeholders, writes, Backend, SqlStore};
 
 /// A batch insert of at least this many entities refreshes PostgreSQL's statistics.
 const ANALYZE_AFTER: usize = 1000;
@@ -28,12 +27,12 @@ impl Store for SqlStore {
         .bind(fresh)
         .execute(&self.writer)
         .await
-        .map_err(from_sqlx)?;
+        .map_err(backend)?;
         let row = sqlx::query("SELECT value FROM settings WHERE name = $1")
             .bind(name)
             .fetch_one(&self.writer)
             .await
-            .map_err(from_sqlx)?;
+            .map_err(backend)?;
         let value: String = row.try_get(0).map_err(backend)?;
         Ok(value.into_bytes())
     }
@@ -55,7 +54,7 @@ impl Store for SqlStore {
         .bind(limits)
         .fetch_one(&self.writer)
         .await
-        .map_err(from_sqlx)?;
+        .map_err(backend)?;
         reads::space(&row)
     }
 
@@ -64,51 +63,36 @@ impl Store for SqlStore {
             .bind(dialect)
             .fetch_all(&self.reader)
             .await
-            .map_err(from_sqlx)?
+            .map_err(backend)?
             .iter()
             .map(reads::space)
             .collect()
     }
 
-    async fn create_entity(&self, new: NewEntity) -> Result<Entity, StoreError> {
-        let attrs = new.attrs.to_string();
-        let row = sqlx::query(&format!(
-            "INSERT INTO entities (space_id, kind, key, attrs, owner_id, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {ENTITY_COLUMNS}"
-        ))
-        .bind(new.space_id)
-        .bind(&new.kind)
-        .bind(&new.key)
-        .bind(attrs)
-        .bind(new.owner)
-        .bind(new.now)
-        .fetch_one(&self.writer)
-        .await
-        .map_err(from_sqlx)?;
-        reads::entity(&row)
-    }
-
-    async fn create_entities(&self, new: Vec<NewEntity>) -> Result<Vec<Entity>, StoreError> {
-        let created = self
+    async fn apply(&self, plan: WritePlan) -> Result<Applied, StoreError> {
+        plan.check().map_err(backend)?;
+        let applied = self
             .write(move |conn| {
-                let new = new.clone();
-                Box::pin(async move { writes::create_entities(conn, &new).await })
+                let plan = plan.clone();
+                Box::pin(async move { writes::apply(conn, &plan).await })
             })
-            .await?;
-        self.after_bulk_insert("entities", created.len()).await;
-        Ok(created)
-    }
-
-    async fn upsert_entity(&self, new: NewEntity) -> Result<Entity, StoreError> {
-        match self.find_entity(new.space_id, &new.kind, &new.key).await? {
-            None => match self.create_entity(new.clone()).await {
-                // Lost a race with another writer of the same key: take theirs and update it.
-                Err(StoreError::Conflict) => Box::pin(self.upsert_entity(new)).await,
-                other => other,
-            },
-            Some(existing) if existing.attrs == new.attrs => Ok(existing),
-            Some(existing) => self.update_entity(existing.id, new.attrs, new.now).await,
+            .await??;
+        let (mut entities, mut edges) = (0, 0);
+        for result in &applied.results {
+            match result {
+                StepResult::Entity(_) => entities += 1,
+                StepResult::Outcomes(outcomes) => {
+                    edges += outcomes
+                        .iter()
+                        .filter(|(_, o)| *o == Outcome::Added)
+                        .count()
+                }
+                StepResult::Done => {}
+            }
         }
+        self.after_bulk_insert("entities", entities).await;
+        self.after_bulk_insert("edges", edges).await;
+        Ok(applied)
     }
 
     async fn entity(&self, id: EntityId) -> Result<Option<Entity>, StoreError> {
@@ -137,7 +121,7 @@ impl Store for SqlStore {
         .bind(key)
         .fetch_optional(&self.reader)
         .await
-        .map_err(from_sqlx)?
+        .map_err(backend)?
         .as_ref()
         .map(reads::entity)
         .transpose()
@@ -184,7 +168,7 @@ impl Store for SqlStore {
         if let Some(owner) = filter.owner {
             query = query.bind(owner);
         }
-        let rows = query.fetch_all(&self.reader).await.map_err(from_sqlx)?;
+        let rows = query.fetch_all(&self.reader).await.map_err(backend)?;
         entity_page(&rows, page.limit)
     }
 
@@ -223,80 +207,8 @@ impl Store for SqlStore {
                 query = query.bind(*relation);
             }
         }
-        let rows = query.fetch_all(&self.reader).await.map_err(from_sqlx)?;
+        let rows = query.fetch_all(&self.reader).await.map_err(backend)?;
         entity_page(&rows, page.limit)
-    }
-
-    async fn update_entity(
-        &self,
-        id: EntityId,
-        attrs: Value,
-        now: i64,
-    ) -> Result<Entity, StoreError> {
-        let row = sqlx::query(&format!(
-            "UPDATE entities SET attrs = $2, updated_at = $3 WHERE id = $1 RETURNING {ENTITY_COLUMNS}"
-        ))
-        .bind(id)
-        .bind(attrs.to_string())
-        .bind(now)
-        .fetch_optional(&self.writer)
-        .await
-        .map_err(from_sqlx)?
-        .ok_or(StoreError::NotFound)?;
-        reads::entity(&row)
-    }
-
-    async fn delete_entity(&self, id: EntityId) -> Result<(), StoreError> {
-        self.write(move |conn| Box::pin(writes::delete_entity(conn, id)))
-            .await
-    }
-
-    async fn set_alias(
-        &self,
-        space: SpaceId,
-        namespace: &str,
-        alias: &str,
-        entity: EntityId,
-    ) -> Result<(), StoreError> {
-        let taken_by = sqlx::query(
-            "INSERT INTO aliases (space_id, namespace, alias, entity_id) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (space_id, namespace, alias) DO UPDATE SET alias = excluded.alias
-             RETURNING entity_id",
-        )
-        .bind(space)
-        .bind(namespace)
-        .bind(alias)
-        .bind(entity)
-        .fetch_one(&self.writer)
-        .await
-        .map_err(from_sqlx)?;
-        let owner: EntityId = taken_by.try_get(0).map_err(backend)?;
-        if owner == entity {
-            Ok(())
-        } else {
-            Err(StoreError::Conflict)
-        }
-    }
-
-    async fn remove_alias(
-        &self,
-        space: SpaceId,
-        namespace: &str,
-        alias: &str,
-        entity: EntityId,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "DELETE FROM aliases
-             WHERE space_id = $1 AND namespace = $2 AND alias = $3 AND entity_id = $4",
-        )
-        .bind(space)
-        .bind(namespace)
-        .bind(alias)
-        .bind(entity)
-        .execute(&self.writer)
-        .await
-        .map_err(from_sqlx)?;
-        Ok(())
     }
 
     async fn resolve_aliases(
@@ -325,29 +237,6 @@ impl Store for SqlStore {
             .read_in(sql, &[Param::Int(space), Param::Text(namespace)], entities)
             .await?;
         rows.iter().map(|row| pair(row).map_err(backend)).collect()
-    }
-
-    async fn add_edges(&self, req: AddEdges) -> Result<Vec<(EntityId, Outcome)>, StoreError> {
-        let outcomes = self
-            .write(move |conn| {
-                let req = req.clone();
-                Box::pin(async move { writes::add_edges(conn, &req).await })
-            })
-            .await?;
-        let added = outcomes
-            .iter()
-            .filter(|(_, o)| *o == Outcome::Added)
-            .count();
-        self.after_bulk_insert("edges", added).await;
-        Ok(outcomes)
-    }
-
-    async fn remove_edges(&self, req: RemoveEdges) -> Result<Vec<(EntityId, Outcome)>, StoreError> {
-        self.write(move |conn| {
-            let req = req.clone();
-            Box::pin(async move { writes::remove_edges(conn, &req).await })
-        })
-        .await
     }
 
     async fn edges_among(
@@ -394,7 +283,7 @@ impl Store for SqlStore {
             .bind(i64::from(page.limit) + 1)
             .fetch_all(&self.reader)
             .await
-            .map_err(from_sqlx)?;
+            .map_err(backend)?;
         let items = rows
             .iter()
             .map(reads::edge)
@@ -508,9 +397,7 @@ impl SqlStore {
     where
         V: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Clone + Send + 'static,
     {
-        let mut conn = self.reader.acquire().await.map_err(from_sqlx)?;
-        rows_in(&mut conn, sql, fixed, list)
-            .await
-            .map_err(from_sqlx)
+        let mut conn = self.reader.acquire().await.map_err(backend)?;
+        rows_in(&mut conn, sql, fixed, list).await.map_err(backend)
     }
 }

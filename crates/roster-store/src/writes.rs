@@ -1,4 +1,4 @@
-//! Statements that run inside a write transaction.
+//! Statements that run inside a write transaction: a [`WritePlan`], step by step.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -8,15 +8,17 @@ use sqlx::AnyConnection;
 use sqlx::Row;
 
 use roster_core::{
-    AddEdges, Direction, Entity, EntityId, NewEntity, Outcome, RemoveEdges, SpaceId,
+    AddEdges, Applied, Direction, Entity, EntityId, Outcome, Refusal, RemoveEdges, SpaceId, Step,
+    StepId, StepResult, StoreError, Target, WritePlan,
 };
 
 use crate::lookup::{pair, rows_in, Param, CHUNK};
+use crate::reads::{self, ENTITY_COLUMNS};
 
 pub(crate) type TxResult<T> = Result<(T, bool), sqlx::Error>;
 pub(crate) type TxFuture<'c, T> = Pin<Box<dyn Future<Output = TxResult<T>> + Send + 'c>>;
 
-pub(crate) async fn entity_space(
+async fn entity_space(
     conn: &mut AnyConnection,
     id: EntityId,
 ) -> Result<Option<SpaceId>, sqlx::Error> {
@@ -127,65 +129,6 @@ async fn delete_edge(
     Ok(deleted)
 }
 
-/// Insert every entity or, on the first existing key, none (the transaction is not committed).
-/// Rows go in as multi-row inserts, in order, so ids follow the input.
-pub(crate) async fn create_entities(
-    conn: &mut AnyConnection,
-    new: &[NewEntity],
-) -> TxResult<Vec<Entity>> {
-    let mut ids = HashMap::with_capacity(new.len());
-    for chunk in new.chunks(CHUNK) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p = i * 6;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 5,
-                    p + 6,
-                    p + 6
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO entities (space_id, kind, key, attrs, owner_id, created_at, updated_at)
-             VALUES {} RETURNING id, space_id, kind, key",
-            rows.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for entity in chunk {
-            query = query
-                .bind(entity.space_id)
-                .bind(&entity.kind)
-                .bind(&entity.key)
-                .bind(entity.attrs.to_string())
-                .bind(entity.owner)
-                .bind(entity.now);
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            let at: (SpaceId, String, String) = (row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
-            ids.insert(at, row.try_get::<EntityId, _>(0)?);
-        }
-    }
-    let created = new
-        .iter()
-        .map(|entity| Entity {
-            id: ids[&(entity.space_id, entity.kind.clone(), entity.key.clone())],
-            space_id: entity.space_id,
-            kind: entity.kind.clone(),
-            key: entity.key.clone(),
-            attrs: entity.attrs.clone(),
-            owner: entity.owner,
-            created_at: entity.now,
-            updated_at: entity.now,
-        })
-        .collect();
-    Ok((created, true))
-}
-
 fn distinct(members: &[EntityId]) -> Vec<EntityId> {
     let mut seen = HashSet::new();
     members
@@ -197,7 +140,7 @@ fn distinct(members: &[EntityId]) -> Vec<EntityId> {
 
 async fn add_one(
     conn: &mut AnyConnection,
-    req: &AddEdges,
+    req: &Batch<'_>,
     member: EntityId,
 ) -> Result<Outcome, sqlx::Error> {
     let relation = req.relation.as_str();
@@ -239,27 +182,50 @@ async fn add_one(
     Ok(Outcome::Added)
 }
 
-pub(crate) async fn add_edges(
+/// An AddEdges step with its targets resolved.
+struct Batch<'a> {
+    space_id: SpaceId,
+    subject: EntityId,
+    relation: &'a String,
+    caps: roster_core::Caps,
+    reciprocal: &'a Option<roster_core::Reciprocal>,
+    allow_self: bool,
+    now: i64,
+}
+
+async fn add_edges(
     conn: &mut AnyConnection,
-    req: &AddEdges,
-) -> TxResult<Vec<(EntityId, Outcome)>> {
-    if entity_space(conn, req.subject).await? != Some(req.space_id) {
-        return Err(sqlx::Error::RowNotFound);
+    plan: &WritePlan,
+    add: &AddEdges,
+    subject: EntityId,
+    members: &[EntityId],
+) -> Result<Result<Vec<(EntityId, Outcome)>, Refusal>, sqlx::Error> {
+    if entity_space(conn, subject).await? != Some(plan.space) {
+        return Ok(Err(Refusal::NotFound));
     }
-    let members = distinct(&req.members);
+    let req = Batch {
+        space_id: plan.space,
+        subject,
+        relation: &add.relation,
+        caps: add.caps,
+        reciprocal: &add.reciprocal,
+        allow_self: add.allow_self,
+        now: plan.now,
+    };
+    let members = distinct(members);
     let mut outcomes = if req.reciprocal.is_some() {
         // A reciprocal edge depends on the edges written before it: one member at a time.
         let mut outcomes = Vec::with_capacity(members.len());
         for member in members {
-            outcomes.push((member, add_one(conn, req, member).await?));
+            outcomes.push((member, add_one(conn, &req, member).await?));
         }
         outcomes
     } else {
-        plan_batch(conn, req, &members).await?
+        plan_batch(conn, &req, &members).await?
     };
     let abort = outcomes.iter().any(|(_, o)| {
-        (req.policy.abort_on_unknown && matches!(o, Outcome::UnknownMember | Outcome::SelfEdge))
-            || (req.policy.abort_on_full && o.is_full())
+        (add.policy.abort_on_unknown && matches!(o, Outcome::UnknownMember | Outcome::SelfEdge))
+            || (add.policy.abort_on_full && o.is_full())
     });
     if abort {
         for (_, outcome) in &mut outcomes {
@@ -267,22 +233,24 @@ pub(crate) async fn add_edges(
                 *outcome = Outcome::Aborted;
             }
         }
-    } else if req.reciprocal.is_none() {
+        return Ok(Err(Refusal::Aborted(outcomes)));
+    }
+    if req.reciprocal.is_none() {
         let added: Vec<EntityId> = outcomes
             .iter()
             .filter(|(_, o)| *o == Outcome::Added)
             .map(|(member, _)| *member)
             .collect();
-        write_batch(conn, req, &added).await?;
+        write_batch(conn, &req, &added).await?;
     }
-    Ok((outcomes, !abort))
+    Ok(Ok(outcomes))
 }
 
 /// The outcome of each member of a batch without reciprocal edges, decided with a few
 /// set-wise reads instead of several statements per member (a WeCom call adds 1000).
 async fn plan_batch(
     conn: &mut AnyConnection,
-    req: &AddEdges,
+    req: &Batch<'_>,
     members: &[EntityId],
 ) -> Result<Vec<(EntityId, Outcome)>, sqlx::Error> {
     let relation = req.relation.as_str();
@@ -363,7 +331,7 @@ async fn select_ids(
 /// Insert the planned edges (in order, so `seq` follows the batch) and count them.
 async fn write_batch(
     conn: &mut AnyConnection,
-    req: &AddEdges,
+    req: &Batch<'_>,
     added: &[EntityId],
 ) -> Result<(), sqlx::Error> {
     if added.is_empty() {
@@ -414,19 +382,21 @@ async fn write_batch(
     .await
 }
 
-pub(crate) async fn remove_edges(
+async fn remove_edges(
     conn: &mut AnyConnection,
-    req: &RemoveEdges,
-) -> TxResult<Vec<(EntityId, Outcome)>> {
-    if entity_space(conn, req.subject).await? != Some(req.space_id) {
-        return Err(sqlx::Error::RowNotFound);
+    space: SpaceId,
+    remove: &RemoveEdges,
+    subject: EntityId,
+) -> Result<Result<Vec<(EntityId, Outcome)>, Refusal>, sqlx::Error> {
+    if entity_space(conn, subject).await? != Some(space) {
+        return Ok(Err(Refusal::NotFound));
     }
-    let mut outcomes = Vec::with_capacity(req.members.len());
-    for member in distinct(&req.members) {
-        let outcome = if delete_edge(conn, req.subject, &req.relation, member).await? {
-            if let Some(mutual) = &req.reciprocal {
-                delete_edge(conn, req.subject, mutual, member).await?;
-                delete_edge(conn, member, mutual, req.subject).await?;
+    let mut outcomes = Vec::with_capacity(remove.members.len());
+    for member in distinct(&remove.members) {
+        let outcome = if delete_edge(conn, subject, &remove.relation, member).await? {
+            if let Some(mutual) = &remove.reciprocal {
+                delete_edge(conn, subject, mutual, member).await?;
+                delete_edge(conn, member, mutual, subject).await?;
             }
             Outcome::Removed
         } else {
@@ -434,13 +404,17 @@ pub(crate) async fn remove_edges(
         };
         outcomes.push((member, outcome));
     }
-    Ok((outcomes, true))
+    Ok(Ok(outcomes))
 }
 
 /// Remove an entity and everything that points at it, set-wise (a tag may have 30000 members).
-pub(crate) async fn delete_entity(conn: &mut AnyConnection, id: EntityId) -> TxResult<()> {
-    if entity_space(conn, id).await?.is_none() {
-        return Err(sqlx::Error::RowNotFound);
+async fn delete_entity(
+    conn: &mut AnyConnection,
+    space: SpaceId,
+    id: EntityId,
+) -> Result<Result<StepResult, Refusal>, sqlx::Error> {
+    if entity_space(conn, id).await? != Some(space) {
+        return Ok(Err(Refusal::NotFound));
     }
     // The other ends of its edges lose one membership / one member each.
     for (counted_side, other_side, direction) in [
@@ -469,5 +443,221 @@ pub(crate) async fn delete_entity(conn: &mut AnyConnection, id: EntityId) -> TxR
     ] {
         sqlx::query(sql).bind(id).execute(&mut *conn).await?;
     }
-    Ok(((), true))
+    Ok(Ok(StepResult::Done))
+}
+
+/// Apply `plan` inside the open transaction. A refused step ends it with the refusal and
+/// "do not commit"; the caller rolls back.
+pub(crate) async fn apply(
+    conn: &mut AnyConnection,
+    plan: &WritePlan,
+) -> TxResult<Result<Applied, StoreError>> {
+    let mut results: Vec<StepResult> = Vec::with_capacity(plan.steps.len());
+    for (index, step) in plan.steps.iter().enumerate() {
+        let target = |target: &Target| match target {
+            Target::Existing(id) => *id,
+            // `WritePlan::check` made sure the named step came first and stored an entity.
+            Target::Created(step) => match &results[step.0] {
+                StepResult::Entity(entity) => entity.id,
+                other => unreachable!("{step} names {other:?}, not an entity"),
+            },
+        };
+        let done = match step {
+            Step::Create {
+                kind,
+                key,
+                attrs,
+                owner,
+            } => {
+                let owner = owner.as_ref().map(target);
+                insert_entity(conn, plan, kind, key, attrs, owner, false)
+                    .await?
+                    .map(StepResult::Entity)
+                    .ok_or(Refusal::KeyTaken)
+            }
+            Step::Upsert {
+                kind,
+                key,
+                attrs,
+                owner,
+            } => {
+                let owner = owner.as_ref().map(target);
+                let stored = insert_entity(conn, plan, kind, key, attrs, owner, true).await?;
+                Ok(StepResult::Entity(stored.ok_or(sqlx::Error::RowNotFound)?))
+            }
+            Step::Update {
+                entity,
+                attrs,
+                expect,
+            } => update_entity(conn, plan, target(entity), attrs, expect.as_ref()).await?,
+            Step::Delete { entity } => delete_entity(conn, plan.space, target(entity)).await?,
+            Step::Prune {
+                kind,
+                created_before,
+            } => {
+                let expired: Vec<EntityId> = sqlx::query_scalar(
+                    "SELECT id FROM entities WHERE space_id = $1 AND kind = $2 AND created_at < $3",
+                )
+                .bind(plan.space)
+                .bind(kind)
+                .bind(*created_before)
+                .fetch_all(&mut *conn)
+                .await?;
+                for id in expired {
+                    delete_entity(conn, plan.space, id).await?.ok();
+                }
+                Ok(StepResult::Done)
+            }
+            Step::SetAlias {
+                namespace,
+                alias,
+                entity,
+            } => set_alias(conn, plan.space, namespace, alias, target(entity)).await?,
+            Step::RemoveAlias {
+                namespace,
+                alias,
+                entity,
+            } => {
+                sqlx::query(
+                    "DELETE FROM aliases
+                     WHERE space_id = $1 AND namespace = $2 AND alias = $3 AND entity_id = $4",
+                )
+                .bind(plan.space)
+                .bind(namespace)
+                .bind(alias)
+                .bind(target(entity))
+                .execute(&mut *conn)
+                .await?;
+                Ok(StepResult::Done)
+            }
+            Step::AddEdges(add) => {
+                let members: Vec<EntityId> = add.members.iter().map(target).collect();
+                add_edges(conn, plan, add, target(&add.subject), &members)
+                    .await?
+                    .map(StepResult::Outcomes)
+            }
+            Step::RemoveEdges(remove) => {
+                remove_edges(conn, plan.space, remove, target(&remove.subject))
+                    .await?
+                    .map(StepResult::Outcomes)
+            }
+        };
+        match done {
+            Ok(result) => results.push(result),
+            Err(refusal) => {
+                let step = StepId(index);
+                return Ok((Err(StoreError::Refused { step, refusal }), false));
+            }
+        }
+    }
+    Ok((Ok(Applied { results }), true))
+}
+
+/// Insert an entity; on an existing key, an upsert replaces its attrs (its `updated_at` only if
+/// they differ), a create finds nothing (`None`). The key's unique index, not a read before,
+/// decides a race.
+async fn insert_entity(
+    conn: &mut AnyConnection,
+    plan: &WritePlan,
+    kind: &str,
+    key: &str,
+    attrs: &serde_json::Value,
+    owner: Option<EntityId>,
+    upsert: bool,
+) -> Result<Option<Entity>, sqlx::Error> {
+    let on_conflict = if upsert {
+        "DO UPDATE SET attrs = excluded.attrs,
+             updated_at = CASE WHEN entities.attrs = excluded.attrs
+                          THEN entities.updated_at ELSE excluded.updated_at END"
+    } else {
+        "DO NOTHING"
+    };
+    let row = sqlx::query(&format!(
+        "INSERT INTO entities (space_id, kind, key, attrs, owner_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6)
+         ON CONFLICT (space_id, kind, key) {on_conflict} RETURNING {ENTITY_COLUMNS}"
+    ))
+    .bind(plan.space)
+    .bind(kind)
+    .bind(key)
+    .bind(attrs.to_string())
+    .bind(owner)
+    .bind(plan.now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(entity).transpose()
+}
+
+async fn update_entity(
+    conn: &mut AnyConnection,
+    plan: &WritePlan,
+    id: EntityId,
+    attrs: &serde_json::Value,
+    expect: Option<&serde_json::Value>,
+) -> Result<Result<StepResult, Refusal>, sqlx::Error> {
+    let expected = expect.map(|value| value.to_string());
+    let condition = if expected.is_some() {
+        "AND attrs = $5"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE entities SET attrs = $3, updated_at = $4 WHERE id = $1 AND space_id = $2 \
+         {condition} RETURNING {ENTITY_COLUMNS}"
+    );
+    let mut update = sqlx::query(&sql)
+        .bind(id)
+        .bind(plan.space)
+        .bind(attrs.to_string())
+        .bind(plan.now);
+    if let Some(expected) = expected {
+        update = update.bind(expected);
+    }
+    if let Some(row) = update.fetch_optional(&mut *conn).await? {
+        return Ok(Ok(StepResult::Entity(entity(&row)?)));
+    }
+    Ok(Err(if entity_space(conn, id).await? == Some(plan.space) {
+        Refusal::Changed
+    } else {
+        Refusal::NotFound
+    }))
+}
+
+/// Give `entity` (of the plan's space) a name in `namespace`; the alias key decides a race.
+async fn set_alias(
+    conn: &mut AnyConnection,
+    space: SpaceId,
+    namespace: &str,
+    alias: &str,
+    entity: EntityId,
+) -> Result<Result<StepResult, Refusal>, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO aliases (space_id, namespace, alias, entity_id)
+         SELECT $1, $2, $3, id FROM entities WHERE id = $4 AND space_id = $1
+         ON CONFLICT (space_id, namespace, alias) DO NOTHING",
+    )
+    .bind(space)
+    .bind(namespace)
+    .bind(alias)
+    .bind(entity)
+    .execute(&mut *conn)
+    .await?;
+    let owner: Option<EntityId> = sqlx::query_scalar(
+        "SELECT entity_id FROM aliases WHERE space_id = $1 AND namespace = $2 AND alias = $3",
+    )
+    .bind(space)
+    .bind(namespace)
+    .bind(alias)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match owner {
+        Some(owner) if owner == entity => Ok(StepResult::Done),
+        Some(_) => Err(Refusal::KeyTaken),
+        // Nothing was inserted and nobody has the alias: the entity is not in the space.
+        None => Err(Refusal::NotFound),
+    })
+}
+
+fn entity(row: &sqlx::any::AnyRow) -> Result<Entity, sqlx::Error> {
+    reads::entity(row).map_err(|e| sqlx::Error::Decode(e.into()))
 }

@@ -6,7 +6,12 @@ use std::sync::Arc;
 use roster_core::*;
 use roster_store::test_support::{postgres_url, scratch_postgres};
 use roster_store::SqlStore;
-use serde_json::json;
+use serde_json::{json, Value};
+
+/// When [`Fixture::entity`] creates entities.
+const CREATED_AT: i64 = 1;
+/// When [`Fixture::add_edges`] and [`Fixture::remove_edges`] write.
+const EDGES_AT: i64 = 100;
 
 struct Fixture {
     store: Arc<SqlStore>,
@@ -37,38 +42,184 @@ async fn fixture(store: SqlStore, dir: Option<tempfile::TempDir>) -> Fixture {
     }
 }
 
+/// The plan of the one step `step`.
+fn one_step(space: SpaceId, now: i64, step: Step) -> WritePlan {
+    let mut plan = WritePlan::new(space, now);
+    plan.push(step);
+    plan
+}
+
+/// The step a plan was refused at, and why; panics if it was not refused.
+fn refused(result: Result<Applied, StoreError>) -> (StepId, Refusal) {
+    match result {
+        Err(StoreError::Refused { step, refusal }) => (step, refusal),
+        other => panic!("expected a refused plan, got {other:?}"),
+    }
+}
+
+fn set_alias(namespace: &str, alias: &str, entity: EntityId) -> Step {
+    Step::SetAlias {
+        namespace: namespace.into(),
+        alias: alias.into(),
+        entity: entity.into(),
+    }
+}
+
+fn remove_alias(namespace: &str, alias: &str, entity: EntityId) -> Step {
+    Step::RemoveAlias {
+        namespace: namespace.into(),
+        alias: alias.into(),
+        entity: entity.into(),
+    }
+}
+
+fn targets(ids: &[EntityId]) -> Vec<Target> {
+    ids.iter().map(|&id| id.into()).collect()
+}
+
+/// What the store reads back for some entities: compared before and after a refused plan.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    entities: Vec<Entity>,
+    aliases: BTreeMap<String, EntityId>,
+    edges: Vec<(String, EntityId, EntityId)>,
+    counts: Vec<(String, EntityId, Direction, i64)>,
+}
+
 impl Fixture {
+    /// An empty plan in the fixture's space.
+    fn plan(&self, now: i64) -> WritePlan {
+        WritePlan::new(self.space.id, now)
+    }
+
+    /// Apply the plan of the one step `step`.
+    async fn apply(&self, now: i64, step: Step) -> Result<Applied, StoreError> {
+        self.store.apply(one_step(self.space.id, now, step)).await
+    }
+
     async fn entity(&self, kind: &str, key: &str) -> EntityId {
-        self.store
-            .create_entity(NewEntity {
-                space_id: self.space.id,
-                kind: kind.into(),
-                key: key.into(),
-                attrs: json!({ "name": key }),
-                owner: None,
-                now: 1,
-            })
-            .await
-            .unwrap()
-            .id
+        let mut plan = self.plan(CREATED_AT);
+        let step = plan.create(kind, key, json!({ "name": key }), None);
+        self.store.apply(plan).await.unwrap().entity(step).id
     }
 
     fn add(&self, subject: EntityId, members: &[EntityId]) -> AddEdges {
-        AddEdges {
-            space_id: self.space.id,
-            subject,
+        AddEdges::new(subject, "r", targets(members))
+    }
+
+    fn remove(&self, subject: EntityId, members: &[EntityId]) -> RemoveEdges {
+        RemoveEdges {
+            subject: subject.into(),
             relation: "r".into(),
             members: members.to_vec(),
-            caps: Caps::default(),
             reciprocal: None,
-            allow_self: false,
-            policy: AddPolicy::default(),
-            now: 100,
         }
+    }
+
+    /// The outcomes of a committed one-step AddEdges plan.
+    async fn add_edges(&self, add: AddEdges) -> Vec<(EntityId, Outcome)> {
+        let applied = self.apply(EDGES_AT, Step::AddEdges(add)).await.unwrap();
+        applied.outcomes(StepId(0)).to_vec()
+    }
+
+    /// The outcomes of a committed one-step RemoveEdges plan.
+    async fn remove_edges(&self, remove: RemoveEdges) -> Vec<(EntityId, Outcome)> {
+        let applied = self
+            .apply(EDGES_AT, Step::RemoveEdges(remove))
+            .await
+            .unwrap();
+        applied.outcomes(StepId(0)).to_vec()
     }
 
     async fn count(&self, id: EntityId, relation: &str, direction: Direction) -> i64 {
         self.store.counts(&[id], relation, direction).await.unwrap()[&id]
+    }
+
+    /// The (members, memberships) counters of `id` under `relation`.
+    async fn counts(&self, id: EntityId, relation: &str) -> (i64, i64) {
+        (
+            self.count(id, relation, Direction::Members).await,
+            self.count(id, relation, Direction::Memberships).await,
+        )
+    }
+
+    /// The edges of `entity` under `relation`, seen from `direction` (at most 1000).
+    async fn edges(&self, entity: EntityId, relation: &str, direction: Direction) -> Vec<Edge> {
+        let page = PageRequest {
+            after: None,
+            limit: 1000,
+            newest_first: false,
+        };
+        let listed = self
+            .store
+            .list_edges(entity, relation, direction, page)
+            .await
+            .unwrap();
+        assert_eq!(listed.next, None);
+        listed.items
+    }
+
+    /// Every entity of `kinds`, the `names` aliases, and the edges and counters of those
+    /// entities under `relations`.
+    async fn snapshot(&self, kinds: &[&str], names: &[&str], relations: &[&str]) -> Snapshot {
+        let mut entities = Vec::new();
+        for kind in kinds {
+            let filter = EntityFilter {
+                space_id: self.space.id,
+                kind: kind.to_string(),
+                owner: None,
+            };
+            let page = PageRequest {
+                after: None,
+                limit: 1000,
+                newest_first: false,
+            };
+            let listed = self.store.list_entities(&filter, page).await.unwrap();
+            assert_eq!(listed.next, None);
+            entities.extend(listed.items);
+        }
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let aliases = self
+            .store
+            .resolve_aliases(self.space.id, "name", &names)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        let (mut edges, mut counts) = (Vec::new(), Vec::new());
+        for relation in relations {
+            for entity in &entities {
+                for edge in self.edges(entity.id, relation, Direction::Members).await {
+                    edges.push((relation.to_string(), edge.subject, edge.member));
+                }
+                for direction in [Direction::Members, Direction::Memberships] {
+                    let n = self.count(entity.id, relation, direction).await;
+                    counts.push((relation.to_string(), entity.id, direction, n));
+                }
+            }
+        }
+        Snapshot {
+            entities,
+            aliases,
+            edges,
+            counts,
+        }
+    }
+
+    /// Every counter of `ids` under `relations` equals the number of edges it counts.
+    async fn assert_counters_match_edges(&self, ids: &[EntityId], relations: &[&str]) {
+        for &id in ids {
+            for relation in relations {
+                for direction in [Direction::Members, Direction::Memberships] {
+                    let listed = self.edges(id, relation, direction).await.len() as i64;
+                    assert_eq!(
+                        self.count(id, relation, direction).await,
+                        listed,
+                        "{relation} {direction:?} of {id}"
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -100,6 +251,14 @@ on_both_backends!(
     linked_entities_by_owner_or_membership,
     batch_create_find_and_alias_removal,
     large_batches_keep_order_and_counts,
+    refused_step_leaves_nothing_of_the_plan,
+    created_targets_name_entities_of_the_same_plan,
+    concurrent_plans_for_one_key_have_one_winner,
+    update_with_expect_refuses_changed_or_missing,
+    upsert_keeps_or_replaces_attrs,
+    delete_adjusts_the_counters_of_the_other_ends,
+    prune_deletes_only_older_entities_of_its_kind,
+    aliases_and_targets_stay_in_their_space,
 );
 
 async fn batch_outcomes_and_counters(f: Fixture) {
@@ -110,24 +269,10 @@ async fn batch_outcomes_and_counters(f: Fixture) {
         .ensure_space("test", "s2", &BTreeMap::new())
         .await
         .unwrap();
-    let foreign = f
-        .store
-        .create_entity(NewEntity {
-            space_id: other_space.id,
-            kind: "user".into(),
-            key: "x".into(),
-            attrs: json!({}),
-            owner: None,
-            now: 1,
-        })
-        .await
-        .unwrap()
-        .id;
-    let out = f
-        .store
-        .add_edges(f.add(task, &[a, a, foreign, 999_999]))
-        .await
-        .unwrap();
+    let mut plan = WritePlan::new(other_space.id, CREATED_AT);
+    let step = plan.create("user", "x", json!({}), None);
+    let foreign = f.store.apply(plan).await.unwrap().entity(step).id;
+    let out = f.add_edges(f.add(task, &[a, a, foreign, 999_999])).await;
     assert_eq!(
         out,
         vec![
@@ -136,7 +281,7 @@ async fn batch_outcomes_and_counters(f: Fixture) {
             (999_999, Outcome::UnknownMember)
         ]
     );
-    let out = f.store.add_edges(f.add(task, &[a, b, task])).await.unwrap();
+    let out = f.add_edges(f.add(task, &[a, b, task])).await;
     assert_eq!(
         out,
         vec![
@@ -147,28 +292,17 @@ async fn batch_outcomes_and_counters(f: Fixture) {
     );
     assert_eq!(f.count(task, "r", Direction::Members).await, 2);
     assert_eq!(f.count(a, "r", Direction::Memberships).await, 1);
-    let removed = f
-        .store
-        .remove_edges(RemoveEdges {
-            space_id: f.space.id,
-            subject: task,
-            relation: "r".into(),
-            members: vec![a, a, b, b],
-            reciprocal: None,
-        })
-        .await
-        .unwrap();
+    let removed = f.remove_edges(f.remove(task, &[a, a, b, b])).await;
     // b is listed twice: one outcome per distinct member.
     assert_eq!(removed, vec![(a, Outcome::Removed), (b, Outcome::Removed)]);
     assert_eq!(f.count(task, "r", Direction::Members).await, 0);
     assert_eq!(f.count(b, "r", Direction::Memberships).await, 0);
     // A subject of another space is not found.
-    let mut foreign_subject = f.add(foreign, &[a]);
-    foreign_subject.space_id = f.space.id;
-    assert!(matches!(
-        f.store.add_edges(foreign_subject).await,
-        Err(StoreError::NotFound)
-    ));
+    let foreign_subject = Step::AddEdges(f.add(foreign, &[a]));
+    assert_eq!(
+        refused(f.apply(EDGES_AT, foreign_subject).await),
+        (StepId(0), Refusal::NotFound)
+    );
 }
 
 async fn abort_policy_writes_nothing(f: Fixture) {
@@ -176,25 +310,47 @@ async fn abort_policy_writes_nothing(f: Fixture) {
     let a = f.entity("user", "a").await;
     let mut req = f.add(task, &[a, 424_242]);
     req.policy.abort_on_unknown = true;
-    let out = f.store.add_edges(req).await.unwrap();
     assert_eq!(
-        out,
-        vec![(a, Outcome::Aborted), (424_242, Outcome::UnknownMember)]
+        refused(f.apply(EDGES_AT, Step::AddEdges(req)).await),
+        (
+            StepId(0),
+            Refusal::Aborted(vec![
+                (a, Outcome::Aborted),
+                (424_242, Outcome::UnknownMember)
+            ])
+        )
     );
     assert_eq!(f.count(task, "r", Direction::Members).await, 0);
-    let mut req = f.add(task, &[a]);
+    assert_eq!(f.count(a, "r", Direction::Memberships).await, 0);
+    // Aborted by a cap, after another step: neither is written.
+    let mut plan = f.plan(EDGES_AT);
+    let b = plan.create("user", "b", json!({}), None);
+    let mut req = AddEdges::new(task, "r", vec![a.into(), b.into()]);
     req.caps.members_per_subject = Some(0);
     req.policy.abort_on_full = true;
-    assert_eq!(
-        f.store.add_edges(req).await.unwrap(),
-        vec![(a, Outcome::SubjectFull)]
-    );
+    let add = plan.add_edges(req);
+    let result = f.store.apply(plan).await;
+    assert!(matches!(
+        &result,
+        Err(StoreError::Refused { step, refusal: Refusal::Aborted(_) }) if *step == add
+    ));
+    // batch_outcomes reads the outcomes of an aborted batch as of a committed one.
+    let outcomes = batch_outcomes(result, add).unwrap();
+    assert_eq!(outcomes[0], (a, Outcome::SubjectFull));
+    assert_eq!(outcomes[1].1, Outcome::SubjectFull);
     assert!(f
         .store
         .edges_among(task, "r", &[a])
         .await
         .unwrap()
         .is_empty());
+    assert_eq!(f.count(task, "r", Direction::Members).await, 0);
+    assert!(f
+        .store
+        .find_entity(f.space.id, "user", "b")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn caps_per_member_and_subject(f: Fixture) {
@@ -206,12 +362,12 @@ async fn caps_per_member_and_subject(f: Fixture) {
     ];
     let mut req = f.add(t1, &users);
     req.caps.members_per_subject = Some(2);
-    let out = f.store.add_edges(req).await.unwrap();
+    let out = f.add_edges(req).await;
     assert_eq!(out[2], (users[2], Outcome::SubjectFull));
     assert_eq!(f.count(t1, "r", Direction::Members).await, 2);
     let mut req = f.add(t2, &users);
     req.caps.subjects_per_member = Some(1);
-    let out = f.store.add_edges(req).await.unwrap();
+    let out = f.add_edges(req).await;
     assert_eq!(
         out,
         vec![
@@ -236,45 +392,25 @@ async fn reciprocal_edges_follow_both_directions(f: Fixture) {
         });
         req
     };
-    assert_eq!(
-        f.store.add_edges(follow(a, b)).await.unwrap()[0].1,
-        Outcome::Added
-    );
+    assert_eq!(f.add_edges(follow(a, b)).await[0].1, Outcome::Added);
     assert_eq!(f.count(a, "mutual", Direction::Members).await, 0);
-    assert_eq!(
-        f.store.add_edges(follow(b, a)).await.unwrap()[0].1,
-        Outcome::Added
-    );
+    assert_eq!(f.add_edges(follow(b, a)).await[0].1, Outcome::Added);
     assert_eq!(f.count(a, "mutual", Direction::Members).await, 1);
     assert_eq!(f.count(b, "mutual", Direction::Members).await, 1);
     // a already has its one mutual partner: c -> a then a -> c is refused on a's side.
+    assert_eq!(f.add_edges(follow(c, a)).await[0].1, Outcome::Added);
     assert_eq!(
-        f.store.add_edges(follow(c, a)).await.unwrap()[0].1,
-        Outcome::Added
-    );
-    assert_eq!(
-        f.store.add_edges(follow(a, c)).await.unwrap()[0].1,
+        f.add_edges(follow(a, c)).await[0].1,
         Outcome::SubjectReciprocalFull
     );
+    assert_eq!(f.add_edges(follow(c, b)).await[0].1, Outcome::Added);
     assert_eq!(
-        f.store.add_edges(follow(c, b)).await.unwrap()[0].1,
-        Outcome::Added
-    );
-    assert_eq!(
-        f.store.add_edges(follow(b, c)).await.unwrap()[0].1,
+        f.add_edges(follow(b, c)).await[0].1,
         Outcome::SubjectReciprocalFull
     );
-    let unfollow = RemoveEdges {
-        space_id: f.space.id,
-        subject: b,
-        relation: "r".into(),
-        members: vec![a],
-        reciprocal: Some("mutual".into()),
-    };
-    assert_eq!(
-        f.store.remove_edges(unfollow).await.unwrap()[0].1,
-        Outcome::Removed
-    );
+    let mut unfollow = f.remove(b, &[a]);
+    unfollow.reciprocal = Some("mutual".into());
+    assert_eq!(f.remove_edges(unfollow).await[0].1, Outcome::Removed);
     assert_eq!(f.count(a, "mutual", Direction::Members).await, 0);
     assert_eq!(f.count(b, "mutual", Direction::Members).await, 0);
     assert_eq!(f.count(a, "mutual", Direction::Memberships).await, 0);
@@ -286,7 +422,7 @@ async fn keyset_paging_is_stable(f: Fixture) {
     for i in 0..5 {
         users.push(f.entity("user", &format!("u{i}")).await);
     }
-    f.store.add_edges(f.add(chat, &users)).await.unwrap();
+    f.add_edges(f.add(chat, &users)).await;
     let page = |after, newest_first| PageRequest {
         after,
         limit: 2,
@@ -302,16 +438,7 @@ async fn keyset_paging_is_stable(f: Fixture) {
         users[..2]
     );
     // A member removed before the cursor and one added after do not shift the next page.
-    f.store
-        .remove_edges(RemoveEdges {
-            space_id: f.space.id,
-            subject: chat,
-            relation: "r".into(),
-            members: vec![users[0]],
-            reciprocal: None,
-        })
-        .await
-        .unwrap();
+    f.remove_edges(f.remove(chat, &[users[0]])).await;
     let second = f
         .store
         .list_edges(chat, "r", Direction::Members, page(first.next, false))
@@ -344,7 +471,7 @@ async fn keyset_paging_is_stable(f: Fixture) {
         .unwrap();
     assert_eq!(reverse.items.len(), 1);
     assert_eq!(reverse.items[0].subject, chat);
-    assert_eq!(reverse.items[0].created_at, 100);
+    assert_eq!(reverse.items[0].created_at, EDGES_AT);
 }
 
 async fn delete_entity_keeps_counts_exact(f: Fixture) {
@@ -359,10 +486,10 @@ async fn delete_entity_keeps_counts_exact(f: Fixture) {
             relation: "mutual".into(),
             max_per_entity: None,
         });
-        f.store.add_edges(req).await.unwrap();
+        f.add_edges(req).await;
     }
     assert_eq!(f.count(a, "mutual", Direction::Members).await, 2);
-    f.store.delete_entity(a).await.unwrap();
+    f.apply(2, Step::Delete { entity: a.into() }).await.unwrap();
     assert_eq!(f.count(b, "r", Direction::Members).await, 1);
     assert_eq!(f.count(b, "r", Direction::Memberships).await, 0);
     assert_eq!(f.count(c, "r", Direction::Memberships).await, 1);
@@ -370,29 +497,25 @@ async fn delete_entity_keeps_counts_exact(f: Fixture) {
     assert_eq!(f.count(b, "mutual", Direction::Members).await, 0);
     assert_eq!(f.count(c, "mutual", Direction::Members).await, 0);
     assert!(f.store.entity(a).await.unwrap().is_none());
-    assert!(matches!(
-        f.store.delete_entity(a).await,
-        Err(StoreError::NotFound)
-    ));
+    assert_eq!(
+        refused(f.apply(3, Step::Delete { entity: a.into() }).await),
+        (StepId(0), Refusal::NotFound)
+    );
 }
 
 async fn aliases_and_entities(f: Fixture) {
     let a = f.entity("user", "a").await;
     let b = f.entity("user", "b").await;
-    f.store
-        .set_alias(f.space.id, "open_id/app1", "ou_a", a)
+    f.apply(2, set_alias("open_id/app1", "ou_a", a))
         .await
         .unwrap();
-    f.store
-        .set_alias(f.space.id, "open_id/app1", "ou_a", a)
+    f.apply(2, set_alias("open_id/app1", "ou_a", a))
         .await
         .unwrap();
-    assert!(matches!(
-        f.store
-            .set_alias(f.space.id, "open_id/app1", "ou_a", b)
-            .await,
-        Err(StoreError::Conflict)
-    ));
+    assert_eq!(
+        refused(f.apply(2, set_alias("open_id/app1", "ou_a", b)).await),
+        (StepId(0), Refusal::KeyTaken)
+    );
     let found = f
         .store
         .resolve_aliases(f.space.id, "open_id/app1", &["ou_a".into(), "ou_zz".into()])
@@ -407,38 +530,20 @@ async fn aliases_and_entities(f: Fixture) {
             .unwrap()[&a],
         "ou_a"
     );
-    assert!(matches!(
-        f.store
-            .create_entity(NewEntity {
-                space_id: f.space.id,
-                kind: "user".into(),
-                key: "a".into(),
-                attrs: json!({}),
-                owner: None,
-                now: 2
-            })
-            .await,
-        Err(StoreError::Conflict)
-    ));
-    let updated = f
-        .store
-        .update_entity(a, json!({"name": "Alice"}), 5)
-        .await
-        .unwrap();
+    let mut plan = f.plan(2);
+    plan.create("user", "a", json!({}), None);
+    assert_eq!(
+        refused(f.store.apply(plan).await),
+        (StepId(0), Refusal::KeyTaken)
+    );
+    let mut plan = f.plan(5);
+    let step = plan.update(a, json!({"name": "Alice"}));
+    let updated = f.store.apply(plan).await.unwrap().into_entity(step);
     assert_eq!(updated.attrs["name"], "Alice");
     assert_eq!((updated.created_at, updated.updated_at), (1, 5));
-    let upserted = f
-        .store
-        .upsert_entity(NewEntity {
-            space_id: f.space.id,
-            kind: "user".into(),
-            key: "a".into(),
-            attrs: json!({"name": "Alice"}),
-            owner: None,
-            now: 9,
-        })
-        .await
-        .unwrap();
+    let mut plan = f.plan(9);
+    let step = plan.upsert("user", "a", json!({"name": "Alice"}), None);
+    let upserted = f.store.apply(plan).await.unwrap().into_entity(step);
     assert_eq!(
         upserted.updated_at, 5,
         "an identical upsert changes nothing"
@@ -477,9 +582,10 @@ async fn concurrent_adds_never_exceed_cap(f: Fixture) {
     for chunk in users.chunks(4) {
         let mut req = f.add(tag, chunk);
         req.caps.members_per_subject = Some(cap);
+        let plan = one_step(f.space.id, EDGES_AT, Step::AddEdges(req));
         let store = f.store.clone();
         tasks.push(tokio::spawn(
-            async move { store.add_edges(req).await.unwrap() },
+            async move { store.apply(plan).await.unwrap() },
         ));
     }
     let mut added = 0;
@@ -487,6 +593,7 @@ async fn concurrent_adds_never_exceed_cap(f: Fixture) {
         added += task
             .await
             .unwrap()
+            .outcomes(StepId(0))
             .iter()
             .filter(|(_, o)| *o == Outcome::Added)
             .count() as i64;
@@ -513,8 +620,8 @@ async fn batch_lookups_by_key_and_from_either_end(f: Fixture) {
         .unwrap();
     assert_eq!(found.len(), 2);
     assert_eq!((found["a"].id, found["c"].id), (a, c));
-    f.store.add_edges(f.add(b, &[a])).await.unwrap();
-    f.store.add_edges(f.add(c, &[a, b])).await.unwrap();
+    f.add_edges(f.add(b, &[a])).await;
+    f.add_edges(f.add(c, &[a, b])).await;
     // Which of a, b, c have `a` as a member: b and c, keyed by subject.
     let fans = f.store.memberships_among(a, "r", &[a, b, c]).await.unwrap();
     assert_eq!(fans.len(), 2);
@@ -539,18 +646,15 @@ async fn concurrent_reciprocal_adds_stay_symmetric(f: Fixture) {
             relation: "mutual".into(),
             max_per_entity: None,
         });
-        let remove = RemoveEdges {
-            space_id: f.space.id,
-            subject: from,
-            relation: "r".into(),
-            members: vec![to],
-            reciprocal: Some("mutual".into()),
-        };
+        let mut remove = f.remove(from, &[to]);
+        remove.reciprocal = Some("mutual".into());
+        let add = one_step(f.space.id, EDGES_AT, Step::AddEdges(add));
+        let remove = one_step(f.space.id, EDGES_AT, Step::RemoveEdges(remove));
         let store = f.store.clone();
         tasks.push(tokio::spawn(async move {
-            store.add_edges(add).await.unwrap();
+            store.apply(add).await.unwrap();
             if round % 4 == 0 {
-                store.remove_edges(remove).await.unwrap();
+                store.apply(remove).await.unwrap();
             }
         }));
     }
@@ -589,37 +693,26 @@ async fn linked_entities_by_owner_or_membership(f: Fixture) {
         f.entity("user", "alice").await,
         f.entity("user", "bob").await,
     );
-    let task = |key: &str, owner| NewEntity {
-        space_id: f.space.id,
-        kind: "task".into(),
-        key: key.into(),
-        attrs: json!({}),
-        owner,
-        now: 1,
-    };
-    let mut tasks = Vec::new();
-    for (key, owner) in [
-        ("owned", Some(alice)),
-        ("followed", Some(bob)),
-        ("both", Some(alice)),
-    ] {
-        tasks.push(f.store.create_entity(task(key, owner)).await.unwrap().id);
-    }
-    let unrelated = f
-        .store
-        .create_entity(task("unrelated", Some(bob)))
-        .await
-        .unwrap()
-        .id;
+    let mut plan = f.plan(CREATED_AT);
+    let steps = [
+        ("owned", alice),
+        ("followed", bob),
+        ("both", alice),
+        ("unrelated", bob),
+    ]
+    .map(|(key, owner)| plan.create("task", key, json!({}), Some(owner.into())));
+    let applied = f.store.apply(plan).await.unwrap();
+    let [owned, followed, both, unrelated] = steps.map(|step| applied.entity(step).id);
+    let tasks = [owned, followed, both];
     let mut follow = f.add(tasks[1], &[alice]);
     follow.relation = "follower".into();
-    f.store.add_edges(follow).await.unwrap();
+    f.add_edges(follow).await;
     let mut collaborate = f.add(tasks[2], &[alice]);
     collaborate.relation = "collaborator".into();
-    f.store.add_edges(collaborate).await.unwrap();
+    f.add_edges(collaborate).await;
     let mut other_relation = f.add(unrelated, &[alice]);
     other_relation.relation = "other".into();
-    f.store.add_edges(other_relation).await.unwrap();
+    f.add_edges(other_relation).await;
 
     let relations = ["follower", "collaborator"];
     let page = |after| PageRequest {
@@ -667,19 +760,15 @@ async fn linked_entities_by_owner_or_membership(f: Fixture) {
 }
 
 async fn batch_create_find_and_alias_removal(f: Fixture) {
-    let new = |key: &str| NewEntity {
-        space_id: f.space.id,
-        kind: "user".into(),
-        key: key.into(),
-        attrs: json!({ "name": key }),
-        owner: None,
-        now: 3,
-    };
-    let created = f
-        .store
-        .create_entities((0..1200).map(|i| new(&format!("u{i}"))).collect())
-        .await
-        .unwrap();
+    let mut plan = f.plan(3);
+    let steps: Vec<StepId> = (0..1200)
+        .map(|i| {
+            let key = format!("u{i}");
+            plan.create("user", key.clone(), json!({ "name": key }), None)
+        })
+        .collect();
+    let applied = f.store.apply(plan).await.unwrap();
+    let created: Vec<Entity> = steps.iter().map(|&s| applied.entity(s).clone()).collect();
     assert_eq!(created.len(), 1200);
     assert_eq!(created[7].key, "u7");
     assert_eq!(created[7].attrs["name"], "u7");
@@ -688,18 +777,21 @@ async fn batch_create_find_and_alias_removal(f: Fixture) {
         created[7]
     );
 
-    // One existing key refuses the whole batch.
-    assert!(matches!(
-        f.store.create_entities(vec![new("fresh"), new("u3")]).await,
-        Err(StoreError::Conflict)
-    ));
+    // One existing key refuses the whole plan.
+    let mut plan = f.plan(3);
+    plan.create("user", "fresh", json!({}), None);
+    let taken = plan.create("user", "u3", json!({}), None);
+    assert_eq!(
+        refused(f.store.apply(plan).await),
+        (taken, Refusal::KeyTaken)
+    );
     let keys: Vec<String> = ["u0", "u1199", "fresh", "nobody"].map(String::from).into();
     let found = f
         .store
         .find_entities(f.space.id, "user", &keys)
         .await
         .unwrap();
-    assert_eq!(found.len(), 2, "the refused batch wrote nothing");
+    assert_eq!(found.len(), 2, "the refused plan wrote nothing");
     assert_eq!(found["u1199"].id, created[1199].id);
     let many: Vec<String> = (0..1200).map(|i| format!("u{i}")).collect();
     assert_eq!(
@@ -718,23 +810,15 @@ async fn batch_create_find_and_alias_removal(f: Fixture) {
         .is_empty());
 
     let (a, b) = (created[0].id, created[1].id);
-    f.store.set_alias(f.space.id, "name", "x", a).await.unwrap();
-    f.store
-        .remove_alias(f.space.id, "name", "x", b)
-        .await
-        .unwrap();
-    assert!(
-        matches!(
-            f.store.set_alias(f.space.id, "name", "x", b).await,
-            Err(StoreError::Conflict)
-        ),
+    f.apply(4, set_alias("name", "x", a)).await.unwrap();
+    f.apply(4, remove_alias("name", "x", b)).await.unwrap();
+    assert_eq!(
+        refused(f.apply(4, set_alias("name", "x", b)).await),
+        (StepId(0), Refusal::KeyTaken),
         "removing another entity's alias does nothing"
     );
-    f.store
-        .remove_alias(f.space.id, "name", "x", a)
-        .await
-        .unwrap();
-    f.store.set_alias(f.space.id, "name", "x", b).await.unwrap();
+    f.apply(4, remove_alias("name", "x", a)).await.unwrap();
+    f.apply(4, set_alias("name", "x", b)).await.unwrap();
     let names = ["x".to_string()];
     assert_eq!(
         f.store
@@ -748,30 +832,18 @@ async fn batch_create_find_and_alias_removal(f: Fixture) {
 /// Batches larger than one statement's chunk: order, caps and counters stay exact.
 async fn large_batches_keep_order_and_counts(f: Fixture) {
     let tag = f.entity("tag", "t").await;
-    let new: Vec<NewEntity> = (0..1300)
-        .map(|i| NewEntity {
-            space_id: f.space.id,
-            kind: "user".into(),
-            key: format!("u{i}"),
-            attrs: json!({}),
-            owner: None,
-            now: 1,
-        })
+    let mut plan = f.plan(CREATED_AT);
+    let steps: Vec<StepId> = (0..1300)
+        .map(|i| plan.create("user", format!("u{i}"), json!({}), None))
         .collect();
-    let users: Vec<EntityId> = f
-        .store
-        .create_entities(new)
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.id)
-        .collect();
+    let applied = f.store.apply(plan).await.unwrap();
+    let users: Vec<EntityId> = steps.iter().map(|&s| applied.entity(s).id).collect();
     // Reversed, so the insertion order differs from the id order.
     let mut batch: Vec<EntityId> = users[..1200].iter().rev().copied().collect();
     batch.push(batch[0]);
     let mut req = f.add(tag, &batch);
     req.caps.members_per_subject = Some(1250);
-    let out = f.store.add_edges(req).await.unwrap();
+    let out = f.add_edges(req).await;
     assert_eq!(out.len(), 1200, "duplicates collapse");
     assert!(out.iter().all(|(_, o)| *o == Outcome::Added));
     let mut listed = Vec::new();
@@ -803,7 +875,7 @@ async fn large_batches_keep_order_and_counts(f: Fixture) {
 
     let mut req = f.add(tag, &users[1150..1300]);
     req.caps.members_per_subject = Some(1250);
-    let out = f.store.add_edges(req).await.unwrap();
+    let out = f.add_edges(req).await;
     let tally = |outcome| out.iter().filter(|(_, o)| *o == outcome).count();
     assert_eq!(
         (
@@ -831,26 +903,456 @@ async fn aborted_and_committed_writes_side_by_side(f: Fixture) {
         let aborting = i % 2 == 1;
         let mut req = f.add(tag, &[user]);
         if aborting {
-            req.members.push(999_999);
+            req.members.push(Target::Existing(999_999));
             req.policy.abort_on_unknown = true;
         }
+        let plan = one_step(f.space.id, EDGES_AT, Step::AddEdges(req));
         let store = f.store.clone();
         tasks.push(tokio::spawn(async move {
-            (user, aborting, store.add_edges(req).await.unwrap())
+            (user, aborting, store.apply(plan).await)
         }));
     }
     for task in tasks {
-        let (user, aborting, outcomes) = task.await.unwrap();
-        let expected = if aborting {
-            Outcome::Aborted
+        let (user, aborting, result) = task.await.unwrap();
+        if aborting {
+            let aborted = vec![(user, Outcome::Aborted), (999_999, Outcome::UnknownMember)];
+            assert_eq!(refused(result), (StepId(0), Refusal::Aborted(aborted)));
         } else {
-            Outcome::Added
-        };
-        assert_eq!(outcomes[0], (user, expected));
+            assert_eq!(
+                result.unwrap().outcomes(StepId(0)),
+                [(user, Outcome::Added)]
+            );
+        }
     }
     let present = f.store.edges_among(tag, "r", &users).await.unwrap();
     for (i, user) in users.iter().enumerate() {
         assert_eq!(present.contains_key(user), i % 2 == 0, "user {i}");
     }
     assert_eq!(f.count(tag, "r", Direction::Members).await, 16);
+}
+
+/// A refused step rolls back every step before it: entities, aliases, edges and counters read
+/// back exactly as before, and the error names the refused step.
+async fn refused_step_leaves_nothing_of_the_plan(f: Fixture) {
+    let (holder, x) = (
+        f.entity("user", "holder").await,
+        f.entity("user", "x").await,
+    );
+    let tag = f.entity("tag", "t").await;
+    for (alias, entity) in [("taken", holder), ("other", holder), ("x", x)] {
+        f.apply(2, set_alias("name", alias, entity)).await.unwrap();
+    }
+    f.add_edges(f.add(tag, &[holder, x])).await;
+    f.add_edges(f.add(x, &[holder])).await;
+    let names = ["taken", "other", "x", "fresh"];
+    let snapshot = || f.snapshot(&["user", "tag"], &names, &["r", "s"]);
+    let before = snapshot().await;
+
+    // Every kind of write, then an alias another entity holds.
+    let mut plan = f.plan(7);
+    let newbie = plan.create("user", "newbie", json!({}), None);
+    plan.set_alias("name", "fresh", newbie);
+    let mut add = AddEdges::new(tag, "s", vec![newbie.into(), x.into(), holder.into()]);
+    add.caps.members_per_subject = Some(10);
+    plan.add_edges(add);
+    plan.add_edges(AddEdges::new(newbie, "r", targets(&[x, holder])));
+    plan.update(x, json!({"name": "changed"}));
+    plan.upsert("user", "holder", json!({"name": "replaced"}), None);
+    plan.upsert("user", "upserted", json!({}), None);
+    plan.remove_edges(f.remove(tag, &[holder]));
+    plan.remove_alias("name", "other", holder);
+    let taken = plan.set_alias("name", "taken", newbie);
+    plan.create("user", "after", json!({}), None);
+    assert_eq!(
+        refused(f.store.apply(plan).await),
+        (taken, Refusal::KeyTaken)
+    );
+    assert_eq!(snapshot().await, before);
+
+    // A delete (of edges, counters and an alias), then a key that exists.
+    let mut plan = f.plan(8);
+    plan.remove_edges(f.remove(x, &[holder]));
+    plan.delete(x);
+    let existing = plan.create("tag", "t", json!({}), None);
+    assert_eq!(
+        refused(f.store.apply(plan).await),
+        (existing, Refusal::KeyTaken)
+    );
+    assert_eq!(snapshot().await, before);
+
+    // A batch aborted by its policy; its members see the plan's earlier steps (holder is
+    // gone, the new user exists), and none of them is kept.
+    let mut plan = f.plan(9);
+    plan.delete(holder);
+    let newbie = plan.create("user", "newbie", json!({}), None);
+    let mut add = AddEdges::new(tag, "r", vec![newbie.into(), holder.into()]);
+    add.policy.abort_on_unknown = true;
+    let aborted = plan.add_edges(add);
+    let (step, refusal) = refused(f.store.apply(plan).await);
+    assert_eq!(step, aborted);
+    let Refusal::Aborted(outcomes) = refusal else {
+        panic!("expected an aborted batch, got {refusal:?}");
+    };
+    assert_eq!(outcomes[0].1, Outcome::Aborted);
+    assert_eq!(outcomes[1], (holder, Outcome::UnknownMember));
+    assert_eq!(snapshot().await, before);
+}
+
+/// Later steps name the entities earlier steps create; the results come back per step.
+async fn created_targets_name_entities_of_the_same_plan(f: Fixture) {
+    let owner = f.entity("user", "owner").await;
+    let (u1, u2, u3) = (
+        f.entity("user", "u1").await,
+        f.entity("user", "u2").await,
+        f.entity("user", "u3").await,
+    );
+    let elsewhere = f.entity("tag", "elsewhere").await;
+    f.add_edges(f.add(elsewhere, &[u2])).await;
+
+    let mut plan = f.plan(7);
+    let tag = plan.create("tag", "eng", json!({"name": "eng"}), Some(owner.into()));
+    let named = plan.set_alias("name", "eng", tag);
+    let newbie = plan.create("user", "newbie", json!({}), Some(tag.into()));
+    let members = vec![u1.into(), u2.into(), newbie.into(), u3.into(), u1.into()];
+    let mut add = AddEdges::new(tag, "r", members);
+    add.caps = Caps {
+        members_per_subject: Some(2),
+        subjects_per_member: Some(1),
+    };
+    let added = plan.add_edges(add);
+    let follows = plan.add_edges(AddEdges::new(newbie, "follows", vec![tag.into()]));
+    let counted = plan.update(tag, json!({"name": "eng", "members": 2}));
+    let applied = f.store.apply(plan).await.unwrap();
+
+    assert_eq!(applied.results.len(), 6);
+    assert_eq!(applied.results[named.0], StepResult::Done);
+    let created = applied.entity(tag);
+    let tag_id = created.id;
+    assert_eq!(
+        (created.kind.as_str(), created.key.as_str(), created.owner),
+        ("tag", "eng", Some(owner))
+    );
+    assert_eq!((created.created_at, created.updated_at), (7, 7));
+    let newbie_id = applied.entity(newbie).id;
+    assert_eq!(applied.entity(newbie).owner, Some(tag_id));
+    assert_eq!(
+        applied.outcomes(added),
+        [
+            (u1, Outcome::Added),
+            (u2, Outcome::MemberFull),
+            (newbie_id, Outcome::Added),
+            (u3, Outcome::SubjectFull)
+        ]
+    );
+    assert_eq!(applied.outcomes(follows), [(tag_id, Outcome::Added)]);
+    let counted = applied.entity(counted);
+    assert_eq!(counted.id, tag_id);
+    assert_eq!(counted.attrs["members"], 2);
+
+    // As stored.
+    assert_eq!(
+        f.store.entity(tag_id).await.unwrap().as_ref(),
+        Some(counted)
+    );
+    assert_eq!(
+        f.store.entity(newbie_id).await.unwrap().as_ref(),
+        Some(applied.entity(newbie))
+    );
+    let eng = ["eng".to_string()];
+    let resolved = f.store.resolve_aliases(f.space.id, "name", &eng).await;
+    assert_eq!(resolved.unwrap()["eng"], tag_id);
+    let members = f
+        .store
+        .edges_among(tag_id, "r", &[u1, u2, newbie_id, u3])
+        .await
+        .unwrap();
+    let mut members: Vec<EntityId> = members.into_keys().collect();
+    members.sort();
+    assert_eq!(members, [u1, newbie_id]);
+    let all = [owner, u1, u2, u3, elsewhere, tag_id, newbie_id];
+    f.assert_counters_match_edges(&all, &["r", "follows"]).await;
+    assert_eq!(f.count(tag_id, "r", Direction::Members).await, 2);
+    assert_eq!(f.count(tag_id, "follows", Direction::Memberships).await, 1);
+}
+
+/// Racing plans for one entity key, or one alias: the key decides, exactly one plan commits
+/// and every other one is refused whole.
+async fn concurrent_plans_for_one_key_have_one_winner(f: Fixture) {
+    let mut tasks = Vec::new();
+    for i in 0..16i64 {
+        let mut plan = f.plan(i);
+        let created = plan.create("user", "same", json!({ "writer": i }), None);
+        plan.set_alias("name", format!("writer{i}"), created);
+        let store = f.store.clone();
+        tasks.push(tokio::spawn(async move { (i, store.apply(plan).await) }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (i, Ok(applied)) => winners.push((i, applied.entity(StepId(0)).clone())),
+            (_, lost) => assert_eq!(refused(lost), (StepId(0), Refusal::KeyTaken)),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one create commits");
+    let (writer, winner) = winners.pop().unwrap();
+    assert_eq!(winner.attrs["writer"], writer);
+    let users = f.snapshot(&["user"], &[], &[]).await.entities;
+    assert_eq!(users, std::slice::from_ref(&winner));
+    let names: Vec<String> = (0..16).map(|i| format!("writer{i}")).collect();
+    let aliases = f
+        .store
+        .resolve_aliases(f.space.id, "name", &names)
+        .await
+        .unwrap();
+    assert_eq!(
+        aliases.into_iter().collect::<Vec<_>>(),
+        [(format!("writer{writer}"), winner.id)],
+        "the losers' aliases were rolled back with their creates"
+    );
+
+    let mut members = Vec::new();
+    for i in 0..16 {
+        members.push(f.entity("member", &format!("m{i}")).await);
+    }
+    let mut tasks = Vec::new();
+    for &member in &members {
+        let plan = one_step(f.space.id, 2, set_alias("name", "shared", member));
+        let store = f.store.clone();
+        tasks.push(tokio::spawn(
+            async move { (member, store.apply(plan).await) },
+        ));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (member, Ok(_)) => winners.push(member),
+            (_, lost) => assert_eq!(refused(lost), (StepId(0), Refusal::KeyTaken)),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one alias commits");
+    let shared = ["shared".to_string()];
+    let resolved = f.store.resolve_aliases(f.space.id, "name", &shared).await;
+    assert_eq!(resolved.unwrap()["shared"], winners[0]);
+    let named = f.store.aliases_of(f.space.id, "name", &members).await;
+    assert_eq!(named.unwrap().len(), 1);
+}
+
+/// An Update with `expect` writes only over the attrs it was read with.
+async fn update_with_expect_refuses_changed_or_missing(f: Fixture) {
+    let id = f.entity("user", "a").await;
+    let read = f.store.entity(id).await.unwrap().unwrap();
+    let mut plan = f.plan(5);
+    let step = plan.update_from(&read, json!({"name": "a", "v": 1}));
+    let first = f.store.apply(plan).await.unwrap().into_entity(step);
+    assert_eq!(first.attrs, json!({"name": "a", "v": 1}));
+    assert_eq!((first.created_at, first.updated_at), (CREATED_AT, 5));
+
+    // `read` is stale now: a second read-modify-write from it is refused and changes nothing.
+    let mut plan = f.plan(6);
+    plan.update_from(&read, json!({"name": "a", "v": 2}));
+    assert_eq!(
+        refused(f.store.apply(plan).await),
+        (StepId(0), Refusal::Changed)
+    );
+    assert_eq!(f.store.entity(id).await.unwrap(), Some(first.clone()));
+
+    // `expect` sees the plan's own earlier writes; the refusal undoes them too.
+    let mut plan = f.plan(7);
+    plan.update(id, json!({"v": 3}));
+    let stale = plan.update_from(&first, json!({"v": 4}));
+    assert_eq!(
+        refused(f.store.apply(plan).await),
+        (stale, Refusal::Changed)
+    );
+    assert_eq!(f.store.entity(id).await.unwrap(), Some(first.clone()));
+
+    // Racing read-modify-writes from one read: one wins, the others are refused.
+    let mut tasks = Vec::new();
+    for i in 0..16i64 {
+        let mut plan = f.plan(10 + i);
+        plan.update_from(&first, json!({ "writer": i }));
+        let store = f.store.clone();
+        tasks.push(tokio::spawn(async move { (i, store.apply(plan).await) }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (i, Ok(_)) => winners.push(i),
+            (_, lost) => assert_eq!(refused(lost), (StepId(0), Refusal::Changed)),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one read-modify-write commits");
+    let stored = f.store.entity(id).await.unwrap().unwrap();
+    assert_eq!(stored.attrs, json!({ "writer": winners[0] }));
+    assert_eq!(stored.updated_at, 10 + winners[0]);
+
+    // Missing, or in another space: not found, with or without `expect`.
+    let other_space = f
+        .store
+        .ensure_space("test", "s2", &BTreeMap::new())
+        .await
+        .unwrap();
+    let mut plan = WritePlan::new(other_space.id, CREATED_AT);
+    let step = plan.create("user", "a", json!({}), None);
+    let foreign = f.store.apply(plan).await.unwrap().into_entity(step);
+    for entity in [999_999, foreign.id] {
+        for expect in [None, Some(json!({}))] {
+            let update = Step::Update {
+                entity: entity.into(),
+                attrs: json!({"v": 5}),
+                expect,
+            };
+            assert_eq!(
+                refused(f.apply(8, update).await),
+                (StepId(0), Refusal::NotFound)
+            );
+        }
+    }
+    assert_eq!(f.store.entity(foreign.id).await.unwrap(), Some(foreign));
+}
+
+/// An Upsert of the attrs already stored writes nothing new; other attrs replace them.
+async fn upsert_keeps_or_replaces_attrs(f: Fixture) {
+    let upsert = |now, attrs: Value| {
+        let f = &f;
+        async move {
+            let mut plan = f.plan(now);
+            let step = plan.upsert("user", "u", attrs, None);
+            f.store.apply(plan).await.unwrap().into_entity(step)
+        }
+    };
+    let created = upsert(3, json!({"name": "u", "tags": [1, 2]})).await;
+    assert_eq!((created.created_at, created.updated_at), (3, 3));
+    let same = upsert(5, json!({"tags": [1, 2], "name": "u"})).await;
+    assert_eq!(same, created, "identical attrs keep updated_at");
+    let replaced = upsert(9, json!({"name": "v"})).await;
+    assert_eq!(replaced.id, created.id);
+    assert_eq!(replaced.attrs, json!({"name": "v"}));
+    assert_eq!((replaced.created_at, replaced.updated_at), (3, 9));
+    assert_eq!(f.store.entity(created.id).await.unwrap(), Some(replaced));
+    let users = f.snapshot(&["user"], &[], &[]).await.entities;
+    assert_eq!(users.len(), 1);
+}
+
+/// Deleting an entity takes its edges off the counters of the entities on their other ends,
+/// whichever side it was on and under every relation.
+async fn delete_adjusts_the_counters_of_the_other_ends(f: Fixture) {
+    let (a, b, c, d) = (
+        f.entity("user", "a").await,
+        f.entity("user", "b").await,
+        f.entity("user", "c").await,
+        f.entity("user", "d").await,
+    );
+    let relations = ["r", "s", "mutual"];
+    let mut plan = f.plan(EDGES_AT);
+    plan.add_edges(AddEdges::new(a, "r", targets(&[b, c, d])));
+    plan.add_edges(AddEdges::new(b, "r", targets(&[a, c])));
+    plan.add_edges(AddEdges::new(c, "s", targets(&[a])));
+    plan.add_edges(AddEdges::new(a, "s", targets(&[c, d])));
+    let mut own = AddEdges::new(a, "s", targets(&[a]));
+    own.allow_self = true;
+    plan.add_edges(own);
+    let mut follow = AddEdges::new(d, "r", targets(&[a, b]));
+    follow.reciprocal = Some(Reciprocal {
+        relation: "mutual".into(),
+        max_per_entity: None,
+    });
+    plan.add_edges(follow);
+    plan.set_alias("name", "a", a);
+    f.store.apply(plan).await.unwrap();
+    f.assert_counters_match_edges(&[a, b, c, d], &relations)
+        .await;
+    assert_eq!(f.count(a, "mutual", Direction::Members).await, 1);
+    assert_eq!(f.count(c, "r", Direction::Memberships).await, 2);
+
+    f.apply(2, Step::Delete { entity: a.into() }).await.unwrap();
+    assert!(f.store.entity(a).await.unwrap().is_none());
+    f.assert_counters_match_edges(&[b, c, d], &relations).await;
+    assert_eq!(f.counts(b, "r").await, (1, 1));
+    assert_eq!(f.counts(c, "r").await, (0, 1));
+    assert_eq!(f.counts(c, "s").await, (0, 0));
+    assert_eq!(f.counts(d, "r").await, (1, 0));
+    assert_eq!(f.counts(d, "s").await, (0, 0));
+    assert_eq!(f.counts(d, "mutual").await, (0, 0));
+    for relation in relations {
+        assert_eq!(f.counts(a, relation).await, (0, 0));
+    }
+    // Its alias went with it.
+    f.apply(3, set_alias("name", "a", b)).await.unwrap();
+
+    // An entity created, linked and deleted in one plan leaves every counter as it was.
+    let before = f.snapshot(&["user"], &["a"], &relations).await;
+    let mut plan = f.plan(4);
+    let e = plan.create("user", "e", json!({}), None);
+    plan.add_edges(AddEdges::new(e, "r", targets(&[b, c])));
+    plan.add_edges(AddEdges::new(c, "s", vec![e.into()]));
+    plan.delete(e);
+    f.store.apply(plan).await.unwrap();
+    assert_eq!(f.snapshot(&["user"], &["a"], &relations).await, before);
+}
+
+async fn prune_deletes_only_older_entities_of_its_kind(f: Fixture) {
+    let mut plan = f.plan(10);
+    let old = plan.create("code", "old", json!({}), None);
+    plan.create("keep", "old", json!({}), None);
+    plan.set_alias("code", "old-code", old);
+    f.store.apply(plan).await.unwrap();
+    let mut plan = f.plan(20);
+    plan.create("code", "new", json!({}), None);
+    f.store.apply(plan).await.unwrap();
+
+    let mut plan = f.plan(30);
+    plan.prune("code", 20);
+    f.store.apply(plan).await.unwrap();
+    let codes = ["old".to_string(), "new".to_string()];
+    let found = f
+        .store
+        .find_entities(f.space.id, "code", &codes)
+        .await
+        .unwrap();
+    assert_eq!(found.keys().collect::<Vec<_>>(), vec!["new"]);
+    assert!(f
+        .store
+        .find_entity(f.space.id, "keep", "old")
+        .await
+        .unwrap()
+        .is_some());
+    let aliases = f
+        .store
+        .resolve_aliases(f.space.id, "code", &["old-code".to_string()])
+        .await
+        .unwrap();
+    assert!(aliases.is_empty());
+}
+
+async fn aliases_and_targets_stay_in_their_space(f: Fixture) {
+    let other = f
+        .store
+        .ensure_space("test", "elsewhere", &BTreeMap::new())
+        .await
+        .unwrap();
+    let mut plan = WritePlan::new(other.id, 1);
+    let stranger = plan.create("user", "stranger", json!({}), None);
+    let stranger = f.store.apply(plan).await.unwrap().entity(stranger).id;
+    let (step, refusal) = refused(f.apply(2, set_alias("n", "a", stranger)).await);
+    assert_eq!((step, refusal), (StepId(0), Refusal::NotFound));
+    let (_, refusal) = refused(f.apply(2, set_alias("n", "a", 999_999)).await);
+    assert_eq!(refusal, Refusal::NotFound);
+    // A plan naming a step that stores no entity, or a later one, is not run at all.
+    let mut plan = f.plan(3);
+    let alias = plan.set_alias("n", "b", Target::Created(StepId(1)));
+    plan.create("user", "late", json!({}), None);
+    plan.set_alias("n", "c", alias);
+    assert!(matches!(
+        f.store.apply(plan).await,
+        Err(StoreError::Backend(_))
+    ));
+    assert!(f
+        .store
+        .find_entity(f.space.id, "user", "late")
+        .await
+        .unwrap()
+        .is_none());
+    // The store still takes writes afterwards.
+    f.entity("user", "after").await;
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::response::Response;
-use roster_core::{Engine, Entity, NewEntity, SpaceId, StoreError};
+use roster_core::{Engine, Entity, Refusal, SpaceId, StoreError, WritePlan};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -92,38 +92,41 @@ pub async fn import(
     user_id: &str,
     profile: Profile<'_>,
 ) -> Result<(), StoreError> {
-    let existing = engine
-        .store
-        .find_entity(space_id, ACCOUNT_KIND, user_id)
-        .await?;
-    let mut attrs = existing
-        .as_ref()
-        .map_or_else(|| json!({}), |account| account.attrs.clone());
-    let mut changed = false;
-    for ((attr, _), value) in PROFILE_TAGS.iter().zip([profile.nick, profile.face_url]) {
-        if let Some(value) = value {
-            changed |= attrs[attr] != value;
-            attrs[attr] = Value::from(value);
+    // The profile sequence counts changes, so a concurrent import of the same account makes
+    // this one read again rather than overwrite it.
+    loop {
+        let existing = engine
+            .store
+            .find_entity(space_id, ACCOUNT_KIND, user_id)
+            .await?;
+        let mut attrs = existing
+            .as_ref()
+            .map_or_else(|| json!({}), |account| account.attrs.clone());
+        let mut changed = false;
+        for ((attr, _), value) in PROFILE_TAGS.iter().zip([profile.nick, profile.face_url]) {
+            if let Some(value) = value {
+                changed |= attrs[attr] != value;
+                attrs[attr] = Value::from(value);
+            }
+        }
+        if changed {
+            let sequence = attrs[PROFILE_SEQUENCE].as_i64().unwrap_or(0) + 1;
+            attrs[PROFILE_SEQUENCE] = Value::from(sequence);
+        }
+        let mut plan = WritePlan::new(space_id, engine.clock.now());
+        match &existing {
+            Some(_) if !changed => return Ok(()),
+            Some(account) => plan.update_from(account, attrs),
+            None => plan.create(ACCOUNT_KIND, user_id, attrs, None),
+        };
+        match engine.store.apply(plan).await {
+            Err(StoreError::Refused {
+                refusal: Refusal::KeyTaken | Refusal::Changed,
+                ..
+            }) => continue,
+            other => return other.map(drop),
         }
     }
-    if changed {
-        attrs[PROFILE_SEQUENCE] = Value::from(attrs[PROFILE_SEQUENCE].as_i64().unwrap_or(0) + 1);
-    }
-    if existing.is_some() && !changed {
-        return Ok(());
-    }
-    engine
-        .store
-        .upsert_entity(NewEntity {
-            space_id,
-            kind: ACCOUNT_KIND.into(),
-            key: user_id.into(),
-            attrs,
-            owner: None,
-            now: engine.clock.now(),
-        })
-        .await
-        .map(drop)
 }
 
 /// The imported accounts among `user_ids`, by UserID.
@@ -236,14 +239,20 @@ pub async fn account_delete(call: Call<'_>) -> Result<Response, Fail> {
     let mut results = Vec::with_capacity(ids.len());
     for user_id in ids {
         let deleted = match found.get(user_id) {
-            Some(account) => call.engine.store.delete_entity(account.id).await,
-            None => Err(StoreError::NotFound),
+            Some(account) => {
+                let mut plan = WritePlan::new(call.app.space_id, call.engine.clock.now());
+                plan.delete(account.id);
+                call.engine.store.apply(plan).await.map(drop).map(Some)
+            }
+            None => Ok(None),
         };
         let (result_code, result_info) = match deleted {
-            Ok(()) => (0, ""),
-            Err(StoreError::NotFound) => {
-                (ACCOUNT_NOT_FOUND, "Err_TLS_PT_Open_Login_Account_Not_Exist")
-            }
+            Ok(Some(())) => (0, ""),
+            Ok(None)
+            | Err(StoreError::Refused {
+                refusal: Refusal::NotFound,
+                ..
+            }) => (ACCOUNT_NOT_FOUND, "Err_TLS_PT_Open_Login_Account_Not_Exist"),
             Err(e) => {
                 let fail = Service::Account.internal(e);
                 (fail.code, "internal server error, please retry")

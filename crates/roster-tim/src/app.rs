@@ -50,13 +50,13 @@ impl App {
                 continue; // retired: no longer in the seed file
             };
             let invalid = |e: serde_json::Error| {
-                StoreError::Backend(format!("stored TIM app {} is invalid: {e}", space.key))
+                StoreError::backend(format!("stored TIM app {} is invalid: {e}", space.key))
             };
             let attrs: AppAttrs = serde_json::from_value(entity.attrs).map_err(invalid)?;
             let sdkappid = space
                 .key
                 .parse()
-                .map_err(|e| StoreError::Backend(format!("TIM space key {}: {e}", space.key)))?;
+                .map_err(|e| StoreError::backend(format!("TIM space key {}: {e}", space.key)))?;
             apps.insert(
                 sdkappid,
                 App {

@@ -4,12 +4,11 @@
 //! memberships. The engine keeps `tim.mutual` on both sides while both directions exist.
 
 use std::collections::HashMap;
-use std::future::Future;
 
 use axum::response::Response;
 use roster_core::{
-    AddEdges, AddPolicy, Caps, Direction, Edge, Entity, EntityId, Outcome, PageRequest, Reciprocal,
-    RemoveEdges, StoreError,
+    AddEdges, Caps, Direction, Edge, Entity, EntityId, Outcome, PageRequest, Reciprocal, Refusal,
+    RemoveEdges, Step, StoreError, Target, WritePlan,
 };
 use serde::Serialize;
 
@@ -140,7 +139,10 @@ fn outcome_result(outcome: Outcome, limits: &Limits) -> (u32, String) {
 /// A write on a `From_Account` deleted since it was looked up.
 fn write_error(e: StoreError, from: &str) -> Fail {
     match e {
-        StoreError::NotFound => user_not_found(from),
+        StoreError::Refused {
+            refusal: Refusal::NotFound,
+            ..
+        } => user_not_found(from),
         e => internal(e),
     }
 }
@@ -159,13 +161,8 @@ pub async fn follow_add(call: Call<'_>) -> Result<Response, Fail> {
                 .ok_or_else(|| body.bad("every item of FollowItem needs a To_Account"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let now = call.engine.clock.now();
     follow_batch(call, from, &targets, |subject, members| {
-        call.engine.store.add_edges(AddEdges {
-            space_id: call.app.space_id,
-            subject,
-            relation: FOLLOWS.into(),
-            members,
+        Step::AddEdges(AddEdges {
             caps: Caps {
                 members_per_subject: Some(limits.following),
                 subjects_per_member: limits.fans,
@@ -174,9 +171,11 @@ pub async fn follow_add(call: Call<'_>) -> Result<Response, Fail> {
                 relation: MUTUAL.into(),
                 max_per_entity: limits.mutual,
             }),
-            allow_self: false,
-            policy: AddPolicy::default(),
-            now,
+            ..AddEdges::new(
+                subject,
+                FOLLOWS,
+                members.into_iter().map(Target::from).collect(),
+            )
         })
     })
     .await
@@ -188,9 +187,8 @@ pub async fn follow_delete(call: Call<'_>) -> Result<Response, Fail> {
     let from = body.account("From_Account")?;
     let targets = body.account_list("To_Account", call.app.limits.follow_delete_items)?;
     follow_batch(call, from, &targets, |subject, members| {
-        call.engine.store.remove_edges(RemoveEdges {
-            space_id: call.app.space_id,
-            subject,
+        Step::RemoveEdges(RemoveEdges {
+            subject: subject.into(),
             relation: FOLLOWS.into(),
             members,
             reciprocal: Some(MUTUAL.into()),
@@ -199,27 +197,27 @@ pub async fn follow_delete(call: Call<'_>) -> Result<Response, Fail> {
     .await
 }
 
-/// Resolve `from` and `targets`, `write` the edges from `from` to the targets that exist, and
-/// answer one `ResultItem` per target.
-async fn follow_batch<W, F>(
+/// Resolve `from` and `targets`, apply the `write` step from `from` to the targets that exist,
+/// and answer one `ResultItem` per target.
+async fn follow_batch(
     call: Call<'_>,
     from: &str,
     targets: &[&str],
-    write: W,
-) -> Result<Response, Fail>
-where
-    W: FnOnce(EntityId, Vec<EntityId>) -> F,
-    F: Future<Output = Result<Vec<(EntityId, Outcome)>, StoreError>>,
-{
+    write: impl FnOnce(EntityId, Vec<EntityId>) -> Step,
+) -> Result<Response, Fail> {
     let (from_account, found) = resolve(call, from, targets).await?;
     let members = ids_of(targets, &found);
     let outcomes = if members.is_empty() {
         HashMap::new()
     } else {
-        let outcomes = write(from_account.id, members).await;
-        outcomes
+        let mut plan = WritePlan::new(call.app.space_id, call.engine.clock.now());
+        let step = plan.push(write(from_account.id, members));
+        let applied = call.engine.store.apply(plan).await;
+        applied
             .map_err(|e| write_error(e, from))?
-            .into_iter()
+            .outcomes(step)
+            .iter()
+            .copied()
             .collect()
     };
     let items = per_target(targets, &found, |account| {

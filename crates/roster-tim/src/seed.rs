@@ -3,11 +3,12 @@
 use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use roster_core::{Engine, NewEntity, StoreError};
+use roster_core::{seeded, Engine, StoreError, WritePlan};
 use serde::Deserialize;
+use serde_json::json;
 
-use crate::accounts::{self, user_id_problem, Profile};
-use crate::app::{AppAttrs, APP_KIND, DIALECT};
+use crate::accounts::{self, user_id_problem};
+use crate::app::{AppAttrs, ACCOUNT_KIND, APP_KIND, DIALECT};
 use crate::limits::Limits;
 use crate::usersig;
 
@@ -75,7 +76,10 @@ impl Seed {
                 .find_entity(space.id, APP_KIND, &space.key)
                 .await?
             {
-                engine.store.delete_entity(retired.id).await?;
+                let mut plan = WritePlan::new(space.id, engine.clock.now());
+                plan.delete(retired.id);
+                seeded::forget_seeded(&mut plan);
+                engine.store.apply(plan).await?;
             }
         }
         Ok(())
@@ -143,22 +147,18 @@ impl AppSeed {
             .store
             .ensure_space(DIALECT, &key, &self.limits.to_map())
             .await?;
+        let fingerprint = seeded::fingerprint(self);
+        if seeded::is_seeded(engine, space.id, &fingerprint).await? {
+            return Ok(());
+        }
         let attrs = AppAttrs {
             secret_key: self.secret_key.clone(),
             admins: self.admins.clone(),
             follow_enabled: self.follow_enabled,
         };
-        engine
-            .store
-            .upsert_entity(NewEntity {
-                space_id: space.id,
-                kind: APP_KIND.into(),
-                key,
-                attrs: serde_json::to_value(attrs).expect("app attrs serialize"),
-                owner: None,
-                now: engine.clock.now(),
-            })
-            .await?;
+        let mut plan = WritePlan::new(space.id, engine.clock.now());
+        let attrs = serde_json::to_value(attrs).expect("app attrs serialize");
+        plan.upsert(APP_KIND, key, attrs, None);
         let user_ids: Vec<&str> = self
             .admins
             .iter()
@@ -168,9 +168,11 @@ impl AppSeed {
         let existing = accounts::find(engine, space.id, &user_ids).await?;
         for user_id in user_ids {
             if !existing.contains_key(user_id) {
-                accounts::import(engine, space.id, user_id, Profile::default()).await?;
+                plan.create(ACCOUNT_KIND, user_id, json!({}), None);
             }
         }
+        seeded::record_seeded(&mut plan, &fingerprint);
+        engine.store.apply(plan).await?;
         Ok(())
     }
 }

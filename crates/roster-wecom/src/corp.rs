@@ -106,7 +106,7 @@ impl Corps {
                 continue;
             };
             let attrs: CorpAttrs = serde_json::from_value(record.attrs)
-                .map_err(|e| StoreError::Backend(format!("corp {}: {e}", space.key)))?;
+                .map_err(|e| StoreError::backend(format!("corp {}: {e}", space.key)))?;
             let corp = Arc::new(Corp {
                 space: space.id,
                 entity: record.id,

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use roster_core::{Engine, NewEntity, StoreError};
+use roster_core::{Engine, StoreError, WritePlan};
 use serde::Deserialize;
 
 use crate::corp::{Corp, CorpAttrs, Limits, QwifLogin, CORP_KEY, CORP_KIND, DIALECT};
@@ -170,17 +170,10 @@ impl CorpSeed {
                     developer_key,
                 }),
         };
-        let record = engine
-            .store
-            .upsert_entity(NewEntity {
-                space_id: space.id,
-                kind: CORP_KIND.into(),
-                key: CORP_KEY.into(),
-                attrs: serde_json::to_value(&attrs).expect("corp attrs serialize"),
-                owner: None,
-                now: engine.clock.now(),
-            })
-            .await?;
+        let mut plan = WritePlan::new(space.id, engine.clock.now());
+        let corp = serde_json::to_value(&attrs).expect("corp attrs serialize");
+        let stored = plan.upsert(CORP_KIND, CORP_KEY, corp, None);
+        let record = engine.store.apply(plan).await?.into_entity(stored);
         let dir = Directory::new(
             engine.clone(),
             Arc::new(Corp {

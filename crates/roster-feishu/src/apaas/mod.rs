@@ -8,8 +8,9 @@ pub mod tasks;
 use std::collections::HashMap;
 
 use axum::extract::{FromRequest, Request};
-use roster_core::{Engine, Entity, EntityId, SpaceId, StoreError};
+use roster_core::{Engine, EntityId, SpaceId, StepId, StoreError, Target, WritePlan};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::tenants::Tenant;
@@ -40,16 +41,16 @@ pub fn kunlun_id(tenant_key: &str, user_id: &str, seeded: Option<&str>) -> Strin
     }
 }
 
-pub async fn index_kunlun_id(
-    engine: &Engine,
+/// The step that gives a user its kunlun id.
+pub fn index_kunlun_id(
+    plan: &mut WritePlan,
     tenant: &Tenant,
-    user: &Entity,
-) -> Result<(), StoreError> {
-    let id = kunlun_id(&tenant.key, &user.key, user.attrs[KUNLUN_ID].as_str());
-    engine
-        .store
-        .set_alias(tenant.space.id, KUNLUN_ID, &id, user.id)
-        .await
+    user: Target,
+    user_id: &str,
+    attrs: &Value,
+) -> StepId {
+    let id = kunlun_id(&tenant.key, user_id, attrs[KUNLUN_ID].as_str());
+    plan.set_alias(KUNLUN_ID, id, user)
 }
 
 /// The users of the space named by these kunlun ids; unknown ids are left out.

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use roster_core::{Direction, Entity, EntityId};
+use roster_core::{Direction, Entity, EntityId, StoreError, WritePlan};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -308,7 +308,7 @@ pub async fn chat_group(
                 return Err(chat_group_error(MembershipError::Full));
             }
             let attrs = default_chat_attrs(&body.chat_name.unwrap_or_default())?;
-            chat::create(&feishu, &app, attrs, &members, &[app.entity])
+            chat::create(&feishu, &app, attrs, &members, &[app.entity], None)
                 .await
                 .map_err(chat_group_error)?
         }
@@ -340,7 +340,9 @@ pub async fn cc(
         &body.cc_user_ids.unwrap_or_default(),
     )
     .await?;
-    tasks::add_people(&feishu.engine, tenant.space.id, task.id, CC, users).await?;
+    let mut plan = WritePlan::new(tenant.space.id, feishu.now());
+    tasks::add_people(&mut plan, task.id.into(), CC, users);
+    feishu.engine.store.apply(plan).await?;
     Ok(success(json!({})))
 }
 
@@ -471,15 +473,19 @@ pub async fn rollback(
         .map(|(t, _)| t)
         .find(|t| t.key == to)
         .ok_or_else(|| invalid("to_task_id", Some(&to), "not a rollback point of the task"))?;
-    let store = &feishu.engine.store;
-    let now = feishu.now();
-    store
-        .update_entity(target.id, with_status(&target, PENDING), now)
-        .await?;
-    store
-        .update_entity(task.id, with_status(&task, DONE), now)
-        .await?;
-    Ok(success(json!({})))
+    let mut plan = WritePlan::new(tenant.space.id, feishu.now());
+    plan.update_from(&target, with_status(&target, PENDING));
+    plan.update_from(&task, with_status(&task, DONE));
+    match feishu.engine.store.apply(plan).await {
+        Ok(_) => Ok(success(json!({}))),
+        // Another operation moved the workflow meanwhile: the task is no longer as read.
+        Err(StoreError::Refused { .. }) => Err(invalid(
+            "task_id",
+            Some(&task.key),
+            "the task is no longer pending",
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -525,18 +531,23 @@ pub async fn cancel(
         ));
     }
     required_text("opinion", body.opinion)?;
-    let now = feishu.now();
+    let mut plan = WritePlan::new(tenant.space.id, feishu.now());
     for task in tasks::instance_tasks(&feishu.engine, tenant.space.id, instance.id).await? {
         if tasks::is_pending(&task) {
-            store
-                .update_entity(task.id, with_status(&task, DONE), now)
-                .await?;
+            plan.update_from(&task, with_status(&task, DONE));
         }
     }
-    store
-        .update_entity(instance.id, with_status(&instance, CANCELED), now)
-        .await?;
-    Ok(success(json!({})))
+    plan.update_from(&instance, with_status(&instance, CANCELED));
+    match store.apply(plan).await {
+        Ok(_) => Ok(success(json!({}))),
+        // The instance or one of its tasks moved meanwhile: the instance is no longer as read.
+        Err(StoreError::Refused { .. }) => Err(invalid(
+            "approval_instance_id",
+            Some(&instance_id),
+            "the instance changed meanwhile; try again",
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `POST /_roster/feishu/apaas_user_tasks {"tenant_key", ...one seed-file task}`: declare a user

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use roster_core::{
-    AddEdges, AddPolicy, Caps, Engine, Entity, EntityFilter, EntityId, NewEntity, Space, SpaceId,
-    StoreError,
+    AddEdges, AddPolicy, Engine, Entity, EntityFilter, EntityId, Space, SpaceId, StoreError,
+    Target, WritePlan,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -163,19 +163,12 @@ pub async fn declare(
     }
     let store = &engine.store;
     let now_ms = engine.clock.now_ms();
-    let entity = |kind: &str, key: String, attrs: Value, owner| NewEntity {
-        space_id: space.id,
-        kind: kind.into(),
-        key,
-        attrs,
-        owner,
-        now: now_ms / 1000,
-    };
+    let mut plan = WritePlan::new(space.id, now_ms / 1000);
     let instance_key = seed.instance_id(&space.key);
-    let existing = store
+    let instance_before = store
         .find_entity(space.id, WORKFLOW_INSTANCE, &instance_key)
         .await?;
-    let status = existing
+    let status = instance_before
         .as_ref()
         .and_then(|i| i.attrs["status"].as_str())
         .unwrap_or(IN_PROCESS);
@@ -185,15 +178,13 @@ pub async fn declare(
         "api_id": seed.api_id.clone().unwrap_or_default(),
         "status": status,
     });
-    let instance = store
-        .upsert_entity(entity(WORKFLOW_INSTANCE, instance_key, attrs, None))
-        .await?;
+    let instance = plan.upsert(WORKFLOW_INSTANCE, instance_key, attrs, None);
 
     let existing = store
         .find_entity(space.id, USER_TASK, &seed.task_id)
         .await?;
     if let Some(task) = &existing {
-        if task.owner != Some(instance.id) {
+        if task.owner != instance_before.as_ref().map(|i| i.id) {
             return Err(seed.invalid("it already belongs to another workflow instance"));
         }
     }
@@ -208,50 +199,34 @@ pub async fn declare(
         "start_time": seed.start_time.map(Value::from).or(kept("start_time")).unwrap_or(json!(now_ms)),
         "summaries": summaries(&seed.summaries),
     });
-    let task = store
-        .upsert_entity(entity(
-            USER_TASK,
-            seed.task_id.clone(),
-            attrs,
-            Some(instance.id),
-        ))
-        .await?;
+    let task = plan.upsert(
+        USER_TASK,
+        seed.task_id.clone(),
+        attrs,
+        Some(instance.into()),
+    );
     for (relation, people) in [(ASSIGNEE, &seed.assignees), (CC, &seed.cc)] {
         let members = people.iter().map(|p| found[p]).collect();
-        add_people(engine, space.id, task.id, relation, members).await?;
+        add_people(&mut plan, task.into(), relation, members);
     }
-    Ok(task)
+    Ok(store.apply(plan).await?.into_entity(task))
 }
 
 /// Add assignees or cc'd users to a task (all of them known users of the space).
-pub async fn add_people(
-    engine: &Engine,
-    space: SpaceId,
-    task: EntityId,
-    relation: &str,
-    members: Vec<EntityId>,
-) -> Result<(), StoreError> {
+pub fn add_people(plan: &mut WritePlan, task: Target, relation: &str, members: Vec<EntityId>) {
     if members.is_empty() {
-        return Ok(());
+        return;
     }
-    engine
-        .store
-        .add_edges(AddEdges {
-            space_id: space,
-            subject: task,
-            relation: relation.into(),
-            members,
-            caps: Caps::default(),
-            reciprocal: None,
-            allow_self: false,
-            policy: AddPolicy {
-                abort_on_unknown: true,
-                abort_on_full: true,
-            },
-            now: engine.clock.now(),
-        })
-        .await?;
-    Ok(())
+    let mut add = AddEdges::new(
+        task,
+        relation,
+        members.into_iter().map(Target::from).collect(),
+    );
+    add.policy = AddPolicy {
+        abort_on_unknown: true,
+        abort_on_full: true,
+    };
+    plan.add_edges(add);
 }
 
 /// The tasks of a workflow instance, in the order they started.

@@ -5,10 +5,9 @@
 //! tag derived from their tenant, so a chat id of another tenant is recognised as such without
 //! looking outside the caller's space.
 
-use std::future::Future;
-
 use roster_core::{
-    AddEdges, AddPolicy, Caps, Direction, Entity, EntityId, NewEntity, Outcome, StoreError,
+    batch_outcomes, AddEdges, AddPolicy, Direction, Entity, EntityId, Outcome, Refusal, StepId,
+    StoreError, Target, WritePlan,
 };
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -108,30 +107,39 @@ pub async fn add(
     kind: Members,
     members: &[EntityId],
 ) -> Result<Vec<(EntityId, Outcome)>, MembershipError> {
-    if members.is_empty() {
+    let mut plan = WritePlan::new(tenant.space.id, feishu.now());
+    let Some(step) = add_step(&mut plan, tenant, chat.into(), kind, members) else {
         return Ok(Vec::new());
+    };
+    let applied = feishu.engine.store.apply(plan).await;
+    membership(batch_outcomes(applied, step)?)
+}
+
+/// The step adding `members` to a chat, all or none; `None` when there are none to add.
+fn add_step(
+    plan: &mut WritePlan,
+    tenant: &Tenant,
+    chat: Target,
+    kind: Members,
+    members: &[EntityId],
+) -> Option<StepId> {
+    if members.is_empty() {
+        return None;
     }
-    let outcomes = feishu
-        .engine
-        .store
-        .add_edges(AddEdges {
-            space_id: tenant.space.id,
-            subject: chat,
-            relation: kind.relation().into(),
-            members: members.to_vec(),
-            caps: Caps {
-                members_per_subject: Some(kind.cap(tenant)),
-                subjects_per_member: None,
-            },
-            reciprocal: None,
-            allow_self: false,
-            policy: AddPolicy {
-                abort_on_unknown: true,
-                abort_on_full: true,
-            },
-            now: feishu.now(),
-        })
-        .await?;
+    let members = members.iter().copied().map(Target::from).collect();
+    let mut add = AddEdges::new(chat, kind.relation(), members);
+    add.caps.members_per_subject = Some(kind.cap(tenant));
+    add.policy = AddPolicy {
+        abort_on_unknown: true,
+        abort_on_full: true,
+    };
+    Some(plan.add_edges(add))
+}
+
+/// A batch's outcomes, or why it wrote nothing.
+fn membership(
+    outcomes: Vec<(EntityId, Outcome)>,
+) -> Result<Vec<(EntityId, Outcome)>, MembershipError> {
     if outcomes
         .iter()
         .any(|(_, o)| matches!(o, Outcome::UnknownMember | Outcome::SelfEdge))
@@ -149,101 +157,92 @@ pub fn fits(tenant: &Tenant, current: i64, more: usize) -> bool {
     current.saturating_add(more as i64) <= Members::Users.cap(tenant)
 }
 
+/// The step removing `uuid` markers that no longer de-duplicate anything.
+pub fn prune_markers(plan: &mut WritePlan) {
+    plan.prune(CHAT_UUID, plan.now - UUID_TTL);
+}
+
+/// Makes a chat create request idempotent: a repeat with the same `uuid`, app and owner within
+/// ten hours returns the chat the first request made.
+pub struct Once<'a> {
+    pub uuid: &'a str,
+    pub owner: Option<EntityId>,
+}
+
 /// Create a chat owned by `app`, with `users` and `bots` (the app's own bot among them), or
-/// nothing at all.
+/// nothing at all; with `once`, at most once per uuid.
 pub async fn create(
     feishu: &Feishu,
     app: &App,
     attrs: Value,
     users: &[EntityId],
     bots: &[EntityId],
+    once: Option<Once<'_>>,
 ) -> Result<Entity, MembershipError> {
     let tenant = &app.tenant;
     let store = &feishu.engine.store;
-    let chat = store
-        .create_entity(NewEntity {
-            space_id: tenant.space.id,
-            kind: CHAT.into(),
-            key: new_chat_id(tenant),
-            attrs,
-            owner: Some(app.entity),
-            now: feishu.now(),
-        })
-        .await?;
-    let added = async {
-        add(feishu, tenant, chat.id, Members::Users, users).await?;
-        add(feishu, tenant, chat.id, Members::Bots, bots).await
+    let space = tenant.space.id;
+    let marker_key = once.map(|once| {
+        let owner = once.owner.unwrap_or(0);
+        format!("{}/{owner}/{}", app.entity, once.uuid)
+    });
+    // A second round only after losing a race for the uuid marker: it then finds the winner's.
+    for _ in 0..2 {
+        let now = feishu.now();
+        let marker = match &marker_key {
+            Some(key) => store.find_entity(space, CHAT_UUID, key).await?,
+            None => None,
+        };
+        if let Some(earlier) = marked_chat(feishu, tenant, marker.as_ref(), now).await? {
+            return Ok(earlier);
+        }
+        let mut plan = WritePlan::new(space, now);
+        let chat_id = new_chat_id(tenant);
+        let chat = plan.create(CHAT, &chat_id, attrs.clone(), Some(app.entity.into()));
+        let batches = [
+            add_step(&mut plan, tenant, chat.into(), Members::Users, users),
+            add_step(&mut plan, tenant, chat.into(), Members::Bots, bots),
+        ];
+        let marked = marker_key.as_ref().map(|key| {
+            let attrs = json!({ "chat_id": chat_id, "at": now });
+            match &marker {
+                Some(stale) => plan.update_from(stale, attrs),
+                None => plan.create(CHAT_UUID, key, attrs, None),
+            }
+        });
+        let e = match store.apply(plan).await {
+            Ok(applied) => return Ok(applied.into_entity(chat)),
+            Err(e) => e,
+        };
+        if marked.is_some_and(|step| e.refusal_of(step).is_some()) {
+            continue;
+        }
+        for step in batches.into_iter().flatten() {
+            if let Some(Refusal::Aborted(outcomes)) = e.refusal_of(step) {
+                membership(outcomes.clone())?;
+            }
+        }
+        return Err(e.into());
     }
-    .await;
-    if let Err(e) = added {
-        store.delete_entity(chat.id).await?;
-        return Err(e);
-    }
-    Ok(chat)
+    Err(StoreError::backend("the chat uuid marker keeps changing").into())
 }
 
 /// The chat a `uuid` marker names, while the marker is fresh and the chat exists.
 async fn marked_chat(
     feishu: &Feishu,
+    tenant: &Tenant,
     marker: Option<&Entity>,
     now: i64,
 ) -> Result<Option<Entity>, StoreError> {
-    let chat = marker
+    let chat_id = marker
         .filter(|m| m.attrs["at"].as_i64().unwrap_or(0) + UUID_TTL > now)
-        .and_then(|m| m.attrs["chat"].as_i64());
-    match chat {
-        Some(id) => feishu.engine.store.entity(id).await,
-        None => Ok(None),
-    }
-}
-
-/// `create` (a [`create`] future, run only when needed), at most once per `uuid`, app and
-/// owner within ten hours: a repeat returns the chat the first request made.
-pub async fn create_once(
-    feishu: &Feishu,
-    app: &App,
-    uuid: &str,
-    owner: Option<EntityId>,
-    create: impl Future<Output = Result<Entity, MembershipError>>,
-) -> Result<Entity, MembershipError> {
-    let store = &feishu.engine.store;
-    let space = app.tenant.space.id;
-    let key = format!("{}/{}/{uuid}", app.entity, owner.unwrap_or(0));
-    let now = feishu.now();
-    let marker = store.find_entity(space, CHAT_UUID, &key).await?;
-    if let Some(earlier) = marked_chat(feishu, marker.as_ref(), now).await? {
-        return Ok(earlier);
-    }
-    let chat = create.await?;
-    let attrs = json!({ "chat": chat.id, "at": now });
-    let created = store
-        .create_entity(NewEntity {
-            space_id: space,
-            kind: CHAT_UUID.into(),
-            key: key.clone(),
-            attrs: attrs.clone(),
-            owner: None,
-            now,
-        })
-        .await;
-    match created {
-        Ok(_) => Ok(chat),
-        // A concurrent request with the same uuid made its chat first, or the marker is stale.
-        Err(StoreError::Conflict) => {
-            let marker = store.find_entity(space, CHAT_UUID, &key).await?;
-            match (marked_chat(feishu, marker.as_ref(), now).await?, marker) {
-                (Some(theirs), _) => {
-                    store.delete_entity(chat.id).await?;
-                    Ok(theirs)
-                }
-                (None, Some(stale)) => {
-                    store.update_entity(stale.id, attrs, now).await?;
-                    Ok(chat)
-                }
-                (None, None) => Ok(chat),
-            }
+        .and_then(|m| m.attrs["chat_id"].as_str());
+    match chat_id {
+        Some(chat_id) => {
+            let store = &feishu.engine.store;
+            store.find_entity(tenant.space.id, CHAT, chat_id).await
         }
-        Err(e) => Err(e.into()),
+        None => Ok(None),
     }
 }
 

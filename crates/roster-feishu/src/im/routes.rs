@@ -216,12 +216,10 @@ pub async fn create_chat(
     if !chat::fits(tenant, 0, members.len()) {
         return Err(error(CHAT_FULL));
     }
-    let create = chat::create(&feishu, app, attrs, &members, &bots);
-    let created = match query.get("uuid") {
-        Some(uuid) => chat::create_once(&feishu, app, uuid, owner, create).await,
-        None => create.await,
-    };
-    let chat = created.map_err(membership_error)?;
+    let once = query.get("uuid").map(|uuid| chat::Once { uuid, owner });
+    let chat = chat::create(&feishu, app, attrs, &members, &bots, once)
+        .await
+        .map_err(membership_error)?;
     let mut data = chat_object(&feishu, app, id_type, &chat).await?;
     data["chat_id"] = json!(chat.key);
     Ok(success(data))

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use roster_core::{Direction, Outcome, PageRequest, RemoveEdges};
+use roster_core::{batch_outcomes, Direction, Outcome, PageRequest, RemoveEdges};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -69,10 +69,11 @@ pub async fn add(
                     return Err(call.error(role.invalid_id()));
                 }
                 let _lock = call.try_lock(&task)?;
-                let outcomes = call
-                    .add_members(task.id, role, ids.iter().map(|id| users[id]).collect())
-                    .await
-                    .map_err(|e| call.write_failed(e))?;
+                let mut plan = call.plan();
+                let members = ids.iter().map(|id| users[id]).collect();
+                let added = call.add_members(&mut plan, task.id.into(), role, members);
+                let applied = call.feishu().engine.store.apply(plan).await;
+                let outcomes = batch_outcomes(applied, added).map_err(|e| call.write_failed(e))?;
                 if outcomes.iter().any(|(_, outcome)| outcome.is_full()) {
                     return Err(call.error(role.full()));
                 }
@@ -184,19 +185,21 @@ async fn remove_members(
         return Err(call.error(role.invalid_id()));
     }
     let _lock = call.try_lock(&task)?;
-    let outcomes = call
+    let mut plan = call.plan();
+    let removal = plan.remove_edges(RemoveEdges {
+        subject: task.id.into(),
+        relation: role.relation().into(),
+        members: ids.iter().map(|id| users[id]).collect(),
+        reciprocal: None,
+    });
+    let applied = call
         .feishu()
         .engine
         .store
-        .remove_edges(RemoveEdges {
-            space_id: call.space(),
-            subject: task.id,
-            relation: role.relation().into(),
-            members: ids.iter().map(|id| users[id]).collect(),
-            reciprocal: None,
-        })
+        .apply(plan)
         .await
         .map_err(|e| call.write_failed(e))?;
+    let outcomes = applied.outcomes(removal);
     let removed: Vec<_> = outcomes
         .iter()
         .filter(|(_, outcome)| *outcome == Outcome::Removed)

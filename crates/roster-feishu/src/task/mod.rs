@@ -22,7 +22,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use axum::Router;
 use roster_core::{
-    AddEdges, AddPolicy, Caps, Direction, Entity, EntityId, Outcome, PageRequest, StoreError,
+    AddEdges, AddPolicy, Direction, Entity, EntityId, PageRequest, Refusal, StepId, StoreError,
+    Target, WritePlan,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::OwnedMutexGuard;
@@ -216,10 +217,13 @@ impl Call {
             .ok_or_else(|| self.error(1470602))
     }
 
-    /// A store error of a write on `task`: the task vanishing meanwhile is `1470602`.
+    /// A store error of a write on a task: the task vanishing meanwhile is `1470602`.
     fn write_failed(&self, error: StoreError) -> ApiError {
         match error {
-            StoreError::NotFound => self.error(1470602),
+            StoreError::Refused {
+                refusal: Refusal::NotFound,
+                ..
+            } => self.error(1470602),
             other => other.into(),
         }
     }
@@ -274,35 +278,30 @@ impl Call {
         self.caller.tenant().space.limit(name, vendor_default)
     }
 
-    /// Add `users` to a task's `role`, all or nothing: nothing is written if one is unknown or
-    /// the task would exceed its cap. One outcome per distinct user.
-    async fn add_members(
+    /// The step adding `users` to a task's `role`, all or nothing: the plan is refused if one
+    /// is unknown or the task would exceed its cap (see [`batch_outcomes`]).
+    fn add_members(
         &self,
-        task: EntityId,
+        plan: &mut WritePlan,
+        task: Target,
         role: Role,
         users: Vec<EntityId>,
-    ) -> Result<Vec<(EntityId, Outcome)>, StoreError> {
-        self.feishu()
-            .engine
-            .store
-            .add_edges(AddEdges {
-                space_id: self.space(),
-                subject: task,
-                relation: role.relation().into(),
-                members: users,
-                caps: Caps {
-                    members_per_subject: Some(self.cap(role)),
-                    subjects_per_member: None,
-                },
-                reciprocal: None,
-                allow_self: false,
-                policy: AddPolicy {
-                    abort_on_unknown: true,
-                    abort_on_full: true,
-                },
-                now: self.feishu().now(),
-            })
-            .await
+    ) -> StepId {
+        let mut add = AddEdges::new(
+            task,
+            role.relation(),
+            users.into_iter().map(Target::from).collect(),
+        );
+        add.caps.members_per_subject = Some(self.cap(role));
+        add.policy = AddPolicy {
+            abort_on_unknown: true,
+            abort_on_full: true,
+        };
+        plan.add_edges(add)
+    }
+
+    fn plan(&self) -> WritePlan {
+        WritePlan::new(self.space(), self.feishu().now())
     }
 
     /// Users named by `ids` (of the request's `user_id_type`), as the gateway translates them:

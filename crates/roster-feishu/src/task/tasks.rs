@@ -7,7 +7,9 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use roster_core::{Entity, EntityFilter, EntityId, NewEntity, Page, PageRequest, StoreError};
+use roster_core::{
+    Entity, EntityFilter, EntityId, Page, PageRequest, Refusal, StoreError, WritePlan,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -147,31 +149,26 @@ pub async fn create(
                 source,
                 complete_time: 0,
             };
-            let store = &call.feishu().engine.store;
-            let now = call.feishu().now();
-            let task = store
-                .create_entity(NewEntity {
-                    space_id: call.space(),
-                    kind: TASK.into(),
-                    key: new_task_id(),
-                    attrs: json!(record),
-                    owner: Some(call.actor()),
-                    now,
-                })
-                .await?;
+            let mut plan = call.plan();
+            let task = plan.create(
+                TASK,
+                new_task_id(),
+                json!(record),
+                Some(call.actor().into()),
+            );
             for ((role, ids), found) in members.iter().zip(&users) {
-                if ids.is_empty() {
-                    continue;
-                }
-                let added = call
-                    .add_members(task.id, *role, ids.iter().map(|id| found[id]).collect())
-                    .await;
-                if let Err(e) = added {
-                    // Leave no half-made task behind.
-                    let _ = store.delete_entity(task.id).await;
-                    return Err(e.into());
+                if !ids.is_empty() {
+                    let members = ids.iter().map(|id| found[id]).collect();
+                    call.add_members(&mut plan, task.into(), *role, members);
                 }
             }
+            let task = call
+                .feishu()
+                .engine
+                .store
+                .apply(plan)
+                .await?
+                .into_entity(task);
             let task = render(&call, &[task], false).await?.remove(0);
             Ok(success(json!({ "task": task })))
         })
@@ -310,13 +307,16 @@ pub async fn patch(
             record
                 .fields
                 .update(&names, &request.task.unwrap_or_default(), call.endpoint)?;
+            let mut plan = call.plan();
+            let updated = plan.update(task.id, json!(record));
             let task = call
                 .feishu()
                 .engine
                 .store
-                .update_entity(task.id, json!(record), call.feishu().now())
+                .apply(plan)
                 .await
-                .map_err(|e| call.write_failed(e))?;
+                .map_err(|e| call.write_failed(e))?
+                .into_entity(updated);
             let task = render(&call, &[task], false).await?.remove(0);
             Ok(success(json!({ "task": task })))
         })
@@ -357,20 +357,16 @@ pub async fn delete(
             };
             call.require(&task, Access::Edit).await?;
             let _lock = call.try_lock(&task)?;
-            // The tombstone first: if the delete below fails, a retry finds the task again.
-            store
-                .upsert_entity(NewEntity {
-                    space_id: call.space(),
-                    kind: DELETED_TASK.into(),
-                    key: task.key.clone(),
-                    attrs: json!({}),
-                    owner: None,
-                    now: call.feishu().now(),
-                })
-                .await?;
-            match store.delete_entity(task.id).await {
-                Ok(()) => Ok(success(json!({}))),
-                Err(StoreError::NotFound) => Err(call.error(1470433)),
+            let mut plan = call.plan();
+            plan.upsert(DELETED_TASK, task.key.clone(), json!({}), None);
+            plan.delete(task.id);
+            match store.apply(plan).await {
+                Ok(_) => Ok(success(json!({}))),
+                // Deleted by a concurrent request.
+                Err(StoreError::Refused {
+                    refusal: Refusal::NotFound,
+                    ..
+                }) => Err(call.error(1470433)),
                 Err(e) => Err(e.into()),
             }
         })
@@ -390,10 +386,12 @@ async fn set_completion(call: Call, task_id: String, complete: bool) -> ApiResul
         (true, 0) => now,
         (true, earlier) => earlier,
     };
+    let mut plan = WritePlan::new(call.space(), now);
+    plan.update(task.id, json!(record));
     call.feishu()
         .engine
         .store
-        .update_entity(task.id, json!(record), now)
+        .apply(plan)
         .await
         .map_err(|e| call.write_failed(e))?;
     Ok(success(json!({})))

@@ -1,9 +1,9 @@
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use roster_core::{Entity, StoreError};
 use serde::{Deserialize, Serialize};
 
-use super::{decode, numeric_key, parse_id, Directory, Fault, Record, DEPARTMENT};
+use super::{attrs_value, decode, numeric_key, parse_id, Directory, Fault, Record, DEPARTMENT};
 
 /// WeCom's root department: the corp itself.
 pub(crate) const ROOT: i64 = 1;
@@ -14,6 +14,11 @@ const NAME_FORBIDDEN: &[char] = &['\\', ':', '*', '?', '"', '<', '>', '|'];
 const MAX_DEPTH: usize = 15;
 /// Alias namespace of do1's own department ids.
 const QWIF_DEPARTMENT: &str = "qwif_department";
+
+/// Alias namespace of the names of one department's children: siblings' names are unique.
+fn name_namespace(parent: i64) -> String {
+    format!("department_name/{parent}")
+}
 const ID_ATTEMPTS: usize = 8;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,15 +108,27 @@ impl Directory {
         Ok(all)
     }
 
-    /// Create the root department if the corp has none.
+    /// Create the root department if the corp has none, and give every department its name
+    /// among its siblings as a unique key (departments made before names were keys get it here;
+    /// of siblings that already share a name, the oldest keeps it).
     pub(crate) async fn ensure_root(&self, name: &str) -> Result<(), Fault> {
-        if self.find(DEPARTMENT, &ROOT.to_string()).await?.is_some() {
-            return Ok(());
+        if self.find(DEPARTMENT, &ROOT.to_string()).await?.is_none() {
+            check_name(name)?;
+            let mut root = NewDepartment::new(name.into(), 0);
+            root.id = Some(ROOT);
+            self.insert_department(&root, ROOT).await?;
         }
-        check_name(name)?;
-        let mut root = NewDepartment::new(name.into(), 0);
-        root.id = Some(ROOT);
-        self.insert_department(&root, ROOT).await.map(|_| ())
+        let mut plan = self.plan();
+        let mut named = HashSet::new();
+        for entity in self.all(DEPARTMENT).await? {
+            let department = Department::from_entity(&entity)?;
+            let attrs = &department.attrs;
+            if named.insert((attrs.parentid, attrs.name.clone())) {
+                plan.set_alias(name_namespace(attrs.parentid), &attrs.name, entity.id);
+            }
+        }
+        self.engine.store.apply(plan).await?;
+        Ok(())
     }
 
     pub(crate) async fn create_department(&self, new: NewDepartment) -> Result<Department, Fault> {
@@ -164,22 +181,17 @@ impl Directory {
             permission: new.permission.clone(),
             qwif_id: self.qwif_id(DEPARTMENT, &key),
         };
-        let store = &self.engine.store;
-        let entity = match store
-            .create_entity(self.new_entity(DEPARTMENT, key, &attrs))
-            .await
-        {
-            Err(StoreError::Conflict) => return Err(Fault::DepartmentExists),
-            other => other?,
-        };
-        if let Err(e) = store
-            .set_alias(self.corp.space, QWIF_DEPARTMENT, &attrs.qwif_id, entity.id)
-            .await
-        {
-            store.delete_entity(entity.id).await?;
-            return Err(e.into());
+        let mut plan = self.plan();
+        let department = plan.create(DEPARTMENT, key, attrs_value(&attrs), None);
+        let named = plan.set_alias(name_namespace(attrs.parentid), &attrs.name, department);
+        plan.set_alias(QWIF_DEPARTMENT, &attrs.qwif_id, department);
+        match self.engine.store.apply(plan).await {
+            Ok(_) => Ok(Department { id, attrs }),
+            Err(e) if e.refusal_of(department).is_some() => Err(Fault::DepartmentExists),
+            // A sibling of the same name, created concurrently.
+            Err(e) if e.refusal_of(named).is_some() => Err(Fault::DepartmentExists),
+            Err(e) => Err(e.into()),
         }
-        Ok(Department { id, attrs })
     }
 }
 

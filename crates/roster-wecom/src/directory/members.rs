@@ -1,6 +1,8 @@
 use std::collections::HashSet;
 
-use roster_core::{Direction, EntityId, PageRequest, RemoveEdges, StoreError};
+use roster_core::{
+    batch_outcomes, Direction, EntityId, PageRequest, Refusal, RemoveEdges, StoreError, Target,
+};
 
 use super::departments::{Department, DEPARTMENT_ID_MAX};
 use super::users::{user_key, User};
@@ -57,10 +59,11 @@ impl Directory {
             return Ok(change);
         }
         let limit = self.corp.limits.members_per_tag;
-        let outcomes = self
-            .add_capped(tag.entity, MEMBER, entities, limit)
-            .await
-            .map_err(tag_gone)?;
+        let mut plan = self.plan();
+        let members = entities.into_iter().map(Target::from).collect();
+        let added = Self::add_capped(&mut plan, tag.entity.into(), MEMBER, members, limit);
+        let applied = self.engine.store.apply(plan).await;
+        let outcomes = batch_outcomes(applied, added).map_err(tag_gone)?;
         if outcomes.iter().any(|(_, outcome)| outcome.is_full()) {
             return Err(Fault::TagFull(limit));
         }
@@ -74,17 +77,14 @@ impl Directory {
         if change.all_invalid() {
             return Ok(change);
         }
-        self.engine
-            .store
-            .remove_edges(RemoveEdges {
-                space_id: self.corp.space,
-                subject: tag.entity,
-                relation: MEMBER.into(),
-                members: entities,
-                reciprocal: None,
-            })
-            .await
-            .map_err(tag_gone)?;
+        let mut plan = self.plan();
+        plan.remove_edges(RemoveEdges {
+            subject: tag.entity.into(),
+            relation: MEMBER.into(),
+            members: entities,
+            reciprocal: None,
+        });
+        self.engine.store.apply(plan).await.map_err(tag_gone)?;
         Ok(change)
     }
 
@@ -206,7 +206,10 @@ fn push_once(list: &mut Vec<String>, id: &str) {
 /// The store refuses edges on a subject that no longer exists: the tag was deleted meanwhile.
 fn tag_gone(e: StoreError) -> Fault {
     match e {
-        StoreError::NotFound => Fault::TagNotFound,
+        StoreError::Refused {
+            refusal: Refusal::NotFound,
+            ..
+        } => Fault::TagNotFound,
         e => e.into(),
     }
 }

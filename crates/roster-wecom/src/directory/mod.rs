@@ -12,8 +12,7 @@ mod users;
 use std::sync::Arc;
 
 use roster_core::{
-    AddEdges, AddPolicy, Caps, Engine, Entity, EntityFilter, EntityId, NewEntity, Outcome,
-    PageRequest, StoreError,
+    AddEdges, Engine, Entity, EntityFilter, PageRequest, StepId, StoreError, Target, WritePlan,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -26,6 +25,11 @@ pub(crate) use fault::Fault;
 pub(crate) use members::{Change, MemberCounts, MemberIds};
 pub(crate) use tags::{NewTag, Tag, TagUpdate};
 pub(crate) use users::{check_user, User, UserAttrs};
+
+/// Directory attrs as stored.
+fn attrs_value(attrs: &impl Serialize) -> serde_json::Value {
+    serde_json::to_value(attrs).expect("directory attrs serialize")
+}
 
 /// Entity kinds of a corp's directory.
 const USER: &str = "user";
@@ -56,17 +60,6 @@ impl Directory {
 
     fn now(&self) -> i64 {
         self.engine.clock.now()
-    }
-
-    fn new_entity(&self, kind: &str, key: String, attrs: &impl Serialize) -> NewEntity {
-        NewEntity {
-            space_id: self.corp.space,
-            kind: kind.into(),
-            key,
-            attrs: serde_json::to_value(attrs).expect("directory attrs serialize"),
-            owner: None,
-            now: self.now(),
-        }
     }
 
     async fn find(&self, kind: &str, key: &str) -> Result<Option<Entity>, StoreError> {
@@ -105,35 +98,24 @@ impl Directory {
             .collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// Add `members` to `subject` under `relation`; the whole batch is refused (the outcomes
-    /// say `is_full`) if it would take the subject past `cap` members.
-    async fn add_capped(
-        &self,
-        subject: EntityId,
+    fn plan(&self) -> WritePlan {
+        WritePlan::new(self.corp.space, self.now())
+    }
+
+    /// The step adding `members` to `subject` under `relation`; the plan is refused (its
+    /// outcomes say `is_full`, see [`batch_outcomes`]) if it would take the subject past `cap`
+    /// members.
+    fn add_capped(
+        plan: &mut WritePlan,
+        subject: Target,
         relation: &str,
-        members: Vec<EntityId>,
+        members: Vec<Target>,
         cap: i64,
-    ) -> Result<Vec<(EntityId, Outcome)>, StoreError> {
-        self.engine
-            .store
-            .add_edges(AddEdges {
-                space_id: self.corp.space,
-                subject,
-                relation: relation.into(),
-                members,
-                caps: Caps {
-                    members_per_subject: Some(cap),
-                    subjects_per_member: None,
-                },
-                reciprocal: None,
-                allow_self: false,
-                policy: AddPolicy {
-                    abort_on_unknown: false,
-                    abort_on_full: true,
-                },
-                now: self.now(),
-            })
-            .await
+    ) -> StepId {
+        let mut add = AddEdges::new(subject, relation, members);
+        add.caps.members_per_subject = Some(cap);
+        add.policy.abort_on_full = true;
+        plan.add_edges(add)
     }
 
     /// Every entity of a kind, in creation order.
@@ -181,7 +163,7 @@ impl Directory {
 
 fn decode<T: DeserializeOwned>(entity: &Entity) -> Result<T, StoreError> {
     serde_json::from_value(entity.attrs.clone()).map_err(|e| {
-        StoreError::Backend(format!(
+        StoreError::backend(format!(
             "{} {}: unreadable attrs: {e}",
             entity.kind, entity.key
         ))
@@ -191,7 +173,7 @@ fn decode<T: DeserializeOwned>(entity: &Entity) -> Result<T, StoreError> {
 /// The number a tag or department is keyed by.
 fn numeric_key(entity: &Entity) -> Result<i64, StoreError> {
     entity.key.parse().map_err(|_| {
-        StoreError::Backend(format!(
+        StoreError::backend(format!(
             "{} key {} is not a number",
             entity.kind, entity.key
         ))

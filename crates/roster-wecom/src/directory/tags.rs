@@ -1,7 +1,7 @@
-use roster_core::{Direction, Entity, EntityId, StoreError};
+use roster_core::{Direction, Entity, EntityId, Refusal, Step, StoreError};
 use serde::{Deserialize, Serialize};
 
-use super::{decode, numeric_key, parse_id, Directory, Fault, Record, TAG};
+use super::{attrs_value, decode, numeric_key, parse_id, Directory, Fault, Record, TAG};
 
 /// Alias namespaces: tag names are unique in a corp, and do1 addresses a tag by its own id too.
 const TAG_NAME: &str = "tag_name";
@@ -118,8 +118,9 @@ impl Directory {
         if self.tag_count().await? >= limit {
             return Err(Fault::TooManyTags(limit));
         }
+        // The reads above choose which refusal a caller sees first; the keys below decide races.
         let mut attempts = 0;
-        let tag = loop {
+        loop {
             let id = match new.id {
                 Some(id) => id,
                 None => self.next_tag_id().await?,
@@ -135,117 +136,83 @@ impl Directory {
                 rang: new.rang,
                 status: new.status,
             };
-            match self
-                .engine
-                .store
-                .create_entity(self.new_entity(TAG, key, &attrs))
-                .await
-            {
-                Ok(entity) => {
-                    break Tag {
-                        entity: entity.id,
-                        id,
-                        attrs,
+            let mut plan = self.plan();
+            let tag = plan.create(TAG, key, attrs_value(&attrs), None);
+            let name = plan.set_alias(TAG_NAME, &attrs.name, tag);
+            let qwif = plan.set_alias(QWIF_TAG, &attrs.qwif_id, tag);
+            let corp = self.corp.entity.into();
+            let counted = Self::add_capped(&mut plan, corp, CORP_TAG, vec![tag.into()], limit);
+            let e = match self.engine.store.apply(plan).await {
+                Ok(applied) => {
+                    let entity = applied.entity(tag).id;
+                    return Ok(Tag { entity, id, attrs });
+                }
+                Err(e) => e,
+            };
+            return Err(match e {
+                e if e.refusal_of(tag).is_some() => {
+                    if new.id.is_none() && attempts < ID_ATTEMPTS {
+                        attempts += 1;
+                        continue;
                     }
+                    Fault::TagIdTaken
                 }
-                Err(StoreError::Conflict) if new.id.is_none() && attempts < ID_ATTEMPTS => {
-                    attempts += 1;
+                e if e.refusal_of(name).is_some() => Fault::TagNameTaken,
+                e if e.refusal_of(qwif).is_some() => {
+                    Fault::invalid(format!("do1 tag id {} is already used", attrs.qwif_id))
                 }
-                Err(StoreError::Conflict) => return Err(Fault::TagIdTaken),
-                Err(e) => return Err(e.into()),
-            }
-        };
-        // The tag exists now; if its name, do1 id or the corp's tag limit refuses it, undo.
-        if let Err(fault) = self.register_tag(&tag).await {
-            self.engine.store.delete_entity(tag.entity).await?;
-            return Err(fault);
+                e if e.refusal_of(counted).is_some() => Fault::TooManyTags(limit),
+                e => e.into(),
+            });
         }
-        Ok(tag)
     }
 
-    async fn register_tag(&self, tag: &Tag) -> Result<(), Fault> {
-        let store = &self.engine.store;
-        let space = self.corp.space;
-        match store
-            .set_alias(space, TAG_NAME, &tag.attrs.name, tag.entity)
-            .await
-        {
-            Err(StoreError::Conflict) => return Err(Fault::TagNameTaken),
-            other => other?,
-        }
-        match store
-            .set_alias(space, QWIF_TAG, &tag.attrs.qwif_id, tag.entity)
-            .await
-        {
-            Err(StoreError::Conflict) => {
-                return Err(Fault::invalid(format!(
-                    "do1 tag id {} is already used",
-                    tag.attrs.qwif_id
-                )))
-            }
-            other => other?,
-        }
-        let limit = self.corp.limits.tags_per_corp;
-        let outcomes = self
-            .add_capped(self.corp.entity, CORP_TAG, vec![tag.entity], limit)
-            .await?;
-        if outcomes.iter().any(|(_, outcome)| outcome.is_full()) {
-            return Err(Fault::TooManyTags(limit));
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn update_tag(&self, tag: Tag, update: TagUpdate) -> Result<Tag, Fault> {
-        let mut attrs = tag.attrs.clone();
-        let renamed_from = match update.name {
-            Some(name) if name != attrs.name => {
-                check_tag_name(&name)?;
-                match self
-                    .engine
-                    .store
-                    .set_alias(self.corp.space, TAG_NAME, &name, tag.entity)
-                    .await
-                {
-                    Err(StoreError::Conflict) => return Err(Fault::TagNameTaken),
-                    other => other?,
+    /// Change a tag's fields; a new name takes the old one's place as the tag's unique name.
+    pub(crate) async fn update_tag(&self, mut tag: Tag, update: TagUpdate) -> Result<Tag, Fault> {
+        loop {
+            let mut attrs = tag.attrs.clone();
+            let mut plan = self.plan();
+            let renamed = match &update.name {
+                Some(name) if *name != attrs.name => {
+                    check_tag_name(name)?;
+                    let step = plan.set_alias(TAG_NAME, name, tag.entity);
+                    plan.remove_alias(TAG_NAME, &attrs.name, tag.entity);
+                    attrs.name = name.clone();
+                    Some(step)
                 }
-                Some(std::mem::replace(&mut attrs.name, name))
-            }
-            _ => None,
-        };
-        attrs.show_num = update.show_num.unwrap_or(attrs.show_num);
-        attrs.rang = update.rang.unwrap_or(attrs.rang);
-        attrs.status = update.status.unwrap_or(attrs.status);
-        let value = serde_json::to_value(&attrs).expect("tag attrs serialize");
-        let store = &self.engine.store;
-        match store.update_entity(tag.entity, value, self.now()).await {
-            Ok(_) => {}
-            Err(e) => {
-                // Deleted meanwhile (or the write failed): give the new name back.
-                if renamed_from.is_some() {
-                    store
-                        .remove_alias(self.corp.space, TAG_NAME, &attrs.name, tag.entity)
-                        .await?;
+                _ => None,
+            };
+            attrs.show_num = update.show_num.unwrap_or(attrs.show_num);
+            attrs.rang = update.rang.unwrap_or(attrs.rang);
+            attrs.status = update.status.unwrap_or(attrs.status);
+            // Only over the attrs it read, so two renames cannot leave a stray name behind.
+            let updated = plan.push(Step::Update {
+                entity: tag.entity.into(),
+                attrs: attrs_value(&attrs),
+                expect: Some(attrs_value(&tag.attrs)),
+            });
+            match self.engine.store.apply(plan).await {
+                Ok(_) => return Ok(Tag { attrs, ..tag }),
+                Err(e) if renamed.is_some_and(|step| e.refusal_of(step).is_some()) => {
+                    return Err(Fault::TagNameTaken)
                 }
-                return Err(match e {
-                    StoreError::NotFound => Fault::TagNotFound,
-                    e => e.into(),
-                });
+                Err(e) => match e.refusal_of(updated) {
+                    Some(Refusal::Changed) => tag = self.tag(tag.id).await?,
+                    Some(_) => return Err(Fault::TagNotFound),
+                    None => return Err(e.into()),
+                },
             }
         }
-        if let Some(old) = renamed_from {
-            store
-                .remove_alias(self.corp.space, TAG_NAME, &old, tag.entity)
-                .await?;
-        }
-        Ok(Tag { attrs, ..tag })
     }
 
     /// Delete the tag with its members, names and place in the corp's count.
     pub(crate) async fn delete_tag(&self, tag: &Tag) -> Result<(), Fault> {
-        match self.engine.store.delete_entity(tag.entity).await {
-            Err(StoreError::NotFound) => Err(Fault::TagNotFound),
-            other => Ok(other?),
+        let mut plan = self.plan();
+        plan.delete(tag.entity);
+        match self.engine.store.apply(plan).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::Refused { .. }) => Err(Fault::TagNotFound),
+            Err(e) => Err(e.into()),
         }
     }
 

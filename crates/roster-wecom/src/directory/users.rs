@@ -1,7 +1,7 @@
-use roster_core::{Entity, StoreError};
+use roster_core::{Entity, Refusal, StoreError};
 use serde::{Deserialize, Serialize};
 
-use super::{decode, Directory, Fault, Record, DEPARTMENT, USER};
+use super::{attrs_value, decode, Directory, Fault, Record, DEPARTMENT, USER};
 
 const USERID_MAX_BYTES: usize = 64;
 const NAME_MAX_CHARS: usize = 64;
@@ -93,13 +93,16 @@ impl Directory {
         if found.len() != departments.len() {
             return Err(Fault::UserDepartmentsInvalid);
         }
-        let new = users
-            .iter()
-            .map(|user| self.new_entity(USER, user_key(&user.userid), user))
-            .collect();
-        match self.engine.store.create_entities(new).await {
+        let mut plan = self.plan();
+        for user in &users {
+            plan.create(USER, user_key(&user.userid), attrs_value(user), None);
+        }
+        match self.engine.store.apply(plan).await {
             Ok(_) => Ok(()),
-            Err(StoreError::Conflict) => Err(Fault::UserExists),
+            Err(StoreError::Refused {
+                refusal: Refusal::KeyTaken,
+                ..
+            }) => Err(Fault::UserExists),
             Err(e) => Err(e.into()),
         }
     }

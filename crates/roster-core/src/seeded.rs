@@ -1,0 +1,44 @@
+//! What a space's seed was when it was last applied, so that a start with an unchanged seed
+//! skips re-applying it (a seed of thousands of entities then costs one read at start).
+
+use std::fmt::Debug;
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::{Engine, SpaceId, StepId, StoreError, WritePlan};
+
+/// The entity kind (key: the dialect) holding a space's seed fingerprint.
+const SEEDED: &str = "roster.seeded";
+
+/// A digest of one space's part of a seed file and of roster's version: any change to either
+/// applies the seed again (a newer roster may index what it stores differently).
+pub fn fingerprint(seed: &impl Debug) -> String {
+    let digest = Sha256::new()
+        .chain_update(env!("CARGO_PKG_VERSION"))
+        .chain_update([0])
+        .chain_update(format!("{seed:?}"))
+        .finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `space` was last seeded with exactly `fingerprint`.
+pub async fn is_seeded(
+    engine: &Engine,
+    space: SpaceId,
+    fingerprint: &str,
+) -> Result<bool, StoreError> {
+    let seeded = engine.store.find_entity(space, SEEDED, "seed").await?;
+    Ok(seeded.is_some_and(|s| s.attrs["fingerprint"] == fingerprint))
+}
+
+/// The step recording `fingerprint`, part of the plan that applies the seed, so the record
+/// and what it describes commit together.
+pub fn record_seeded(plan: &mut WritePlan, fingerprint: &str) -> StepId {
+    plan.upsert(SEEDED, "seed", json!({ "fingerprint": fingerprint }), None)
+}
+
+/// The step forgetting the space's seed fingerprint (its seed no longer applies).
+pub fn forget_seeded(plan: &mut WritePlan) -> StepId {
+    plan.prune(SEEDED, i64::MAX)
+}
