@@ -27,8 +27,9 @@ pub enum Backend {
     /// One writer connection (SQLite allows one writer at a time anyway; queueing in the pool is
     /// cheaper than lock retries) and several reader connections in WAL mode.
     Sqlite,
-    /// SERIALIZABLE write transactions, retried on serialization failures and deadlocks, so caps
-    /// and reciprocal edges stay exact under concurrent writers and several roster processes.
+    /// READ COMMITTED write transactions that lock the entity and counter rows an edge batch
+    /// decides on, in one order, so caps and reciprocal edges stay exact under concurrent
+    /// writers and several roster processes without serialization failures.
     Postgres,
 }
 
@@ -121,16 +122,6 @@ impl SqlStore {
         self.reader.close().await;
     }
 
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
-        if self.backend == Backend::Postgres {
-            tx.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
-                .await
-                .map_err(backend)?;
-        }
-        Ok(tx)
-    }
-
     /// Run `body` in a write transaction (on SQLite, in the next group commit), retrying when
     /// the database reports a conflict with a concurrent transaction. The body returns its
     /// value and whether to commit.
@@ -146,7 +137,8 @@ impl SqlStore {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut tx = self.begin_write().await?;
+            // READ COMMITTED: edge batches lock the rows they decide on (see writes.rs).
+            let mut tx = self.writer.begin().await.map_err(backend)?;
             let result = match body(&mut tx).await {
                 Ok((value, true)) => tx.commit().await.map(|_| value),
                 Ok((value, false)) => tx.rollback().await.map(|_| value),

@@ -18,16 +18,43 @@ use crate::reads::{self, ENTITY_COLUMNS};
 pub(crate) type TxResult<T> = Result<(T, bool), sqlx::Error>;
 pub(crate) type TxFuture<'c, T> = Pin<Box<dyn Future<Output = TxResult<T>> + Send + 'c>>;
 
+/// How a write transaction holds the rows it reads. SQLite has one writer, which holds the
+/// whole database; PostgreSQL write transactions run READ COMMITTED and lock what they decide
+/// on, so they wait for each other instead of failing serialization and retrying.
+#[derive(Debug, Clone, Copy)]
+enum RowLock {
+    None,
+    /// The entity must stay while the transaction adds edges to it.
+    Share,
+    /// The transaction deletes the entity.
+    Update,
+}
+
+fn lock_clause(conn: &AnyConnection, lock: RowLock) -> &'static str {
+    if conn.backend_name() != "PostgreSQL" {
+        return "";
+    }
+    match lock {
+        RowLock::None => "",
+        RowLock::Share => " FOR SHARE",
+        RowLock::Update => " FOR UPDATE",
+    }
+}
+
 async fn entity_space(
     conn: &mut AnyConnection,
     id: EntityId,
+    lock: RowLock,
 ) -> Result<Option<SpaceId>, sqlx::Error> {
-    sqlx::query("SELECT space_id FROM entities WHERE id = $1")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .map(|row| row.try_get(0))
-        .transpose()
+    let lock = lock_clause(conn, lock);
+    sqlx::query(&format!(
+        "SELECT space_id FROM entities WHERE id = $1{lock}"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .map(|row| row.try_get(0))
+    .transpose()
 }
 
 async fn edge_exists(
@@ -129,6 +156,62 @@ async fn delete_edge(
     Ok(deleted)
 }
 
+/// On PostgreSQL, lock the counter rows an edge batch decides on or changes (creating missing
+/// ones at zero), all in one order, so batches that touch one entity take turns (caps and
+/// mutual edges are decided on current counts) and never deadlock each other.
+async fn lock_counters(
+    conn: &mut AnyConnection,
+    subject: EntityId,
+    relation: &str,
+    mutual: Option<&str>,
+    members: &[EntityId],
+) -> Result<(), sqlx::Error> {
+    if lock_clause(conn, RowLock::Update).is_empty() {
+        return Ok(());
+    }
+    let (of_members, of_memberships) =
+        (Direction::Members.as_str(), Direction::Memberships.as_str());
+    let mut keys = vec![(subject, relation, of_members)];
+    keys.extend(members.iter().map(|m| (*m, relation, of_memberships)));
+    if let Some(mutual) = mutual {
+        keys.push((subject, mutual, of_members));
+        keys.extend(members.iter().map(|m| (*m, mutual, of_members)));
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    for chunk in keys.chunks(CHUNK) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                format!(
+                    "(${}::bigint, ${}::text, ${}::text)",
+                    3 * i + 1,
+                    3 * i + 2,
+                    3 * i + 3
+                )
+            })
+            .collect();
+        let rows = rows.join(", ");
+        for sql in [
+            format!(
+                "INSERT INTO counters (entity_id, relation, direction, n)
+                 SELECT k.*, 0 FROM (VALUES {rows}) AS k
+                 ON CONFLICT (entity_id, relation, direction) DO NOTHING"
+            ),
+            format!(
+                "SELECT 1 FROM counters WHERE (entity_id, relation, direction) IN (VALUES {rows})
+                 ORDER BY entity_id, relation, direction FOR UPDATE"
+            ),
+        ] {
+            let mut query = sqlx::query(&sql);
+            for (entity, relation, direction) in chunk {
+                query = query.bind(*entity).bind(*relation).bind(*direction);
+            }
+            query.execute(&mut *conn).await?;
+        }
+    }
+    Ok(())
+}
+
 fn distinct(members: &[EntityId]) -> Vec<EntityId> {
     let mut seen = HashSet::new();
     members
@@ -144,7 +227,7 @@ async fn add_one(
     member: EntityId,
 ) -> Result<Outcome, sqlx::Error> {
     let relation = req.relation.as_str();
-    if entity_space(conn, member).await? != Some(req.space_id) {
+    if entity_space(conn, member, RowLock::Share).await? != Some(req.space_id) {
         return Ok(Outcome::UnknownMember);
     }
     if member == req.subject && !req.allow_self {
@@ -200,7 +283,7 @@ async fn add_edges(
     subject: EntityId,
     members: &[EntityId],
 ) -> Result<Result<Vec<(EntityId, Outcome)>, Refusal>, sqlx::Error> {
-    if entity_space(conn, subject).await? != Some(plan.space) {
+    if entity_space(conn, subject, RowLock::Share).await? != Some(plan.space) {
         return Ok(Err(Refusal::NotFound));
     }
     let req = Batch {
@@ -213,6 +296,8 @@ async fn add_edges(
         now: plan.now,
     };
     let members = distinct(members);
+    let mutual = req.reciprocal.as_ref().map(|r| r.relation.as_str());
+    lock_counters(conn, subject, &add.relation, mutual, &members).await?;
     let mut outcomes = if req.reciprocal.is_some() {
         // A reciprocal edge depends on the edges written before it: one member at a time.
         let mut outcomes = Vec::with_capacity(members.len());
@@ -254,9 +339,10 @@ async fn plan_batch(
     members: &[EntityId],
 ) -> Result<Vec<(EntityId, Outcome)>, sqlx::Error> {
     let relation = req.relation.as_str();
+    let lock = lock_clause(conn, RowLock::Share);
     let in_space = select_ids(
         conn,
-        "SELECT id FROM entities WHERE space_id = $1 AND id IN ({list})",
+        &format!("SELECT id FROM entities WHERE space_id = $1 AND id IN ({{list}}){lock}"),
         &[Param::Int(req.space_id)],
         members,
     )
@@ -388,11 +474,14 @@ async fn remove_edges(
     remove: &RemoveEdges,
     subject: EntityId,
 ) -> Result<Result<Vec<(EntityId, Outcome)>, Refusal>, sqlx::Error> {
-    if entity_space(conn, subject).await? != Some(space) {
+    if entity_space(conn, subject, RowLock::Share).await? != Some(space) {
         return Ok(Err(Refusal::NotFound));
     }
-    let mut outcomes = Vec::with_capacity(remove.members.len());
-    for member in distinct(&remove.members) {
+    let members = distinct(&remove.members);
+    let mutual = remove.reciprocal.as_deref();
+    lock_counters(conn, subject, &remove.relation, mutual, &members).await?;
+    let mut outcomes = Vec::with_capacity(members.len());
+    for member in members {
         let outcome = if delete_edge(conn, subject, &remove.relation, member).await? {
             if let Some(mutual) = &remove.reciprocal {
                 delete_edge(conn, subject, mutual, member).await?;
@@ -413,7 +502,7 @@ async fn delete_entity(
     space: SpaceId,
     id: EntityId,
 ) -> Result<Result<StepResult, Refusal>, sqlx::Error> {
-    if entity_space(conn, id).await? != Some(space) {
+    if entity_space(conn, id, RowLock::Update).await? != Some(space) {
         return Ok(Err(Refusal::NotFound));
     }
     // The other ends of its edges lose one membership / one member each.
@@ -616,11 +705,13 @@ async fn update_entity(
     if let Some(row) = update.fetch_optional(&mut *conn).await? {
         return Ok(Ok(StepResult::Entity(entity(&row)?)));
     }
-    Ok(Err(if entity_space(conn, id).await? == Some(plan.space) {
-        Refusal::Changed
-    } else {
-        Refusal::NotFound
-    }))
+    Ok(Err(
+        if entity_space(conn, id, RowLock::None).await? == Some(plan.space) {
+            Refusal::Changed
+        } else {
+            Refusal::NotFound
+        },
+    ))
 }
 
 /// Give `entity` (of the plan's space) a name in `namespace`; the alias key decides a race.

@@ -134,7 +134,8 @@ async fn client(server: Tim, id: u64) {
 async fn invariants_hold_under_concurrent_clients(server: TestServer) {
     let tim = tim(&server);
     let mut clients = tokio::task::JoinSet::new();
-    for id in 0..8 {
+    // Enough writers at once to contend for the same counter rows (PostgreSQL locks them).
+    for id in 0..32 {
         clients.spawn(client(tim.clone(), id));
     }
     while let Some(finished) = clients.join_next().await {
