@@ -46,7 +46,7 @@ pub struct Edge {
 }
 
 /// Which side of a relation a list or count looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Direction {
     /// The members of a subject (a task's followers, the users an account follows).
     Members,

@@ -1,6 +1,6 @@
 //! Statements that run inside a write transaction: a [`WritePlan`], step by step.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -13,6 +13,7 @@ use roster_core::{
 };
 
 use crate::lookup::{pair, rows_in, Param, CHUNK};
+use crate::placeholders;
 use crate::reads::{self, ENTITY_COLUMNS};
 
 pub(crate) type TxResult<T> = Result<(T, bool), sqlx::Error>;
@@ -505,27 +506,52 @@ async fn delete_entity(
     if entity_space(conn, id, RowLock::Update).await? != Some(space) {
         return Ok(Err(Refusal::NotFound));
     }
-    // The other ends of its edges lose one membership / one member each.
-    for (counted_side, other_side, direction) in [
-        ("member_id", "subject_id", Direction::Memberships),
-        ("subject_id", "member_id", Direction::Members),
-    ] {
-        let sql = format!(
-            "UPDATE counters SET n = n - (
-                 SELECT COUNT(*) FROM edges e
-                 WHERE e.{other_side} = $1 AND e.{counted_side} = counters.entity_id
-                   AND e.relation = counters.relation)
-             WHERE direction = $2 AND entity_id <> $1 AND entity_id IN (
-                 SELECT {counted_side} FROM edges WHERE {other_side} = $1)"
-        );
-        sqlx::query(&sql)
-            .bind(id)
-            .bind(direction.as_str())
-            .execute(&mut *conn)
-            .await?;
+    // The other ends lose what the edges this statement really deletes gave them (an edge a
+    // concurrent transaction removed first is not returned, so it is not counted twice).
+    let deleted: Vec<(EntityId, String, EntityId)> = sqlx::query_as(
+        "DELETE FROM edges WHERE subject_id = $1 OR member_id = $1
+         RETURNING subject_id, relation, member_id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut lost: BTreeMap<(String, Direction, i64), Vec<EntityId>> = BTreeMap::new();
+    let mut per_counter: BTreeMap<(EntityId, String, Direction), i64> = BTreeMap::new();
+    for (subject, relation, member) in deleted {
+        if subject != id {
+            *per_counter
+                .entry((subject, relation.clone(), Direction::Members))
+                .or_default() += 1;
+        }
+        if member != id {
+            *per_counter
+                .entry((member, relation, Direction::Memberships))
+                .or_default() += 1;
+        }
+    }
+    for ((entity, relation, direction), n) in per_counter {
+        lost.entry((relation, direction, n))
+            .or_default()
+            .push(entity);
+    }
+    for ((relation, direction, n), entities) in lost {
+        for chunk in entities.chunks(CHUNK) {
+            let sql = format!(
+                "UPDATE counters SET n = n - $1
+                 WHERE relation = $2 AND direction = $3 AND entity_id IN ({})",
+                placeholders(4, chunk.len())
+            );
+            let mut query = sqlx::query(&sql)
+                .bind(n)
+                .bind(&relation)
+                .bind(direction.as_str());
+            for entity in chunk {
+                query = query.bind(*entity);
+            }
+            query.execute(&mut *conn).await?;
+        }
     }
     for sql in [
-        "DELETE FROM edges WHERE subject_id = $1 OR member_id = $1",
         "DELETE FROM counters WHERE entity_id = $1",
         "DELETE FROM aliases WHERE entity_id = $1",
         "DELETE FROM entities WHERE id = $1",
