@@ -3,6 +3,7 @@
 //! Both backends run the same queries through sqlx's `Any` driver; only the migrations, the
 //! connection set-up and the transaction discipline differ (see [`Backend`]).
 
+mod exec;
 mod group;
 mod lookup;
 mod migrate;

@@ -1,0 +1,539 @@
+//! How a [`WritePlan`] is applied, once for every backend: each step's checks and outcomes are
+//! decided here, over the few set-wise statements a backend offers as [`Tx`]. A batch of
+//! members costs a fixed number of statements whatever its size, reciprocal (mutual) edges
+//! included.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::Value;
+
+use roster_core::{
+    AddEdges, Applied, Direction, Entity, EntityId, Outcome, Refusal, RemoveEdges, SpaceId, Step,
+    StepId, StepResult, Target, WritePlan,
+};
+
+/// How a write transaction holds an entity row it reads. SQLite has one writer, which holds
+/// the whole database, and ignores it; PostgreSQL locks the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RowLock {
+    None,
+    /// The entity must stay while the transaction adds edges to it.
+    Share,
+    /// The transaction deletes the entity.
+    Update,
+}
+
+/// A counter row: (entity, relation, direction).
+pub(crate) type CounterKey<'a> = (EntityId, &'a str, Direction);
+
+/// The statements of an open write transaction. Lists may be of any length: a backend chunks
+/// them within its parameter limits.
+pub(crate) trait Tx {
+    type Error;
+
+    /// The space of the entity, if it exists.
+    async fn entity_space(
+        &mut self,
+        id: EntityId,
+        lock: RowLock,
+    ) -> Result<Option<SpaceId>, Self::Error>;
+    /// Which of `ids` are entities of `space`.
+    async fn in_space(
+        &mut self,
+        space: SpaceId,
+        ids: &[EntityId],
+        lock: RowLock,
+    ) -> Result<HashSet<EntityId>, Self::Error>;
+    /// Insert an entity; on an existing key an upsert replaces its attrs (keeping `updated_at`
+    /// when they are equal) and a create stores nothing (`None`).
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_entity(
+        &mut self,
+        space: SpaceId,
+        now: i64,
+        kind: &str,
+        key: &str,
+        attrs: &Value,
+        owner: Option<EntityId>,
+        upsert: bool,
+    ) -> Result<Option<Entity>, Self::Error>;
+    /// Replace the attrs of the entity of `space`, only if they equal `expect` when given.
+    async fn update_entity(
+        &mut self,
+        space: SpaceId,
+        now: i64,
+        id: EntityId,
+        attrs: &Value,
+        expect: Option<&Value>,
+    ) -> Result<Option<Entity>, Self::Error>;
+    /// Give `entity` the alias if it is an entity of `space` and the alias is free; then who
+    /// has the alias.
+    async fn set_alias(
+        &mut self,
+        space: SpaceId,
+        namespace: &str,
+        alias: &str,
+        entity: EntityId,
+    ) -> Result<Option<EntityId>, Self::Error>;
+    async fn remove_alias(
+        &mut self,
+        space: SpaceId,
+        namespace: &str,
+        alias: &str,
+        entity: EntityId,
+    ) -> Result<(), Self::Error>;
+    /// The entities of `kind` created before `before`.
+    async fn created_before(
+        &mut self,
+        space: SpaceId,
+        kind: &str,
+        before: i64,
+    ) -> Result<Vec<EntityId>, Self::Error>;
+    /// Delete every edge the entity is on: (subject, relation, member) of those deleted.
+    async fn delete_edges_of(
+        &mut self,
+        id: EntityId,
+    ) -> Result<Vec<(EntityId, String, EntityId)>, Self::Error>;
+    /// Delete the entity with its own counters and aliases (its edges are gone already).
+    async fn delete_entity_rows(&mut self, id: EntityId) -> Result<(), Self::Error>;
+
+    /// Lock the counter rows (creating missing ones at zero), in the order given.
+    async fn lock_counters(&mut self, keys: &[CounterKey<'_>]) -> Result<(), Self::Error>;
+    /// The counts of `entities` (absent: zero).
+    async fn counters(
+        &mut self,
+        entities: &[EntityId],
+        relation: &str,
+        direction: Direction,
+    ) -> Result<HashMap<EntityId, i64>, Self::Error>;
+    /// Add each delta to its counter, creating missing ones.
+    async fn bump_counters(
+        &mut self,
+        relation: &str,
+        direction: Direction,
+        deltas: &[(EntityId, i64)],
+    ) -> Result<(), Self::Error>;
+    /// Which of `others` have an edge with `entity` under `relation`, `entity` on the side
+    /// `direction` looks from (the members of a subject, or the subjects of a member).
+    async fn linked(
+        &mut self,
+        entity: EntityId,
+        relation: &str,
+        direction: Direction,
+        others: &[EntityId],
+    ) -> Result<HashSet<EntityId>, Self::Error>;
+    /// Insert the (subject, member) edges, in order (so `seq` follows it).
+    async fn insert_edges(
+        &mut self,
+        space: SpaceId,
+        now: i64,
+        relation: &str,
+        edges: &[(EntityId, EntityId)],
+    ) -> Result<(), Self::Error>;
+    /// Delete the (subject, member) edges; those that existed.
+    async fn delete_edges(
+        &mut self,
+        relation: &str,
+        edges: &[(EntityId, EntityId)],
+    ) -> Result<Vec<(EntityId, EntityId)>, Self::Error>;
+}
+
+/// Apply `plan` inside the open transaction: its results, or the first refused step (the
+/// caller then rolls back).
+pub(crate) async fn apply<T: Tx>(
+    tx: &mut T,
+    plan: &WritePlan,
+) -> Result<Result<Applied, (StepId, Refusal)>, T::Error> {
+    let mut results: Vec<StepResult> = Vec::with_capacity(plan.steps.len());
+    for (index, step) in plan.steps.iter().enumerate() {
+        let target = |target: &Target| match target {
+            Target::Existing(id) => *id,
+            // `WritePlan::check` made sure the named step came first and stored an entity.
+            Target::Created(step) => match &results[step.0] {
+                StepResult::Entity(entity) => entity.id,
+                other => unreachable!("{step} names {other:?}, not an entity"),
+            },
+        };
+        let (space, now) = (plan.space, plan.now);
+        let done = match step {
+            Step::Create {
+                kind,
+                key,
+                attrs,
+                owner,
+            } => {
+                let owner = owner.as_ref().map(target);
+                tx.insert_entity(space, now, kind, key, attrs, owner, false)
+                    .await?
+                    .map(StepResult::Entity)
+                    .ok_or(Refusal::KeyTaken)
+            }
+            Step::Upsert {
+                kind,
+                key,
+                attrs,
+                owner,
+            } => {
+                let owner = owner.as_ref().map(target);
+                let stored = tx
+                    .insert_entity(space, now, kind, key, attrs, owner, true)
+                    .await?;
+                Ok(StepResult::Entity(
+                    stored.expect("an upsert stores an entity"),
+                ))
+            }
+            Step::Update {
+                entity,
+                attrs,
+                expect,
+            } => {
+                let id = target(entity);
+                match tx
+                    .update_entity(space, now, id, attrs, expect.as_ref())
+                    .await?
+                {
+                    Some(entity) => Ok(StepResult::Entity(entity)),
+                    None if tx.entity_space(id, RowLock::None).await? == Some(space) => {
+                        Err(Refusal::Changed)
+                    }
+                    None => Err(Refusal::NotFound),
+                }
+            }
+            Step::Delete { entity } => delete_entity(tx, space, target(entity)).await?,
+            Step::Prune {
+                kind,
+                created_before,
+            } => {
+                for id in tx.created_before(space, kind, *created_before).await? {
+                    delete_entity(tx, space, id).await?.ok();
+                }
+                Ok(StepResult::Done)
+            }
+            Step::SetAlias {
+                namespace,
+                alias,
+                entity,
+            } => {
+                let entity = target(entity);
+                match tx.set_alias(space, namespace, alias, entity).await? {
+                    Some(owner) if owner == entity => Ok(StepResult::Done),
+                    Some(_) => Err(Refusal::KeyTaken),
+                    // Nothing was inserted and nobody has the alias: not an entity of the space.
+                    None => Err(Refusal::NotFound),
+                }
+            }
+            Step::RemoveAlias {
+                namespace,
+                alias,
+                entity,
+            } => {
+                tx.remove_alias(space, namespace, alias, target(entity))
+                    .await?;
+                Ok(StepResult::Done)
+            }
+            Step::AddEdges(add) => {
+                let members: Vec<EntityId> = add.members.iter().map(target).collect();
+                add_edges(tx, plan, add, target(&add.subject), &members)
+                    .await?
+                    .map(StepResult::Outcomes)
+            }
+            Step::RemoveEdges(remove) => remove_edges(tx, space, remove, target(&remove.subject))
+                .await?
+                .map(StepResult::Outcomes),
+        };
+        match done {
+            Ok(result) => results.push(result),
+            Err(refusal) => return Ok(Err((StepId(index), refusal))),
+        }
+    }
+    Ok(Ok(Applied { results }))
+}
+
+fn distinct(members: &[EntityId]) -> Vec<EntityId> {
+    let mut seen = HashSet::new();
+    members
+        .iter()
+        .copied()
+        .filter(|m| seen.insert(*m))
+        .collect()
+}
+
+/// The counter rows a batch between `subject` and `members` decides on or changes, sorted:
+/// every transaction locks in this one order, so none waits for another in a cycle.
+fn counter_keys<'a>(
+    subject: EntityId,
+    relation: &'a str,
+    mutual: Option<&'a str>,
+    members: &[EntityId],
+) -> Vec<CounterKey<'a>> {
+    let mut keys = vec![(subject, relation, Direction::Members)];
+    keys.extend(
+        members
+            .iter()
+            .map(|m| (*m, relation, Direction::Memberships)),
+    );
+    if let Some(mutual) = mutual {
+        for (a, b) in members.iter().map(|m| (subject, *m)) {
+            for entity in [a, b] {
+                keys.push((entity, mutual, Direction::Members));
+                keys.push((entity, mutual, Direction::Memberships));
+            }
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+async fn add_edges<T: Tx>(
+    tx: &mut T,
+    plan: &WritePlan,
+    add: &AddEdges,
+    subject: EntityId,
+    members: &[EntityId],
+) -> Result<Result<Vec<(EntityId, Outcome)>, Refusal>, T::Error> {
+    if tx.entity_space(subject, RowLock::Share).await? != Some(plan.space) {
+        return Ok(Err(Refusal::NotFound));
+    }
+    let relation = add.relation.as_str();
+    let mutual = add.reciprocal.as_ref().map(|r| r.relation.as_str());
+    let members = distinct(members);
+    tx.lock_counters(&counter_keys(subject, relation, mutual, &members))
+        .await?;
+    let decided = decide(tx, plan.space, add, subject, &members).await?;
+    let mut outcomes = decided.outcomes;
+    let abort = outcomes.iter().any(|(_, o)| {
+        (add.policy.abort_on_unknown && matches!(o, Outcome::UnknownMember | Outcome::SelfEdge))
+            || (add.policy.abort_on_full && o.is_full())
+    });
+    if abort {
+        for (_, outcome) in &mut outcomes {
+            if *outcome == Outcome::Added {
+                *outcome = Outcome::Aborted;
+            }
+        }
+        return Ok(Err(Refusal::Aborted(outcomes)));
+    }
+    let added: Vec<EntityId> = outcomes
+        .iter()
+        .filter(|(_, o)| *o == Outcome::Added)
+        .map(|(member, _)| *member)
+        .collect();
+    link(tx, plan, subject, relation, &added).await?;
+    if let Some(mutual) = mutual {
+        let pairs: Vec<(EntityId, EntityId)> = decided
+            .mutual
+            .iter()
+            .flat_map(|m| [(subject, *m), (*m, subject)])
+            .collect();
+        link_pairs(tx, plan, mutual, &pairs).await?;
+    }
+    Ok(Ok(outcomes))
+}
+
+/// What a batch would do, decided on the counts its transaction holds.
+struct Decided {
+    outcomes: Vec<(EntityId, Outcome)>,
+    /// Members that become reciprocal partners of the subject.
+    mutual: Vec<EntityId>,
+}
+
+/// Each member's outcome, in order, from a few set-wise reads: members are distinct, so only
+/// the subject's own counts change along the batch.
+async fn decide<T: Tx>(
+    tx: &mut T,
+    space: SpaceId,
+    add: &AddEdges,
+    subject: EntityId,
+    members: &[EntityId],
+) -> Result<Decided, T::Error> {
+    let relation = add.relation.as_str();
+    let in_space = tx.in_space(space, members, RowLock::Share).await?;
+    let present = tx
+        .linked(subject, relation, Direction::Members, members)
+        .await?;
+    let count = |counts: &HashMap<EntityId, i64>, id: &EntityId| counts.get(id).copied();
+    let mut subject_members = match add.caps.members_per_subject {
+        Some(_) => tx
+            .counters(&[subject], relation, Direction::Members)
+            .await?
+            .remove(&subject)
+            .unwrap_or(0),
+        None => 0,
+    };
+    let memberships = match add.caps.subjects_per_member {
+        Some(_) => {
+            tx.counters(members, relation, Direction::Memberships)
+                .await?
+        }
+        None => HashMap::new(),
+    };
+    let (followed_back, mut partners) = match &add.reciprocal {
+        Some(reciprocal) => {
+            let back = tx
+                .linked(subject, relation, Direction::Memberships, members)
+                .await?;
+            let mut ids = members.to_vec();
+            ids.push(subject);
+            let partners = match reciprocal.max_per_entity {
+                Some(_) => {
+                    tx.counters(&ids, &reciprocal.relation, Direction::Members)
+                        .await?
+                }
+                None => HashMap::new(),
+            };
+            (back, partners)
+        }
+        None => (HashSet::new(), HashMap::new()),
+    };
+    let mutual_cap = add.reciprocal.as_ref().and_then(|r| r.max_per_entity);
+    let mut decided = Decided {
+        outcomes: Vec::with_capacity(members.len()),
+        mutual: Vec::new(),
+    };
+    for &member in members {
+        let full = |cap: Option<i64>, n: Option<i64>| cap.is_some_and(|cap| n.unwrap_or(0) >= cap);
+        let outcome = if !in_space.contains(&member) {
+            Outcome::UnknownMember
+        } else if member == subject && !add.allow_self {
+            Outcome::SelfEdge
+        } else if present.contains(&member) {
+            Outcome::AlreadyPresent
+        } else if full(add.caps.members_per_subject, Some(subject_members)) {
+            Outcome::SubjectFull
+        } else if full(add.caps.subjects_per_member, count(&memberships, &member)) {
+            Outcome::MemberFull
+        } else if followed_back.contains(&member) && full(mutual_cap, count(&partners, &subject)) {
+            Outcome::SubjectReciprocalFull
+        } else if followed_back.contains(&member) && full(mutual_cap, count(&partners, &member)) {
+            Outcome::MemberReciprocalFull
+        } else {
+            subject_members += 1;
+            if followed_back.contains(&member) {
+                *partners.entry(subject).or_default() += 1;
+                decided.mutual.push(member);
+            }
+            Outcome::Added
+        };
+        decided.outcomes.push((member, outcome));
+    }
+    Ok(decided)
+}
+
+/// Insert `subject --relation--> member` for each of `members` and count them.
+async fn link<T: Tx>(
+    tx: &mut T,
+    plan: &WritePlan,
+    subject: EntityId,
+    relation: &str,
+    members: &[EntityId],
+) -> Result<(), T::Error> {
+    let pairs: Vec<(EntityId, EntityId)> = members.iter().map(|m| (subject, *m)).collect();
+    link_pairs(tx, plan, relation, &pairs).await
+}
+
+/// Insert the edges and count them on both ends.
+async fn link_pairs<T: Tx>(
+    tx: &mut T,
+    plan: &WritePlan,
+    relation: &str,
+    pairs: &[(EntityId, EntityId)],
+) -> Result<(), T::Error> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    tx.insert_edges(plan.space, plan.now, relation, pairs)
+        .await?;
+    count_edges(tx, relation, pairs, 1, None).await
+}
+
+/// Add `sign` per edge to the counters of both its ends, but those of `except` (an entity
+/// being deleted, whose counters go with it).
+async fn count_edges<T: Tx>(
+    tx: &mut T,
+    relation: &str,
+    pairs: &[(EntityId, EntityId)],
+    sign: i64,
+    except: Option<EntityId>,
+) -> Result<(), T::Error> {
+    for direction in [Direction::Members, Direction::Memberships] {
+        let mut deltas: BTreeMap<EntityId, i64> = BTreeMap::new();
+        for (subject, member) in pairs {
+            let entity = match direction {
+                Direction::Members => *subject,
+                Direction::Memberships => *member,
+            };
+            if Some(entity) != except {
+                *deltas.entry(entity).or_default() += sign;
+            }
+        }
+        let deltas: Vec<(EntityId, i64)> = deltas.into_iter().collect();
+        tx.bump_counters(relation, direction, &deltas).await?;
+    }
+    Ok(())
+}
+
+async fn remove_edges<T: Tx>(
+    tx: &mut T,
+    space: SpaceId,
+    remove: &RemoveEdges,
+    subject: EntityId,
+) -> Result<Result<Vec<(EntityId, Outcome)>, Refusal>, T::Error> {
+    if tx.entity_space(subject, RowLock::Share).await? != Some(space) {
+        return Ok(Err(Refusal::NotFound));
+    }
+    let relation = remove.relation.as_str();
+    let mutual = remove.reciprocal.as_deref();
+    let members = distinct(&remove.members);
+    tx.lock_counters(&counter_keys(subject, relation, mutual, &members))
+        .await?;
+    let pairs: Vec<(EntityId, EntityId)> = members.iter().map(|m| (subject, *m)).collect();
+    let removed = tx.delete_edges(relation, &pairs).await?;
+    count_edges(tx, relation, &removed, -1, None).await?;
+    if let Some(mutual) = mutual {
+        let pairs: Vec<(EntityId, EntityId)> = removed
+            .iter()
+            .flat_map(|(s, m)| [(*s, *m), (*m, *s)])
+            .collect();
+        let dissolved = tx.delete_edges(mutual, &pairs).await?;
+        count_edges(tx, mutual, &dissolved, -1, None).await?;
+    }
+    let removed: HashSet<EntityId> = removed.into_iter().map(|(_, m)| m).collect();
+    Ok(Ok(members
+        .into_iter()
+        .map(|m| {
+            let outcome = if removed.contains(&m) {
+                Outcome::Removed
+            } else {
+                Outcome::NotPresent
+            };
+            (m, outcome)
+        })
+        .collect()))
+}
+
+/// Remove an entity and everything that points at it. The other ends lose what the edges
+/// this transaction really deletes gave them (an edge a concurrent transaction removed first
+/// is not returned, so it is not counted twice).
+async fn delete_entity<T: Tx>(
+    tx: &mut T,
+    space: SpaceId,
+    id: EntityId,
+) -> Result<Result<StepResult, Refusal>, T::Error> {
+    if tx.entity_space(id, RowLock::Update).await? != Some(space) {
+        return Ok(Err(Refusal::NotFound));
+    }
+    let mut by_relation: BTreeMap<String, Vec<(EntityId, EntityId)>> = BTreeMap::new();
+    for (subject, relation, member) in tx.delete_edges_of(id).await? {
+        by_relation
+            .entry(relation)
+            .or_default()
+            .push((subject, member));
+    }
+    for (relation, pairs) in by_relation {
+        // The entity's own counters go with it; only the other ends are adjusted.
+        count_edges(tx, &relation, &pairs, -1, Some(id)).await?;
+    }
+    tx.delete_entity_rows(id).await?;
+    Ok(Ok(StepResult::Done))
+}
