@@ -120,4 +120,7 @@ pub trait Store: Send + Sync + 'static {
         relation: &str,
         direction: Direction,
     ) -> Result<HashMap<EntityId, i64>, StoreError>;
+
+    /// Wait for in-flight work and close every connection (SQLite checkpoints its WAL).
+    async fn close(&self);
 }

@@ -1,29 +1,22 @@
 use sqlx::Executor;
 
-use crate::{backend, Backend, SqlStore, StoreError};
+use crate::{backend, SqlStore, StoreError};
 
-/// Ordered migrations per backend; a migration never changes once released.
-const SQLITE: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
-const POSTGRES: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+/// Ordered migrations; a migration never changes once released.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
 
 impl SqlStore {
     pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
-        let migrations = match self.backend {
-            Backend::Sqlite => SQLITE,
-            Backend::Postgres => POSTGRES,
-        };
-        let mut conn = self.writer.acquire().await.map_err(backend)?;
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
         conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
             .await
             .map_err(backend)?;
-        for (version, sql) in migrations {
+        for (version, sql) in MIGRATIONS {
             let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
-            if self.backend == Backend::Postgres {
-                // Several roster processes may start at once against one database.
-                tx.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
-                    .await
-                    .map_err(backend)?;
-            }
+            // Several roster processes may start at once against one database.
+            tx.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
+                .await
+                .map_err(backend)?;
             let applied: Option<(i64,)> =
                 sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
                     .bind(version)

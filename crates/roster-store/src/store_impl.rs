@@ -8,8 +8,9 @@ use sqlx::Row;
 use roster_core::*;
 
 use crate::lookup::{pair, rows_in, Param};
+use crate::paging::{keyset, paginate};
 use crate::reads::{self, ENTITY_COLUMNS};
-use crate::{backend, placeholders, writes, Backend, SqlStore};
+use crate::{backend, placeholders, writes, SqlStore};
 
 /// A batch insert of at least this many entities refreshes PostgreSQL's statistics.
 const ANALYZE_AFTER: usize = 1000;
@@ -25,12 +26,12 @@ impl Store for SqlStore {
         )
         .bind(name)
         .bind(fresh)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await
         .map_err(backend)?;
         let row = sqlx::query("SELECT value FROM settings WHERE name = $1")
             .bind(name)
-            .fetch_one(&self.writer)
+            .fetch_one(&self.pool)
             .await
             .map_err(backend)?;
         let value: String = row.try_get(0).map_err(backend)?;
@@ -52,7 +53,7 @@ impl Store for SqlStore {
         .bind(dialect)
         .bind(key)
         .bind(limits)
-        .fetch_one(&self.writer)
+        .fetch_one(&self.pool)
         .await
         .map_err(backend)?;
         reads::space(&row)
@@ -61,7 +62,7 @@ impl Store for SqlStore {
     async fn spaces(&self, dialect: &str) -> Result<Vec<Space>, StoreError> {
         sqlx::query("SELECT id, dialect, key, limits FROM spaces WHERE dialect = $1 ORDER BY id")
             .bind(dialect)
-            .fetch_all(&self.reader)
+            .fetch_all(&self.pool)
             .await
             .map_err(backend)?
             .iter()
@@ -119,7 +120,7 @@ impl Store for SqlStore {
         .bind(space)
         .bind(kind)
         .bind(key)
-        .fetch_optional(&self.reader)
+        .fetch_optional(&self.pool)
         .await
         .map_err(backend)?
         .as_ref()
@@ -168,7 +169,7 @@ impl Store for SqlStore {
         if let Some(owner) = filter.owner {
             query = query.bind(owner);
         }
-        let rows = query.fetch_all(&self.reader).await.map_err(backend)?;
+        let rows = query.fetch_all(&self.pool).await.map_err(backend)?;
         entity_page(&rows, page.limit)
     }
 
@@ -207,7 +208,7 @@ impl Store for SqlStore {
                 query = query.bind(*relation);
             }
         }
-        let rows = query.fetch_all(&self.reader).await.map_err(backend)?;
+        let rows = query.fetch_all(&self.pool).await.map_err(backend)?;
         entity_page(&rows, page.limit)
     }
 
@@ -281,7 +282,7 @@ impl Store for SqlStore {
             .bind(relation)
             .bind(page.after.unwrap_or(start))
             .bind(i64::from(page.limit) + 1)
-            .fetch_all(&self.reader)
+            .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
         let items = rows
@@ -289,6 +290,10 @@ impl Store for SqlStore {
             .map(reads::edge)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(paginate(items, page.limit, |e| e.seq))
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
     }
 
     async fn counts(
@@ -309,15 +314,6 @@ impl Store for SqlStore {
     }
 }
 
-/// Comparison, order and starting position of a keyset page.
-fn keyset(page: PageRequest) -> (&'static str, &'static str, i64) {
-    if page.newest_first {
-        ("<", "DESC", i64::MAX)
-    } else {
-        (">", "ASC", 0)
-    }
-}
-
 /// Entity rows fetched with a probe row past `limit`, as a page keyed by entity id.
 fn entity_page(rows: &[AnyRow], limit: u32) -> Result<Page<Entity>, StoreError> {
     let items = rows
@@ -327,28 +323,16 @@ fn entity_page(rows: &[AnyRow], limit: u32) -> Result<Page<Entity>, StoreError> 
     Ok(paginate(items, limit, |e| e.id))
 }
 
-/// Trim the probe row fetched past `limit` and say where the next page starts.
-fn paginate<T>(mut items: Vec<T>, limit: u32, position: impl Fn(&T) -> i64) -> Page<T> {
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let next = if more {
-        items.last().map(position)
-    } else {
-        None
-    };
-    Page { items, next }
-}
-
 impl SqlStore {
     /// Refresh PostgreSQL's statistics of `table` after a bulk insert. Until autovacuum
     /// catches up, the planner keeps the estimates of the smaller table it saw before and
     /// scans a whole subject or kind instead of probing the key index.
     async fn after_bulk_insert(&self, table: &str, rows: usize) {
-        if self.backend != Backend::Postgres || rows < ANALYZE_AFTER {
+        if rows < ANALYZE_AFTER {
             return;
         }
         if let Err(e) = sqlx::query(&format!("ANALYZE {table}"))
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await
         {
             tracing::warn!("ANALYZE {table} after a bulk insert failed: {e}");
@@ -397,7 +381,7 @@ impl SqlStore {
     where
         V: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Clone + Send + 'static,
     {
-        let mut conn = self.reader.acquire().await.map_err(backend)?;
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
         rows_in(&mut conn, sql, fixed, list).await.map_err(backend)
     }
 }

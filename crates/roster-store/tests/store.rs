@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use roster_core::*;
 use roster_store::test_support::{postgres_url, scratch_postgres};
-use roster_store::SqlStore;
 use serde_json::{json, Value};
 
 /// When [`Fixture::entity`] creates entities.
@@ -14,29 +13,29 @@ const CREATED_AT: i64 = 1;
 const EDGES_AT: i64 = 100;
 
 struct Fixture {
-    store: Arc<SqlStore>,
+    store: Arc<dyn Store>,
     space: Space,
     _dir: Option<tempfile::TempDir>,
 }
 
 async fn sqlite() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqlStore::open_sqlite_dir(dir.path()).await.unwrap();
+    let store = roster_store::open_sqlite_dir(dir.path()).await.unwrap();
     fixture(store, Some(dir)).await
 }
 
 async fn postgres(suite: &str) -> Option<Fixture> {
     let url = scratch_postgres(&postgres_url(suite)?).await;
-    Some(fixture(SqlStore::open_postgres(&url).await.unwrap(), None).await)
+    Some(fixture(roster_store::open_postgres(&url).await.unwrap(), None).await)
 }
 
-async fn fixture(store: SqlStore, dir: Option<tempfile::TempDir>) -> Fixture {
+async fn fixture(store: Arc<dyn Store>, dir: Option<tempfile::TempDir>) -> Fixture {
     let space = store
         .ensure_space("test", "s1", &BTreeMap::new())
         .await
         .unwrap();
     Fixture {
-        store: Arc::new(store),
+        store,
         space,
         _dir: dir,
     }

@@ -14,7 +14,6 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use roster_core::{Clock, Engine};
-use roster_store::SqlStore;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -65,10 +64,10 @@ impl Running {
 
 /// Open the store, migrate, apply the seed, and start listening.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
-    let store = Arc::new(match &config.database {
-        Some(url) => SqlStore::open(url).await?,
-        None => SqlStore::open_sqlite_dir(&config.data).await?,
-    });
+    let store = match &config.database {
+        Some(url) => roster_store::open(url).await?,
+        None => roster_store::open_sqlite_dir(&config.data).await?,
+    };
     let engine = Engine::new(store.clone(), Arc::new(Clock::default())).await?;
     let seed = Seed::load(config.seed.as_deref())?;
     seed.apply(&engine).await?;

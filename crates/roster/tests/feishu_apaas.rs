@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use roster_core::{Direction, EntityFilter, PageRequest, Store};
-use roster_store::SqlStore;
 use serde_json::{json, Value};
 
 mod common;
@@ -36,7 +35,7 @@ fn seed_file() -> PathBuf {
 struct Server {
     inner: TestServer,
     /// A second view of the server's database, to prove failed requests wrote nothing.
-    store: SqlStore,
+    store: std::sync::Arc<dyn Store>,
     http: reqwest::Client,
     backend: &'static str,
 }

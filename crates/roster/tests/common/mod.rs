@@ -59,10 +59,10 @@ impl TestServer {
     }
 
     /// A second view of the server's database (to check what requests did or did not write).
-    pub async fn store(&self) -> roster_store::SqlStore {
+    pub async fn store(&self) -> std::sync::Arc<dyn roster_store::Store> {
         match &self.config.database {
-            Some(url) => roster_store::SqlStore::open_postgres(url).await,
-            None => roster_store::SqlStore::open_sqlite_dir(&self.config.data).await,
+            Some(url) => roster_store::open_postgres(url).await,
+            None => roster_store::open_sqlite_dir(&self.config.data).await,
         }
         .expect("open the server's database")
     }

@@ -1,0 +1,471 @@
+//! roster-core's [`Store`] on SQLite through rusqlite: one file, WAL, `synchronous = FULL`.
+//! The writer thread applies whole plans and commits them in groups; reader threads run whole
+//! reads (see [`threads`]). Statements are prepared once per connection and bind by position.
+
+mod rows;
+mod threads;
+mod tx;
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::path::Path;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use roster_core::*;
+
+use crate::exec;
+use crate::paging::{keyset, paginate};
+use rows::entity_columns;
+use threads::Threads;
+use tx::{json_list, SqliteTx};
+
+/// Reader threads (connections).
+const READERS: usize = 4;
+
+/// Ordered migrations; a migration never changes once released.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+
+pub(crate) struct SqliteStore {
+    threads: Threads,
+}
+
+impl SqliteStore {
+    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
+        migrate(&threads::connect(path)?)?;
+        Ok(Self {
+            threads: Threads::start(path, READERS)?,
+        })
+    }
+}
+
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let run = || -> rusqlite::Result<()> {
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)",
+        )?;
+        for (version, sql) in MIGRATIONS {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            let applied: Option<i64> = conn
+                .query_row(
+                    "SELECT version FROM schema_migrations WHERE version = ?1",
+                    [version],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if applied.is_none() {
+                conn.execute_batch(sql)?;
+                conn.execute(
+                    "INSERT INTO schema_migrations (version) VALUES (?1)",
+                    [version],
+                )?;
+                tracing::info!(version, "applied migration");
+            }
+            conn.execute_batch("COMMIT")?;
+        }
+        Ok(())
+    };
+    run().map_err(StoreError::backend)
+}
+
+/// The value of a future whose every step is ready: SQLite statements never wait, so the
+/// engine's async plan executor runs on the writer thread without a runtime.
+fn ready<F: Future>(future: F) -> F::Output {
+    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(value) => value,
+        Poll::Pending => unreachable!("SQLite statements never wait"),
+    }
+}
+
+fn entity_page(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    limit: u32,
+) -> Result<Page<Entity>, StoreError> {
+    let mut statement = conn.prepare_cached(sql).map_err(StoreError::backend)?;
+    let items = statement
+        .query_map(params, rows::entity)
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .map_err(StoreError::backend)?;
+    Ok(paginate(items, limit, |e| e.id))
+}
+
+/// The rows of a read, collected, with the error kept as the cause.
+fn collect<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    row: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, StoreError> {
+    let read = || -> rusqlite::Result<Vec<T>> {
+        let mut statement = conn.prepare_cached(sql)?;
+        let rows = statement.query_map(params, row)?;
+        rows.collect()
+    };
+    read().map_err(StoreError::backend)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn secret(&self, name: &str) -> Result<Vec<u8>, StoreError> {
+        let name = name.to_string();
+        let fresh: String = (0..32)
+            .map(|_| format!("{:02x}", rand::random::<u8>()))
+            .collect();
+        self.threads
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+                    params![name, fresh],
+                )
+                .and_then(|_| {
+                    conn.query_row("SELECT value FROM settings WHERE name = ?1", [&name], |row| {
+                        row.get::<_, String>(0)
+                    })
+                })
+                .map(|value| (value.into_bytes(), true))
+                .map_err(StoreError::backend)
+            })
+            .await
+    }
+
+    async fn ensure_space(
+        &self,
+        dialect: &str,
+        key: &str,
+        limits: &BTreeMap<String, i64>,
+    ) -> Result<Space, StoreError> {
+        let (dialect, key) = (dialect.to_string(), key.to_string());
+        let limits = serde_json::to_string(limits).map_err(StoreError::backend)?;
+        self.threads
+            .write(move |conn| {
+                conn.query_row(
+                    "INSERT INTO spaces (dialect, key, limits) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (dialect, key) DO UPDATE SET limits = excluded.limits
+                     RETURNING id, dialect, key, limits",
+                    params![dialect, key, limits],
+                    rows::space,
+                )
+                .map(|space| (space, true))
+                .map_err(StoreError::backend)
+            })
+            .await
+    }
+
+    async fn spaces(&self, dialect: &str) -> Result<Vec<Space>, StoreError> {
+        let dialect = dialect.to_string();
+        self.threads
+            .read(move |conn| {
+                collect(
+                    conn,
+                    "SELECT id, dialect, key, limits FROM spaces WHERE dialect = ?1 ORDER BY id",
+                    [dialect],
+                    rows::space,
+                )
+            })
+            .await
+    }
+
+    async fn apply(&self, plan: WritePlan) -> Result<Applied, StoreError> {
+        plan.check().map_err(StoreError::backend)?;
+        self.threads
+            .write(
+                move |conn| match ready(exec::apply(&mut SqliteTx(conn), &plan)) {
+                    Ok(Ok(applied)) => Ok((Ok(applied), true)),
+                    Ok(Err((step, refusal))) => {
+                        Ok((Err(StoreError::Refused { step, refusal }), false))
+                    }
+                    Err(e) => Err(StoreError::backend(e)),
+                },
+            )
+            .await?
+    }
+
+    async fn entity(&self, id: EntityId) -> Result<Option<Entity>, StoreError> {
+        Ok(self.entities(&[id]).await?.remove(&id))
+    }
+
+    async fn entities(&self, ids: &[EntityId]) -> Result<HashMap<EntityId, Entity>, StoreError> {
+        let ids = json_list(ids);
+        let found = self
+            .threads
+            .read(move |conn| {
+                collect(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        entity_columns!(),
+                        " FROM entities WHERE id IN (SELECT value FROM json_each(?1))"
+                    ),
+                    [ids],
+                    rows::entity,
+                )
+            })
+            .await?;
+        Ok(found.into_iter().map(|e| (e.id, e)).collect())
+    }
+
+    async fn find_entity(
+        &self,
+        space: SpaceId,
+        kind: &str,
+        key: &str,
+    ) -> Result<Option<Entity>, StoreError> {
+        let (kind, key) = (kind.to_string(), key.to_string());
+        self.threads
+            .read(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(concat!(
+                        "SELECT ",
+                        entity_columns!(),
+                        " FROM entities WHERE space_id = ?1 AND kind = ?2 AND key = ?3"
+                    ))
+                    .map_err(StoreError::backend)?;
+                statement
+                    .query_row(params![space, kind, key], rows::entity)
+                    .optional()
+                    .map_err(StoreError::backend)
+            })
+            .await
+    }
+
+    async fn find_entities(
+        &self,
+        space: SpaceId,
+        kind: &str,
+        keys: &[String],
+    ) -> Result<HashMap<String, Entity>, StoreError> {
+        let (kind, keys) = (kind.to_string(), json_list(keys));
+        let found = self
+            .threads
+            .read(move |conn| {
+                collect(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        entity_columns!(),
+                        " FROM entities WHERE space_id = ?1 AND kind = ?2
+                           AND key IN (SELECT value FROM json_each(?3))"
+                    ),
+                    params![space, kind, keys],
+                    rows::entity,
+                )
+            })
+            .await?;
+        Ok(found.into_iter().map(|e| (e.key.clone(), e)).collect())
+    }
+
+    async fn list_entities(
+        &self,
+        filter: &EntityFilter,
+        page: PageRequest,
+    ) -> Result<Page<Entity>, StoreError> {
+        let (cmp, order, start) = keyset(page);
+        let filter = filter.clone();
+        let sql = format!(
+            "SELECT {} FROM entities
+             WHERE space_id = ?1 AND kind = ?2 AND id {cmp} ?3 AND (?5 IS NULL OR owner_id = ?5)
+             ORDER BY id {order} LIMIT ?4",
+            entity_columns!()
+        );
+        self.threads
+            .read(move |conn| {
+                let after = page.after.unwrap_or(start);
+                let probe = i64::from(page.limit) + 1;
+                let params = params![filter.space_id, filter.kind, after, probe, filter.owner];
+                entity_page(conn, &sql, params, page.limit)
+            })
+            .await
+    }
+
+    async fn list_linked(
+        &self,
+        space: SpaceId,
+        kind: &str,
+        member: EntityId,
+        relations: &[&str],
+        page: PageRequest,
+    ) -> Result<Page<Entity>, StoreError> {
+        let (cmp, order, start) = keyset(page);
+        let (kind, relations) = (kind.to_string(), json_list(relations));
+        let sql = format!(
+            "SELECT {} FROM entities
+             WHERE space_id = ?1 AND kind = ?2 AND id {cmp} ?3
+               AND (owner_id = ?5 OR id IN (SELECT subject_id FROM edges WHERE member_id = ?5
+                      AND relation IN (SELECT value FROM json_each(?6))))
+             ORDER BY id {order} LIMIT ?4",
+            entity_columns!()
+        );
+        self.threads
+            .read(move |conn| {
+                let after = page.after.unwrap_or(start);
+                let probe = i64::from(page.limit) + 1;
+                let params = params![space, kind, after, probe, member, relations];
+                entity_page(conn, &sql, params, page.limit)
+            })
+            .await
+    }
+
+    async fn resolve_aliases(
+        &self,
+        space: SpaceId,
+        namespace: &str,
+        aliases: &[String],
+    ) -> Result<HashMap<String, EntityId>, StoreError> {
+        let (namespace, aliases) = (namespace.to_string(), json_list(aliases));
+        let found = self
+            .threads
+            .read(move |conn| {
+                collect(
+                    conn,
+                    "SELECT alias, entity_id FROM aliases WHERE space_id = ?1 AND namespace = ?2
+                       AND alias IN (SELECT value FROM json_each(?3))",
+                    params![space, namespace, aliases],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+            })
+            .await?;
+        Ok(found.into_iter().collect())
+    }
+
+    async fn aliases_of(
+        &self,
+        space: SpaceId,
+        namespace: &str,
+        entities: &[EntityId],
+    ) -> Result<HashMap<EntityId, String>, StoreError> {
+        let (namespace, entities) = (namespace.to_string(), json_list(entities));
+        let found = self
+            .threads
+            .read(move |conn| {
+                collect(
+                    conn,
+                    "SELECT entity_id, alias FROM aliases WHERE space_id = ?1 AND namespace = ?2
+                       AND entity_id IN (SELECT value FROM json_each(?3))",
+                    params![space, namespace, entities],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+            })
+            .await?;
+        Ok(found.into_iter().collect())
+    }
+
+    async fn edges_among(
+        &self,
+        subject: EntityId,
+        relation: &str,
+        members: &[EntityId],
+    ) -> Result<HashMap<EntityId, Edge>, StoreError> {
+        self.edges_between(subject, relation, Direction::Members, members)
+            .await
+    }
+
+    async fn memberships_among(
+        &self,
+        member: EntityId,
+        relation: &str,
+        subjects: &[EntityId],
+    ) -> Result<HashMap<EntityId, Edge>, StoreError> {
+        self.edges_between(member, relation, Direction::Memberships, subjects)
+            .await
+    }
+
+    async fn list_edges(
+        &self,
+        entity: EntityId,
+        relation: &str,
+        direction: Direction,
+        page: PageRequest,
+    ) -> Result<Page<Edge>, StoreError> {
+        let (cmp, order, start) = keyset(page);
+        let side = match direction {
+            Direction::Members => "subject_id",
+            Direction::Memberships => "member_id",
+        };
+        let sql = format!(
+            "SELECT subject_id, member_id, created_at, seq FROM edges
+             WHERE {side} = ?1 AND relation = ?2 AND seq {cmp} ?3
+             ORDER BY seq {order} LIMIT ?4"
+        );
+        let relation = relation.to_string();
+        self.threads
+            .read(move |conn| {
+                let after = page.after.unwrap_or(start);
+                let probe = i64::from(page.limit) + 1;
+                let items = collect(
+                    conn,
+                    &sql,
+                    params![entity, relation, after, probe],
+                    rows::edge,
+                )?;
+                Ok(paginate(items, page.limit, |e| e.seq))
+            })
+            .await
+    }
+
+    async fn counts(
+        &self,
+        entities: &[EntityId],
+        relation: &str,
+        direction: Direction,
+    ) -> Result<HashMap<EntityId, i64>, StoreError> {
+        let mut found: HashMap<EntityId, i64> = entities.iter().map(|id| (*id, 0)).collect();
+        let (relation, ids) = (relation.to_string(), json_list(entities));
+        let counted: Vec<(EntityId, i64)> = self
+            .threads
+            .read(move |conn| {
+                collect(
+                    conn,
+                    "SELECT entity_id, n FROM counters WHERE relation = ?1 AND direction = ?2
+                       AND entity_id IN (SELECT value FROM json_each(?3))",
+                    params![relation, direction.as_str(), ids],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+            })
+            .await?;
+        found.extend(counted);
+        Ok(found)
+    }
+
+    async fn close(&self) {
+        self.threads.close().await;
+    }
+}
+
+impl SqliteStore {
+    /// The edges between `entity` and each of `others`, with `entity` on the side `direction`
+    /// looks from; keyed by the other end.
+    async fn edges_between(
+        &self,
+        entity: EntityId,
+        relation: &str,
+        direction: Direction,
+        others: &[EntityId],
+    ) -> Result<HashMap<EntityId, Edge>, StoreError> {
+        let (side, other_side) = match direction {
+            Direction::Members => ("subject_id", "member_id"),
+            Direction::Memberships => ("member_id", "subject_id"),
+        };
+        let sql = format!(
+            "SELECT subject_id, member_id, created_at, seq FROM edges
+             WHERE {side} = ?1 AND relation = ?2
+               AND {other_side} IN (SELECT value FROM json_each(?3))"
+        );
+        let (relation, others) = (relation.to_string(), json_list(others));
+        let edges = self
+            .threads
+            .read(move |conn| collect(conn, &sql, params![entity, relation, others], rows::edge))
+            .await?;
+        Ok(edges
+            .into_iter()
+            .map(|edge| match direction {
+                Direction::Members => (edge.member, edge),
+                Direction::Memberships => (edge.subject, edge),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,56 @@
+//! Rows as the engine's types.
+
+use std::collections::BTreeMap;
+
+use rusqlite::Row;
+
+use roster_core::{Edge, Entity, Space};
+
+/// The columns [`entity`] reads, in its order.
+macro_rules! entity_columns {
+    () => {
+        "id, space_id, kind, key, attrs, owner_id, created_at, updated_at"
+    };
+}
+pub(crate) use entity_columns;
+
+/// A JSON column that does not parse is a conversion failure of that column.
+fn json<T: serde::de::DeserializeOwned>(row: &Row, column: usize) -> rusqlite::Result<T> {
+    let text: String = row.get(column)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+pub(crate) fn entity(row: &Row) -> rusqlite::Result<Entity> {
+    Ok(Entity {
+        id: row.get(0)?,
+        space_id: row.get(1)?,
+        kind: row.get(2)?,
+        key: row.get(3)?,
+        attrs: json(row, 4)?,
+        owner: row.get(5)?,
+        created_at: row.get(6)?,
+        updated_at: row.get(7)?,
+    })
+}
+
+pub(crate) fn space(row: &Row) -> rusqlite::Result<Space> {
+    let limits: BTreeMap<String, i64> = json(row, 3)?;
+    Ok(Space {
+        id: row.get(0)?,
+        dialect: row.get(1)?,
+        key: row.get(2)?,
+        limits,
+    })
+}
+
+/// Columns: subject_id, member_id, created_at, seq.
+pub(crate) fn edge(row: &Row) -> rusqlite::Result<Edge> {
+    Ok(Edge {
+        subject: row.get(0)?,
+        member: row.get(1)?,
+        created_at: row.get(2)?,
+        seq: row.get(3)?,
+    })
+}

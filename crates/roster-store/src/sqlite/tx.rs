@@ -1,0 +1,289 @@
+//! The statements of a write transaction on SQLite ([`Tx`]). Lists travel as one JSON array
+//! parameter (`json_each`), so every statement has one text and stays prepared.
+
+use std::collections::{HashMap, HashSet};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+
+use roster_core::{Direction, Entity, EntityId, SpaceId};
+
+use super::rows::{entity, entity_columns};
+use crate::exec::{CounterKey, RowLock, Tx};
+
+pub(crate) struct SqliteTx<'c>(pub &'c Connection);
+
+/// A list as the JSON text `json_each` reads.
+pub(crate) fn json_list<T: serde::Serialize>(items: &[T]) -> String {
+    serde_json::to_string(items).expect("a list of ids serializes")
+}
+
+impl SqliteTx<'_> {
+    fn ids(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<HashSet<EntityId>> {
+        let mut statement = self.0.prepare_cached(sql)?;
+        let rows = statement.query_map(params, |row| row.get(0))?;
+        rows.collect()
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    type Error = rusqlite::Error;
+
+    async fn entity_space(
+        &mut self,
+        id: EntityId,
+        _lock: RowLock,
+    ) -> Result<Option<SpaceId>, rusqlite::Error> {
+        self.0
+            .prepare_cached("SELECT space_id FROM entities WHERE id = ?1")?
+            .query_row([id], |row| row.get(0))
+            .optional()
+    }
+
+    async fn in_space(
+        &mut self,
+        space: SpaceId,
+        ids: &[EntityId],
+        _lock: RowLock,
+    ) -> Result<HashSet<EntityId>, rusqlite::Error> {
+        self.ids(
+            "SELECT id FROM entities
+             WHERE space_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+            params![space, json_list(ids)],
+        )
+    }
+
+    async fn insert_entity(
+        &mut self,
+        space: SpaceId,
+        now: i64,
+        kind: &str,
+        key: &str,
+        attrs: &Value,
+        owner: Option<EntityId>,
+        upsert: bool,
+    ) -> Result<Option<Entity>, rusqlite::Error> {
+        let sql = if upsert {
+            concat!(
+                "INSERT INTO entities (space_id, kind, key, attrs, owner_id, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+                 ON CONFLICT (space_id, kind, key) DO UPDATE SET attrs = excluded.attrs,
+                     updated_at = CASE WHEN entities.attrs = excluded.attrs
+                                  THEN entities.updated_at ELSE excluded.updated_at END
+                 RETURNING ",
+                entity_columns!()
+            )
+        } else {
+            concat!(
+                "INSERT INTO entities (space_id, kind, key, attrs, owner_id, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+                 ON CONFLICT (space_id, kind, key) DO NOTHING RETURNING ",
+                entity_columns!()
+            )
+        };
+        self.0
+            .prepare_cached(sql)?
+            .query_row(
+                params![space, kind, key, attrs.to_string(), owner, now],
+                entity,
+            )
+            .optional()
+    }
+
+    async fn update_entity(
+        &mut self,
+        space: SpaceId,
+        now: i64,
+        id: EntityId,
+        attrs: &Value,
+        expect: Option<&Value>,
+    ) -> Result<Option<Entity>, rusqlite::Error> {
+        // `?5 IS NULL`: no expectation.
+        self.0
+            .prepare_cached(concat!(
+                "UPDATE entities SET attrs = ?3, updated_at = ?4
+                 WHERE id = ?1 AND space_id = ?2 AND (?5 IS NULL OR attrs = ?5) RETURNING ",
+                entity_columns!()
+            ))?
+            .query_row(
+                params![
+                    id,
+                    space,
+                    attrs.to_string(),
+                    now,
+                    expect.map(Value::to_string)
+                ],
+                entity,
+            )
+            .optional()
+    }
+
+    async fn set_alias(
+        &mut self,
+        space: SpaceId,
+        namespace: &str,
+        alias: &str,
+        entity: EntityId,
+    ) -> Result<Option<EntityId>, rusqlite::Error> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO aliases (space_id, namespace, alias, entity_id)
+                 SELECT ?1, ?2, ?3, id FROM entities WHERE id = ?4 AND space_id = ?1
+                 ON CONFLICT (space_id, namespace, alias) DO NOTHING",
+            )?
+            .execute(params![space, namespace, alias, entity])?;
+        self.0
+            .prepare_cached(
+                "SELECT entity_id FROM aliases
+                 WHERE space_id = ?1 AND namespace = ?2 AND alias = ?3",
+            )?
+            .query_row(params![space, namespace, alias], |row| row.get(0))
+            .optional()
+    }
+
+    async fn remove_alias(
+        &mut self,
+        space: SpaceId,
+        namespace: &str,
+        alias: &str,
+        entity: EntityId,
+    ) -> Result<(), rusqlite::Error> {
+        self.0
+            .prepare_cached(
+                "DELETE FROM aliases
+                 WHERE space_id = ?1 AND namespace = ?2 AND alias = ?3 AND entity_id = ?4",
+            )?
+            .execute(params![space, namespace, alias, entity])?;
+        Ok(())
+    }
+
+    async fn created_before(
+        &mut self,
+        space: SpaceId,
+        kind: &str,
+        before: i64,
+    ) -> Result<Vec<EntityId>, rusqlite::Error> {
+        let mut statement = self.0.prepare_cached(
+            "SELECT id FROM entities WHERE space_id = ?1 AND kind = ?2 AND created_at < ?3",
+        )?;
+        let ids = statement.query_map(params![space, kind, before], |row| row.get(0))?;
+        ids.collect()
+    }
+
+    async fn delete_edges_of(
+        &mut self,
+        id: EntityId,
+    ) -> Result<Vec<(EntityId, String, EntityId)>, rusqlite::Error> {
+        let mut statement = self.0.prepare_cached(
+            "DELETE FROM edges WHERE subject_id = ?1 OR member_id = ?1
+             RETURNING subject_id, relation, member_id",
+        )?;
+        let edges = statement.query_map([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+        edges.collect()
+    }
+
+    async fn delete_entity_rows(&mut self, id: EntityId) -> Result<(), rusqlite::Error> {
+        for sql in [
+            "DELETE FROM counters WHERE entity_id = ?1",
+            "DELETE FROM aliases WHERE entity_id = ?1",
+            "DELETE FROM entities WHERE id = ?1",
+        ] {
+            self.0.prepare_cached(sql)?.execute([id])?;
+        }
+        Ok(())
+    }
+
+    /// SQLite's one writer holds the whole database: nothing to lock.
+    async fn lock_counters(&mut self, _keys: &[CounterKey<'_>]) -> Result<(), rusqlite::Error> {
+        Ok(())
+    }
+
+    async fn counters(
+        &mut self,
+        entities: &[EntityId],
+        relation: &str,
+        direction: Direction,
+    ) -> Result<HashMap<EntityId, i64>, rusqlite::Error> {
+        let mut statement = self.0.prepare_cached(
+            "SELECT entity_id, n FROM counters WHERE relation = ?1 AND direction = ?2
+               AND entity_id IN (SELECT value FROM json_each(?3))",
+        )?;
+        let counts = statement.query_map(
+            params![relation, direction.as_str(), json_list(entities)],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        counts.collect()
+    }
+
+    async fn bump_counters(
+        &mut self,
+        relation: &str,
+        direction: Direction,
+        deltas: &[(EntityId, i64)],
+    ) -> Result<(), rusqlite::Error> {
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        // `WHERE true` keeps SQLite from reading ON CONFLICT as a join constraint.
+        self.0
+            .prepare_cached(
+                "INSERT INTO counters (entity_id, relation, direction, n)
+                 SELECT value ->> 0, ?1, ?2, value ->> 1 FROM json_each(?3) WHERE true
+                 ON CONFLICT (entity_id, relation, direction) DO UPDATE SET n = n + excluded.n",
+            )?
+            .execute(params![relation, direction.as_str(), json_list(deltas)])?;
+        Ok(())
+    }
+
+    async fn linked(
+        &mut self,
+        entity: EntityId,
+        relation: &str,
+        direction: Direction,
+        others: &[EntityId],
+    ) -> Result<HashSet<EntityId>, rusqlite::Error> {
+        let sql = match direction {
+            Direction::Members => {
+                "SELECT member_id FROM edges WHERE subject_id = ?1 AND relation = ?2
+                   AND member_id IN (SELECT value FROM json_each(?3))"
+            }
+            Direction::Memberships => {
+                "SELECT subject_id FROM edges WHERE member_id = ?1 AND relation = ?2
+                   AND subject_id IN (SELECT value FROM json_each(?3))"
+            }
+        };
+        self.ids(sql, params![entity, relation, json_list(others)])
+    }
+
+    async fn insert_edges(
+        &mut self,
+        space: SpaceId,
+        now: i64,
+        relation: &str,
+        edges: &[(EntityId, EntityId)],
+    ) -> Result<(), rusqlite::Error> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO edges (space_id, subject_id, relation, member_id, created_at)
+                 SELECT ?1, value ->> 0, ?2, value ->> 1, ?3 FROM json_each(?4) ORDER BY key",
+            )?
+            .execute(params![space, relation, now, json_list(edges)])?;
+        Ok(())
+    }
+
+    async fn delete_edges(
+        &mut self,
+        relation: &str,
+        edges: &[(EntityId, EntityId)],
+    ) -> Result<Vec<(EntityId, EntityId)>, rusqlite::Error> {
+        let mut statement = self.0.prepare_cached(
+            "DELETE FROM edges WHERE relation = ?1 AND (subject_id, member_id) IN
+                 (SELECT value ->> 0, value ->> 1 FROM json_each(?2))
+             RETURNING subject_id, member_id",
+        )?;
+        let deleted = statement.query_map(params![relation, json_list(edges)], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+        deleted.collect()
+    }
+}
