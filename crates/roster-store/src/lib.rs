@@ -15,9 +15,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::any::AnyPoolOptions;
-use sqlx::AnyConnection;
-use sqlx::AnyPool;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgConnection;
+use sqlx::PgPool;
 
 use roster_core::StoreError;
 
@@ -35,7 +35,7 @@ pub async fn open_sqlite_dir(dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
 }
 
 pub async fn open_postgres(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    Ok(Arc::new(SqlStore::open_postgres(url).await?))
+    Ok(Arc::new(PgStore::open_postgres(url).await?))
 }
 
 /// `postgres://` and `postgresql://` URLs select PostgreSQL; anything else is a SQLite data
@@ -51,14 +51,13 @@ pub async fn open(database: &str) -> Result<Arc<dyn Store>, StoreError> {
 /// The Store on PostgreSQL: READ COMMITTED write transactions that lock the entity and counter
 /// rows an edge batch decides on, in one order, so caps and reciprocal edges stay exact under
 /// concurrent writers and several roster processes without serialization failures.
-pub(crate) struct SqlStore {
-    pool: AnyPool,
+pub(crate) struct PgStore {
+    pool: PgPool,
 }
 
-impl SqlStore {
+impl PgStore {
     async fn open_postgres(url: &str) -> Result<Self, StoreError> {
-        sqlx::any::install_default_drivers();
-        let pool = AnyPoolOptions::new()
+        let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
             .connect(url)
@@ -74,7 +73,7 @@ impl SqlStore {
     async fn write<T, F>(&self, body: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'c> Fn(&'c mut AnyConnection) -> writes::TxFuture<'c, T> + Send + Sync + 'static,
+        F: for<'c> Fn(&'c mut PgConnection) -> writes::TxFuture<'c, T> + Send + Sync + 'static,
     {
         const MAX_ATTEMPTS: u32 = 50;
         let mut attempt = 0;

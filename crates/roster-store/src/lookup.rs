@@ -1,8 +1,8 @@
 //! Lookups of many keys at once: `... IN (...)` in chunks small enough for both backends'
 //! parameter limits, on a pooled connection or inside a write transaction.
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
 
 use crate::placeholders;
 
@@ -18,13 +18,17 @@ pub(crate) enum Param<'a> {
 /// The rows of `sql` for every value in `list`: `{list}` in `sql` stands for the values'
 /// placeholders, which follow the `fixed` ones.
 pub(crate) async fn rows_in<V>(
-    conn: &mut AnyConnection,
+    conn: &mut PgConnection,
     sql: &str,
     fixed: &[Param<'_>],
     list: &[V],
-) -> Result<Vec<AnyRow>, sqlx::Error>
+) -> Result<Vec<PgRow>, sqlx::Error>
 where
-    V: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Clone + Send + 'static,
+    V: for<'q> sqlx::Encode<'q, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+        + Clone
+        + Send
+        + 'static,
 {
     let mut rows = Vec::new();
     for chunk in list.chunks(CHUNK) {
@@ -45,10 +49,10 @@ where
 }
 
 /// A row's first two columns.
-pub(crate) fn pair<A, B>(row: &AnyRow) -> Result<(A, B), sqlx::Error>
+pub(crate) fn pair<A, B>(row: &PgRow) -> Result<(A, B), sqlx::Error>
 where
-    A: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
-    B: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    A: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    B: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
 {
     Ok((row.try_get(0)?, row.try_get(1)?))
 }

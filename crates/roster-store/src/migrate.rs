@@ -1,11 +1,11 @@
 use sqlx::Executor;
 
-use crate::{backend, SqlStore, StoreError};
+use crate::{backend, PgStore, StoreError};
 
 /// Ordered migrations; a migration never changes once released.
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
 
-impl SqlStore {
+impl PgStore {
     pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::any::AnyRow;
+use sqlx::postgres::PgRow;
 use sqlx::Row;
 
 use roster_core::{Edge, Entity, Space, StoreError};
@@ -12,7 +12,7 @@ use crate::backend;
 pub(crate) const ENTITY_COLUMNS: &str =
     "id, space_id, kind, key, attrs, owner_id, created_at, updated_at";
 
-pub(crate) fn entity(row: &AnyRow) -> Result<Entity, StoreError> {
+pub(crate) fn entity(row: &PgRow) -> Result<Entity, StoreError> {
     let attrs: String = row.try_get("attrs").map_err(backend)?;
     Ok(Entity {
         id: row.try_get("id").map_err(backend)?,
@@ -26,7 +26,7 @@ pub(crate) fn entity(row: &AnyRow) -> Result<Entity, StoreError> {
     })
 }
 
-pub(crate) fn space(row: &AnyRow) -> Result<Space, StoreError> {
+pub(crate) fn space(row: &PgRow) -> Result<Space, StoreError> {
     let limits: String = row.try_get("limits").map_err(backend)?;
     let limits: BTreeMap<String, i64> = serde_json::from_str(&limits).map_err(backend)?;
     Ok(Space {
@@ -37,7 +37,7 @@ pub(crate) fn space(row: &AnyRow) -> Result<Space, StoreError> {
     })
 }
 
-pub(crate) fn edge(row: &AnyRow) -> Result<Edge, StoreError> {
+pub(crate) fn edge(row: &PgRow) -> Result<Edge, StoreError> {
     Ok(Edge {
         subject: row.try_get("subject_id").map_err(backend)?,
         member: row.try_get("member_id").map_err(backend)?,

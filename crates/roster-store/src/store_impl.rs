@@ -2,7 +2,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use rand::RngCore;
-use sqlx::any::AnyRow;
+use sqlx::postgres::PgRow;
 use sqlx::Row;
 
 use roster_core::*;
@@ -10,13 +10,13 @@ use roster_core::*;
 use crate::lookup::{pair, rows_in, Param};
 use crate::paging::{keyset, paginate};
 use crate::reads::{self, ENTITY_COLUMNS};
-use crate::{backend, placeholders, writes, SqlStore};
+use crate::{backend, placeholders, writes, PgStore};
 
 /// A batch insert of at least this many entities refreshes PostgreSQL's statistics.
 const ANALYZE_AFTER: usize = 1000;
 
 #[async_trait]
-impl Store for SqlStore {
+impl Store for PgStore {
     async fn secret(&self, name: &str) -> Result<Vec<u8>, StoreError> {
         let mut fresh = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut fresh);
@@ -315,7 +315,7 @@ impl Store for SqlStore {
 }
 
 /// Entity rows fetched with a probe row past `limit`, as a page keyed by entity id.
-fn entity_page(rows: &[AnyRow], limit: u32) -> Result<Page<Entity>, StoreError> {
+fn entity_page(rows: &[PgRow], limit: u32) -> Result<Page<Entity>, StoreError> {
     let items = rows
         .iter()
         .map(reads::entity)
@@ -323,7 +323,7 @@ fn entity_page(rows: &[AnyRow], limit: u32) -> Result<Page<Entity>, StoreError> 
     Ok(paginate(items, limit, |e| e.id))
 }
 
-impl SqlStore {
+impl PgStore {
     /// Refresh PostgreSQL's statistics of `table` after a bulk insert. Until autovacuum
     /// catches up, the planner keeps the estimates of the smaller table it saw before and
     /// scans a whole subject or kind instead of probing the key index.
@@ -377,9 +377,13 @@ impl SqlStore {
         sql: &str,
         fixed: &[Param<'_>],
         list: &[V],
-    ) -> Result<Vec<AnyRow>, StoreError>
+    ) -> Result<Vec<PgRow>, StoreError>
     where
-        V: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Clone + Send + 'static,
+        V: for<'q> sqlx::Encode<'q, sqlx::Postgres>
+            + sqlx::Type<sqlx::Postgres>
+            + Clone
+            + Send
+            + 'static,
     {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         rows_in(&mut conn, sql, fixed, list).await.map_err(backend)

@@ -21,12 +21,11 @@ const SCRATCH_MAX_AGE_SECS: u64 = 3600;
 
 /// Create a fresh, empty database on the server of `base_url` and return its URL.
 pub async fn scratch_postgres(base_url: &str) -> String {
-    sqlx::any::install_default_drivers();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let name = format!("roster_test_{now}_{:08x}", rand::thread_rng().gen::<u32>());
-    let mut conn = sqlx::AnyConnection::connect(base_url)
+    let mut conn = sqlx::PgConnection::connect(base_url)
         .await
         .expect("connect to ROSTER_TEST_DATABASE_URL");
     drop_stale_scratch_databases(&mut conn, now).await;
@@ -40,7 +39,7 @@ pub async fn scratch_postgres(base_url: &str) -> String {
     format!("{server}/{name}")
 }
 
-async fn drop_stale_scratch_databases(conn: &mut sqlx::AnyConnection, now: u64) {
+async fn drop_stale_scratch_databases(conn: &mut sqlx::PgConnection, now: u64) {
     let names: Vec<(String,)> =
         sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'roster\\_%'")
             .fetch_all(&mut *conn)

@@ -1,12 +1,13 @@
-//! The statements of a write transaction on sqlx's `Any` connection ([`Tx`]); what a plan
-//! does with them is decided once, in [`crate::exec`].
+//! The statements of a PostgreSQL write transaction ([`Tx`]); what a plan does with them is
+//! decided once, in [`crate::exec`]. Write transactions run READ COMMITTED and lock the rows
+//! they decide on, so they wait for each other instead of failing serialization.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 
 use serde_json::Value;
-use sqlx::AnyConnection;
+use sqlx::PgConnection;
 
 use roster_core::{Applied, Direction, Entity, EntityId, SpaceId, StoreError, WritePlan};
 
@@ -19,31 +20,26 @@ pub(crate) type TxFuture<'c, T> = Pin<Box<dyn Future<Output = TxResult<T>> + Sen
 
 /// Apply `plan` inside the open transaction; a refused plan is not to be committed.
 pub(crate) async fn apply(
-    conn: &mut AnyConnection,
+    conn: &mut PgConnection,
     plan: &WritePlan,
 ) -> TxResult<Result<Applied, StoreError>> {
-    Ok(match exec::apply(&mut AnyTx(conn), plan).await? {
+    Ok(match exec::apply(&mut PgTx(conn), plan).await? {
         Ok(applied) => (Ok(applied), true),
         Err((step, refusal)) => (Err(StoreError::Refused { step, refusal }), false),
     })
 }
 
-struct AnyTx<'c>(&'c mut AnyConnection);
+struct PgTx<'c>(&'c mut PgConnection);
 
-impl AnyTx<'_> {
-    fn postgres(&self) -> bool {
-        self.0.backend_name() == "PostgreSQL"
+fn lock_clause(lock: RowLock) -> &'static str {
+    match lock {
+        RowLock::None => "",
+        RowLock::Share => " FOR SHARE",
+        RowLock::Update => " FOR UPDATE",
     }
+}
 
-    fn lock_clause(&self, lock: RowLock) -> &'static str {
-        match lock {
-            _ if !self.postgres() => "",
-            RowLock::None => "",
-            RowLock::Share => " FOR SHARE",
-            RowLock::Update => " FOR UPDATE",
-        }
-    }
-
+impl PgTx<'_> {
     /// The ids the one-column query `sql` selects for `ids` (see [`rows_in`]).
     async fn ids(
         &mut self,
@@ -60,7 +56,7 @@ impl AnyTx<'_> {
     }
 }
 
-fn entity(row: &sqlx::any::AnyRow) -> Result<Entity, sqlx::Error> {
+fn entity(row: &sqlx::postgres::PgRow) -> Result<Entity, sqlx::Error> {
     reads::entity(row).map_err(|e| sqlx::Error::Decode(e.into()))
 }
 
@@ -80,7 +76,7 @@ fn value_rows(n: usize, width: usize, start: usize, casts: &[&str]) -> String {
         .join(", ")
 }
 
-impl Tx for AnyTx<'_> {
+impl Tx for PgTx<'_> {
     type Error = sqlx::Error;
 
     async fn entity_space(
@@ -88,7 +84,7 @@ impl Tx for AnyTx<'_> {
         id: EntityId,
         lock: RowLock,
     ) -> Result<Option<SpaceId>, sqlx::Error> {
-        let lock = self.lock_clause(lock);
+        let lock = lock_clause(lock);
         sqlx::query_scalar(&format!(
             "SELECT space_id FROM entities WHERE id = $1{lock}"
         ))
@@ -103,7 +99,7 @@ impl Tx for AnyTx<'_> {
         ids: &[EntityId],
         lock: RowLock,
     ) -> Result<HashSet<EntityId>, sqlx::Error> {
-        let lock = self.lock_clause(lock);
+        let lock = lock_clause(lock);
         let sql = format!("SELECT id FROM entities WHERE space_id = $1 AND id IN ({{list}}){lock}");
         self.ids(&sql, &[Param::Int(space)], ids).await
     }
@@ -260,9 +256,6 @@ impl Tx for AnyTx<'_> {
     }
 
     async fn lock_counters(&mut self, keys: &[CounterKey<'_>]) -> Result<(), sqlx::Error> {
-        if !self.postgres() {
-            return Ok(());
-        }
         for chunk in keys.chunks(CHUNK) {
             let rows = value_rows(chunk.len(), 3, 1, &["::bigint", "::text", "::text"]);
             for sql in [
@@ -379,12 +372,7 @@ impl Tx for AnyTx<'_> {
     ) -> Result<Vec<(EntityId, EntityId)>, sqlx::Error> {
         let mut deleted = Vec::new();
         for chunk in edges.chunks(CHUNK) {
-            let casts: &[&str] = if self.postgres() {
-                &["::bigint", "::bigint"]
-            } else {
-                &[]
-            };
-            let pairs = value_rows(chunk.len(), 2, 2, casts);
+            let pairs = value_rows(chunk.len(), 2, 2, &["::bigint", "::bigint"]);
             let sql = format!(
                 "DELETE FROM edges WHERE relation = $1 AND (subject_id, member_id) IN (VALUES {pairs})
                  RETURNING subject_id, member_id"

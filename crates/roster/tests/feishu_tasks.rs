@@ -3,10 +3,9 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use sqlx::{Connection, Executor};
 
 mod common;
-use common::{TestServer, ADMIN_TOKEN};
+use common::{RawDatabase, TestServer, ADMIN_TOKEN};
 
 const SEED: &str = r#"
 [[feishu.tenants]]
@@ -90,11 +89,6 @@ impl Server {
     async fn restart(&mut self) {
         self.inner.restart().await;
         self.url = self.inner.base_url();
-    }
-
-    /// The URL a raw SQL connection reaches the server's database with.
-    fn database_url(&self) -> String {
-        self.inner.database_url()
     }
 
     async fn send(
@@ -1153,19 +1147,14 @@ async fn rate_limits_per_app_and_endpoint(s: Server) {
 
 /// Hold the database's write lock from outside roster, so a write roster starts waits inside
 /// its transaction while holding the task's write lock.
-async fn block_writes(s: &Server) -> sqlx::AnyConnection {
-    sqlx::any::install_default_drivers();
-    let mut blocker = sqlx::AnyConnection::connect(&s.database_url())
-        .await
-        .unwrap();
-    if s.inner.backend_name() == "postgres" {
-        blocker.execute("BEGIN").await.unwrap();
-        blocker
-            .execute("LOCK TABLE edges IN EXCLUSIVE MODE")
-            .await
-            .unwrap();
-    } else {
-        blocker.execute("BEGIN IMMEDIATE").await.unwrap();
+async fn block_writes(s: &Server) -> RawDatabase {
+    let mut blocker = s.inner.raw_database().await;
+    match blocker {
+        RawDatabase::Postgres(_) => {
+            blocker.execute("BEGIN").await;
+            blocker.execute("LOCK TABLE edges IN EXCLUSIVE MODE").await;
+        }
+        RawDatabase::Sqlite(_) => blocker.execute("BEGIN IMMEDIATE").await,
     }
     blocker
 }
@@ -1202,7 +1191,7 @@ async fn one_write_at_a_time_per_task(s: Server) {
     s.ok(Method::GET, &format!("/task/v1/tasks/{task}"), &token, None)
         .await;
     let elsewhere = add(&other, "carol");
-    blocker.execute("ROLLBACK").await.unwrap();
+    blocker.execute("ROLLBACK").await;
     let (status, body) = (&mut pending).await.unwrap();
     assert_eq!(
         (status, body["code"].clone()),
@@ -1220,13 +1209,8 @@ async fn one_write_at_a_time_per_task(s: Server) {
 async fn internal_failures_use_the_documented_codes(s: Server) {
     let token = s.tenant_token("cli_acme", "acme-secret").await;
     let task = s.create_task(&token, json!({})).await;
-    sqlx::any::install_default_drivers();
-    let mut db = sqlx::AnyConnection::connect(&s.database_url())
-        .await
-        .unwrap();
-    db.execute("ALTER TABLE edges RENAME TO edges_away")
-        .await
-        .unwrap();
+    let mut db = s.inner.raw_database().await;
+    db.execute("ALTER TABLE edges RENAME TO edges_away").await;
     let followers = format!("/task/v1/tasks/{task}/followers?user_id_type=user_id");
     let answer = s
         .call(
@@ -1250,9 +1234,7 @@ async fn internal_failures_use_the_documented_codes(s: Server) {
     // Endpoints that document no such code answer the generic one.
     let answer = s.call(Method::GET, &followers, &token, None).await;
     assert_eq!(outcome(&answer), (500, 99991500));
-    db.execute("ALTER TABLE edges_away RENAME TO edges")
-        .await
-        .unwrap();
+    db.execute("ALTER TABLE edges_away RENAME TO edges").await;
     // The failure was roster's, not the request's: the same request now succeeds.
     s.ok(
         Method::POST,

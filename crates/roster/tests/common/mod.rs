@@ -50,12 +50,15 @@ impl TestServer {
         }
     }
 
-    /// Where a raw SQL connection reaches the server's database.
-    pub fn database_url(&self) -> String {
-        self.config
-            .database
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.config.data.join("roster.db").display()))
+    /// A raw connection to the server's database, for tests that get in roster's way.
+    pub async fn raw_database(&self) -> RawDatabase {
+        use sqlx::Connection;
+        match &self.config.database {
+            Some(url) => RawDatabase::Postgres(sqlx::PgConnection::connect(url).await.unwrap()),
+            None => RawDatabase::Sqlite(
+                rusqlite::Connection::open(self.config.data.join("roster.db")).unwrap(),
+            ),
+        }
     }
 
     /// A second view of the server's database (to check what requests did or did not write).
@@ -124,4 +127,21 @@ macro_rules! on_both_backends {
                } )*
         }
     };
+}
+
+/// A connection to a test server's database from outside roster.
+pub enum RawDatabase {
+    Sqlite(rusqlite::Connection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl RawDatabase {
+    pub async fn execute(&mut self, sql: &str) {
+        match self {
+            RawDatabase::Sqlite(conn) => conn.execute_batch(sql).unwrap(),
+            RawDatabase::Postgres(conn) => {
+                sqlx::Executor::execute(conn, sql).await.unwrap();
+            }
+        }
+    }
 }
