@@ -26,6 +26,14 @@ pub(crate) enum RowLock {
 /// A counter row: (entity, relation, direction).
 pub(crate) type CounterKey<'a> = (EntityId, &'a str, Direction);
 
+/// How a direction is stored.
+pub(crate) fn direction_code(direction: Direction) -> i64 {
+    match direction {
+        Direction::Members => 0,
+        Direction::Memberships => 1,
+    }
+}
+
 /// The statements of an open write transaction. Lists may be of any length: a backend chunks
 /// them within its parameter limits.
 pub(crate) trait Tx {
@@ -89,9 +97,11 @@ pub(crate) trait Tx {
         kind: &str,
         before: i64,
     ) -> Result<Vec<EntityId>, Self::Error>;
-    /// Delete every edge the entity is on: (subject, relation, member) of those deleted.
+    /// Delete every edge the entity (of `space`) is on: (subject, relation, member) of those
+    /// deleted.
     async fn delete_edges_of(
         &mut self,
+        space: SpaceId,
         id: EntityId,
     ) -> Result<Vec<(EntityId, String, EntityId)>, Self::Error>;
     /// Delete the entity with its own counters and aliases (its edges are gone already).
@@ -113,10 +123,11 @@ pub(crate) trait Tx {
         direction: Direction,
         deltas: &[(EntityId, i64)],
     ) -> Result<(), Self::Error>;
-    /// Which of `others` have an edge with `entity` under `relation`, `entity` on the side
-    /// `direction` looks from (the members of a subject, or the subjects of a member).
+    /// Which of `others` have an edge with `entity` (of `space`) under `relation`, `entity` on
+    /// the side `direction` looks from (the members of a subject, or the subjects of a member).
     async fn linked(
         &mut self,
+        space: SpaceId,
         entity: EntityId,
         relation: &str,
         direction: Direction,
@@ -130,9 +141,10 @@ pub(crate) trait Tx {
         relation: &str,
         edges: &[(EntityId, EntityId)],
     ) -> Result<(), Self::Error>;
-    /// Delete the (subject, member) edges; those that existed.
+    /// Delete the (subject, member) edges of `space`; those that existed.
     async fn delete_edges(
         &mut self,
+        space: SpaceId,
         relation: &str,
         edges: &[(EntityId, EntityId)],
     ) -> Result<Vec<(EntityId, EntityId)>, Self::Error>;
@@ -350,7 +362,7 @@ async fn decide<T: Tx>(
     let relation = add.relation.as_str();
     let in_space = tx.in_space(space, members, RowLock::Share).await?;
     let present = tx
-        .linked(subject, relation, Direction::Members, members)
+        .linked(space, subject, relation, Direction::Members, members)
         .await?;
     let count = |counts: &HashMap<EntityId, i64>, id: &EntityId| counts.get(id).copied();
     let mut subject_members = match add.caps.members_per_subject {
@@ -371,7 +383,7 @@ async fn decide<T: Tx>(
     let (followed_back, mut partners) = match &add.reciprocal {
         Some(reciprocal) => {
             let back = tx
-                .linked(subject, relation, Direction::Memberships, members)
+                .linked(space, subject, relation, Direction::Memberships, members)
                 .await?;
             let mut ids = members.to_vec();
             ids.push(subject);
@@ -488,14 +500,14 @@ async fn remove_edges<T: Tx>(
     tx.lock_counters(&counter_keys(subject, relation, mutual, &members))
         .await?;
     let pairs: Vec<(EntityId, EntityId)> = members.iter().map(|m| (subject, *m)).collect();
-    let removed = tx.delete_edges(relation, &pairs).await?;
+    let removed = tx.delete_edges(space, relation, &pairs).await?;
     count_edges(tx, relation, &removed, -1, None).await?;
     if let Some(mutual) = mutual {
         let pairs: Vec<(EntityId, EntityId)> = removed
             .iter()
             .flat_map(|(s, m)| [(*s, *m), (*m, *s)])
             .collect();
-        let dissolved = tx.delete_edges(mutual, &pairs).await?;
+        let dissolved = tx.delete_edges(space, mutual, &pairs).await?;
         count_edges(tx, mutual, &dissolved, -1, None).await?;
     }
     let removed: HashSet<EntityId> = removed.into_iter().map(|(_, m)| m).collect();
@@ -524,7 +536,7 @@ async fn delete_entity<T: Tx>(
         return Ok(Err(Refusal::NotFound));
     }
     let mut by_relation: BTreeMap<String, Vec<(EntityId, EntityId)>> = BTreeMap::new();
-    for (subject, relation, member) in tx.delete_edges_of(id).await? {
+    for (subject, relation, member) in tx.delete_edges_of(space, id).await? {
         by_relation
             .entry(relation)
             .or_default()

@@ -3,7 +3,13 @@ use sqlx::Executor;
 use crate::{backend, PgStore, StoreError};
 
 /// Ordered migrations; a migration never changes once released.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        include_str!("../migrations/postgres/0002_lean_edges.sql"),
+    ),
+];
 
 impl PgStore {
     pub(crate) async fn migrate(&self) -> Result<(), StoreError> {

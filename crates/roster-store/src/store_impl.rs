@@ -7,6 +7,7 @@ use sqlx::Row;
 
 use roster_core::*;
 
+use crate::exec::direction_code;
 use crate::lookup::{pair, rows_in, Param};
 use crate::paging::{keyset, paginate};
 use crate::reads::{self, ENTITY_COLUMNS};
@@ -186,7 +187,8 @@ impl Store for PgStore {
             "FALSE".to_string()
         } else {
             format!(
-                "id IN (SELECT subject_id FROM edges WHERE member_id = $6 AND relation IN ({}))",
+                "id IN (SELECT subject_id FROM edges WHERE space_id = $1 AND member_id = $6
+                   AND relation_id IN (SELECT id FROM names WHERE name IN ({})))",
                 placeholders(7, relations.len())
             )
         };
@@ -274,7 +276,8 @@ impl Store for PgStore {
         };
         let sql = format!(
             "SELECT subject_id, member_id, created_at, seq FROM edges
-             WHERE {side} = $1 AND relation = $2 AND seq {cmp} $3
+             WHERE space_id = (SELECT space_id FROM entities WHERE id = $1) AND {side} = $1
+               AND relation_id = (SELECT id FROM names WHERE name = $2) AND seq {cmp} $3
              ORDER BY seq {order} LIMIT $4"
         );
         let rows = sqlx::query(&sql)
@@ -303,8 +306,9 @@ impl Store for PgStore {
         direction: Direction,
     ) -> Result<HashMap<EntityId, i64>, StoreError> {
         let sql = "SELECT entity_id, n FROM counters
-                   WHERE relation = $1 AND direction = $2 AND entity_id IN ({list})";
-        let fixed = [Param::Text(relation), Param::Text(direction.as_str())];
+                   WHERE relation_id = (SELECT id FROM names WHERE name = $1)
+                     AND direction = $2 AND entity_id IN ({list})";
+        let fixed = [Param::Text(relation), Param::Int(direction_code(direction))];
         let mut found: HashMap<EntityId, i64> = entities.iter().map(|id| (*id, 0)).collect();
         for row in self.read_in(sql, &fixed, entities).await? {
             let (entity, n) = pair(&row).map_err(backend)?;
@@ -354,7 +358,9 @@ impl PgStore {
         };
         let sql = format!(
             "SELECT subject_id, member_id, created_at, seq FROM edges
-             WHERE {side} = $1 AND relation = $2 AND {other_side} IN ({{list}})"
+             WHERE space_id = (SELECT space_id FROM entities WHERE id = $1) AND {side} = $1
+               AND relation_id = (SELECT id FROM names WHERE name = $2)
+               AND {other_side} IN ({{list}})"
         );
         let rows = self
             .read_in(&sql, &[Param::Int(entity), Param::Text(relation)], others)

@@ -11,7 +11,7 @@ use sqlx::PgConnection;
 
 use roster_core::{Applied, Direction, Entity, EntityId, SpaceId, StoreError, WritePlan};
 
-use crate::exec::{self, CounterKey, RowLock, Tx};
+use crate::exec::{self, direction_code, CounterKey, RowLock, Tx};
 use crate::lookup::{rows_in, Param, CHUNK};
 use crate::reads::{self, ENTITY_COLUMNS};
 
@@ -40,6 +40,19 @@ fn lock_clause(lock: RowLock) -> &'static str {
 }
 
 impl PgTx<'_> {
+    /// The id of an interned name, interning it when new (inside the transaction, so a
+    /// rolled-back plan leaves no name behind).
+    async fn name(&mut self, name: &str) -> Result<i32, sqlx::Error> {
+        sqlx::query("INSERT INTO names (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .execute(&mut *self.0)
+            .await?;
+        sqlx::query_scalar("SELECT id FROM names WHERE name = $1")
+            .bind(name)
+            .fetch_one(&mut *self.0)
+            .await
+    }
+
     /// The ids the one-column query `sql` selects for `ids` (see [`rows_in`]).
     async fn ids(
         &mut self,
@@ -233,12 +246,14 @@ impl Tx for PgTx<'_> {
 
     async fn delete_edges_of(
         &mut self,
+        space: SpaceId,
         id: EntityId,
     ) -> Result<Vec<(EntityId, String, EntityId)>, sqlx::Error> {
         sqlx::query_as(
-            "DELETE FROM edges WHERE subject_id = $1 OR member_id = $1
-             RETURNING subject_id, relation, member_id",
+            "DELETE FROM edges WHERE space_id = $1 AND (subject_id = $2 OR member_id = $2)
+             RETURNING subject_id, (SELECT name FROM names WHERE id = relation_id), member_id",
         )
+        .bind(space)
         .bind(id)
         .fetch_all(&mut *self.0)
         .await
@@ -256,23 +271,34 @@ impl Tx for PgTx<'_> {
     }
 
     async fn lock_counters(&mut self, keys: &[CounterKey<'_>]) -> Result<(), sqlx::Error> {
+        let mut relations: Vec<&str> = keys.iter().map(|(_, relation, _)| *relation).collect();
+        relations.sort_unstable();
+        relations.dedup();
+        for relation in relations {
+            self.name(relation).await?;
+        }
         for chunk in keys.chunks(CHUNK) {
-            let rows = value_rows(chunk.len(), 3, 1, &["::bigint", "::text", "::text"]);
+            let rows = value_rows(chunk.len(), 3, 1, &["::bigint", "::text", "::smallint"]);
             for sql in [
                 format!(
-                    "INSERT INTO counters (entity_id, relation, direction, n)
-                     SELECT k.*, 0 FROM (VALUES {rows}) AS k
-                     ON CONFLICT (entity_id, relation, direction) DO NOTHING"
+                    "INSERT INTO counters (entity_id, relation_id, direction, n)
+                     SELECT k.entity, names.id, k.direction, 0
+                     FROM (VALUES {rows}) AS k (entity, relation, direction)
+                     JOIN names ON names.name = k.relation
+                     ON CONFLICT (entity_id, relation_id, direction) DO NOTHING"
                 ),
                 format!(
-                    "SELECT 1 FROM counters
-                     WHERE (entity_id, relation, direction) IN (VALUES {rows})
-                     ORDER BY entity_id, relation, direction FOR UPDATE"
+                    "SELECT 1 FROM counters JOIN names ON names.id = counters.relation_id
+                     WHERE (entity_id, names.name, direction) IN (VALUES {rows})
+                     ORDER BY entity_id, names.name, direction FOR UPDATE OF counters"
                 ),
             ] {
                 let mut query = sqlx::query(&sql);
                 for (entity, relation, direction) in chunk {
-                    query = query.bind(*entity).bind(*relation).bind(direction.as_str());
+                    query = query
+                        .bind(*entity)
+                        .bind(*relation)
+                        .bind(direction_code(*direction));
                 }
                 query.execute(&mut *self.0).await?;
             }
@@ -287,8 +313,9 @@ impl Tx for PgTx<'_> {
         direction: Direction,
     ) -> Result<HashMap<EntityId, i64>, sqlx::Error> {
         let sql = "SELECT entity_id, n FROM counters
-                   WHERE relation = $1 AND direction = $2 AND entity_id IN ({list})";
-        let fixed = [Param::Text(relation), Param::Text(direction.as_str())];
+                   WHERE relation_id = (SELECT id FROM names WHERE name = $1)
+                     AND direction = $2 AND entity_id IN ({list})";
+        let fixed = [Param::Text(relation), Param::Int(direction_code(direction))];
         rows_in(self.0, sql, &fixed, entities)
             .await?
             .iter()
@@ -302,17 +329,20 @@ impl Tx for PgTx<'_> {
         direction: Direction,
         deltas: &[(EntityId, i64)],
     ) -> Result<(), sqlx::Error> {
+        let relation = self.name(relation).await?;
         for chunk in deltas.chunks(CHUNK) {
             let rows: Vec<String> = (0..chunk.len())
                 .map(|i| format!("(${}, $1, $2, ${})", 2 * i + 3, 2 * i + 4))
                 .collect();
             let sql = format!(
-                "INSERT INTO counters (entity_id, relation, direction, n) VALUES {}
-                 ON CONFLICT (entity_id, relation, direction)
+                "INSERT INTO counters (entity_id, relation_id, direction, n) VALUES {}
+                 ON CONFLICT (entity_id, relation_id, direction)
                  DO UPDATE SET n = counters.n + excluded.n",
                 rows.join(", ")
             );
-            let mut query = sqlx::query(&sql).bind(relation).bind(direction.as_str());
+            let mut query = sqlx::query(&sql)
+                .bind(relation)
+                .bind(direction_code(direction));
             for (entity, delta) in chunk {
                 query = query.bind(*entity).bind(*delta);
             }
@@ -323,6 +353,7 @@ impl Tx for PgTx<'_> {
 
     async fn linked(
         &mut self,
+        space: SpaceId,
         entity: EntityId,
         relation: &str,
         direction: Direction,
@@ -334,10 +365,12 @@ impl Tx for PgTx<'_> {
         };
         let sql = format!(
             "SELECT {other_side} FROM edges
-             WHERE {side} = $1 AND relation = $2 AND {other_side} IN ({{list}})"
+             WHERE space_id = $1 AND {side} = $2
+               AND relation_id = (SELECT id FROM names WHERE name = $3)
+               AND {other_side} IN ({{list}})"
         );
-        self.ids(&sql, &[Param::Int(entity), Param::Text(relation)], others)
-            .await
+        let fixed = [Param::Int(space), Param::Int(entity), Param::Text(relation)];
+        self.ids(&sql, &fixed, others).await
     }
 
     async fn insert_edges(
@@ -347,12 +380,14 @@ impl Tx for PgTx<'_> {
         relation: &str,
         edges: &[(EntityId, EntityId)],
     ) -> Result<(), sqlx::Error> {
+        let relation = self.name(relation).await?;
         for chunk in edges.chunks(CHUNK) {
             let rows: Vec<String> = (0..chunk.len())
                 .map(|i| format!("($1, ${}, $2, ${}, $3)", 2 * i + 4, 2 * i + 5))
                 .collect();
+            // `seq` comes from its sequence, row by row in this order.
             let sql = format!(
-                "INSERT INTO edges (space_id, subject_id, relation, member_id, created_at) \
+                "INSERT INTO edges (space_id, subject_id, relation_id, member_id, created_at) \
                  VALUES {}",
                 rows.join(", ")
             );
@@ -367,17 +402,22 @@ impl Tx for PgTx<'_> {
 
     async fn delete_edges(
         &mut self,
+        space: SpaceId,
         relation: &str,
         edges: &[(EntityId, EntityId)],
     ) -> Result<Vec<(EntityId, EntityId)>, sqlx::Error> {
         let mut deleted = Vec::new();
         for chunk in edges.chunks(CHUNK) {
-            let pairs = value_rows(chunk.len(), 2, 2, &["::bigint", "::bigint"]);
+            let pairs = value_rows(chunk.len(), 2, 3, &["::bigint", "::bigint"]);
             let sql = format!(
-                "DELETE FROM edges WHERE relation = $1 AND (subject_id, member_id) IN (VALUES {pairs})
+                "DELETE FROM edges WHERE space_id = $1
+                   AND relation_id = (SELECT id FROM names WHERE name = $2)
+                   AND (subject_id, member_id) IN (VALUES {pairs})
                  RETURNING subject_id, member_id"
             );
-            let mut query = sqlx::query_as::<_, (EntityId, EntityId)>(&sql).bind(relation);
+            let mut query = sqlx::query_as::<_, (EntityId, EntityId)>(&sql)
+                .bind(space)
+                .bind(relation);
             for (subject, member) in chunk {
                 query = query.bind(*subject).bind(*member);
             }

@@ -1355,3 +1355,134 @@ async fn aliases_and_targets_stay_in_their_space(f: Fixture) {
     // The store still takes writes afterwards.
     f.entity("user", "after").await;
 }
+
+/// A database written by roster before relation names were interned: rows as they were.
+const V1_ROWS: &str = "
+    INSERT INTO spaces (id, dialect, key, limits) VALUES (1, 'test', 's1', '{}');
+    INSERT INTO entities (id, space_id, kind, key, attrs, owner_id, created_at, updated_at)
+        VALUES (1, 1, 'user', 'a', '{}', NULL, 1, 1), (2, 1, 'user', 'b', '{}', NULL, 1, 1);
+    INSERT INTO edges (seq, space_id, subject_id, relation, member_id, created_at)
+        VALUES (7, 1, 1, 'follows', 2, 5), (8, 1, 2, 'follows', 1, 6),
+               (9, 1, 1, 'mutual', 2, 6), (10, 1, 2, 'mutual', 1, 6);
+    INSERT INTO counters (entity_id, relation, direction, n) VALUES
+        (1, 'follows', 'members', 1), (1, 'follows', 'memberships', 1),
+        (2, 'follows', 'members', 1), (2, 'follows', 'memberships', 1),
+        (1, 'mutual', 'members', 1), (1, 'mutual', 'memberships', 1),
+        (2, 'mutual', 'members', 1), (2, 'mutual', 'memberships', 1);
+";
+
+/// What a migrated database must still say, and that it takes writes after its old rows.
+async fn v1_data_survives(store: Arc<dyn Store>) {
+    let page = PageRequest {
+        after: None,
+        limit: 10,
+        newest_first: false,
+    };
+    let following = store
+        .list_edges(1, "follows", Direction::Members, page)
+        .await
+        .unwrap();
+    assert_eq!(
+        following.items,
+        vec![Edge {
+            subject: 1,
+            member: 2,
+            created_at: 5,
+            seq: 7
+        }]
+    );
+    let mutual = store
+        .counts(&[1, 2], "mutual", Direction::Members)
+        .await
+        .unwrap();
+    assert_eq!(mutual, [(1, 1), (2, 1)].into());
+    let mut plan = WritePlan::new(1, 20);
+    let c = plan.create("user", "c", json!({}), None);
+    let followed = plan.add_edges(AddEdges::new(1, "follows", vec![c.into()]));
+    let applied = store.apply(plan).await.unwrap();
+    assert_eq!(applied.outcomes(followed)[0].1, Outcome::Added);
+    let following = store
+        .list_edges(1, "follows", Direction::Members, page)
+        .await
+        .unwrap();
+    assert_eq!(following.items.len(), 2);
+    assert!(following.items[1].seq > 10, "{following:?}");
+    assert_eq!(
+        store
+            .counts(&[1], "follows", Direction::Members)
+            .await
+            .unwrap()[&1],
+        2
+    );
+    // A removal through the migrated rows dissolves the mutual pair on both sides.
+    let mut plan = WritePlan::new(1, 21);
+    plan.remove_edges(RemoveEdges {
+        subject: Target::Existing(2),
+        relation: "follows".into(),
+        members: vec![1],
+        reciprocal: Some("mutual".into()),
+    });
+    store.apply(plan).await.unwrap();
+    let mutual = store
+        .counts(&[1, 2], "mutual", Direction::Members)
+        .await
+        .unwrap();
+    assert_eq!(mutual, [(1, 0), (2, 0)].into());
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_v1_database_migrates_with_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("roster.db")).unwrap();
+    conn.execute_batch(include_str!("../migrations/sqlite/0001_init.sql"))
+        .unwrap();
+    conn.execute_batch(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY);
+         INSERT INTO schema_migrations VALUES (1);",
+    )
+    .unwrap();
+    conn.execute_batch(V1_ROWS).unwrap();
+    drop(conn);
+    v1_data_survives(roster_store::open_sqlite_dir(dir.path()).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn postgres_v1_database_migrates_with_its_data() {
+    use sqlx::{Connection, Executor};
+    let Some(base) = postgres_url("postgres_v1_database_migrates_with_its_data") else {
+        return;
+    };
+    let url = scratch_postgres(&base).await;
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let v1 = include_str!("../migrations/postgres/0001_init.sql");
+    for statement in v1.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        conn.execute(statement).await.unwrap();
+    }
+    conn.execute("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY)")
+        .await
+        .unwrap();
+    conn.execute("INSERT INTO schema_migrations VALUES (1)")
+        .await
+        .unwrap();
+    // Identity columns take explicit ids only when told to.
+    let rows = V1_ROWS
+        .replace("INSERT INTO spaces (id, dialect, key, limits)", "INSERT INTO spaces (id, dialect, key, limits) OVERRIDING SYSTEM VALUE")
+        .replace(
+            "INSERT INTO entities (id, space_id, kind, key, attrs, owner_id, created_at, updated_at)",
+            "INSERT INTO entities (id, space_id, kind, key, attrs, owner_id, created_at, updated_at) OVERRIDING SYSTEM VALUE",
+        )
+        .replace(
+            "INSERT INTO edges (seq, space_id, subject_id, relation, member_id, created_at)",
+            "INSERT INTO edges (seq, space_id, subject_id, relation, member_id, created_at) OVERRIDING SYSTEM VALUE",
+        );
+    for statement in rows.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        conn.execute(statement).await.unwrap();
+    }
+    // Entity ids continue after the explicit ones, as they would have.
+    conn.execute("SELECT setval(pg_get_serial_sequence('entities', 'id'), 2)")
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    v1_data_survives(roster_store::open_postgres(&url).await.unwrap()).await;
+}

@@ -27,7 +27,13 @@ use tx::{json_list, SqliteTx};
 const READERS: usize = 4;
 
 /// Ordered migrations; a migration never changes once released.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/sqlite/0002_lean_edges.sql"),
+    ),
+];
 
 pub(crate) struct SqliteStore {
     threads: Threads,
@@ -295,8 +301,9 @@ impl Store for SqliteStore {
         let sql = format!(
             "SELECT {} FROM entities
              WHERE space_id = ?1 AND kind = ?2 AND id {cmp} ?3
-               AND (owner_id = ?5 OR id IN (SELECT subject_id FROM edges WHERE member_id = ?5
-                      AND relation IN (SELECT value FROM json_each(?6))))
+               AND (owner_id = ?5 OR id IN (SELECT subject_id FROM edges
+                      WHERE space_id = ?1 AND member_id = ?5 AND relation_id IN
+                        (SELECT id FROM names WHERE name IN (SELECT value FROM json_each(?6)))))
              ORDER BY id {order} LIMIT ?4",
             entity_columns!()
         );
@@ -388,7 +395,8 @@ impl Store for SqliteStore {
         };
         let sql = format!(
             "SELECT subject_id, member_id, created_at, seq FROM edges
-             WHERE {side} = ?1 AND relation = ?2 AND seq {cmp} ?3
+             WHERE space_id = (SELECT space_id FROM entities WHERE id = ?1) AND {side} = ?1
+               AND relation_id = (SELECT id FROM names WHERE name = ?2) AND seq {cmp} ?3
              ORDER BY seq {order} LIMIT ?4"
         );
         let relation = relation.to_string();
@@ -420,9 +428,10 @@ impl Store for SqliteStore {
             .read(move |conn| {
                 collect(
                     conn,
-                    "SELECT entity_id, n FROM counters WHERE relation = ?1 AND direction = ?2
+                    "SELECT entity_id, n FROM counters
+                     WHERE relation_id = (SELECT id FROM names WHERE name = ?1) AND direction = ?2
                        AND entity_id IN (SELECT value FROM json_each(?3))",
-                    params![relation, direction.as_str(), ids],
+                    params![relation, exec::direction_code(direction), ids],
                     |row| Ok((row.get(0)?, row.get(1)?)),
                 )
             })
@@ -452,7 +461,8 @@ impl SqliteStore {
         };
         let sql = format!(
             "SELECT subject_id, member_id, created_at, seq FROM edges
-             WHERE {side} = ?1 AND relation = ?2
+             WHERE space_id = (SELECT space_id FROM entities WHERE id = ?1) AND {side} = ?1
+               AND relation_id = (SELECT id FROM names WHERE name = ?2)
                AND {other_side} IN (SELECT value FROM json_each(?3))"
         );
         let (relation, others) = (relation.to_string(), json_list(others));

@@ -9,7 +9,7 @@ use serde_json::Value;
 use roster_core::{Direction, Entity, EntityId, SpaceId};
 
 use super::rows::{entity, entity_columns};
-use crate::exec::{CounterKey, RowLock, Tx};
+use crate::exec::{direction_code, CounterKey, RowLock, Tx};
 
 pub(crate) struct SqliteTx<'c>(pub &'c Connection);
 
@@ -19,6 +19,17 @@ pub(crate) fn json_list<T: serde::Serialize>(items: &[T]) -> String {
 }
 
 impl SqliteTx<'_> {
+    /// The id of an interned name, interning it when new (inside the transaction, so a
+    /// rolled-back plan leaves no name behind).
+    fn name(&self, name: &str) -> rusqlite::Result<i64> {
+        self.0
+            .prepare_cached("INSERT INTO names (name) VALUES (?1) ON CONFLICT (name) DO NOTHING")?
+            .execute([name])?;
+        self.0
+            .prepare_cached("SELECT id FROM names WHERE name = ?1")?
+            .query_row([name], |row| row.get(0))
+    }
+
     fn ids(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<HashSet<EntityId>> {
         let mut statement = self.0.prepare_cached(sql)?;
         let rows = statement.query_map(params, |row| row.get(0))?;
@@ -172,13 +183,16 @@ impl Tx for SqliteTx<'_> {
 
     async fn delete_edges_of(
         &mut self,
+        space: SpaceId,
         id: EntityId,
     ) -> Result<Vec<(EntityId, String, EntityId)>, rusqlite::Error> {
         let mut statement = self.0.prepare_cached(
-            "DELETE FROM edges WHERE subject_id = ?1 OR member_id = ?1
-             RETURNING subject_id, relation, member_id",
+            "DELETE FROM edges WHERE space_id = ?1 AND (subject_id = ?2 OR member_id = ?2)
+             RETURNING subject_id, (SELECT name FROM names WHERE id = relation_id), member_id",
         )?;
-        let edges = statement.query_map([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+        let edges = statement.query_map([space, id], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?;
         edges.collect()
     }
 
@@ -205,11 +219,12 @@ impl Tx for SqliteTx<'_> {
         direction: Direction,
     ) -> Result<HashMap<EntityId, i64>, rusqlite::Error> {
         let mut statement = self.0.prepare_cached(
-            "SELECT entity_id, n FROM counters WHERE relation = ?1 AND direction = ?2
+            "SELECT entity_id, n FROM counters
+             WHERE relation_id = (SELECT id FROM names WHERE name = ?1) AND direction = ?2
                AND entity_id IN (SELECT value FROM json_each(?3))",
         )?;
         let counts = statement.query_map(
-            params![relation, direction.as_str(), json_list(entities)],
+            params![relation, direction_code(direction), json_list(entities)],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )?;
         counts.collect()
@@ -224,19 +239,25 @@ impl Tx for SqliteTx<'_> {
         if deltas.is_empty() {
             return Ok(());
         }
+        let relation = self.name(relation)?;
         // `WHERE true` keeps SQLite from reading ON CONFLICT as a join constraint.
         self.0
             .prepare_cached(
-                "INSERT INTO counters (entity_id, relation, direction, n)
+                "INSERT INTO counters (entity_id, relation_id, direction, n)
                  SELECT value ->> 0, ?1, ?2, value ->> 1 FROM json_each(?3) WHERE true
-                 ON CONFLICT (entity_id, relation, direction) DO UPDATE SET n = n + excluded.n",
+                 ON CONFLICT (entity_id, relation_id, direction) DO UPDATE SET n = n + excluded.n",
             )?
-            .execute(params![relation, direction.as_str(), json_list(deltas)])?;
+            .execute(params![
+                relation,
+                direction_code(direction),
+                json_list(deltas)
+            ])?;
         Ok(())
     }
 
     async fn linked(
         &mut self,
+        space: SpaceId,
         entity: EntityId,
         relation: &str,
         direction: Direction,
@@ -244,15 +265,17 @@ impl Tx for SqliteTx<'_> {
     ) -> Result<HashSet<EntityId>, rusqlite::Error> {
         let sql = match direction {
             Direction::Members => {
-                "SELECT member_id FROM edges WHERE subject_id = ?1 AND relation = ?2
-                   AND member_id IN (SELECT value FROM json_each(?3))"
+                "SELECT member_id FROM edges WHERE space_id = ?1 AND subject_id = ?2
+                   AND relation_id = (SELECT id FROM names WHERE name = ?3)
+                   AND member_id IN (SELECT value FROM json_each(?4))"
             }
             Direction::Memberships => {
-                "SELECT subject_id FROM edges WHERE member_id = ?1 AND relation = ?2
-                   AND subject_id IN (SELECT value FROM json_each(?3))"
+                "SELECT subject_id FROM edges WHERE space_id = ?1 AND member_id = ?2
+                   AND relation_id = (SELECT id FROM names WHERE name = ?3)
+                   AND subject_id IN (SELECT value FROM json_each(?4))"
             }
         };
-        self.ids(sql, params![entity, relation, json_list(others)])
+        self.ids(sql, params![space, entity, relation, json_list(others)])
     }
 
     async fn insert_edges(
@@ -262,26 +285,42 @@ impl Tx for SqliteTx<'_> {
         relation: &str,
         edges: &[(EntityId, EntityId)],
     ) -> Result<(), rusqlite::Error> {
+        let relation = self.name(relation)?;
+        let last: i64 = self
+            .0
+            .prepare_cached(
+                "UPDATE sequences SET value = value + ?1 WHERE name = 'edge_seq' RETURNING value",
+            )?
+            .query_row([edges.len() as i64], |row| row.get(0))?;
+        // `key` is the position in the list: seq follows it.
         self.0
             .prepare_cached(
-                "INSERT INTO edges (space_id, subject_id, relation, member_id, created_at)
-                 SELECT ?1, value ->> 0, ?2, value ->> 1, ?3 FROM json_each(?4) ORDER BY key",
+                "INSERT INTO edges (space_id, subject_id, relation_id, member_id, seq, created_at)
+                 SELECT ?1, value ->> 0, ?2, value ->> 1, ?3 + key, ?4 FROM json_each(?5)",
             )?
-            .execute(params![space, relation, now, json_list(edges)])?;
+            .execute(params![
+                space,
+                relation,
+                last - edges.len() as i64 + 1,
+                now,
+                json_list(edges)
+            ])?;
         Ok(())
     }
 
     async fn delete_edges(
         &mut self,
+        space: SpaceId,
         relation: &str,
         edges: &[(EntityId, EntityId)],
     ) -> Result<Vec<(EntityId, EntityId)>, rusqlite::Error> {
         let mut statement = self.0.prepare_cached(
-            "DELETE FROM edges WHERE relation = ?1 AND (subject_id, member_id) IN
-                 (SELECT value ->> 0, value ->> 1 FROM json_each(?2))
+            "DELETE FROM edges WHERE space_id = ?1
+               AND relation_id = (SELECT id FROM names WHERE name = ?2)
+               AND (subject_id, member_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?3))
              RETURNING subject_id, member_id",
         )?;
-        let deleted = statement.query_map(params![relation, json_list(edges)], |row| {
+        let deleted = statement.query_map(params![space, relation, json_list(edges)], |row| {
             Ok((row.get(0)?, row.get(1)?))
         })?;
         deleted.collect()
