@@ -107,6 +107,15 @@ pub trait Store: Send + Sync + 'static {
         relation: &str,
         subjects: &[EntityId],
     ) -> Result<HashMap<EntityId, Edge>, StoreError>;
+    /// The members of each of `subjects` (of `space`) under `relation`, each in insertion
+    /// order, in one read. For relations with small caps (a task's followers), where a whole
+    /// list is what a caller renders; page large ones with [`Store::list_edges`].
+    async fn members_of(
+        &self,
+        space: SpaceId,
+        subjects: &[EntityId],
+        relation: &str,
+    ) -> Result<HashMap<EntityId, Vec<EntityId>>, StoreError>;
     async fn list_edges(
         &self,
         entity: EntityId,

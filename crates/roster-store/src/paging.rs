@@ -1,6 +1,8 @@
 //! Keyset pages, the same on every backend.
 
-use roster_core::{Page, PageRequest};
+use std::collections::HashMap;
+
+use roster_core::{EntityId, Page, PageRequest};
 
 /// Comparison, order and starting position of a keyset page.
 pub(crate) fn keyset(page: PageRequest) -> (&'static str, &'static str, i64) {
@@ -21,4 +23,13 @@ pub(crate) fn paginate<T>(mut items: Vec<T>, limit: u32, position: impl Fn(&T) -
         None
     };
     Page { items, next }
+}
+
+/// (subject, member) rows, in order, as each subject's members.
+pub(crate) fn group_members(edges: Vec<(EntityId, EntityId)>) -> HashMap<EntityId, Vec<EntityId>> {
+    let mut members: HashMap<EntityId, Vec<EntityId>> = HashMap::new();
+    for (subject, member) in edges {
+        members.entry(subject).or_default().push(member);
+    }
+    members
 }

@@ -9,7 +9,7 @@ use roster_core::*;
 
 use crate::exec::direction_code;
 use crate::lookup::{pair, rows_in, Param};
-use crate::paging::{keyset, paginate};
+use crate::paging::{group_members, keyset, paginate};
 use crate::reads::{self, ENTITY_COLUMNS};
 use crate::{backend, placeholders, writes, PgStore};
 
@@ -260,6 +260,26 @@ impl Store for PgStore {
     ) -> Result<HashMap<EntityId, Edge>, StoreError> {
         self.edges_between(member, relation, Direction::Memberships, subjects)
             .await
+    }
+
+    async fn members_of(
+        &self,
+        space: SpaceId,
+        subjects: &[EntityId],
+        relation: &str,
+    ) -> Result<HashMap<EntityId, Vec<EntityId>>, StoreError> {
+        let sql = "SELECT subject_id, member_id FROM edges
+                   WHERE space_id = $1 AND relation_id = (SELECT id FROM names WHERE name = $2)
+                     AND subject_id IN ({list})
+                   ORDER BY subject_id, seq";
+        let rows = self
+            .read_in(sql, &[Param::Int(space), Param::Text(relation)], subjects)
+            .await?;
+        let edges = rows
+            .iter()
+            .map(|row| pair(row).map_err(backend))
+            .collect::<Result<Vec<(EntityId, EntityId)>, _>>()?;
+        Ok(group_members(edges))
     }
 
     async fn list_edges(

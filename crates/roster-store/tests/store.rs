@@ -258,6 +258,7 @@ on_both_backends!(
     delete_adjusts_the_counters_of_the_other_ends,
     prune_deletes_only_older_entities_of_its_kind,
     aliases_and_targets_stay_in_their_space,
+    members_of_many_subjects_in_one_read,
 );
 
 async fn batch_outcomes_and_counters(f: Fixture) {
@@ -1485,4 +1486,29 @@ async fn postgres_v1_database_migrates_with_its_data() {
         .unwrap();
     conn.close().await.unwrap();
     v1_data_survives(roster_store::open_postgres(&url).await.unwrap()).await;
+}
+
+async fn members_of_many_subjects_in_one_read(f: Fixture) {
+    let (t1, t2, t3) = (
+        f.entity("task", "t1").await,
+        f.entity("task", "t2").await,
+        f.entity("task", "t3").await,
+    );
+    let (a, b) = (f.entity("user", "a").await, f.entity("user", "b").await);
+    f.add_edges(f.add(t1, &[b, a])).await;
+    f.add_edges(f.add(t2, &[a])).await;
+    let members = f
+        .store
+        .members_of(f.space.id, &[t1, t2, t3], "r")
+        .await
+        .unwrap();
+    assert_eq!(members[&t1], vec![b, a], "in the order they were added");
+    assert_eq!(members[&t2], vec![a]);
+    assert!(!members.contains_key(&t3));
+    let other = f
+        .store
+        .members_of(f.space.id, &[t1], "other")
+        .await
+        .unwrap();
+    assert!(other.is_empty());
 }

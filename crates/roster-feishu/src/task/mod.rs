@@ -22,8 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use axum::Router;
 use roster_core::{
-    AddEdges, AddPolicy, Direction, Entity, EntityId, PageRequest, Refusal, StepId, StoreError,
-    Target, WritePlan,
+    AddEdges, AddPolicy, Entity, EntityId, Refusal, StepId, StoreError, Target, WritePlan,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::OwnedMutexGuard;
@@ -333,32 +332,16 @@ impl Call {
         directory::render(self.feishu(), &self.caller.app, self.id_type, users).await
     }
 
-    /// All members of `role` of a task, in the order they were added.
-    async fn members(&self, task: EntityId, role: Role) -> Result<Vec<EntityId>, ApiError> {
-        let mut members = Vec::new();
-        let mut after = None;
-        loop {
-            let page = self
-                .feishu()
-                .engine
-                .store
-                .list_edges(
-                    task,
-                    role.relation(),
-                    Direction::Members,
-                    PageRequest {
-                        after,
-                        limit: 500,
-                        newest_first: false,
-                    },
-                )
-                .await?;
-            members.extend(page.items.iter().map(|edge| edge.member));
-            match page.next {
-                Some(next) => after = Some(next),
-                None => return Ok(members),
-            }
-        }
+    /// The members of `role` of each task, in the order they were added.
+    async fn members_of(
+        &self,
+        tasks: &[EntityId],
+        role: Role,
+    ) -> Result<HashMap<EntityId, Vec<EntityId>>, ApiError> {
+        let store = &self.feishu().engine.store;
+        Ok(store
+            .members_of(self.space(), tasks, role.relation())
+            .await?)
     }
 
     /// `page_size`: 50 when absent or 0, `over_max` above `max`.

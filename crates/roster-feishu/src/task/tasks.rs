@@ -56,10 +56,13 @@ async fn render(
 ) -> Result<Vec<Value>, ApiError> {
     let mut parts = Vec::with_capacity(tasks.len());
     let mut users = Vec::new();
+    let ids: Vec<EntityId> = tasks.iter().map(|task| task.id).collect();
+    let mut followers_of = call.members_of(&ids, Role::Follower).await?;
+    let mut collaborators_of = call.members_of(&ids, Role::Collaborator).await?;
     for task in tasks {
         let record = record_of(task)?;
-        let followers = call.members(task.id, Role::Follower).await?;
-        let collaborators = call.members(task.id, Role::Collaborator).await?;
+        let followers = followers_of.remove(&task.id).unwrap_or_default();
+        let collaborators = collaborators_of.remove(&task.id).unwrap_or_default();
         users.extend(&followers);
         users.extend(&collaborators);
         if record.source == SOURCE_USER {

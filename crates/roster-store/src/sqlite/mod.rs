@@ -18,7 +18,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use roster_core::*;
 
 use crate::exec;
-use crate::paging::{keyset, paginate};
+use crate::paging::{group_members, keyset, paginate};
 use rows::entity_columns;
 use threads::Threads;
 use tx::{json_list, SqliteTx};
@@ -379,6 +379,30 @@ impl Store for SqliteStore {
     ) -> Result<HashMap<EntityId, Edge>, StoreError> {
         self.edges_between(member, relation, Direction::Memberships, subjects)
             .await
+    }
+
+    async fn members_of(
+        &self,
+        space: SpaceId,
+        subjects: &[EntityId],
+        relation: &str,
+    ) -> Result<HashMap<EntityId, Vec<EntityId>>, StoreError> {
+        let (subjects, relation) = (json_list(subjects), relation.to_string());
+        let edges: Vec<(EntityId, EntityId)> = self
+            .threads
+            .read(move |conn| {
+                collect(
+                    conn,
+                    "SELECT subject_id, member_id FROM edges
+                     WHERE space_id = ?1 AND subject_id IN (SELECT value FROM json_each(?2))
+                       AND relation_id = (SELECT id FROM names WHERE name = ?3)
+                     ORDER BY subject_id, seq",
+                    params![space, subjects, relation],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+            })
+            .await?;
+        Ok(group_members(edges))
     }
 
     async fn list_edges(
