@@ -1,9 +1,9 @@
-//! A bounded load generator for a running roster started with `examples/bench-seed.toml`:
+//! A bounded load generator for a running roster started with `bench-seed.toml`:
 //!
 //! ```sh
 //! cargo run --release -p roster -- serve --data /tmp/roster-bench \
-//!     --seed crates/roster/examples/bench-seed.toml &
-//! cargo run --release -p roster --example load -- --scenario tim-follow
+//!     --seed crates/roster-bench/bench-seed.toml &
+//! cargo run --release -p roster-bench --bin load -- --scenario tim-follow
 //! ```
 //!
 //! Each scenario sends at most `--requests` requests (and stops after `--seconds`) from
@@ -49,7 +49,7 @@ enum Scenario {
     WecomTag,
 }
 
-// The credentials of examples/bench-seed.toml.
+// The credentials of bench-seed.toml.
 const TIM_APP: u64 = 1_400_000_000;
 const TIM_KEY: &str = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
 const TIM_ADMIN: &str = "administrator";
