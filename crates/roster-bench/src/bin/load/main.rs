@@ -9,27 +9,47 @@
 //! Each scenario (see [`Scenario`]) first puts what it needs in place (accounts, users, tasks,
 //! tags, follows), then sends at most `--requests` calls (and stops after `--seconds`) from
 //! `--concurrency` keep-alive connections to loopback, and prints throughput and latency
-//! percentiles.
+//! percentiles. `load seed` prints the seed `scripts/bench` starts roster with; `load start-time`
+//! times roster's start.
 
 mod api;
 mod scenarios;
+mod seed;
+mod start;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use serde_json::json;
 
 use api::Target;
 use scenarios::{Plan, Scenario, Step, Worker};
 
 #[derive(Parser)]
-struct Args {
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print bench-seed.toml with generated TIM accounts and Feishu users.
+    Seed(seed::Args),
+    /// Start roster several times on the same data; time each from exec to /healthz 200.
+    StartTime(start::Args),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     url: String,
-    #[arg(long, value_enum)]
-    scenario: Scenario,
+    #[arg(long, value_enum, required = true)]
+    scenario: Option<Scenario>,
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
     #[arg(long, default_value_t = 20_000)]
@@ -56,9 +76,8 @@ fn percentile(latencies: &[Duration], q: f64) -> Duration {
 }
 
 #[tokio::main]
-async fn main() {
-    let args = Args::parse();
-    let scenario = args.scenario;
+async fn run(args: RunArgs) {
+    let scenario = args.scenario.expect("clap requires --scenario");
     let plan = Arc::new(Plan {
         scenario,
         accounts: args.accounts,
@@ -136,5 +155,14 @@ async fn main() {
             calls as f64 / seconds,
             items as f64 / seconds,
         );
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Seed(args)) => seed::print(&args),
+        Some(Command::StartTime(args)) => start::measure(&args),
+        None => run(cli.run),
     }
 }
