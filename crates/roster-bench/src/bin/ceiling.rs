@@ -1,0 +1,205 @@
+//! The raw SQLite ceilings of roster's edge writes, and the on-disk size of its database.
+//!
+//! `ceiling write` writes the rows an edge write of roster writes (an `edges` row, and the
+//! counters of both ends upserted) with nothing else: no HTTP, no lookups, no cap checks. It
+//! uses roster's own schema (its migration, so the indexes and foreign keys are the same) and
+//! its durability (WAL, `synchronous = FULL`), one transaction per call-sized batch:
+//! - by default one statement per row, as roster writes edges that keep reciprocal ones (TIM);
+//! - with `--multi-row`, multi-row statements, as roster writes other batches (Feishu, WeCom).
+//!
+//! `ceiling stat` checkpoints a roster database that no process has open and prints its size
+//! and edge count.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use rusqlite::{params, Connection, TransactionBehavior};
+use serde_json::json;
+
+const SCHEMA: &str = include_str!("../../../roster-store/migrations/sqlite/0001_init.sql");
+const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                       PRAGMA foreign_keys = ON;";
+const INSERT_EDGE: &str = "INSERT INTO edges (space_id, subject_id, relation, member_id, \
+                           created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+const BUMP: &str = "INSERT INTO counters (entity_id, relation, direction, n) \
+                    VALUES (?1, ?2, ?3, ?4) ON CONFLICT (entity_id, relation, direction) \
+                    DO UPDATE SET n = counters.n + excluded.n";
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Time batches of edge writes into a new database.
+    Write(WriteArgs),
+    /// Checkpoint a closed roster database; print its size in bytes and its edges.
+    Stat { db: PathBuf },
+}
+
+#[derive(clap::Args)]
+struct WriteArgs {
+    /// The database file to create.
+    #[arg(long)]
+    db: PathBuf,
+    /// Edges per transaction.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    batch: u64,
+    /// One multi-row statement per batch instead of one statement per row.
+    #[arg(long)]
+    multi_row: bool,
+    #[arg(long, default_value = "tim.follows")]
+    relation: String,
+    /// Entities the edges join.
+    #[arg(long, default_value_t = 10_000)]
+    entities: u64,
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    transactions: u64,
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    seconds: u64,
+    /// Print one JSON object instead of a line of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A space and `n` entities (ids 1..=n) in it.
+fn populate(conn: &mut Connection, n: u64) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    tx.execute(
+        "INSERT INTO spaces (dialect, key) VALUES ('bench', 'bench')",
+        [],
+    )?;
+    let mut insert = tx.prepare(
+        "INSERT INTO entities (space_id, kind, key, attrs, created_at, updated_at)
+         VALUES (1, 'bench', ?1, '{}', 0, 0)",
+    )?;
+    for i in 0..n {
+        insert.execute([i.to_string()])?;
+    }
+    drop(insert);
+    tx.commit()
+}
+
+/// Transaction `t`'s subject and members, so that no edge repeats: subjects take turns, and
+/// each turn a subject gets the next `batch` entities after it.
+fn edges_of(t: u64, batch: u64, entities: u64) -> (i64, Vec<i64>) {
+    let subject = t % entities;
+    let first = t / entities * batch + 1;
+    let members = (first..first + batch)
+        .map(|offset| ((subject + offset) % entities + 1) as i64)
+        .collect();
+    (subject as i64 + 1, members)
+}
+
+/// Write one batch in its own transaction, as roster does for one call.
+fn write_batch(
+    conn: &mut Connection,
+    args: &WriteArgs,
+    subject: i64,
+    members: &[i64],
+) -> rusqlite::Result<()> {
+    let relation = args.relation.as_str();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if args.multi_row {
+        let rows: Vec<String> = (0..members.len())
+            .map(|i| format!("(?1, ?2, ?3, ?{}, ?4)", i + 5))
+            .collect();
+        let sql = format!(
+            "INSERT INTO edges (space_id, subject_id, relation, member_id, created_at) VALUES {}",
+            rows.join(", ")
+        );
+        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&1, &subject, &relation, &0];
+        values.extend(members.iter().map(|m| m as &dyn rusqlite::ToSql));
+        tx.prepare_cached(&sql)?.execute(values.as_slice())?;
+        let rows: Vec<String> = (0..members.len())
+            .map(|i| format!("(?{}, ?1, 'memberships', 1)", i + 2))
+            .collect();
+        let sql = format!(
+            "INSERT INTO counters (entity_id, relation, direction, n) VALUES {}
+             ON CONFLICT (entity_id, relation, direction) DO UPDATE SET n = counters.n + excluded.n",
+            rows.join(", ")
+        );
+        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&relation];
+        values.extend(members.iter().map(|m| m as &dyn rusqlite::ToSql));
+        tx.prepare_cached(&sql)?.execute(values.as_slice())?;
+        let n = members.len() as i64;
+        tx.prepare_cached(BUMP)?
+            .execute(params![subject, relation, "members", n])?;
+    } else {
+        let mut insert = tx.prepare_cached(INSERT_EDGE)?;
+        let mut bump = tx.prepare_cached(BUMP)?;
+        for member in members {
+            insert.execute(params![1, subject, relation, member, 0])?;
+            bump.execute(params![subject, relation, "members", 1])?;
+            bump.execute(params![member, relation, "memberships", 1])?;
+        }
+    }
+    tx.commit()
+}
+
+fn write(args: &WriteArgs) -> rusqlite::Result<()> {
+    assert!(!args.db.exists(), "{} exists already", args.db.display());
+    assert!(args.entities > args.batch, "--entities must exceed --batch");
+    let mut conn = Connection::open(&args.db)?;
+    conn.execute_batch(PRAGMAS)?;
+    conn.execute_batch(SCHEMA)?;
+    populate(&mut conn, args.entities)?;
+    // Turns before a subject has had every other entity.
+    let turns = (args.entities - 1) / args.batch;
+    let limit = args.transactions.min(turns * args.entities);
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let mut latencies = Vec::new();
+    while (latencies.len() as u64) < limit && Instant::now() < deadline {
+        let (subject, members) = edges_of(latencies.len() as u64, args.batch, args.entities);
+        let begun = Instant::now();
+        write_batch(&mut conn, args, subject, &members)?;
+        latencies.push(begun.elapsed());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    latencies.sort();
+    let ms = |q: f64| {
+        let index = ((latencies.len() as f64 * q) as usize).min(latencies.len() - 1);
+        latencies[index].as_secs_f64() * 1000.0
+    };
+    let transactions = latencies.len() as u64;
+    let edges = transactions * args.batch;
+    if args.json {
+        let report = json!({
+            "transactions": transactions, "edges": edges, "seconds": seconds,
+            "edges_per_s": edges as f64 / seconds, "p50_ms": ms(0.5), "p99_ms": ms(0.99),
+        });
+        println!("{report}");
+    } else {
+        println!(
+            "{transactions} transactions of {} edges in {seconds:.2}s: {:.0} edges/s; \
+             COMMIT latency p50 {:.2} ms, p99 {:.2} ms",
+            args.batch,
+            edges as f64 / seconds,
+            ms(0.5),
+            ms(0.99),
+        );
+    }
+    Ok(())
+}
+
+fn stat(db: &PathBuf) -> rusqlite::Result<()> {
+    assert!(db.exists(), "no database at {}", db.display());
+    let conn = Connection::open(db)?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    let edges: i64 = conn.query_row("SELECT COUNT(*) FROM edges", [], |row| row.get(0))?;
+    drop(conn);
+    let bytes = std::fs::metadata(db).expect("database size").len();
+    println!("{}", json!({ "bytes": bytes, "edges": edges }));
+    Ok(())
+}
+
+fn main() -> rusqlite::Result<()> {
+    match Cli::parse().command {
+        Command::Write(args) => write(&args),
+        Command::Stat { db } => stat(&db),
+    }
+}
