@@ -2,7 +2,7 @@
 //!
 //! `ceiling write` writes the rows an edge write of roster writes (an `edges` row, and the
 //! counters of both ends upserted) with nothing else: no HTTP, no lookups, no cap checks. It
-//! uses roster's own schema (its migration, so the indexes and foreign keys are the same) and
+//! uses roster's own schema (its migrations, so the keys and indexes are the same) and
 //! its durability (WAL, `synchronous = FULL`), one transaction per call-sized batch:
 //! - by default one statement per row, as roster writes edges that keep reciprocal ones (TIM);
 //! - with `--multi-row`, multi-row statements, as roster writes other batches (Feishu, WeCom).
@@ -17,14 +17,24 @@ use clap::{Parser, Subcommand};
 use rusqlite::{params, Connection, TransactionBehavior};
 use serde_json::json;
 
-const SCHEMA: &str = include_str!("../../../roster-store/migrations/sqlite/0001_init.sql");
+const SCHEMA: [&str; 2] = [
+    include_str!("../../../roster-store/migrations/sqlite/0001_init.sql"),
+    include_str!("../../../roster-store/migrations/sqlite/0002_lean_edges.sql"),
+];
 const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                        PRAGMA foreign_keys = ON;";
-const INSERT_EDGE: &str = "INSERT INTO edges (space_id, subject_id, relation, member_id, \
-                           created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
-const BUMP: &str = "INSERT INTO counters (entity_id, relation, direction, n) \
-                    VALUES (?1, ?2, ?3, ?4) ON CONFLICT (entity_id, relation, direction) \
+const INSERT_EDGE: &str = "INSERT INTO edges (space_id, subject_id, relation_id, member_id, \
+                           seq, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const BUMP: &str = "INSERT INTO counters (entity_id, relation_id, direction, n) \
+                    VALUES (?1, ?2, ?3, ?4) ON CONFLICT (entity_id, relation_id, direction) \
                     DO UPDATE SET n = counters.n + excluded.n";
+/// Where the next edges' `seq` starts, taken once per batch as roster does.
+const NEXT_SEQ: &str = "UPDATE sequences SET value = value + ?1 WHERE name = 'edge_seq' \
+                        RETURNING value - ?1 + 1";
+/// The interned id of the relation (the only name in a new database) and the direction codes.
+const RELATION: i64 = 1;
+const MEMBERS: i64 = 0;
+const MEMBERSHIPS: i64 = 1;
 
 #[derive(Parser)]
 struct Cli {
@@ -66,11 +76,15 @@ struct WriteArgs {
 }
 
 /// A space and `n` entities (ids 1..=n) in it.
-fn populate(conn: &mut Connection, n: u64) -> rusqlite::Result<()> {
+fn populate(conn: &mut Connection, n: u64, relation: &str) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     tx.execute(
         "INSERT INTO spaces (dialect, key) VALUES ('bench', 'bench')",
         [],
+    )?;
+    tx.execute(
+        "INSERT INTO names (id, name) VALUES (?1, ?2)",
+        params![RELATION, relation],
     )?;
     let mut insert = tx.prepare(
         "INSERT INTO entities (space_id, kind, key, attrs, created_at, updated_at)
@@ -101,40 +115,48 @@ fn write_batch(
     subject: i64,
     members: &[i64],
 ) -> rusqlite::Result<()> {
-    let relation = args.relation.as_str();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let n = members.len() as i64;
+    let first: i64 = tx
+        .prepare_cached(NEXT_SEQ)?
+        .query_row([n], |row| row.get(0))?;
     if args.multi_row {
         let rows: Vec<String> = (0..members.len())
-            .map(|i| format!("(?1, ?2, ?3, ?{}, ?4)", i + 5))
+            .map(|i| format!("(1, ?1, ?2, ?{}, ?{}, 0)", 2 * i + 3, 2 * i + 4))
             .collect();
         let sql = format!(
-            "INSERT INTO edges (space_id, subject_id, relation, member_id, created_at) VALUES {}",
+            "INSERT INTO edges (space_id, subject_id, relation_id, member_id, seq, created_at) \
+             VALUES {}",
             rows.join(", ")
         );
-        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&1, &subject, &relation, &0];
-        values.extend(members.iter().map(|m| m as &dyn rusqlite::ToSql));
+        let seqs: Vec<i64> = (first..first + n).collect();
+        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&subject, &RELATION];
+        for (member, seq) in members.iter().zip(&seqs) {
+            values.push(member);
+            values.push(seq);
+        }
         tx.prepare_cached(&sql)?.execute(values.as_slice())?;
         let rows: Vec<String> = (0..members.len())
-            .map(|i| format!("(?{}, ?1, 'memberships', 1)", i + 2))
+            .map(|i| format!("(?{}, ?1, ?2, 1)", i + 3))
             .collect();
         let sql = format!(
-            "INSERT INTO counters (entity_id, relation, direction, n) VALUES {}
-             ON CONFLICT (entity_id, relation, direction) DO UPDATE SET n = counters.n + excluded.n",
+            "INSERT INTO counters (entity_id, relation_id, direction, n) VALUES {}
+             ON CONFLICT (entity_id, relation_id, direction)
+             DO UPDATE SET n = counters.n + excluded.n",
             rows.join(", ")
         );
-        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&relation];
+        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&RELATION, &MEMBERSHIPS];
         values.extend(members.iter().map(|m| m as &dyn rusqlite::ToSql));
         tx.prepare_cached(&sql)?.execute(values.as_slice())?;
-        let n = members.len() as i64;
         tx.prepare_cached(BUMP)?
-            .execute(params![subject, relation, "members", n])?;
+            .execute(params![subject, RELATION, MEMBERS, n])?;
     } else {
         let mut insert = tx.prepare_cached(INSERT_EDGE)?;
         let mut bump = tx.prepare_cached(BUMP)?;
-        for member in members {
-            insert.execute(params![1, subject, relation, member, 0])?;
-            bump.execute(params![subject, relation, "members", 1])?;
-            bump.execute(params![member, relation, "memberships", 1])?;
+        for (seq, member) in (first..).zip(members) {
+            insert.execute(params![1, subject, RELATION, member, seq, 0])?;
+            bump.execute(params![subject, RELATION, MEMBERS, 1])?;
+            bump.execute(params![member, RELATION, MEMBERSHIPS, 1])?;
         }
     }
     tx.commit()
@@ -145,8 +167,10 @@ fn write(args: &WriteArgs) -> rusqlite::Result<()> {
     assert!(args.entities > args.batch, "--entities must exceed --batch");
     let mut conn = Connection::open(&args.db)?;
     conn.execute_batch(PRAGMAS)?;
-    conn.execute_batch(SCHEMA)?;
-    populate(&mut conn, args.entities)?;
+    for migration in SCHEMA {
+        conn.execute_batch(migration)?;
+    }
+    populate(&mut conn, args.entities, &args.relation)?;
     // Turns before a subject has had every other entity.
     let turns = (args.entities - 1) / args.batch;
     let limit = args.transactions.min(turns * args.entities);
