@@ -351,8 +351,10 @@ impl Store for SqliteStore {
             .read(move |conn| {
                 collect(
                     conn,
-                    "SELECT entity_id, alias FROM aliases WHERE space_id = ?1 AND namespace = ?2
-                       AND entity_id IN (SELECT value FROM json_each(?3))",
+                    // `+space_id`: by the entities' index, not a scan of the namespace.
+                    "SELECT entity_id, alias FROM aliases
+                     WHERE entity_id IN (SELECT value FROM json_each(?3)) AND namespace = ?2
+                       AND +space_id = ?1",
                     params![space, namespace, entities],
                     |row| Ok((row.get(0)?, row.get(1)?)),
                 )

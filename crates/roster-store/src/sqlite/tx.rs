@@ -57,9 +57,10 @@ impl Tx for SqliteTx<'_> {
         ids: &[EntityId],
         _lock: RowLock,
     ) -> Result<HashSet<EntityId>, rusqlite::Error> {
+        // `+space_id`: look the ids up by key, never scan the space's entities for them.
         self.ids(
             "SELECT id FROM entities
-             WHERE space_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+             WHERE id IN (SELECT value FROM json_each(?2)) AND +space_id = ?1",
             params![space, json_list(ids)],
         )
     }
