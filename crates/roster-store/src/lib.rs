@@ -53,6 +53,7 @@ pub async fn open(database: &str) -> Result<Arc<dyn Store>, StoreError> {
 /// concurrent writers and several roster processes without serialization failures.
 pub(crate) struct PgStore {
     pool: PgPool,
+    names: Arc<writes::Names>,
 }
 
 impl PgStore {
@@ -63,7 +64,10 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(backend)?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            names: Arc::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }

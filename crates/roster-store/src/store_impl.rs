@@ -73,10 +73,11 @@ impl Store for PgStore {
 
     async fn apply(&self, plan: WritePlan) -> Result<Applied, StoreError> {
         plan.check().map_err(backend)?;
+        let names = self.names.clone();
         let applied = self
             .write(move |conn| {
-                let plan = plan.clone();
-                Box::pin(async move { writes::apply(conn, &plan).await })
+                let (plan, names) = (plan.clone(), names.clone());
+                Box::pin(async move { writes::apply(conn, &names, &plan).await })
             })
             .await??;
         let (mut entities, mut edges) = (0, 0);

@@ -21,15 +21,44 @@ pub(crate) type TxFuture<'c, T> = Pin<Box<dyn Future<Output = TxResult<T>> + Sen
 /// Apply `plan` inside the open transaction; a refused plan is not to be committed.
 pub(crate) async fn apply(
     conn: &mut PgConnection,
+    names: &Names,
     plan: &WritePlan,
 ) -> TxResult<Result<Applied, StoreError>> {
-    Ok(match exec::apply(&mut PgTx(conn), plan).await? {
+    let mut tx = PgTx {
+        conn,
+        names,
+        inserted: HashMap::new(),
+    };
+    Ok(match exec::apply(&mut tx, plan).await? {
         Ok(applied) => (Ok(applied), true),
         Err((step, refusal)) => (Err(StoreError::Refused { step, refusal }), false),
     })
 }
 
-struct PgTx<'c>(&'c mut PgConnection);
+struct PgTx<'c> {
+    conn: &'c mut PgConnection,
+    names: &'c Names,
+    /// Names this transaction interned: their ids are not kept until it commits.
+    inserted: HashMap<String, i32>,
+}
+
+/// The ids of interned names already committed, so a transaction finds them without a
+/// statement (they never change once committed).
+#[derive(Default)]
+pub(crate) struct Names(std::sync::RwLock<HashMap<String, i32>>);
+
+impl Names {
+    fn get(&self, name: &str) -> Option<i32> {
+        self.0.read().expect("names lock").get(name).copied()
+    }
+
+    fn remember(&self, name: &str, id: i32) {
+        self.0
+            .write()
+            .expect("names lock")
+            .insert(name.to_string(), id);
+    }
+}
 
 fn lock_clause(lock: RowLock) -> &'static str {
     match lock {
@@ -43,14 +72,43 @@ impl PgTx<'_> {
     /// The id of an interned name, interning it when new (inside the transaction, so a
     /// rolled-back plan leaves no name behind).
     async fn name(&mut self, name: &str) -> Result<i32, sqlx::Error> {
-        sqlx::query("INSERT INTO names (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
+        if let Some(id) = self.names.get(name) {
+            return Ok(id);
+        }
+        if let Some(id) = self.inserted.get(name) {
+            return Ok(*id);
+        }
+        let select = "SELECT id FROM names WHERE name = $1";
+        let known: Option<i32> = sqlx::query_scalar(select)
             .bind(name)
-            .execute(&mut *self.0)
+            .fetch_optional(&mut *self.conn)
             .await?;
-        sqlx::query_scalar("SELECT id FROM names WHERE name = $1")
-            .bind(name)
-            .fetch_one(&mut *self.0)
-            .await
+        if let Some(id) = known {
+            // Not inserted by this transaction, so committed: it can be kept.
+            self.names.remember(name, id);
+            return Ok(id);
+        }
+        let inserted: Option<i32> = sqlx::query_scalar(
+            "INSERT INTO names (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id",
+        )
+        .bind(name)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        match inserted {
+            Some(id) => {
+                self.inserted.insert(name.to_string(), id);
+                Ok(id)
+            }
+            // A concurrent transaction committed it first.
+            None => {
+                let id = sqlx::query_scalar(select)
+                    .bind(name)
+                    .fetch_one(&mut *self.conn)
+                    .await?;
+                self.names.remember(name, id);
+                Ok(id)
+            }
+        }
     }
 
     /// The ids the one-column query `sql` selects for `ids` (see [`rows_in`]).
@@ -61,7 +119,7 @@ impl PgTx<'_> {
         ids: &[EntityId],
     ) -> Result<HashSet<EntityId>, sqlx::Error> {
         use sqlx::Row;
-        rows_in(self.0, sql, fixed, ids)
+        rows_in(self.conn, sql, fixed, ids)
             .await?
             .iter()
             .map(|row| row.try_get(0))
@@ -102,7 +160,7 @@ impl Tx for PgTx<'_> {
             "SELECT space_id FROM entities WHERE id = $1{lock}"
         ))
         .bind(id)
-        .fetch_optional(&mut *self.0)
+        .fetch_optional(&mut *self.conn)
         .await
     }
 
@@ -145,7 +203,7 @@ impl Tx for PgTx<'_> {
         .bind(attrs.to_string())
         .bind(owner)
         .bind(now)
-        .fetch_optional(&mut *self.0)
+        .fetch_optional(&mut *self.conn)
         .await?;
         row.as_ref().map(entity).transpose()
     }
@@ -176,7 +234,7 @@ impl Tx for PgTx<'_> {
         if let Some(expected) = expected {
             update = update.bind(expected);
         }
-        let row = update.fetch_optional(&mut *self.0).await?;
+        let row = update.fetch_optional(&mut *self.conn).await?;
         row.as_ref().map(entity).transpose()
     }
 
@@ -196,7 +254,7 @@ impl Tx for PgTx<'_> {
         .bind(namespace)
         .bind(alias)
         .bind(entity)
-        .execute(&mut *self.0)
+        .execute(&mut *self.conn)
         .await?;
         sqlx::query_scalar(
             "SELECT entity_id FROM aliases WHERE space_id = $1 AND namespace = $2 AND alias = $3",
@@ -204,7 +262,7 @@ impl Tx for PgTx<'_> {
         .bind(space)
         .bind(namespace)
         .bind(alias)
-        .fetch_optional(&mut *self.0)
+        .fetch_optional(&mut *self.conn)
         .await
     }
 
@@ -223,7 +281,7 @@ impl Tx for PgTx<'_> {
         .bind(namespace)
         .bind(alias)
         .bind(entity)
-        .execute(&mut *self.0)
+        .execute(&mut *self.conn)
         .await?;
         Ok(())
     }
@@ -240,7 +298,7 @@ impl Tx for PgTx<'_> {
         .bind(space)
         .bind(kind)
         .bind(before)
-        .fetch_all(&mut *self.0)
+        .fetch_all(&mut *self.conn)
         .await
     }
 
@@ -255,7 +313,7 @@ impl Tx for PgTx<'_> {
         )
         .bind(space)
         .bind(id)
-        .fetch_all(&mut *self.0)
+        .fetch_all(&mut *self.conn)
         .await
     }
 
@@ -265,7 +323,7 @@ impl Tx for PgTx<'_> {
             "DELETE FROM aliases WHERE entity_id = $1",
             "DELETE FROM entities WHERE id = $1",
         ] {
-            sqlx::query(sql).bind(id).execute(&mut *self.0).await?;
+            sqlx::query(sql).bind(id).execute(&mut *self.conn).await?;
         }
         Ok(())
     }
@@ -300,7 +358,7 @@ impl Tx for PgTx<'_> {
                         .bind(*relation)
                         .bind(direction_code(*direction));
                 }
-                query.execute(&mut *self.0).await?;
+                query.execute(&mut *self.conn).await?;
             }
         }
         Ok(())
@@ -316,7 +374,7 @@ impl Tx for PgTx<'_> {
                    WHERE relation_id = (SELECT id FROM names WHERE name = $1)
                      AND direction = $2 AND entity_id IN ({list})";
         let fixed = [Param::Text(relation), Param::Int(direction_code(direction))];
-        rows_in(self.0, sql, &fixed, entities)
+        rows_in(self.conn, sql, &fixed, entities)
             .await?
             .iter()
             .map(crate::lookup::pair)
@@ -346,7 +404,7 @@ impl Tx for PgTx<'_> {
             for (entity, delta) in chunk {
                 query = query.bind(*entity).bind(*delta);
             }
-            query.execute(&mut *self.0).await?;
+            query.execute(&mut *self.conn).await?;
         }
         Ok(())
     }
@@ -395,7 +453,7 @@ impl Tx for PgTx<'_> {
             for (subject, member) in chunk {
                 query = query.bind(*subject).bind(*member);
             }
-            query.execute(&mut *self.0).await?;
+            query.execute(&mut *self.conn).await?;
         }
         Ok(())
     }
@@ -421,7 +479,7 @@ impl Tx for PgTx<'_> {
             for (subject, member) in chunk {
                 query = query.bind(*subject).bind(*member);
             }
-            deleted.extend(query.fetch_all(&mut *self.0).await?);
+            deleted.extend(query.fetch_all(&mut *self.conn).await?);
         }
         Ok(deleted)
     }

@@ -22,12 +22,18 @@ impl SqliteTx<'_> {
     /// The id of an interned name, interning it when new (inside the transaction, so a
     /// rolled-back plan leaves no name behind).
     fn name(&self, name: &str) -> rusqlite::Result<i64> {
-        self.0
-            .prepare_cached("INSERT INTO names (name) VALUES (?1) ON CONFLICT (name) DO NOTHING")?
-            .execute([name])?;
-        self.0
+        let known = self
+            .0
             .prepare_cached("SELECT id FROM names WHERE name = ?1")?
             .query_row([name], |row| row.get(0))
+            .optional()?;
+        match known {
+            Some(id) => Ok(id),
+            None => self
+                .0
+                .prepare_cached("INSERT INTO names (name) VALUES (?1) RETURNING id")?
+                .query_row([name], |row| row.get(0)),
+        }
     }
 
     fn ids(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<HashSet<EntityId>> {
