@@ -1,13 +1,9 @@
-//! Lookups of many keys at once: `... IN (...)` in chunks small enough for both backends'
-//! parameter limits, on a pooled connection or inside a write transaction.
+//! Lookups of many keys at once: the keys travel as one array parameter (`= ANY($n)`), so a
+//! statement has one text whatever the number of keys and stays prepared; on a pooled
+//! connection or inside a write transaction.
 
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
-
-use crate::placeholders;
-
-/// Values per statement.
-pub(crate) const CHUNK: usize = 500;
 
 /// A leading parameter of a [`rows_in`] lookup.
 pub(crate) enum Param<'a> {
@@ -15,8 +11,8 @@ pub(crate) enum Param<'a> {
     Text(&'a str),
 }
 
-/// The rows of `sql` for every value in `list`: `{list}` in `sql` stands for the values'
-/// placeholders, which follow the `fixed` ones.
+/// The rows of `sql` for every value in `list`: `{list}` in `sql` stands for the array of the
+/// values, the parameter after the `fixed` ones (`x = ANY({list})`).
 pub(crate) async fn rows_in<V>(
     conn: &mut PgConnection,
     sql: &str,
@@ -26,26 +22,20 @@ pub(crate) async fn rows_in<V>(
 where
     V: for<'q> sqlx::Encode<'q, sqlx::Postgres>
         + sqlx::Type<sqlx::Postgres>
+        + sqlx::postgres::PgHasArrayType
         + Clone
         + Send
         + 'static,
 {
-    let mut rows = Vec::new();
-    for chunk in list.chunks(CHUNK) {
-        let sql = sql.replace("{list}", &placeholders(fixed.len() + 1, chunk.len()));
-        let mut query = sqlx::query(&sql);
-        for param in fixed {
-            query = match param {
-                Param::Int(value) => query.bind(*value),
-                Param::Text(value) => query.bind(*value),
-            };
-        }
-        for value in chunk {
-            query = query.bind(value.clone());
-        }
-        rows.extend(query.fetch_all(&mut *conn).await?);
+    let sql = sql.replace("{list}", &format!("${}", fixed.len() + 1));
+    let mut query = sqlx::query(&sql);
+    for param in fixed {
+        query = match param {
+            Param::Int(value) => query.bind(*value),
+            Param::Text(value) => query.bind(*value),
+        };
     }
-    Ok(rows)
+    query.bind(list.to_vec()).fetch_all(&mut *conn).await
 }
 
 /// A row's first two columns.

@@ -11,7 +11,7 @@ use crate::exec::direction_code;
 use crate::lookup::{pair, rows_in, Param};
 use crate::paging::{group_members, keyset, paginate};
 use crate::reads::{self, ENTITY_COLUMNS};
-use crate::{backend, placeholders, writes, PgStore};
+use crate::{backend, writes, PgStore};
 
 /// A batch insert of at least this many entities refreshes PostgreSQL's statistics.
 const ANALYZE_AFTER: usize = 1000;
@@ -103,7 +103,7 @@ impl Store for PgStore {
     }
 
     async fn entities(&self, ids: &[EntityId]) -> Result<HashMap<EntityId, Entity>, StoreError> {
-        let sql = format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE id IN ({{list}})");
+        let sql = format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE id = ANY({{list}})");
         let rows = self.read_in(&sql, &[], ids).await?;
         rows.iter()
             .map(|row| reads::entity(row).map(|e| (e.id, e)))
@@ -137,7 +137,7 @@ impl Store for PgStore {
         keys: &[String],
     ) -> Result<HashMap<String, Entity>, StoreError> {
         let sql = format!(
-            "SELECT {ENTITY_COLUMNS} FROM entities WHERE space_id = $1 AND kind = $2 AND key IN ({{list}})"
+            "SELECT {ENTITY_COLUMNS} FROM entities WHERE space_id = $1 AND kind = $2 AND key = ANY({{list}})"
         );
         let rows = self
             .read_in(&sql, &[Param::Int(space), Param::Text(kind)], keys)
@@ -184,33 +184,21 @@ impl Store for PgStore {
         page: PageRequest,
     ) -> Result<Page<Entity>, StoreError> {
         let (cmp, order, start) = keyset(page);
-        let relation_clause = if relations.is_empty() {
-            "FALSE".to_string()
-        } else {
-            format!(
-                "id IN (SELECT subject_id FROM edges WHERE space_id = $1 AND member_id = $6
-                   AND relation_id IN (SELECT id FROM names WHERE name IN ({})))",
-                placeholders(7, relations.len())
-            )
-        };
         let sql = format!(
             "SELECT {ENTITY_COLUMNS} FROM entities
              WHERE space_id = $1 AND kind = $2 AND id {cmp} $3
-               AND (owner_id = $5 OR {relation_clause})
+               AND (owner_id = $5 OR id IN (SELECT subject_id FROM edges
+                      WHERE space_id = $1 AND member_id = $5 AND relation_id IN
+                        (SELECT id FROM names WHERE name = ANY($6))))
              ORDER BY id {order} LIMIT $4"
         );
-        let mut query = sqlx::query(&sql)
+        let query = sqlx::query(&sql)
             .bind(space)
             .bind(kind)
             .bind(page.after.unwrap_or(start))
             .bind(i64::from(page.limit) + 1)
-            .bind(member);
-        if !relations.is_empty() {
-            query = query.bind(member);
-            for relation in relations {
-                query = query.bind(*relation);
-            }
-        }
+            .bind(member)
+            .bind(relations.to_vec());
         let rows = query.fetch_all(&self.pool).await.map_err(backend)?;
         entity_page(&rows, page.limit)
     }
@@ -222,7 +210,7 @@ impl Store for PgStore {
         aliases: &[String],
     ) -> Result<HashMap<String, EntityId>, StoreError> {
         let sql = "SELECT alias, entity_id FROM aliases
-                   WHERE space_id = $1 AND namespace = $2 AND alias IN ({list})";
+                   WHERE space_id = $1 AND namespace = $2 AND alias = ANY({list})";
         let rows = self
             .read_in(sql, &[Param::Int(space), Param::Text(namespace)], aliases)
             .await?;
@@ -236,7 +224,7 @@ impl Store for PgStore {
         entities: &[EntityId],
     ) -> Result<HashMap<EntityId, String>, StoreError> {
         let sql = "SELECT entity_id, alias FROM aliases
-                   WHERE space_id = $1 AND namespace = $2 AND entity_id IN ({list})";
+                   WHERE space_id = $1 AND namespace = $2 AND entity_id = ANY({list})";
         let rows = self
             .read_in(sql, &[Param::Int(space), Param::Text(namespace)], entities)
             .await?;
@@ -271,7 +259,7 @@ impl Store for PgStore {
     ) -> Result<HashMap<EntityId, Vec<EntityId>>, StoreError> {
         let sql = "SELECT subject_id, member_id FROM edges
                    WHERE space_id = $1 AND relation_id = (SELECT id FROM names WHERE name = $2)
-                     AND subject_id IN ({list})
+                     AND subject_id = ANY({list})
                    ORDER BY subject_id, seq";
         let rows = self
             .read_in(sql, &[Param::Int(space), Param::Text(relation)], subjects)
@@ -328,7 +316,7 @@ impl Store for PgStore {
     ) -> Result<HashMap<EntityId, i64>, StoreError> {
         let sql = "SELECT entity_id, n FROM counters
                    WHERE relation_id = (SELECT id FROM names WHERE name = $1)
-                     AND direction = $2 AND entity_id IN ({list})";
+                     AND direction = $2 AND entity_id = ANY({list})";
         let fixed = [Param::Text(relation), Param::Int(direction_code(direction))];
         let mut found: HashMap<EntityId, i64> = entities.iter().map(|id| (*id, 0)).collect();
         for row in self.read_in(sql, &fixed, entities).await? {
@@ -381,7 +369,7 @@ impl PgStore {
             "SELECT subject_id, member_id, created_at, seq FROM edges
              WHERE space_id = (SELECT space_id FROM entities WHERE id = $1) AND {side} = $1
                AND relation_id = (SELECT id FROM names WHERE name = $2)
-               AND {other_side} IN ({{list}})"
+               AND {other_side} = ANY({{list}})"
         );
         let rows = self
             .read_in(&sql, &[Param::Int(entity), Param::Text(relation)], others)
@@ -408,6 +396,7 @@ impl PgStore {
     where
         V: for<'q> sqlx::Encode<'q, sqlx::Postgres>
             + sqlx::Type<sqlx::Postgres>
+            + sqlx::postgres::PgHasArrayType
             + Clone
             + Send
             + 'static,

@@ -12,7 +12,7 @@ use sqlx::PgConnection;
 use roster_core::{Applied, Direction, Entity, EntityId, SpaceId, StoreError, WritePlan};
 
 use crate::exec::{self, direction_code, CounterKey, RowLock, Tx};
-use crate::lookup::{rows_in, Param, CHUNK};
+use crate::lookup::{rows_in, Param};
 use crate::reads::{self, ENTITY_COLUMNS};
 
 pub(crate) type TxResult<T> = Result<(T, bool), sqlx::Error>;
@@ -131,22 +131,6 @@ fn entity(row: &sqlx::postgres::PgRow) -> Result<Entity, sqlx::Error> {
     reads::entity(row).map_err(|e| sqlx::Error::Decode(e.into()))
 }
 
-/// `(${start}, ${start+1}, ...)` rows of `width` placeholders each, for `n` rows.
-fn value_rows(n: usize, width: usize, start: usize, casts: &[&str]) -> String {
-    (0..n)
-        .map(|row| {
-            let cells: Vec<String> = (0..width)
-                .map(|col| {
-                    let cast = casts.get(col).copied().unwrap_or("");
-                    format!("${}{cast}", start + row * width + col)
-                })
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 impl Tx for PgTx<'_> {
     type Error = sqlx::Error;
 
@@ -171,7 +155,8 @@ impl Tx for PgTx<'_> {
         lock: RowLock,
     ) -> Result<HashSet<EntityId>, sqlx::Error> {
         let lock = lock_clause(lock);
-        let sql = format!("SELECT id FROM entities WHERE space_id = $1 AND id IN ({{list}}){lock}");
+        let sql =
+            format!("SELECT id FROM entities WHERE space_id = $1 AND id = ANY({{list}}){lock}");
         self.ids(&sql, &[Param::Int(space)], ids).await
     }
 
@@ -335,31 +320,33 @@ impl Tx for PgTx<'_> {
         for relation in relations {
             self.name(relation).await?;
         }
-        for chunk in keys.chunks(CHUNK) {
-            let rows = value_rows(chunk.len(), 3, 1, &["::bigint", "::text", "::smallint"]);
-            for sql in [
-                format!(
-                    "INSERT INTO counters (entity_id, relation_id, direction, n)
-                     SELECT k.entity, names.id, k.direction, 0
-                     FROM (VALUES {rows}) AS k (entity, relation, direction)
-                     JOIN names ON names.name = k.relation
-                     ON CONFLICT (entity_id, relation_id, direction) DO NOTHING"
-                ),
-                format!(
-                    "SELECT 1 FROM counters JOIN names ON names.id = counters.relation_id
-                     WHERE (entity_id, names.name, direction) IN (VALUES {rows})
-                     ORDER BY entity_id, names.name, direction FOR UPDATE OF counters"
-                ),
-            ] {
-                let mut query = sqlx::query(&sql);
-                for (entity, relation, direction) in chunk {
-                    query = query
-                        .bind(*entity)
-                        .bind(*relation)
-                        .bind(direction_code(*direction));
-                }
-                query.execute(&mut *self.conn).await?;
-            }
+        let entities: Vec<EntityId> = keys.iter().map(|(entity, _, _)| *entity).collect();
+        let relations: Vec<&str> = keys.iter().map(|(_, relation, _)| *relation).collect();
+        let directions: Vec<i16> = keys
+            .iter()
+            .map(|(_, _, d)| direction_code(*d) as i16)
+            .collect();
+        let keys =
+            "UNNEST($1::bigint[], $2::text[], $3::smallint[]) AS k (entity, relation, direction)";
+        for sql in [
+            format!(
+                "INSERT INTO counters (entity_id, relation_id, direction, n)
+                 SELECT k.entity, names.id, k.direction, 0 FROM {keys}
+                 JOIN names ON names.name = k.relation
+                 ON CONFLICT (entity_id, relation_id, direction) DO NOTHING"
+            ),
+            format!(
+                "SELECT 1 FROM counters JOIN names ON names.id = counters.relation_id
+                 WHERE (entity_id, names.name, direction) IN (SELECT * FROM {keys})
+                 ORDER BY entity_id, names.name, direction FOR UPDATE OF counters"
+            ),
+        ] {
+            sqlx::query(&sql)
+                .bind(&entities)
+                .bind(&relations)
+                .bind(&directions)
+                .execute(&mut *self.conn)
+                .await?;
         }
         Ok(())
     }
@@ -372,7 +359,7 @@ impl Tx for PgTx<'_> {
     ) -> Result<HashMap<EntityId, i64>, sqlx::Error> {
         let sql = "SELECT entity_id, n FROM counters
                    WHERE relation_id = (SELECT id FROM names WHERE name = $1)
-                     AND direction = $2 AND entity_id IN ({list})";
+                     AND direction = $2 AND entity_id = ANY({list})";
         let fixed = [Param::Text(relation), Param::Int(direction_code(direction))];
         rows_in(self.conn, sql, &fixed, entities)
             .await?
@@ -387,25 +374,23 @@ impl Tx for PgTx<'_> {
         direction: Direction,
         deltas: &[(EntityId, i64)],
     ) -> Result<(), sqlx::Error> {
-        let relation = self.name(relation).await?;
-        for chunk in deltas.chunks(CHUNK) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, $1, $2, ${})", 2 * i + 3, 2 * i + 4))
-                .collect();
-            let sql = format!(
-                "INSERT INTO counters (entity_id, relation_id, direction, n) VALUES {}
-                 ON CONFLICT (entity_id, relation_id, direction)
-                 DO UPDATE SET n = counters.n + excluded.n",
-                rows.join(", ")
-            );
-            let mut query = sqlx::query(&sql)
-                .bind(relation)
-                .bind(direction_code(direction));
-            for (entity, delta) in chunk {
-                query = query.bind(*entity).bind(*delta);
-            }
-            query.execute(&mut *self.conn).await?;
+        if deltas.is_empty() {
+            return Ok(());
         }
+        let relation = self.name(relation).await?;
+        let (entities, deltas): (Vec<EntityId>, Vec<i64>) = deltas.iter().copied().unzip();
+        sqlx::query(
+            "INSERT INTO counters (entity_id, relation_id, direction, n)
+             SELECT entity, $1, $2, delta FROM UNNEST($3::bigint[], $4::bigint[]) AS d (entity, delta)
+             ON CONFLICT (entity_id, relation_id, direction)
+             DO UPDATE SET n = counters.n + excluded.n",
+        )
+        .bind(relation)
+        .bind(direction_code(direction) as i16)
+        .bind(entities)
+        .bind(deltas)
+        .execute(&mut *self.conn)
+        .await?;
         Ok(())
     }
 
@@ -425,7 +410,7 @@ impl Tx for PgTx<'_> {
             "SELECT {other_side} FROM edges
              WHERE space_id = $1 AND {side} = $2
                AND relation_id = (SELECT id FROM names WHERE name = $3)
-               AND {other_side} IN ({{list}})"
+               AND {other_side} = ANY({{list}})"
         );
         let fixed = [Param::Int(space), Param::Int(entity), Param::Text(relation)];
         self.ids(&sql, &fixed, others).await
@@ -439,22 +424,21 @@ impl Tx for PgTx<'_> {
         edges: &[(EntityId, EntityId)],
     ) -> Result<(), sqlx::Error> {
         let relation = self.name(relation).await?;
-        for chunk in edges.chunks(CHUNK) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| format!("($1, ${}, $2, ${}, $3)", 2 * i + 4, 2 * i + 5))
-                .collect();
-            // `seq` comes from its sequence, row by row in this order.
-            let sql = format!(
-                "INSERT INTO edges (space_id, subject_id, relation_id, member_id, created_at) \
-                 VALUES {}",
-                rows.join(", ")
-            );
-            let mut query = sqlx::query(&sql).bind(space).bind(relation).bind(now);
-            for (subject, member) in chunk {
-                query = query.bind(*subject).bind(*member);
-            }
-            query.execute(&mut *self.conn).await?;
-        }
+        let (subjects, members): (Vec<EntityId>, Vec<EntityId>) = edges.iter().copied().unzip();
+        // `seq` comes from its sequence, row by row in the list's order.
+        sqlx::query(
+            "INSERT INTO edges (space_id, subject_id, relation_id, member_id, created_at)
+             SELECT $1, subject, $2, member, $3
+             FROM UNNEST($4::bigint[], $5::bigint[]) WITH ORDINALITY AS e (subject, member, i)
+             ORDER BY i",
+        )
+        .bind(space)
+        .bind(relation)
+        .bind(now)
+        .bind(subjects)
+        .bind(members)
+        .execute(&mut *self.conn)
+        .await?;
         Ok(())
     }
 
@@ -464,23 +448,18 @@ impl Tx for PgTx<'_> {
         relation: &str,
         edges: &[(EntityId, EntityId)],
     ) -> Result<Vec<(EntityId, EntityId)>, sqlx::Error> {
-        let mut deleted = Vec::new();
-        for chunk in edges.chunks(CHUNK) {
-            let pairs = value_rows(chunk.len(), 2, 3, &["::bigint", "::bigint"]);
-            let sql = format!(
-                "DELETE FROM edges WHERE space_id = $1
-                   AND relation_id = (SELECT id FROM names WHERE name = $2)
-                   AND (subject_id, member_id) IN (VALUES {pairs})
-                 RETURNING subject_id, member_id"
-            );
-            let mut query = sqlx::query_as::<_, (EntityId, EntityId)>(&sql)
-                .bind(space)
-                .bind(relation);
-            for (subject, member) in chunk {
-                query = query.bind(*subject).bind(*member);
-            }
-            deleted.extend(query.fetch_all(&mut *self.conn).await?);
-        }
-        Ok(deleted)
+        let (subjects, members): (Vec<EntityId>, Vec<EntityId>) = edges.iter().copied().unzip();
+        sqlx::query_as(
+            "DELETE FROM edges WHERE space_id = $1
+               AND relation_id = (SELECT id FROM names WHERE name = $2)
+               AND (subject_id, member_id) IN (SELECT * FROM UNNEST($3::bigint[], $4::bigint[]))
+             RETURNING subject_id, member_id",
+        )
+        .bind(space)
+        .bind(relation)
+        .bind(subjects)
+        .bind(members)
+        .fetch_all(&mut *self.conn)
+        .await
     }
 }
