@@ -116,6 +116,15 @@ pub trait Store: Send + Sync + 'static {
         subjects: &[EntityId],
         relation: &str,
     ) -> Result<HashMap<EntityId, Vec<EntityId>>, StoreError>;
+    /// The (subject, member) edges under `relation` from any of `subjects` to any of
+    /// `members` (of `space`), in one read.
+    async fn edges_within(
+        &self,
+        space: SpaceId,
+        subjects: &[EntityId],
+        relation: &str,
+        members: &[EntityId],
+    ) -> Result<Vec<(EntityId, EntityId)>, StoreError>;
     async fn list_edges(
         &self,
         entity: EntityId,

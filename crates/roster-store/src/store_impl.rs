@@ -271,6 +271,28 @@ impl Store for PgStore {
         Ok(group_members(edges))
     }
 
+    async fn edges_within(
+        &self,
+        space: SpaceId,
+        subjects: &[EntityId],
+        relation: &str,
+        members: &[EntityId],
+    ) -> Result<Vec<(EntityId, EntityId)>, StoreError> {
+        sqlx::query_as(
+            "SELECT subject_id, member_id FROM edges
+             WHERE space_id = $1 AND subject_id = ANY($2)
+               AND relation_id = (SELECT id FROM names WHERE name = $3)
+               AND member_id = ANY($4)",
+        )
+        .bind(space)
+        .bind(subjects)
+        .bind(relation)
+        .bind(members)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
     async fn list_edges(
         &self,
         entity: EntityId,

@@ -407,6 +407,33 @@ impl Store for SqliteStore {
         Ok(group_members(edges))
     }
 
+    async fn edges_within(
+        &self,
+        space: SpaceId,
+        subjects: &[EntityId],
+        relation: &str,
+        members: &[EntityId],
+    ) -> Result<Vec<(EntityId, EntityId)>, StoreError> {
+        let (subjects, relation, members) = (
+            json_list(subjects),
+            relation.to_string(),
+            json_list(members),
+        );
+        self.threads
+            .read(move |conn| {
+                collect(
+                    conn,
+                    "SELECT subject_id, member_id FROM edges
+                     WHERE space_id = ?1 AND subject_id IN (SELECT value FROM json_each(?2))
+                       AND relation_id = (SELECT id FROM names WHERE name = ?3)
+                       AND member_id IN (SELECT value FROM json_each(?4))",
+                    params![space, subjects, relation, members],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+            })
+            .await
+    }
+
     async fn list_edges(
         &self,
         entity: EntityId,

@@ -1,4 +1,4 @@
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use roster_core::{
     batch_outcomes, Direction, EntityId, PageRequest, Refusal, RemoveEdges, StoreError, Target,
@@ -122,19 +122,24 @@ impl Directory {
         }
     }
 
-    /// Member counts of each tag. The engine counts a tag's members in O(1); the departments
-    /// among them are looked up by the corp's department ids (a corp has few departments).
+    /// Member counts of each tag: the engine counts a tag's members in O(1), and the
+    /// departments among them come from one read of the tags' edges to the corp's departments.
     pub(crate) async fn member_counts(&self, tags: &[Tag]) -> Result<Vec<MemberCounts>, Fault> {
         let store = &self.engine.store;
         let departments: Vec<EntityId> = self.all(DEPARTMENT).await?.iter().map(|d| d.id).collect();
         let subjects: Vec<EntityId> = tags.iter().map(|tag| tag.entity).collect();
         let totals = store.counts(&subjects, MEMBER, Direction::Members).await?;
+        let mut departments_in: HashMap<EntityId, i64> = HashMap::new();
+        let space = self.corp.space;
+        for (tag, _) in store
+            .edges_within(space, &subjects, MEMBER, &departments)
+            .await?
+        {
+            *departments_in.entry(tag).or_default() += 1;
+        }
         let mut counts = Vec::with_capacity(tags.len());
         for tag in tags {
-            let in_tag = store
-                .edges_among(tag.entity, MEMBER, &departments)
-                .await?
-                .len() as i64;
+            let in_tag = departments_in.get(&tag.entity).copied().unwrap_or(0);
             let total = totals.get(&tag.entity).copied().unwrap_or(0);
             counts.push(MemberCounts {
                 users: total - in_tag,
