@@ -310,9 +310,16 @@ async fn add_edges<T: Tx>(
     let relation = add.relation.as_str();
     let mutual = add.reciprocal.as_ref().map(|r| r.relation.as_str());
     let members = distinct(members);
-    tx.lock_counters(&counter_keys(subject, relation, mutual, &members))
+    // Entities before counters, as a delete takes them: no lock cycle with a delete.
+    let in_space = tx.in_space(plan.space, &members, RowLock::Share).await?;
+    let known: Vec<EntityId> = members
+        .iter()
+        .copied()
+        .filter(|m| in_space.contains(m))
+        .collect();
+    tx.lock_counters(&counter_keys(subject, relation, mutual, &known))
         .await?;
-    let decided = decide(tx, plan.space, add, subject, &members).await?;
+    let decided = decide(tx, plan.space, add, subject, &members, &in_space).await?;
     let mut outcomes = decided.outcomes;
     let abort = outcomes.iter().any(|(_, o)| {
         (add.policy.abort_on_unknown && matches!(o, Outcome::UnknownMember | Outcome::SelfEdge))
@@ -358,9 +365,9 @@ async fn decide<T: Tx>(
     add: &AddEdges,
     subject: EntityId,
     members: &[EntityId],
+    in_space: &HashSet<EntityId>,
 ) -> Result<Decided, T::Error> {
     let relation = add.relation.as_str();
-    let in_space = tx.in_space(space, members, RowLock::Share).await?;
     let present = tx
         .linked(space, subject, relation, Direction::Members, members)
         .await?;

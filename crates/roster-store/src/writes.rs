@@ -63,7 +63,8 @@ impl Names {
 fn lock_clause(lock: RowLock) -> &'static str {
     match lock {
         RowLock::None => "",
-        RowLock::Share => " FOR SHARE",
+        // Enough to keep the row from being deleted; updates of its attrs go on.
+        RowLock::Share => " FOR KEY SHARE",
         RowLock::Update => " FOR UPDATE",
     }
 }

@@ -194,6 +194,10 @@ fn commit_batch(conn: &Connection, batch: Vec<WriteJob>) -> Result<(), rusqlite:
             complete(Err(format!("write batch failed: {e}")));
         }
     };
+    // A batch whose COMMIT and ROLLBACK both failed left its transaction open.
+    if !conn.is_autocommit() {
+        conn.execute_batch("ROLLBACK")?;
+    }
     // On failure the jobs are dropped unrun: their callers hear "closed".
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let mut completions = Vec::with_capacity(batch.len());
