@@ -11,10 +11,16 @@ use crate::{Engine, SpaceId, StepId, StoreError, WritePlan};
 /// The entity kind (key: the dialect) holding a space's seed fingerprint.
 const SEEDED: &str = "roster.seeded";
 
-/// A digest of one space's part of a seed file and of roster's version: any change to either
-/// applies the seed again (a newer roster may index what it stores differently).
+/// What seeding writes; bump it when a dialect's seed stores or indexes something differently,
+/// so that databases seeded before apply their seed again.
+const SEEDING: &str = "1";
+
+/// A digest of one space's part of a seed file, of how seeds are applied and of roster's
+/// version: any change applies the seed again.
 pub fn fingerprint(seed: &impl Debug) -> String {
     let digest = Sha256::new()
+        .chain_update(SEEDING)
+        .chain_update([0])
         .chain_update(env!("CARGO_PKG_VERSION"))
         .chain_update([0])
         .chain_update(format!("{seed:?}"))

@@ -104,12 +104,9 @@ impl PgStore {
 
 fn is_conflict(e: &sqlx::Error) -> bool {
     match e {
-        // 40001 serialization_failure, 40P01 deadlock_detected; 23505 unique_violation of a
-        // row a concurrent transaction inserted (keys are inserted ON CONFLICT DO NOTHING, so
-        // this is a safety net): on retry the write sees it.
-        sqlx::Error::Database(db) => {
-            matches!(db.code().as_deref(), Some("40001" | "40P01" | "23505"))
-        }
+        // 40001 serialization_failure, 40P01 deadlock_detected. Keys are inserted ON CONFLICT
+        // DO NOTHING under the rows' locks, so a unique violation is a bug to report at once.
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("40001" | "40P01")),
         _ => false,
     }
 }
