@@ -54,15 +54,6 @@ pub enum Direction {
     Memberships,
 }
 
-impl Direction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Members => "members",
-            Direction::Memberships => "memberships",
-        }
-    }
-}
-
 /// Upper bounds checked, per member, inside the write transaction. `None` is unlimited.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Caps {

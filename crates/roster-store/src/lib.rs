@@ -2,6 +2,13 @@
 //! PostgreSQL through sqlx. What a write plan does is decided once ([`exec`]); each backend
 //! offers the statements.
 
+/// The columns a row of `entities` is read with, in the order both backends decode them.
+macro_rules! entity_columns {
+    () => {
+        "id, space_id, kind, key, attrs, owner_id, created_at, updated_at"
+    };
+}
+
 mod exec;
 mod lookup;
 mod migrate;
@@ -109,6 +116,28 @@ fn is_conflict(e: &sqlx::Error) -> bool {
         sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("40001" | "40P01")),
         _ => false,
     }
+}
+
+/// A new random secret: 32 bytes as hex.
+fn fresh_secret() -> String {
+    (0..32)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect()
+}
+
+/// The edges keyed by their end opposite `entity`, which is on the side `direction` looks from.
+fn by_other_end(
+    edges: impl IntoIterator<Item = roster_core::Edge>,
+    direction: roster_core::Direction,
+) -> std::collections::HashMap<roster_core::EntityId, roster_core::Edge> {
+    use roster_core::Direction;
+    edges
+        .into_iter()
+        .map(|edge| match direction {
+            Direction::Members => (edge.member, edge),
+            Direction::Memberships => (edge.subject, edge),
+        })
+        .collect()
 }
 
 fn backend(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StoreError {

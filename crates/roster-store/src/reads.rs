@@ -9,8 +9,7 @@ use roster_core::{Edge, Entity, Space, StoreError};
 
 use crate::backend;
 
-pub(crate) const ENTITY_COLUMNS: &str =
-    "id, space_id, kind, key, attrs, owner_id, created_at, updated_at";
+pub(crate) const ENTITY_COLUMNS: &str = entity_columns!();
 
 pub(crate) fn entity(row: &PgRow) -> Result<Entity, StoreError> {
     let attrs: String = row.try_get("attrs").map_err(backend)?;

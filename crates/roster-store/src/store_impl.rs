@@ -1,7 +1,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
-use rand::RngCore;
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 
@@ -19,9 +18,7 @@ const ANALYZE_AFTER: usize = 1000;
 #[async_trait]
 impl Store for PgStore {
     async fn secret(&self, name: &str) -> Result<Vec<u8>, StoreError> {
-        let mut fresh = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut fresh);
-        let fresh: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
+        let fresh = crate::fresh_secret();
         sqlx::query(
             "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
         )
@@ -396,16 +393,11 @@ impl PgStore {
         let rows = self
             .read_in(&sql, &[Param::Int(entity), Param::Text(relation)], others)
             .await?;
-        rows.iter()
-            .map(|row| {
-                let edge = reads::edge(row)?;
-                let other = match direction {
-                    Direction::Members => edge.member,
-                    Direction::Memberships => edge.subject,
-                };
-                Ok((other, edge))
-            })
-            .collect()
+        let edges = rows
+            .iter()
+            .map(reads::edge)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(crate::by_other_end(edges, direction))
     }
 
     /// [`rows_in`] on a reader connection.

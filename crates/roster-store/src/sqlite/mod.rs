@@ -19,7 +19,6 @@ use roster_core::*;
 
 use crate::exec;
 use crate::paging::{group_members, keyset, paginate};
-use rows::entity_columns;
 use threads::Threads;
 use tx::{json_list, SqliteTx};
 
@@ -119,9 +118,7 @@ fn collect<T>(
 impl Store for SqliteStore {
     async fn secret(&self, name: &str) -> Result<Vec<u8>, StoreError> {
         let name = name.to_string();
-        let fresh: String = (0..32)
-            .map(|_| format!("{:02x}", rand::random::<u8>()))
-            .collect();
+        let fresh = crate::fresh_secret();
         self.threads
             .write(move |conn| {
                 conn.execute(
@@ -523,12 +520,6 @@ impl SqliteStore {
             .threads
             .read(move |conn| collect(conn, &sql, params![entity, relation, others], rows::edge))
             .await?;
-        Ok(edges
-            .into_iter()
-            .map(|edge| match direction {
-                Direction::Members => (edge.member, edge),
-                Direction::Memberships => (edge.subject, edge),
-            })
-            .collect())
+        Ok(crate::by_other_end(edges, direction))
     }
 }

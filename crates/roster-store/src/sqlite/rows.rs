@@ -6,14 +6,6 @@ use rusqlite::Row;
 
 use roster_core::{Edge, Entity, Space};
 
-/// The columns [`entity`] reads, in its order.
-macro_rules! entity_columns {
-    () => {
-        "id, space_id, kind, key, attrs, owner_id, created_at, updated_at"
-    };
-}
-pub(crate) use entity_columns;
-
 /// A JSON column that does not parse is a conversion failure of that column.
 fn json<T: serde::de::DeserializeOwned>(row: &Row, column: usize) -> rusqlite::Result<T> {
     let text: String = row.get(column)?;

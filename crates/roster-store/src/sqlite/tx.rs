@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use roster_core::{Direction, Entity, EntityId, SpaceId};
 
-use super::rows::{entity, entity_columns};
+use super::rows::entity;
 use crate::exec::{direction_code, CounterKey, RowLock, Tx};
 
 pub(crate) struct SqliteTx<'c>(pub &'c Connection);
