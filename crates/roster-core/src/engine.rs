@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::{Clock, CursorKey, Store, StoreError};
+use crate::{Clock, CursorKey, Reloads, Store, StoreError};
 
 /// What every dialect is handed: the store, the clock, and the server's secrets.
 #[derive(Clone)]
@@ -12,6 +12,8 @@ pub struct Engine {
     /// Key for the stateless tokens dialects issue (access tokens, login codes). Kept in the
     /// database, so every roster process on one database verifies the others' tokens.
     pub token_key: Arc<[u8]>,
+    /// The dialects' in-memory views of their spaces, reloaded after a reset or snapshot load.
+    pub reloads: Reloads,
 }
 
 impl Engine {
@@ -23,6 +25,7 @@ impl Engine {
             clock,
             cursors,
             token_key,
+            reloads: Reloads::default(),
         })
     }
 }

@@ -9,6 +9,7 @@
 mod clock;
 mod cursor;
 mod engine;
+mod live;
 mod model;
 mod plan;
 pub mod seeded;
@@ -17,6 +18,7 @@ mod store;
 pub use clock::Clock;
 pub use cursor::CursorKey;
 pub use engine::Engine;
+pub use live::{Live, Reload, Reloads};
 pub use model::*;
 pub use plan::*;
 pub use store::{Store, StoreError};

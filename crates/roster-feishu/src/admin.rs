@@ -42,7 +42,7 @@ pub async fn login_code(State(feishu): State<Arc<Feishu>>, body: axum::body::Byt
         .find_entity(app.tenant.space.id, USER, &request.user_id)
         .await;
     match user {
-        Ok(Some(user)) => match mint_login_code(&feishu, app, user.id).await {
+        Ok(Some(user)) => match mint_login_code(&feishu, &app, user.id).await {
             Ok(code) => Json(json!({ "code": code, "expires_in": LOGIN_CODE_TTL })).into_response(),
             Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
         },

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use axum::routing::{get, post};
 use axum::{middleware, Router};
-use roster_core::{Engine, StoreError, WritePlan};
+use roster_core::{Engine, Reload, StoreError, WritePlan};
 
 pub use seed::{Seed, SeedError};
 
@@ -41,7 +41,9 @@ pub struct Routes {
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
 
 pub async fn routes(engine: Engine) -> Result<Routes, StoreError> {
-    let feishu = Arc::new(tenants::Feishu::load(engine).await?);
+    let feishu = Arc::new(tenants::Feishu::load(engine.clone()).await?);
+    let reload: Arc<dyn Reload> = feishu.clone();
+    engine.reloads.register(Arc::downgrade(&reload));
     tokio::spawn(housekeeping(Arc::downgrade(&feishu)));
     let api = Router::new()
         .route(

@@ -5,7 +5,10 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use roster_core::{Engine, EntityFilter, EntityId, Page, PageRequest, Space, SpaceId, StoreError};
+use async_trait::async_trait;
+use roster_core::{
+    Engine, EntityFilter, EntityId, Live, Page, PageRequest, Reload, Space, SpaceId, StoreError,
+};
 use sha2::{Digest, Sha256};
 
 pub const DIALECT: &str = "feishu";
@@ -36,45 +39,69 @@ impl App {
     }
 }
 
+/// The apps of every tenant, by app_id and by entity.
+#[derive(Default)]
+struct Apps {
+    by_id: HashMap<String, Arc<App>>,
+    by_entity: HashMap<EntityId, Arc<App>>,
+}
+
+impl Apps {
+    async fn load(engine: &Engine) -> Result<Self, StoreError> {
+        let mut apps = Apps::default();
+        for space in engine.store.spaces(DIALECT).await? {
+            let entities = all_entities(engine, space.id, APP).await?;
+            let tenant = Arc::new(Tenant {
+                key: space.key.clone(),
+                app_ids: entities.iter().map(|a| a.key.clone()).collect(),
+                space,
+            });
+            for entity in entities {
+                let app = Arc::new(App {
+                    secret: entity.attrs["secret"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    app_id: entity.key,
+                    entity: entity.id,
+                    tenant: tenant.clone(),
+                });
+                apps.by_entity.insert(app.entity, app.clone());
+                apps.by_id.insert(app.app_id.clone(), app);
+            }
+        }
+        Ok(apps)
+    }
+}
+
 /// Everything the Feishu routes share.
 pub struct Feishu {
     pub engine: Engine,
-    apps_by_id: HashMap<String, Arc<App>>,
-    apps_by_entity: HashMap<EntityId, Arc<App>>,
+    apps: Live<Apps>,
+}
+
+#[async_trait]
+impl Reload for Feishu {
+    async fn reload(&self) -> Result<(), StoreError> {
+        self.apps.set(Apps::load(&self.engine).await?);
+        Ok(())
+    }
 }
 
 impl Feishu {
     pub async fn load(engine: Engine) -> Result<Self, StoreError> {
-        let mut apps_by_id = HashMap::new();
-        for space in engine.store.spaces(DIALECT).await? {
-            let apps = all_entities(&engine, space.id, APP).await?;
-            let tenant = Arc::new(Tenant {
-                key: space.key.clone(),
-                app_ids: apps.iter().map(|a| a.key.clone()).collect(),
-                space,
-            });
-            for app in apps {
-                let app = Arc::new(App {
-                    secret: app.attrs["secret"].as_str().unwrap_or_default().to_string(),
-                    app_id: app.key,
-                    entity: app.id,
-                    tenant: tenant.clone(),
-                });
-                apps_by_id.insert(app.app_id.clone(), app);
-            }
-        }
-        let apps_by_entity = apps_by_id.values().map(|a| (a.entity, a.clone())).collect();
         Ok(Self {
+            apps: Live::new(Apps::load(&engine).await?),
             engine,
-            apps_by_id,
-            apps_by_entity,
         })
     }
 
     /// The space of every tenant.
     pub fn spaces(&self) -> Vec<SpaceId> {
         let mut spaces: Vec<SpaceId> = self
-            .apps_by_id
+            .apps
+            .get()
+            .by_id
             .values()
             .map(|a| a.tenant.space.id)
             .collect();
@@ -83,16 +110,16 @@ impl Feishu {
         spaces
     }
 
-    pub fn app(&self, app_id: &str) -> Option<&Arc<App>> {
-        self.apps_by_id.get(app_id)
+    pub fn app(&self, app_id: &str) -> Option<Arc<App>> {
+        self.apps.get().by_id.get(app_id).cloned()
     }
 
-    pub fn app_by_entity(&self, entity: EntityId) -> Option<&Arc<App>> {
-        self.apps_by_entity.get(&entity)
+    pub fn app_by_entity(&self, entity: EntityId) -> Option<Arc<App>> {
+        self.apps.get().by_entity.get(&entity).cloned()
     }
 
-    pub fn apps(&self) -> impl Iterator<Item = &Arc<App>> {
-        self.apps_by_id.values()
+    pub fn apps(&self) -> Vec<Arc<App>> {
+        self.apps.get().by_id.values().cloned().collect()
     }
 
     pub fn now(&self) -> i64 {

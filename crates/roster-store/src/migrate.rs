@@ -9,6 +9,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../migrations/postgres/0002_lean_edges.sql"),
     ),
+    (
+        3,
+        include_str!("../migrations/postgres/0003_references_by_key.sql"),
+    ),
 ];
 
 impl PgStore {

@@ -1361,7 +1361,12 @@ async fn aliases_and_targets_stay_in_their_space(f: Fixture) {
 const V1_ROWS: &str = "
     INSERT INTO spaces (id, dialect, key, limits) VALUES (1, 'test', 's1', '{}');
     INSERT INTO entities (id, space_id, kind, key, attrs, owner_id, created_at, updated_at)
-        VALUES (1, 1, 'user', 'a', '{}', NULL, 1, 1), (2, 1, 'user', 'b', '{}', NULL, 1, 1);
+        VALUES (1, 1, 'user', 'a', '{}', NULL, 1, 1), (2, 1, 'user', 'b', '{}', NULL, 1, 1),
+               (3, 1, 'feishu.app', 'cli_a', '{}', NULL, 1, 1),
+               (4, 1, 'feishu.chat', 'oc_1', '{\"owner\":2,\"bot_managers\":[3],\"name\":\"x\"}', 3, 1, 1),
+               (5, 1, 'feishu.chat', 'oc_2', '{\"owner\":null,\"bot_managers\":[]}', 3, 1, 1),
+               (6, 1, 'feishu.apaas.workflow_instance', 'wi', '{\"initiator\":2}', NULL, 1, 1);
+    INSERT INTO aliases (space_id, namespace, alias, entity_id) VALUES (1, 'kunlun_id', 'k_b', 2);
     INSERT INTO edges (seq, space_id, subject_id, relation, member_id, created_at)
         VALUES (7, 1, 1, 'follows', 2, 5), (8, 1, 2, 'follows', 1, 6),
                (9, 1, 1, 'mutual', 2, 6), (10, 1, 2, 'mutual', 1, 6);
@@ -1374,6 +1379,16 @@ const V1_ROWS: &str = "
 
 /// What a migrated database must still say, and that it takes writes after its old rows.
 async fn v1_data_survives(store: Arc<dyn Store>) {
+    // Attributes that held row ids name entities by key, or through the owner column.
+    let rewritten = store.entities(&[4, 5, 6]).await.unwrap();
+    assert_eq!(rewritten[&4].owner, Some(2));
+    assert_eq!(
+        rewritten[&4].attrs,
+        json!({ "bot_managers": ["cli_a"], "name": "x" })
+    );
+    assert_eq!(rewritten[&5].owner, Some(3));
+    assert_eq!(rewritten[&5].attrs, json!({ "bot_managers": [] }));
+    assert_eq!(rewritten[&6].attrs, json!({ "initiator": "k_b" }));
     let page = PageRequest {
         after: None,
         limit: 10,
@@ -1481,7 +1496,7 @@ async fn postgres_v1_database_migrates_with_its_data() {
         conn.execute(statement).await.unwrap();
     }
     // Entity ids continue after the explicit ones, as they would have.
-    conn.execute("SELECT setval(pg_get_serial_sequence('entities', 'id'), 2)")
+    conn.execute("SELECT setval(pg_get_serial_sequence('entities', 'id'), 6)")
         .await
         .unwrap();
     conn.close().await.unwrap();

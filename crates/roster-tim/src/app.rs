@@ -1,7 +1,8 @@
 //! The apps (SDKAppIDs) roster serves, held in memory so a request is authenticated without a
-//! database round trip. They come from the seed file only.
+//! database round trip, and read again after a reset or snapshot load.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use roster_core::{Engine, SpaceId, StoreError};
 use serde::{Deserialize, Serialize};
@@ -39,7 +40,7 @@ pub struct App {
 
 impl App {
     /// Every app the store knows, by SDKAppID.
-    pub async fn load_all(engine: &Engine) -> Result<HashMap<u64, App>, StoreError> {
+    pub async fn load_all(engine: &Engine) -> Result<HashMap<u64, Arc<App>>, StoreError> {
         let mut apps = HashMap::new();
         for space in engine.store.spaces(DIALECT).await? {
             let Some(entity) = engine
@@ -59,14 +60,14 @@ impl App {
                 .map_err(|e| StoreError::backend(format!("TIM space key {}: {e}", space.key)))?;
             apps.insert(
                 sdkappid,
-                App {
+                Arc::new(App {
                     sdkappid,
                     space_id: space.id,
                     secret_key: attrs.secret_key,
                     admins: attrs.admins.into_iter().collect(),
                     follow_enabled: attrs.follow_enabled,
                     limits: Limits::from_map(&space.limits).map_err(invalid)?,
-                },
+                }),
             );
         }
         Ok(apps)

@@ -3,13 +3,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::response::Response;
 use axum::routing::any;
 use axum::Router;
-use roster_core::{Engine, StoreError};
+use roster_core::{Engine, Live, Reload, StoreError};
 use serde_json::{Map, Value};
 
 use crate::app::App;
@@ -25,7 +26,16 @@ const FOLLOW_DISABLED: u32 = 30005;
 
 struct Tim {
     engine: Engine,
-    apps: HashMap<u64, App>,
+    /// The apps by SDKAppID, held in memory: authenticating a call needs no database.
+    apps: Live<HashMap<u64, Arc<App>>>,
+}
+
+#[async_trait]
+impl Reload for Tim {
+    async fn reload(&self) -> Result<(), StoreError> {
+        self.apps.set(App::load_all(&self.engine).await?);
+        Ok(())
+    }
 }
 
 /// Everything a command handler needs: who calls, for which app, with which body.
@@ -93,8 +103,13 @@ impl Command {
 
 /// Routes served at the origin root: everything under `/v4`.
 pub async fn router(engine: Engine) -> Result<Router, StoreError> {
-    let apps = App::load_all(&engine).await?;
-    let tim = Arc::new(Tim { engine, apps });
+    let apps = Live::new(App::load_all(&engine).await?);
+    let tim = Arc::new(Tim {
+        engine: engine.clone(),
+        apps,
+    });
+    let reload: Arc<dyn Reload> = tim.clone();
+    engine.reloads.register(Arc::downgrade(&reload));
     Ok(Router::new()
         .route("/v4", any(handle))
         .route("/v4/", any(handle))
@@ -136,7 +151,7 @@ impl Tim {
         let body = read_object(body).await?;
         let call = Call {
             engine: &self.engine,
-            app,
+            app: &app,
             body: Fields::new(&body, command.service()),
         };
         command.run(call).await
@@ -144,7 +159,7 @@ impl Tim {
 
     /// The app named by `sdkappid`, if `usersig` is a valid UserSig of an admin of it.
     /// Costs no database round trip.
-    fn authenticate(&self, query: &str) -> Result<&App, Fail> {
+    fn authenticate(&self, query: &str) -> Result<Arc<App>, Fail> {
         let param = |name: &str| {
             form_urlencoded::parse(query.as_bytes())
                 .find(|(key, _)| key == name)
@@ -156,7 +171,7 @@ impl Tim {
         let app = sdkappid
             .parse::<u64>()
             .ok()
-            .and_then(|id| self.apps.get(&id))
+            .and_then(|id| self.apps.get().get(&id).cloned())
             .ok_or_else(|| {
                 Fail::new(
                     code::UNKNOWN_SDKAPPID,

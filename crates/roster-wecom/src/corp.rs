@@ -1,10 +1,11 @@
-//! The corps roster serves: credentials and limits, loaded from the database once at start
-//! (the seed has just written them), so authenticating a call touches no database.
+//! The corps roster serves: credentials and limits, held in memory so authenticating a call
+//! touches no database, and read again after a reset or snapshot load.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use roster_core::{Engine, EntityId, Space, SpaceId, StoreError};
+use async_trait::async_trait;
+use roster_core::{Engine, EntityId, Live, Reload, Space, SpaceId, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// The `spaces.dialect` of every WeCom corp.
@@ -147,4 +148,51 @@ impl Corps {
 /// Secrets are compared without an early exit, so timing does not reveal a prefix.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The corps served now, replaced whole when the store's configuration changes.
+pub(crate) struct LiveCorps {
+    engine: Engine,
+    corps: Live<Corps>,
+}
+
+#[async_trait]
+impl Reload for LiveCorps {
+    async fn reload(&self) -> Result<(), StoreError> {
+        self.corps.set(Corps::load(&self.engine).await?);
+        Ok(())
+    }
+}
+
+impl LiveCorps {
+    pub(crate) async fn load(engine: Engine) -> Result<Self, StoreError> {
+        Ok(Self {
+            corps: Live::new(Corps::load(&engine).await?),
+            engine,
+        })
+    }
+
+    pub(crate) fn by_space(&self, space: SpaceId) -> Option<Arc<Corp>> {
+        self.corps.get().by_space(space).cloned()
+    }
+
+    pub(crate) fn by_corp_id(&self, corp_id: &str) -> Option<Arc<Corp>> {
+        self.corps.get().by_corp_id(corp_id).cloned()
+    }
+
+    pub(crate) fn by_qwif_login(
+        &self,
+        developer_id: &str,
+        developer_key: &str,
+    ) -> Option<Arc<Corp>> {
+        self.corps
+            .get()
+            .by_qwif_login(developer_id, developer_key)
+            .cloned()
+    }
+
+    /// The credentials record of the corp in `space`, which its tokens are bound to.
+    pub(crate) fn credentials(&self, space: SpaceId) -> Option<EntityId> {
+        self.corps.get().by_space(space).map(|corp| corp.entity)
+    }
 }

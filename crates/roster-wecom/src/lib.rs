@@ -14,7 +14,7 @@ mod token;
 use std::sync::Arc;
 
 use axum::Router;
-use roster_core::{CursorKey, Engine, StoreError};
+use roster_core::{CursorKey, Engine, Reload, StoreError};
 
 pub use seed::{Seed, SeedError};
 
@@ -22,8 +22,8 @@ pub use seed::{Seed, SeedError};
 #[derive(Clone)]
 pub(crate) struct App {
     engine: Engine,
-    /// The corps, loaded at start: authenticating a call needs no database.
-    corps: Arc<corp::Corps>,
+    /// The corps, held in memory: authenticating a call needs no database.
+    corps: Arc<corp::LiveCorps>,
     /// Seals access tokens, under the engine's token key.
     tokens: CursorKey,
 }
@@ -31,8 +31,11 @@ pub(crate) struct App {
 /// Routes served at the origin root. Call after the seed is applied: the corps it declares
 /// are loaded here.
 pub async fn router(engine: Engine) -> Result<Router, StoreError> {
+    let corps = Arc::new(corp::LiveCorps::load(engine.clone()).await?);
+    let reload: Arc<dyn Reload> = corps.clone();
+    engine.reloads.register(Arc::downgrade(&reload));
     let app = App {
-        corps: Arc::new(corp::Corps::load(&engine).await?),
+        corps,
         tokens: CursorKey::new(&engine.token_key),
         engine,
     };

@@ -1,5 +1,7 @@
 //! Stateless access tokens: `<space>.<sealed expiry>`, the expiry sealed with roster-core's
-//! [`CursorKey`] under the engine's token key and a scope naming the dialect and the space.
+//! [`CursorKey`] under the engine's token key and a scope naming the dialect, the space and
+//! the corp's credentials record (a reset makes a new record: earlier tokens stop working, as
+//! after a secret change at the vendor).
 //! Verifying one needs no database, and every roster process on the same database accepts the
 //! others' tokens.
 //!
@@ -8,7 +10,7 @@
 //! gets the same token, valid until 7200 s after the slot began (so `expires_in` is between
 //! 3600 and 7200). A token of an earlier slot stays valid until its own expiry.
 
-use roster_core::{CursorKey, SpaceId};
+use roster_core::{CursorKey, EntityId, SpaceId};
 
 const LIFETIME_SECONDS: i64 = 7200;
 const SLOT_SECONDS: i64 = 3600;
@@ -23,12 +25,12 @@ pub(crate) enum Audience {
 }
 
 impl Audience {
-    fn scope(self, space: SpaceId) -> String {
+    fn scope(self, space: SpaceId, credentials: EntityId) -> String {
         let dialect = match self {
             Audience::Native => "wecom-native-access-token",
             Audience::Qwif => "wecom-qwif-token",
         };
-        format!("{dialect}/{space}")
+        format!("{dialect}/{space}/{credentials}")
     }
 }
 
@@ -45,28 +47,37 @@ pub(crate) enum Refused {
     Expired,
 }
 
-pub(crate) fn issue(key: &CursorKey, audience: Audience, space: SpaceId, now: i64) -> Issued {
+pub(crate) fn issue(
+    key: &CursorKey,
+    audience: Audience,
+    (space, credentials): (SpaceId, EntityId),
+    now: i64,
+) -> Issued {
     let expires_at = now.div_euclid(SLOT_SECONDS) * SLOT_SECONDS + LIFETIME_SECONDS;
+    let scope = audience.scope(space, credentials);
     Issued {
-        token: format!("{space}.{}", key.seal(&audience.scope(space), expires_at)),
+        token: format!("{space}.{}", key.seal(&scope, expires_at)),
         expires_in: expires_at - now,
     }
 }
 
-/// The space the token was issued for.
+/// The space the token was issued for; `credentials` names each served space's current
+/// credentials record.
 pub(crate) fn verify(
     key: &CursorKey,
     audience: Audience,
     token: &str,
     now: i64,
+    credentials: impl Fn(SpaceId) -> Option<EntityId>,
 ) -> Result<SpaceId, Refused> {
     let (space_text, sealed) = token.split_once('.').ok_or(Refused::Invalid)?;
     let space: SpaceId = space_text.parse().map_err(|_| Refused::Invalid)?;
     if space.to_string() != space_text {
         return Err(Refused::Invalid);
     }
+    let credentials = credentials(space).ok_or(Refused::Invalid)?;
     let expires_at = key
-        .open(&audience.scope(space), sealed)
+        .open(&audience.scope(space, credentials), sealed)
         .ok_or(Refused::Invalid)?;
     if now >= expires_at {
         return Err(Refused::Expired);
@@ -78,6 +89,10 @@ pub(crate) fn verify(
 mod tests {
     use super::*;
 
+    fn corp(space: SpaceId) -> Option<EntityId> {
+        (space == 7).then_some(70)
+    }
+
     fn key() -> CursorKey {
         CursorKey::new(b"token key")
     }
@@ -85,19 +100,22 @@ mod tests {
     #[test]
     fn same_token_within_a_slot_and_expiry_after_its_lifetime() {
         let now = 1_700_000_000;
-        let first = issue(&key(), Audience::Native, 7, now);
-        let again = issue(&key(), Audience::Native, 7, now + 59);
+        let first = issue(&key(), Audience::Native, (7, 70), now);
+        let again = issue(&key(), Audience::Native, (7, 70), now + 59);
         assert_eq!(first.token, again.token);
         assert_eq!(first.expires_in - 59, again.expires_in);
         assert!((3600..=7200).contains(&first.expires_in));
-        assert_eq!(verify(&key(), Audience::Native, &first.token, now), Ok(7));
+        assert_eq!(
+            verify(&key(), Audience::Native, &first.token, now, corp),
+            Ok(7)
+        );
         let expiry = now + first.expires_in;
         assert_eq!(
-            verify(&key(), Audience::Native, &first.token, expiry - 1),
+            verify(&key(), Audience::Native, &first.token, expiry - 1, corp),
             Ok(7)
         );
         assert_eq!(
-            verify(&key(), Audience::Native, &first.token, expiry),
+            verify(&key(), Audience::Native, &first.token, expiry, corp),
             Err(Refused::Expired)
         );
         assert_eq!(
@@ -105,25 +123,38 @@ mod tests {
                 &key(),
                 Audience::Native,
                 &first.token,
-                now + LIFETIME_SECONDS
+                now + LIFETIME_SECONDS,
+                corp
             ),
             Err(Refused::Expired)
         );
-        let next_slot = issue(&key(), Audience::Native, 7, now + 3600);
+        let next_slot = issue(&key(), Audience::Native, (7, 70), now + 3600);
         assert_ne!(first.token, next_slot.token);
     }
 
     #[test]
     fn refuses_forged_foreign_and_malformed_tokens() {
         let now = 1_700_000_000;
-        let token = issue(&key(), Audience::Native, 7, now).token;
+        let token = issue(&key(), Audience::Native, (7, 70), now).token;
         assert_eq!(
-            verify(&key(), Audience::Qwif, &token, now),
+            verify(&key(), Audience::Qwif, &token, now, corp),
             Err(Refused::Invalid)
         );
         assert_eq!(
-            verify(&CursorKey::new(b"other"), Audience::Native, &token, now),
+            verify(
+                &CursorKey::new(b"other"),
+                Audience::Native,
+                &token,
+                now,
+                corp
+            ),
             Err(Refused::Invalid)
+        );
+        let reset = |space| (space == 7).then_some(71);
+        assert_eq!(
+            verify(&key(), Audience::Native, &token, now, reset),
+            Err(Refused::Invalid),
+            "a token of the corp's earlier credentials record"
         );
         let (_, sealed) = token.split_once('.').unwrap();
         for forged in [
@@ -136,7 +167,7 @@ mod tests {
             "not a token".into(),
         ] {
             assert_eq!(
-                verify(&key(), Audience::Native, &forged, now),
+                verify(&key(), Audience::Native, &forged, now, corp),
                 Err(Refused::Invalid),
                 "{forged}"
             );

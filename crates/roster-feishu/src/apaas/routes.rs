@@ -202,18 +202,21 @@ pub async fn query(
         .take(limit as usize)
         .collect();
 
-    let initiators: Vec<EntityId> = page
+    // Initiators are kept by their kunlun id, the id this API shows.
+    let initiators: Vec<String> = page
         .iter()
-        .filter_map(|(_, i)| i.attrs["initiator"].as_i64())
+        .filter_map(|(_, i)| i.attrs["initiator"].as_str().map(String::from))
         .collect();
-    let kunlun_ids = store
-        .aliases_of(tenant.space.id, KUNLUN_ID, &initiators)
+    let initiator_users = store
+        .resolve_aliases(tenant.space.id, KUNLUN_ID, &initiators)
         .await?;
-    let names = store.entities(&initiators).await?;
+    let ids: Vec<EntityId> = initiator_users.values().copied().collect();
+    let users = store.entities(&ids).await?;
     let items: Vec<Value> = page
         .iter()
         .map(|(task, instance)| {
-            let initiator = instance.attrs["initiator"].as_i64().unwrap_or(0);
+            let initiator = instance.attrs["initiator"].as_str().unwrap_or_default();
+            let user = initiator_users.get(initiator).and_then(|id| users.get(id));
             json!({
                 "task_id": task.key,
                 "task_start_time": tasks::start_time(task).to_string(),
@@ -223,8 +226,8 @@ pub async fn query(
                     "status": instance.attrs["status"],
                 },
                 "initiator": {
-                    "user_id": kunlun_ids.get(&initiator),
-                    "name": names.get(&initiator).map(|u| &u.attrs["name"]),
+                    "user_id": user.map(|_| initiator),
+                    "name": user.map(|u| &u.attrs["name"]),
                 },
                 "summarys": task.attrs["summaries"],
             })
@@ -308,7 +311,7 @@ pub async fn chat_group(
                 return Err(chat_group_error(MembershipError::Full));
             }
             let attrs = default_chat_attrs(&body.chat_name.unwrap_or_default())?;
-            chat::create(&feishu, &app, attrs, &members, &[app.entity], None)
+            chat::create(&feishu, &app, attrs, None, &members, &[app.entity], None)
                 .await
                 .map_err(chat_group_error)?
         }
@@ -522,8 +525,9 @@ pub async fn cancel(
             "the instance is no longer in process",
         ));
     }
-    let user = person(&feishu, tenant, "user_id", body.user_id).await?;
-    if instance.attrs["initiator"].as_i64() != Some(user) {
+    // An unknown user is refused as such before the initiator check.
+    person(&feishu, tenant, "user_id", body.user_id.clone()).await?;
+    if body.user_id.as_deref() != instance.attrs["initiator"].as_str() {
         return Err(invalid(
             "user_id",
             None,

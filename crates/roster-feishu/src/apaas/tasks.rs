@@ -174,7 +174,7 @@ pub async fn declare(
         .unwrap_or(IN_PROCESS);
     let attrs = json!({
         "label": seed.label.i18n(),
-        "initiator": found[&seed.initiator],
+        "initiator": seed.initiator,
         "api_id": seed.api_id.clone().unwrap_or_default(),
         "status": status,
     });

@@ -90,6 +90,7 @@ pub async fn find(feishu: &Feishu, tenant: &Tenant, chat_id: &str) -> Result<Fou
     let foreign = tag.is_some_and(|tag| {
         feishu
             .apps()
+            .iter()
             .any(|app| app.tenant.key != tenant.key && tenant_tag(&app.tenant.key) == tag)
     });
     Ok(if foreign {
@@ -169,12 +170,13 @@ pub struct Once<'a> {
     pub owner: Option<EntityId>,
 }
 
-/// Create a chat owned by `app`, with `users` and `bots` (the app's own bot among them), or
-/// nothing at all; with `once`, at most once per uuid.
+/// Create a chat owned by `owner` (by `app`'s bot when `None`), with `users` and `bots` (the
+/// app's own bot among them), or nothing at all; with `once`, at most once per uuid.
 pub async fn create(
     feishu: &Feishu,
     app: &App,
     attrs: Value,
+    owner: Option<EntityId>,
     users: &[EntityId],
     bots: &[EntityId],
     once: Option<Once<'_>>,
@@ -198,7 +200,8 @@ pub async fn create(
         }
         let mut plan = WritePlan::new(space, now);
         let chat_id = new_chat_id(tenant);
-        let chat = plan.create(CHAT, &chat_id, attrs.clone(), Some(app.entity.into()));
+        let owner = owner.unwrap_or(app.entity);
+        let chat = plan.create(CHAT, &chat_id, attrs.clone(), Some(owner.into()));
         let batches = [
             add_step(&mut plan, tenant, chat.into(), Members::Users, users),
             add_step(&mut plan, tenant, chat.into(), Members::Bots, bots),

@@ -88,11 +88,7 @@ fn too_many(field: &str, max: usize) -> ApiError {
 }
 
 /// The stored attributes of a new chat: settings validated, defaults filled in.
-fn chat_attrs(
-    body: CreateChat,
-    owner: Option<EntityId>,
-    bot_managers: &[EntityId],
-) -> Result<Value, ApiError> {
+fn chat_attrs(body: CreateChat, bot_managers: &[String]) -> Result<Value, ApiError> {
     let name = body.name.unwrap_or_default();
     let chat_type = choice("chat_type", body.chat_type, &["private", "public"])?;
     if chat_type == "public" && name.trim().is_empty() {
@@ -142,7 +138,6 @@ fn chat_attrs(
                 restricted.message_has_permission_setting,
             )?,
         },
-        "owner": owner,
         "bot_managers": bot_managers,
     }))
 }
@@ -153,7 +148,7 @@ pub fn default_chat_attrs(name: &str) -> Result<Value, ApiError> {
         name: Some(name.to_string()),
         ..CreateChat::default()
     };
-    chat_attrs(body, None, &[])
+    chat_attrs(body, &[])
 }
 
 /// Apps of the tenant by app_id (bots are named by their app_id); `None` for other ids.
@@ -208,16 +203,16 @@ pub async fn create_chat(
     }
     bots.extend(bot_ids.iter().filter_map(|id| bot(&feishu, tenant, id)));
     let managers = if set_bot_manager && owner.is_some() {
-        vec![app.entity]
+        vec![app.app_id.clone()]
     } else {
         Vec::new()
     };
-    let attrs = chat_attrs(body, owner, &managers)?;
+    let attrs = chat_attrs(body, &managers)?;
     if !chat::fits(tenant, 0, members.len()) {
         return Err(error(CHAT_FULL));
     }
     let once = query.get("uuid").map(|uuid| chat::Once { uuid, owner });
-    let chat = chat::create(&feishu, app, attrs, &members, &bots, once)
+    let chat = chat::create(&feishu, app, attrs, owner, &members, &bots, once)
         .await
         .map_err(membership_error)?;
     let mut data = chat_object(&feishu, app, id_type, &chat).await?;
@@ -279,8 +274,8 @@ async fn chat_object(
     ] {
         object[field] = attrs[field].clone();
     }
-    // A chat owned by a bot shows no owner.
-    if let Some(owner) = attrs["owner"].as_i64() {
+    // A chat owned by a bot (an app, which has no user id) shows no owner.
+    if let Some(owner) = chat.owner {
         if let Some(id) = render(feishu, app, id_type, &[owner]).await?.remove(&owner) {
             object["owner_id"] = json!(id);
             object["owner_id_type"] = json!(id_type.name());
@@ -323,15 +318,8 @@ pub async fn get_chat(
     let (users, bots) = chat::counts(&feishu, chat.id).await?;
     let mut data = if chat::caller_in(&feishu, &caller, chat.id).await? {
         let mut full = chat_object(&feishu, &caller.app, id_type, &chat).await?;
-        let managers: Vec<EntityId> =
-            serde_json::from_value(chat.attrs["bot_managers"].clone()).unwrap_or_default();
-        let manager_ids: Vec<&str> = managers
-            .iter()
-            .filter_map(|m| feishu.app_by_entity(*m))
-            .map(|a| a.app_id.as_str())
-            .collect();
         full["user_manager_id_list"] = json!([]);
-        full["bot_manager_id_list"] = json!(manager_ids);
+        full["bot_manager_id_list"] = chat.attrs["bot_managers"].clone();
         full
     } else {
         summary(&chat)

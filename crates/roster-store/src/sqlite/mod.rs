@@ -32,6 +32,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations/sqlite/0002_lean_edges.sql"),
     ),
+    (
+        3,
+        include_str!("../../migrations/sqlite/0003_references_by_key.sql"),
+    ),
 ];
 
 pub(crate) struct SqliteStore {

@@ -170,7 +170,9 @@ async fn open(app: &App, request: Request, part: Option<&str>) -> Result<Call, Q
         .get("token")
         .ok_or_else(|| QwifError::new("41001", "缺少token参数"))?;
     let now = app.engine.clock.now();
-    let corp = match token::verify(&app.tokens, Audience::Qwif, token, now) {
+    let corp = match token::verify(&app.tokens, Audience::Qwif, token, now, |space| {
+        app.corps.credentials(space)
+    }) {
         Ok(space) => app.corps.by_space(space),
         Err(Refused::Expired) => return Err(QwifError::new("42001", "token已过期")),
         Err(Refused::Invalid) => None,
@@ -257,7 +259,7 @@ async fn get_token(State(app): State<App>, request: Request) -> Response {
     let issued = token::issue(
         &app.tokens,
         Audience::Qwif,
-        corp.space,
+        (corp.space, corp.entity),
         app.engine.clock.now(),
     );
     success(Token {
