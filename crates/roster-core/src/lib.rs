@@ -8,6 +8,7 @@
 
 mod clock;
 mod cursor;
+mod dump;
 mod engine;
 mod live;
 mod model;
@@ -17,6 +18,7 @@ mod store;
 
 pub use clock::Clock;
 pub use cursor::CursorKey;
+pub use dump::*;
 pub use engine::Engine;
 pub use live::{Live, Reload, Reloads};
 pub use model::*;

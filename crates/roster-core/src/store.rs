@@ -4,12 +4,16 @@ use async_trait::async_trait;
 
 use crate::model::*;
 use crate::plan::{Applied, Refusal, StepId, WritePlan};
+use crate::SpaceDump;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A plan's step was refused; nothing of the plan was written.
     #[error("{step} refused: {refusal}")]
     Refused { step: StepId, refusal: Refusal },
+    /// A dump given to [`Store::load_spaces`] contradicts itself; nothing was loaded.
+    #[error("invalid dump: {0}")]
+    InvalidDump(String),
     #[error("storage failure: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -138,6 +142,12 @@ pub trait Store: Send + Sync + 'static {
         relation: &str,
         direction: Direction,
     ) -> Result<HashMap<EntityId, i64>, StoreError>;
+
+    /// Everything `space` holds, read in one consistent snapshot.
+    async fn dump_space(&self, space: SpaceId) -> Result<SpaceDump, StoreError>;
+    /// In one transaction, replace each dumped space's contents with its dump (entities get
+    /// new ids; counters are recounted), creating the spaces that are missing.
+    async fn load_spaces(&self, dumps: Vec<SpaceDump>) -> Result<(), StoreError>;
 
     /// Wait for in-flight work and close every connection (SQLite checkpoints its WAL).
     async fn close(&self);

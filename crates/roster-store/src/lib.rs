@@ -9,6 +9,7 @@ macro_rules! entity_columns {
     };
 }
 
+mod dumps;
 mod exec;
 mod lookup;
 mod migrate;

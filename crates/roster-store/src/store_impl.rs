@@ -6,6 +6,7 @@ use sqlx::Row;
 
 use roster_core::*;
 
+use crate::dumps::SpaceRows;
 use crate::exec::direction_code;
 use crate::lookup::{pair, rows_in, Param};
 use crate::paging::{group_members, keyset, paginate};
@@ -93,6 +94,66 @@ impl Store for PgStore {
         self.after_bulk_insert("entities", entities).await;
         self.after_bulk_insert("edges", edges).await;
         Ok(applied)
+    }
+
+    async fn dump_space(&self, space: SpaceId) -> Result<SpaceDump, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // One snapshot for the three reads.
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let row = sqlx::query("SELECT id, dialect, key, limits FROM spaces WHERE id = $1")
+            .bind(space)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let space = reads::space(&row)?;
+        let entities = sqlx::query(&format!(
+            "SELECT {ENTITY_COLUMNS} FROM entities WHERE space_id = $1 ORDER BY id"
+        ))
+        .bind(space.id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(reads::entity)
+        .collect::<Result<_, _>>()?;
+        let aliases = sqlx::query_as(
+            "SELECT namespace, alias, entity_id FROM aliases WHERE space_id = $1
+             ORDER BY namespace COLLATE \"C\", alias COLLATE \"C\"",
+        )
+        .bind(space.id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let edges = sqlx::query_as(
+            "SELECT e.subject_id, n.name, e.member_id, e.created_at
+             FROM edges e JOIN names n ON n.id = e.relation_id
+             WHERE e.space_id = $1 ORDER BY e.seq",
+        )
+        .bind(space.id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        SpaceRows {
+            space,
+            entities,
+            aliases,
+            edges,
+        }
+        .into_dump()
+    }
+
+    async fn load_spaces(&self, dumps: Vec<SpaceDump>) -> Result<(), StoreError> {
+        let names = self.names.clone();
+        let dumps = std::sync::Arc::new(dumps);
+        self.write(move |conn| {
+            let (dumps, names) = (dumps.clone(), names.clone());
+            Box::pin(async move { writes::load(conn, &names, &dumps).await })
+        })
+        .await?
     }
 
     async fn entity(&self, id: EntityId) -> Result<Option<Entity>, StoreError> {

@@ -9,8 +9,11 @@ use std::pin::Pin;
 use serde_json::Value;
 use sqlx::PgConnection;
 
-use roster_core::{Applied, Direction, Entity, EntityId, SpaceId, StoreError, WritePlan};
+use roster_core::{
+    Applied, Direction, DumpedEntity, Entity, EntityId, SpaceDump, SpaceId, StoreError, WritePlan,
+};
 
+use crate::dumps::{self, LoadError, LoadTx};
 use crate::exec::{self, direction_code, CounterKey, RowLock, Tx};
 use crate::lookup::{rows_in, Param};
 use crate::reads::{self, ENTITY_COLUMNS};
@@ -33,6 +36,28 @@ pub(crate) async fn apply(
         Ok(applied) => (Ok(applied), true),
         Err((step, refusal)) => (Err(StoreError::Refused { step, refusal }), false),
     })
+}
+
+/// Load the dumps inside the open transaction; a dump that contradicts itself is not to be
+/// committed.
+pub(crate) async fn load(
+    conn: &mut PgConnection,
+    names: &Names,
+    dumps: &[SpaceDump],
+) -> TxResult<Result<(), StoreError>> {
+    let mut tx = PgTx {
+        conn,
+        names,
+        inserted: HashMap::new(),
+    };
+    for dump in dumps {
+        match dumps::load_space(&mut tx, dump).await {
+            Ok(()) => {}
+            Err(LoadError::Invalid(why)) => return Ok((Err(StoreError::InvalidDump(why)), false)),
+            Err(LoadError::Backend(e)) => return Err(e),
+        }
+    }
+    Ok((Ok(()), true))
 }
 
 struct PgTx<'c> {
@@ -461,6 +486,66 @@ impl Tx for PgTx<'_> {
         .bind(subjects)
         .bind(members)
         .fetch_all(&mut *self.conn)
+        .await
+    }
+}
+
+impl LoadTx for PgTx<'_> {
+    async fn upsert_space(
+        &mut self,
+        dialect: &str,
+        key: &str,
+        limits: &str,
+    ) -> Result<SpaceId, sqlx::Error> {
+        sqlx::query_scalar(
+            "INSERT INTO spaces (dialect, key, limits) VALUES ($1, $2, $3)
+             ON CONFLICT (dialect, key) DO UPDATE SET limits = excluded.limits
+             RETURNING id",
+        )
+        .bind(dialect)
+        .bind(key)
+        .bind(limits)
+        .fetch_one(&mut *self.conn)
+        .await
+    }
+
+    /// The space's entities are locked first: writers that hold them finish before, and
+    /// writers that come after find them gone.
+    async fn clear_space(&mut self, space: SpaceId) -> Result<(), sqlx::Error> {
+        for sql in [
+            "SELECT id FROM entities WHERE space_id = $1 ORDER BY id FOR UPDATE",
+            "DELETE FROM counters WHERE entity_id IN (SELECT id FROM entities WHERE space_id = $1)",
+            "DELETE FROM edges WHERE space_id = $1",
+            "DELETE FROM aliases WHERE space_id = $1",
+            "DELETE FROM entities WHERE space_id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(space)
+                .execute(&mut *self.conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn restore_entity(
+        &mut self,
+        space: SpaceId,
+        entity: &DumpedEntity,
+        owner: Option<EntityId>,
+    ) -> Result<Option<EntityId>, sqlx::Error> {
+        sqlx::query_scalar(
+            "INSERT INTO entities (space_id, kind, key, attrs, owner_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (space_id, kind, key) DO NOTHING RETURNING id",
+        )
+        .bind(space)
+        .bind(&entity.kind)
+        .bind(&entity.key)
+        .bind(entity.attrs.to_string())
+        .bind(owner)
+        .bind(entity.created_at)
+        .bind(entity.updated_at)
+        .fetch_optional(&mut *self.conn)
         .await
     }
 }

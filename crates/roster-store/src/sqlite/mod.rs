@@ -17,6 +17,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use roster_core::*;
 
+use crate::dumps::{self, LoadError, SpaceRows};
 use crate::exec;
 use crate::paging::{group_members, keyset, paginate};
 use threads::Threads;
@@ -101,6 +102,48 @@ fn entity_page(
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .map_err(StoreError::backend)?;
     Ok(paginate(items, limit, |e| e.id))
+}
+
+/// Everything `space` holds, as rows (inside the caller's read transaction).
+fn space_rows(conn: &Connection, space: SpaceId) -> Result<SpaceRows, StoreError> {
+    let space = conn
+        .query_row(
+            "SELECT id, dialect, key, limits FROM spaces WHERE id = ?1",
+            [space],
+            rows::space,
+        )
+        .map_err(StoreError::backend)?;
+    let entities = collect(
+        conn,
+        concat!(
+            "SELECT ",
+            entity_columns!(),
+            " FROM entities WHERE space_id = ?1 ORDER BY id"
+        ),
+        [space.id],
+        rows::entity,
+    )?;
+    let aliases = collect(
+        conn,
+        "SELECT namespace, alias, entity_id FROM aliases WHERE space_id = ?1
+         ORDER BY namespace, alias",
+        [space.id],
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+    )?;
+    let edges = collect(
+        conn,
+        "SELECT e.subject_id, n.name, e.member_id, e.created_at
+         FROM edges e JOIN names n ON n.id = e.relation_id
+         WHERE e.space_id = ?1 ORDER BY e.seq",
+        [space.id],
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+    )?;
+    Ok(SpaceRows {
+        space,
+        entities,
+        aliases,
+        edges,
+    })
 }
 
 /// The rows of a read, collected, with the error kept as the cause.
@@ -492,6 +535,36 @@ impl Store for SqliteStore {
             .await?;
         found.extend(counted);
         Ok(found)
+    }
+
+    async fn dump_space(&self, space: SpaceId) -> Result<SpaceDump, StoreError> {
+        self.threads
+            .read(move |conn| {
+                // One read transaction: the three reads see one state of the database.
+                conn.execute_batch("BEGIN").map_err(StoreError::backend)?;
+                let rows = space_rows(conn, space);
+                conn.execute_batch("COMMIT").map_err(StoreError::backend)?;
+                rows?.into_dump()
+            })
+            .await
+    }
+
+    async fn load_spaces(&self, dumps: Vec<SpaceDump>) -> Result<(), StoreError> {
+        self.threads
+            .write(move |conn| {
+                let mut tx = SqliteTx(conn);
+                for dump in &dumps {
+                    match ready(dumps::load_space(&mut tx, dump)) {
+                        Ok(()) => {}
+                        Err(LoadError::Invalid(why)) => {
+                            return Ok((Err(StoreError::InvalidDump(why)), false))
+                        }
+                        Err(LoadError::Backend(e)) => return Err(StoreError::backend(e)),
+                    }
+                }
+                Ok((Ok(()), true))
+            })
+            .await?
     }
 
     async fn close(&self) {

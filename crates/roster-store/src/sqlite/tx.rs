@@ -6,9 +6,10 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
-use roster_core::{Direction, Entity, EntityId, SpaceId};
+use roster_core::{Direction, DumpedEntity, Entity, EntityId, SpaceId};
 
 use super::rows::entity;
+use crate::dumps::LoadTx;
 use crate::exec::{direction_code, CounterKey, RowLock, Tx};
 
 pub(crate) struct SqliteTx<'c>(pub &'c Connection);
@@ -331,5 +332,61 @@ impl Tx for SqliteTx<'_> {
             Ok((row.get(0)?, row.get(1)?))
         })?;
         deleted.collect()
+    }
+}
+
+impl LoadTx for SqliteTx<'_> {
+    async fn upsert_space(
+        &mut self,
+        dialect: &str,
+        key: &str,
+        limits: &str,
+    ) -> Result<SpaceId, rusqlite::Error> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO spaces (dialect, key, limits) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (dialect, key) DO UPDATE SET limits = excluded.limits
+                 RETURNING id",
+            )?
+            .query_row(params![dialect, key, limits], |row| row.get(0))
+    }
+
+    async fn clear_space(&mut self, space: SpaceId) -> Result<(), rusqlite::Error> {
+        for sql in [
+            "DELETE FROM counters WHERE entity_id IN (SELECT id FROM entities WHERE space_id = ?1)",
+            "DELETE FROM edges WHERE space_id = ?1",
+            "DELETE FROM aliases WHERE space_id = ?1",
+            "DELETE FROM entities WHERE space_id = ?1",
+        ] {
+            self.0.prepare_cached(sql)?.execute([space])?;
+        }
+        Ok(())
+    }
+
+    async fn restore_entity(
+        &mut self,
+        space: SpaceId,
+        entity: &DumpedEntity,
+        owner: Option<EntityId>,
+    ) -> Result<Option<EntityId>, rusqlite::Error> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO entities (space_id, kind, key, attrs, owner_id, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (space_id, kind, key) DO NOTHING RETURNING id",
+            )?
+            .query_row(
+                params![
+                    space,
+                    entity.kind,
+                    entity.key,
+                    entity.attrs.to_string(),
+                    owner,
+                    entity.created_at,
+                    entity.updated_at
+                ],
+                |row| row.get(0),
+            )
+            .optional()
     }
 }
