@@ -1,7 +1,10 @@
 //! The `roster` server: configuration, seed file, router assembly and the HTTP listener.
 
 pub mod admin;
+pub mod client;
+pub mod control;
 pub mod seed;
 pub mod server;
+pub mod snapshot;
 
 pub use server::{Config, Running};

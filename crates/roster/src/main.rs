@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use rand::Rng;
+use reqwest::Method;
+use roster::client::{write_atomically, Target};
 use roster::server::{self, Config};
 use tracing_subscriber::EnvFilter;
 
@@ -22,9 +24,44 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// List the spaces (Feishu tenants, TIM apps, WeCom corps) of a running roster.
+    Spaces {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Return a running roster's spaces (or one) to the state its seed file describes.
+    Reset {
+        #[command(flatten)]
+        target: Target,
+        /// Only this space (dialect/key, for example tim/1400000001).
+        #[arg(long)]
+        space: Option<String>,
+    },
+    /// Save a running roster's spaces to a file, or load one into it.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
     /// Feishu helpers for development and tests.
     #[command(subcommand)]
     Feishu(FeishuCommand),
+}
+
+#[derive(Subcommand)]
+enum SnapshotCommand {
+    /// Write the spaces (all, or those named) to FILE, replacing it only once complete.
+    Save {
+        #[command(flatten)]
+        target: Target,
+        file: PathBuf,
+        /// Only this space (dialect/key); repeatable.
+        #[arg(long)]
+        space: Vec<String>,
+    },
+    /// Load FILE: each space in it replaces that space's contents, in one transaction.
+    Load {
+        #[command(flatten)]
+        target: Target,
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -62,6 +99,9 @@ struct ServeArgs {
     /// Bearer token for roster's own /_roster/ routes; a random one is printed when unset.
     #[arg(long, env = "ROSTER_ADMIN_TOKEN")]
     admin_token: Option<String>,
+    /// A snapshot file to load after the seed (its spaces replace the seed's).
+    #[arg(long, env = "ROSTER_SNAPSHOT")]
+    snapshot: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -75,6 +115,42 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
+        Command::Spaces { target } => {
+            let answer = target.json(target.request(Method::GET, "/spaces")).await?;
+            for space in answer["spaces"].as_array().into_iter().flatten() {
+                println!("{}", space["space"].as_str().unwrap_or_default());
+            }
+            Ok(())
+        }
+        Command::Reset { target, space } => {
+            let body = serde_json::json!({ "space": space });
+            let answer = target
+                .json(target.request(Method::POST, "/reset").json(&body))
+                .await?;
+            println!("reset: {}", answer["reset"]);
+            Ok(())
+        }
+        Command::Snapshot(SnapshotCommand::Save {
+            target,
+            file,
+            space,
+        }) => {
+            let query: Vec<(&str, &String)> = space.iter().map(|s| ("space", s)).collect();
+            let request = target.request(Method::GET, "/snapshot").query(&query);
+            let bytes = target.send(request).await?.bytes().await?;
+            write_atomically(&file, &bytes)?;
+            println!("saved {}", file.display());
+            Ok(())
+        }
+        Command::Snapshot(SnapshotCommand::Load { target, file }) => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let answer = target
+                .json(target.request(Method::POST, "/snapshot").body(bytes))
+                .await?;
+            println!("loaded: {}", answer["loaded"]);
+            Ok(())
+        }
         Command::Feishu(FeishuCommand::LoginCode {
             url,
             admin_token,
@@ -111,6 +187,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         data: args.data,
         database: args.database,
         seed: args.seed,
+        snapshot: args.snapshot,
         admin_token: admin_token.clone(),
     })
     .await?;

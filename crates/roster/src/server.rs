@@ -19,7 +19,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::admin;
+use crate::control::{self, Control};
 use crate::seed::Seed;
+use crate::snapshot;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -30,13 +32,15 @@ pub struct Config {
     pub database: Option<String>,
     /// Seed file; `None` applies the built-in demo seed.
     pub seed: Option<PathBuf>,
+    /// A snapshot file loaded after the seed (its spaces replace the seed's).
+    pub snapshot: Option<PathBuf>,
     pub admin_token: String,
 }
 
 /// A server that is accepting connections.
 pub struct Running {
     pub addr: SocketAddr,
-    pub seed: Seed,
+    pub seed: Arc<Seed>,
     stop: Option<oneshot::Sender<()>>,
     done: tokio::task::JoinHandle<()>,
 }
@@ -69,9 +73,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         None => roster_store::open_sqlite_dir(&config.data).await?,
     };
     let engine = Engine::new(store.clone(), Arc::new(Clock::default())).await?;
-    let seed = Seed::load(config.seed.as_deref())?;
+    let seed = Arc::new(Seed::load(config.seed.as_deref())?);
     seed.apply(&engine).await?;
-    let app = app(engine, config.admin_token.clone().into()).await?;
+    let control = Arc::new(Control::new(engine.clone(), seed.clone()));
+    if let Some(path) = &config.snapshot {
+        let file = std::fs::read(path)
+            .map_err(|e| anyhow::anyhow!("cannot read snapshot {}: {e}", path.display()))?;
+        let loaded = control.load(snapshot::read(&file)?).await?;
+        tracing::info!(spaces = ?loaded, "loaded snapshot {}", path.display());
+    }
+    let app = app(engine, control, config.admin_token.clone().into()).await?;
 
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
@@ -88,10 +99,15 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     })
 }
 
-async fn app(engine: Engine, admin_token: Arc<str>) -> anyhow::Result<Router> {
+async fn app(
+    engine: Engine,
+    control: Arc<Control>,
+    admin_token: Arc<str>,
+) -> anyhow::Result<Router> {
     let feishu = roster_feishu::routes(engine.clone()).await?;
     let admin = Router::new()
         .merge(admin::router(engine.clock.clone()))
+        .merge(control::router(control))
         .merge(feishu.admin)
         .layer(middleware::from_fn_with_state(
             admin_token,

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::TestServer;
+use common::{Client, TestServer};
 use serde_json::{json, Value};
 
 on_both_backends!(
@@ -41,23 +41,7 @@ users = [{ id = "zhangsan", name = "Zhang San", departments = [2] }]
 /// Concurrent requests per race.
 const RACERS: usize = 16;
 
-struct Client {
-    http: reqwest::Client,
-    base: String,
-}
-
 impl Client {
-    fn of(server: &TestServer) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            base: server.base_url(),
-        }
-    }
-
-    async fn send(&self, request: reqwest::RequestBuilder) -> Value {
-        request.send().await.unwrap().json().await.unwrap()
-    }
-
     async fn feishu_token(&self) -> String {
         let url = format!(
             "{}/open-apis/auth/v3/tenant_access_token/internal",
@@ -97,20 +81,6 @@ impl Client {
             self.base
         );
         self.send(self.http.get(url).bearer_auth(token)).await
-    }
-
-    async fn wecom_token(&self) -> String {
-        let url = format!(
-            "{}/cgi-bin/gettoken?corpid=wwatomic&corpsecret=atomic-secret",
-            self.base
-        );
-        let answer = self.send(self.http.get(url)).await;
-        answer["access_token"].as_str().unwrap().to_string()
-    }
-
-    async fn wecom(&self, token: &str, api: &str, body: Value) -> Value {
-        let url = format!("{}/cgi-bin/{api}?access_token={token}", self.base);
-        self.send(self.http.post(url).json(&body)).await
     }
 
     async fn wecom_get(&self, token: &str, api: &str, query: &str) -> Value {
@@ -243,7 +213,7 @@ async fn concurrent_creates_with_one_client_token_make_one_user(server: TestServ
 
 async fn concurrent_wecom_departments_of_one_name_have_one_winner(server: TestServer) {
     let client = std::sync::Arc::new(Client::of(&server));
-    let token = client.wecom_token().await;
+    let token = client.wecom_token("wwatomic", "atomic-secret").await;
     let answers = race(|_| {
         let (client, token) = (client.clone(), token.clone());
         async move {
@@ -272,7 +242,7 @@ async fn concurrent_wecom_departments_of_one_name_have_one_winner(server: TestSe
 
 async fn concurrent_wecom_tags_of_one_name_have_one_winner(server: TestServer) {
     let client = std::sync::Arc::new(Client::of(&server));
-    let token = client.wecom_token().await;
+    let token = client.wecom_token("wwatomic", "atomic-secret").await;
     let answers = race(|i| {
         let (client, token) = (client.clone(), token.clone());
         async move {

@@ -336,6 +336,7 @@ async fn a_bad_seed_file_stops_start_up_with_a_clear_error() {
             data: dir.path().join("data"),
             database: None,
             seed: Some(path),
+            snapshot: None,
             admin_token: ADMIN_TOKEN.into(),
         })
         .await

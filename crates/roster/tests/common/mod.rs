@@ -24,6 +24,7 @@ impl TestServer {
             data: dir.path().join("data"),
             database,
             seed: Some(seed_path),
+            snapshot: None,
             admin_token: ADMIN_TOKEN.into(),
         };
         let running = start(config.clone()).await.expect("roster starts");
@@ -91,6 +92,47 @@ impl TestServer {
         if let Some(running) = self.running.take() {
             running.shutdown().await;
         }
+    }
+}
+
+/// An HTTP client of one test server; each suite adds the vendor calls it makes.
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+impl Client {
+    pub fn of(server: &TestServer) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: server.base_url(),
+        }
+    }
+
+    /// Send and read the JSON answer.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> serde_json::Value {
+        request.send().await.unwrap().json().await.unwrap()
+    }
+
+    /// A WeCom access token of the corp.
+    pub async fn wecom_token(&self, corp_id: &str, secret: &str) -> String {
+        let url = format!(
+            "{}/cgi-bin/gettoken?corpid={corp_id}&corpsecret={secret}",
+            self.base
+        );
+        let answer = self.send(self.http.get(url)).await;
+        answer["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// POST a JSON body to a WeCom `/cgi-bin/` API.
+    pub async fn wecom(
+        &self,
+        token: &str,
+        api: &str,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        let url = format!("{}/cgi-bin/{api}?access_token={token}", self.base);
+        self.send(self.http.post(url).json(&body)).await
     }
 }
 

@@ -1,0 +1,221 @@
+//! roster's control plane under `/_roster/`: what an emulator's users steer it with (spaces,
+//! reset, snapshots). Every route needs the admin token (see [`crate::admin`]).
+
+mod reset;
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use roster_core::{Engine, SpaceDump, SpaceName, StoreError};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::admin::error;
+use crate::seed::Seed;
+use crate::snapshot::{self, SnapshotError};
+pub use reset::Baseline;
+
+/// The dialects whose spaces the store holds.
+pub const DIALECTS: [&str; 3] = ["feishu", "tim", "wecom"];
+
+/// A snapshot upload is read up to this size.
+const MAX_SNAPSHOT: usize = 1 << 30;
+
+pub struct Control {
+    engine: Engine,
+    baseline: Baseline,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("no space {0}; GET /_roster/spaces lists them")]
+    UnknownSpace(String),
+    #[error("space names look like dialect/key (for example tim/1400000001), not {0:?}")]
+    BadSpaceName(String),
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot build the seed's state: {0}")]
+    Baseline(String),
+}
+
+impl IntoResponse for ControlError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ControlError::UnknownSpace(_) => StatusCode::NOT_FOUND,
+            ControlError::BadSpaceName(_)
+            | ControlError::Snapshot(_)
+            | ControlError::Store(StoreError::InvalidDump(_)) => StatusCode::BAD_REQUEST,
+            ControlError::Store(_) | ControlError::Baseline(_) => {
+                tracing::error!("control plane: {self}");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        error(status, &self.to_string())
+    }
+}
+
+pub fn parse_space_name(text: &str) -> Result<SpaceName, ControlError> {
+    match text.split_once('/') {
+        Some((dialect, key)) if DIALECTS.contains(&dialect) && !key.is_empty() => Ok(SpaceName {
+            dialect: dialect.into(),
+            key: key.into(),
+        }),
+        _ => Err(ControlError::BadSpaceName(text.into())),
+    }
+}
+
+impl Control {
+    pub fn new(engine: Engine, seed: Arc<Seed>) -> Self {
+        Self {
+            engine,
+            baseline: Baseline::new(seed),
+        }
+    }
+
+    /// Every space the store holds, by name, with its id.
+    async fn spaces(&self) -> Result<Vec<roster_core::Space>, ControlError> {
+        let mut all = Vec::new();
+        for dialect in DIALECTS {
+            all.extend(self.engine.store.spaces(dialect).await?);
+        }
+        Ok(all)
+    }
+
+    /// The dumps of the named spaces (all when `names` is empty).
+    pub async fn dump(&self, names: &[SpaceName]) -> Result<Vec<SpaceDump>, ControlError> {
+        let spaces = self.spaces().await?;
+        let chosen: Vec<&roster_core::Space> = if names.is_empty() {
+            spaces.iter().collect()
+        } else {
+            names
+                .iter()
+                .map(|name| {
+                    spaces
+                        .iter()
+                        .find(|s| s.dialect == name.dialect && s.key == name.key)
+                        .ok_or_else(|| ControlError::UnknownSpace(name.to_string()))
+                })
+                .collect::<Result<_, _>>()?
+        };
+        let mut dumps = Vec::with_capacity(chosen.len());
+        for space in chosen {
+            dumps.push(self.engine.store.dump_space(space.id).await?);
+        }
+        Ok(dumps)
+    }
+
+    /// Replace the dumped spaces' contents in one transaction, then let every dialect read
+    /// its spaces again (tokens bound to replaced credentials stop working).
+    pub async fn load(&self, dumps: Vec<SpaceDump>) -> Result<Vec<String>, ControlError> {
+        let names = dumps.iter().map(|d| d.space.to_string()).collect();
+        self.engine.store.load_spaces(dumps).await?;
+        self.engine.reloads.reload().await?;
+        Ok(names)
+    }
+
+    /// Return the named space (every space of the seed when `None`) to the seed's state.
+    pub async fn reset(&self, only: Option<SpaceName>) -> Result<Vec<String>, ControlError> {
+        let baseline = self.baseline.dumps().await?;
+        let dumps = match only {
+            None => baseline.to_vec(),
+            Some(name) => vec![baseline
+                .iter()
+                .find(|d| d.space == name)
+                .cloned()
+                .ok_or_else(|| ControlError::UnknownSpace(format!("{name} in the seed")))?],
+        };
+        self.load(dumps).await
+    }
+}
+
+pub fn router(control: Arc<Control>) -> Router {
+    Router::new()
+        .route("/spaces", get(list_spaces))
+        .route("/reset", post(reset))
+        .route("/snapshot", get(export).post(import))
+        .with_state(control)
+}
+
+async fn list_spaces(State(control): State<Arc<Control>>) -> Result<Response, ControlError> {
+    let spaces: Vec<_> = control
+        .spaces()
+        .await?
+        .into_iter()
+        .map(|s| {
+            json!({
+                "space": format!("{}/{}", s.dialect, s.key),
+                "dialect": s.dialect,
+                "key": s.key,
+                "limits": s.limits,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "spaces": spaces })).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ResetRequest {
+    space: Option<String>,
+}
+
+/// `POST /_roster/reset` with an optional `{"space": "dialect/key"}`.
+async fn reset(
+    State(control): State<Arc<Control>>,
+    body: axum::body::Bytes,
+) -> Result<Response, ControlError> {
+    let request: ResetRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ResetRequest::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(request) => request,
+            Err(e) => {
+                let why = format!("expected {{\"space\": \"dialect/key\"}} or no body: {e}");
+                return Ok(error(StatusCode::BAD_REQUEST, &why));
+            }
+        }
+    };
+    let only = request.space.as_deref().map(parse_space_name).transpose()?;
+    let reset = control.reset(only).await?;
+    Ok(Json(json!({ "reset": reset })).into_response())
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    /// Repeatable: `?space=tim/1&space=wecom/w`.
+    #[serde(default)]
+    space: Vec<String>,
+}
+
+/// `GET /_roster/snapshot[?space=dialect/key...]`: the snapshot file.
+async fn export(
+    State(control): State<Arc<Control>>,
+    Query(query): Query<ExportQuery>,
+) -> Result<Response, ControlError> {
+    let names = query
+        .space
+        .iter()
+        .map(|s| parse_space_name(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let file = snapshot::write(&control.dump(&names).await?);
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], file).into_response())
+}
+
+/// `POST /_roster/snapshot` with a snapshot file: its spaces replace theirs, in one transaction.
+async fn import(
+    State(control): State<Arc<Control>>,
+    body: axum::body::Body,
+) -> Result<Response, ControlError> {
+    let bytes = match roster_http::read_body(body, MAX_SNAPSHOT).await {
+        Ok(bytes) => bytes,
+        Err(e) => return Ok(error(StatusCode::PAYLOAD_TOO_LARGE, &e.to_string())),
+    };
+    let loaded = control.load(snapshot::read(&bytes)?).await?;
+    Ok(Json(json!({ "loaded": loaded })).into_response())
+}
