@@ -3,6 +3,7 @@
 mod admin;
 mod apaas;
 mod auth;
+mod control;
 mod directory;
 mod im;
 mod seed;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use axum::routing::{get, post};
 use axum::{middleware, Router};
 use roster_core::{Engine, Reload, StoreError, WritePlan};
+use roster_http::DialectWire;
 
 pub use seed::{Seed, SeedError};
 
@@ -31,10 +33,12 @@ pub const LIMITS: &[&str] = &[
     "task_create_requests_per_minute",
 ];
 
-/// The dialect's routes: the vendor API, and roster-only routes for the admin router.
+/// The dialect's routes: the vendor API, roster-only routes for the admin router, and the
+/// dialect as the control plane sees it.
 pub struct Routes {
     pub api: Router,
     pub admin: Router,
+    pub wire: DialectWire,
 }
 
 /// How often expired login codes, refresh tokens and chat `uuid` markers are removed.
@@ -105,10 +109,15 @@ pub async fn routes(engine: Engine) -> Result<Routes, StoreError> {
     let admin = Router::new()
         .route("/login_codes", post(admin::login_code))
         .route("/apaas_user_tasks", post(apaas::routes::declare_task))
-        .with_state(feishu);
+        .with_state(feishu.clone());
     Ok(Routes {
         api: Router::new().nest("/open-apis", api),
         admin: Router::new().nest("/feishu", admin),
+        wire: DialectWire {
+            name: tenants::DIALECT,
+            prefix: "/open-apis/",
+            wire: Arc::new(control::FeishuWire(feishu)),
+        },
     })
 }
 

@@ -205,6 +205,19 @@ impl Seed {
         Ok(())
     }
 
+    /// The first app's credentials, as environment variables for `roster exec`.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let Some((tenant, app)) = self.tenants.iter().find_map(|t| Some((t, t.apps.first()?)))
+        else {
+            return Vec::new();
+        };
+        vec![
+            ("ROSTER_FEISHU_TENANT_KEY", tenant.tenant_key.clone()),
+            ("ROSTER_FEISHU_APP_ID", app.app_id.clone()),
+            ("ROSTER_FEISHU_APP_SECRET", app.app_secret.clone()),
+        ]
+    }
+
     pub fn describe(&self, base_url: &str) -> Vec<String> {
         let mut lines = Vec::new();
         for tenant in &self.tenants {

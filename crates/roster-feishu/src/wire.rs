@@ -76,7 +76,7 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, code, msg)
     }
 
-    fn body(&self, log_id: &str) -> Value {
+    pub fn body(&self, log_id: &str) -> Value {
         let mut error = json!({
             "log_id": log_id,
             "troubleshooter": format!(
@@ -129,8 +129,11 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
 
 pub type ApiResult = Result<Response, ApiError>;
 
+/// The response header carrying the request's log id.
+pub const LOG_ID_HEADER: &str = "x-tt-logid";
+
 /// Log ids look like Feishu's: `YYYYMMDDHHMMSS` (UTC) and 20 upper-case hex digits.
-fn new_log_id() -> String {
+pub fn new_log_id() -> String {
     let suffix: u128 = rand::thread_rng().gen();
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -186,7 +189,7 @@ pub async fn log_id(request: Request, next: Next) -> Response {
         response = json_response(status, &error.body(&log_id));
     }
     if let Ok(value) = HeaderValue::from_str(&log_id) {
-        response.headers_mut().insert("x-tt-logid", value);
+        response.headers_mut().insert(LOG_ID_HEADER, value);
     }
     response
 }

@@ -1,5 +1,10 @@
 //! HTTP plumbing every dialect needs and no vendor defines: reading request bodies within a
-//! limit without breaking the connection of a client that sends too much.
+//! limit without breaking the connection of a client that sends too much, and the [`Wire`]
+//! each dialect offers roster's control plane.
+
+mod wire;
+
+pub use wire::{DialectWire, Wire};
 
 use std::future::poll_fn;
 use std::pin::Pin;

@@ -6,14 +6,17 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::request::Parts;
 use axum::http::Method;
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::any;
 use axum::Router;
 use roster_core::{Engine, Live, Reload, StoreError};
+use roster_http::{DialectWire, Wire};
 use serde_json::{Map, Value};
 
-use crate::app::App;
+use crate::app::{App, DIALECT};
 use crate::wire::{self, code, Fail, Fields, Service};
 use crate::{accounts, follow, usersig};
 
@@ -101,8 +104,9 @@ impl Command {
     }
 }
 
-/// Routes served at the origin root: everything under `/v4`.
-pub async fn router(engine: Engine) -> Result<Router, StoreError> {
+/// Routes served at the origin root (everything under `/v4`), and the dialect as roster's
+/// control plane sees it.
+pub async fn router(engine: Engine) -> Result<(Router, DialectWire), StoreError> {
     let apps = Live::new(App::load_all(&engine).await?);
     let tim = Arc::new(Tim {
         engine: engine.clone(),
@@ -110,11 +114,45 @@ pub async fn router(engine: Engine) -> Result<Router, StoreError> {
     });
     let reload: Arc<dyn Reload> = tim.clone();
     engine.reloads.register(Arc::downgrade(&reload));
-    Ok(Router::new()
+    let wire = DialectWire {
+        name: DIALECT,
+        prefix: "/v4",
+        wire: tim.clone(),
+    };
+    let router = Router::new()
         .route("/v4", any(handle))
         .route("/v4/", any(handle))
         .route("/v4/{*command}", any(handle))
-        .with_state(tim))
+        .with_state(tim);
+    Ok((router, wire))
+}
+
+impl Wire for Tim {
+    fn space_of(&self, request: &Parts) -> Option<String> {
+        let app = self.authenticate(request.uri.query().unwrap_or("")).ok()?;
+        Some(format!("{DIALECT}/{}", app.sdkappid))
+    }
+
+    /// One route serves every command: each known command is a route of its own.
+    fn route_of(&self, request: &Parts) -> Option<String> {
+        let path = request.uri.path();
+        Command::from_path(path.strip_prefix("/v4/")?).map(|_| path.to_string())
+    }
+
+    fn vendor_code(&self, body: &Value) -> Option<Value> {
+        body.get("ErrorCode").cloned()
+    }
+
+    /// HTTP 200 whatever the code, as the REST gateway answers.
+    fn error_response(&self, fields: Map<String, Value>, status: Option<StatusCode>) -> Response {
+        let code = fields.get("ErrorCode").and_then(Value::as_u64).unwrap_or(0);
+        let code = u32::try_from(code).unwrap_or(u32::MAX);
+        let mut response = wire::fail_with(code, "fault injected by roster", fields);
+        if let Some(status) = status {
+            *response.status_mut() = status;
+        }
+        response
+    }
 }
 
 async fn handle(State(tim): State<Arc<Tim>>, request: Request) -> Response {

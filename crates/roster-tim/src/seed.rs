@@ -86,6 +86,21 @@ impl Seed {
     }
 
     /// Lines telling a newcomer how to call this dialect on `base_url`.
+    /// The first app's credentials, as environment variables for `roster exec`.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let Some(app) = self.apps.first() else {
+            return Vec::new();
+        };
+        let mut env = vec![
+            ("ROSTER_TIM_SDKAPPID", app.sdkappid.to_string()),
+            ("ROSTER_TIM_SECRET_KEY", app.secret_key.clone()),
+        ];
+        if let Some(admin) = app.admins.first() {
+            env.push(("ROSTER_TIM_ADMIN", admin.clone()));
+        }
+        env
+    }
+
     pub fn describe(&self, base_url: &str) -> Vec<String> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)

@@ -119,7 +119,23 @@ pub fn fail(service: Option<Service>, fail: &Fail) -> Response {
     })
 }
 
-fn render<T: Serialize>(envelope: &Envelope<'_, T>) -> Response {
+/// A failed request whose body also carries `extra` fields (which win over the envelope's).
+pub fn fail_with(code: u32, info: &str, extra: Map<String, Value>) -> Response {
+    let envelope = Envelope::<Nothing> {
+        payload: None,
+        action_status: if code == 0 { "OK" } else { "FAIL" },
+        error_code: code,
+        error_info: info,
+        error_display: None,
+    };
+    let mut body = serde_json::to_value(&envelope).expect("response types serialize");
+    body.as_object_mut()
+        .expect("the envelope is an object")
+        .extend(extra);
+    render(&body)
+}
+
+fn render<T: Serialize>(envelope: &T) -> Response {
     let body = serde_json::to_vec(envelope).expect("response types serialize");
     let mut response = body.into_response();
     response.headers_mut().insert(

@@ -3,6 +3,7 @@
 //! over one [`directory`] of departments, users, tags and tag members, so a member added
 //! through one dialect is listed by the other, and limits hold across both.
 
+mod control;
 mod corp;
 mod directory;
 mod native;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use roster_core::{CursorKey, Engine, Reload, StoreError};
+use roster_http::DialectWire;
 
 pub use seed::{Seed, SeedError};
 
@@ -28,9 +30,9 @@ pub(crate) struct App {
     tokens: CursorKey,
 }
 
-/// Routes served at the origin root. Call after the seed is applied: the corps it declares
-/// are loaded here.
-pub async fn router(engine: Engine) -> Result<Router, StoreError> {
+/// Routes served at the origin root, and the two dialects as roster's control plane sees
+/// them. Call after the seed is applied: the corps it declares are loaded here.
+pub async fn router(engine: Engine) -> Result<(Router, [DialectWire; 2]), StoreError> {
     let corps = Arc::new(corp::LiveCorps::load(engine.clone()).await?);
     let reload: Arc<dyn Reload> = corps.clone();
     engine.reloads.register(Arc::downgrade(&reload));
@@ -39,8 +41,21 @@ pub async fn router(engine: Engine) -> Result<Router, StoreError> {
         tokens: CursorKey::new(&engine.token_key),
         engine,
     };
-    Ok(Router::new()
+    let wire = |name, prefix, audience| DialectWire {
+        name,
+        prefix,
+        wire: Arc::new(control::WecomWire {
+            app: app.clone(),
+            audience,
+        }),
+    };
+    let wires = [
+        wire(corp::DIALECT, "/cgi-bin/", token::Audience::Native),
+        wire("qwif", "/qwcgi/", token::Audience::Qwif),
+    ];
+    let router = Router::new()
         .merge(native::routes())
         .merge(qwif::routes())
-        .with_state(app))
+        .with_state(app);
+    Ok((router, wires))
 }

@@ -94,6 +94,22 @@ impl Seed {
     }
 
     /// Lines telling a newcomer how to call each corp on `base_url`.
+    /// The first corp's credentials, as environment variables for `roster exec`.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let Some(corp) = self.corps.first() else {
+            return Vec::new();
+        };
+        let mut env = vec![
+            ("ROSTER_WECOM_CORP_ID", corp.corp_id.clone()),
+            ("ROSTER_WECOM_CORP_SECRET", corp.corp_secret.clone()),
+        ];
+        if let (Some(id), Some(key)) = (&corp.qwif_developer_id, &corp.qwif_developer_key) {
+            env.push(("ROSTER_QWIF_DEVELOPER_ID", id.clone()));
+            env.push(("ROSTER_QWIF_DEVELOPER_KEY", key.clone()));
+        }
+        env
+    }
+
     pub fn describe(&self, base_url: &str) -> Vec<String> {
         let query = |pairs: &[(&str, &str)]| {
             form_urlencoded::Serializer::new(String::new())

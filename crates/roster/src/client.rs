@@ -64,3 +64,108 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
+
+/// Filters of `roster requests`, as the journal's query takes them.
+#[derive(clap::Args, Clone, Default)]
+pub struct RequestFilter {
+    /// feishu, tim, wecom or qwif.
+    #[arg(long)]
+    pub dialect: Option<String>,
+    /// dialect/key.
+    #[arg(long)]
+    pub space: Option<String>,
+    /// Requests whose path contains this.
+    #[arg(long)]
+    pub path: Option<String>,
+    /// The vendor code answered (0 for success).
+    #[arg(long)]
+    pub code: Option<String>,
+    /// How many (newest first), at most 1000.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+impl RequestFilter {
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = vec![("limit", self.limit.to_string())];
+        let optional = [
+            ("dialect", &self.dialect),
+            ("space", &self.space),
+            ("path", &self.path),
+            ("code", &self.code),
+        ];
+        for (name, value) in optional {
+            if let Some(value) = value {
+                query.push((name, value.clone()));
+            }
+        }
+        query
+    }
+}
+
+/// One journal entry as one line: when, what, how it ended.
+fn request_line(entry: &serde_json::Value) -> String {
+    let text = |field: &str| match &entry[field] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "-".into(),
+        other => other.to_string(),
+    };
+    let mut line = format!(
+        "{:>6} {} {:<6} {:<6} {} {} code={} {:.1}ms space={}",
+        text("id"),
+        text("time_ms"),
+        text("dialect"),
+        text("method"),
+        text("path"),
+        text("status"),
+        text("vendor_code"),
+        entry["latency_ms"].as_f64().unwrap_or(0.0),
+        text("space"),
+    );
+    if !entry["fault"].is_null() {
+        line += &format!(" fault={}", entry["fault"]);
+    }
+    line
+}
+
+/// `roster requests`: the newest requests, or with `follow` every new one as it arrives.
+pub async fn requests(
+    target: &Target,
+    filter: &RequestFilter,
+    json: bool,
+    follow: bool,
+) -> anyhow::Result<()> {
+    let print = |entry: &serde_json::Value| {
+        if json {
+            println!("{entry}");
+        } else {
+            println!("{}", request_line(entry));
+        }
+    };
+    let request = target
+        .request(Method::GET, "/requests")
+        .query(&filter.query());
+    let page = target.json(request).await?;
+    let entries = page["requests"].as_array().cloned().unwrap_or_default();
+    // Oldest first, as a log reads.
+    for entry in entries.iter().rev() {
+        print(entry);
+    }
+    if !follow {
+        return Ok(());
+    }
+    let mut last = entries.first().and_then(|e| e["id"].as_u64()).unwrap_or(0);
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let mut query = filter.query();
+        query.push(("after", last.to_string()));
+        query.retain(|(name, _)| *name != "limit");
+        query.push(("limit", "1000".into()));
+        let request = target.request(Method::GET, "/requests").query(&query);
+        let page = target.json(request).await?;
+        for entry in page["requests"].as_array().into_iter().flatten().rev() {
+            last = last.max(entry["id"].as_u64().unwrap_or(0));
+            print(entry);
+        }
+    }
+}

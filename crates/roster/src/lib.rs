@@ -3,6 +3,8 @@
 pub mod admin;
 pub mod client;
 pub mod control;
+pub mod exec;
+pub mod metrics;
 pub mod seed;
 pub mod server;
 pub mod snapshot;

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use rand::Rng;
 use reqwest::Method;
-use roster::client::{write_atomically, Target};
+use roster::client::{requests, write_atomically, RequestFilter, Target};
+use roster::control::journal::JournalLimits;
+use roster::exec::{exec, ExecArgs};
 use roster::server::{self, Config};
 use tracing_subscriber::EnvFilter;
 
@@ -40,9 +42,56 @@ enum Command {
     /// Save a running roster's spaces to a file, or load one into it.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Show the requests a running roster answered (newest last), or follow new ones.
+    Requests {
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        filter: RequestFilter,
+        /// Print each request as one line of JSON, with both bodies.
+        #[arg(long)]
+        json: bool,
+        /// Keep printing requests as they arrive.
+        #[arg(long, short)]
+        follow: bool,
+        /// Forget every journaled request instead.
+        #[arg(long, conflicts_with_all = ["follow", "json"])]
+        clear: bool,
+    },
+    /// List, add or remove a running roster's fault rules.
+    #[command(subcommand)]
+    Faults(FaultsCommand),
+    /// Run a command against a roster of its own (ROSTER_URL, ROSTER_ADMIN_TOKEN and the
+    /// seed's credentials in its environment); exits with the command's status.
+    Exec(ExecArgs),
     /// Feishu helpers for development and tests.
     #[command(subcommand)]
     Feishu(FeishuCommand),
+}
+
+#[derive(Subcommand)]
+enum FaultsCommand {
+    /// The rules in force.
+    List {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Add a rule (JSON), for example
+    /// '{"dialect":"wecom","route":"/cgi-bin/tag/addtagusers","error":{"errcode":-1},"count":1}'.
+    Add {
+        #[command(flatten)]
+        target: Target,
+        rule: String,
+    },
+    /// Remove one rule, or every rule with --all.
+    Remove {
+        #[command(flatten)]
+        target: Target,
+        #[arg(required_unless_present = "all")]
+        id: Option<u64>,
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -102,18 +151,34 @@ struct ServeArgs {
     /// A snapshot file to load after the seed (its spaces replace the seed's).
     #[arg(long, env = "ROSTER_SNAPSHOT")]
     snapshot: Option<PathBuf>,
+    /// Requests the journal keeps at most (0 turns it off).
+    #[arg(long, env = "ROSTER_JOURNAL_ENTRIES", default_value_t = JournalLimits::default().entries)]
+    journal_entries: usize,
+    /// Bytes the journal keeps at most.
+    #[arg(long, env = "ROSTER_JOURNAL_BYTES", default_value_t = JournalLimits::default().bytes)]
+    journal_bytes: usize,
+    /// Each journaled body is kept up to this many bytes.
+    #[arg(long, env = "ROSTER_JOURNAL_BODY_BYTES", default_value_t = JournalLimits::default().body_bytes)]
+    journal_body_bytes: usize,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // Only a server logs every request; the client commands and exec's command speak alone.
+    let default_filter = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_env("ROSTER_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_env("ROSTER_LOG")
+                .unwrap_or_else(|_| EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    match Cli::parse().command {
+    match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Spaces { target } => {
             let answer = target.json(target.request(Method::GET, "/spaces")).await?;
@@ -129,6 +194,50 @@ async fn main() -> anyhow::Result<()> {
                 .await?;
             println!("reset: {}", answer["reset"]);
             Ok(())
+        }
+        Command::Requests {
+            target,
+            filter,
+            json,
+            follow,
+            clear,
+        } => {
+            if clear {
+                target
+                    .send(target.request(Method::DELETE, "/requests"))
+                    .await?;
+                return Ok(());
+            }
+            requests(&target, &filter, json, follow).await
+        }
+        Command::Faults(FaultsCommand::List { target }) => {
+            let answer = target.json(target.request(Method::GET, "/faults")).await?;
+            for rule in answer["faults"].as_array().into_iter().flatten() {
+                println!("{rule}");
+            }
+            Ok(())
+        }
+        Command::Faults(FaultsCommand::Add { target, rule }) => {
+            let rule: serde_json::Value = serde_json::from_str(&rule)
+                .map_err(|e| anyhow::anyhow!("the rule is not JSON: {e}"))?;
+            let request = target.request(Method::POST, "/faults").json(&rule);
+            let answer = target.json(request).await?;
+            for rule in answer["faults"].as_array().into_iter().flatten() {
+                println!("{}", rule["id"]);
+            }
+            Ok(())
+        }
+        Command::Faults(FaultsCommand::Remove { target, id, all }) => {
+            let path = match (all, id) {
+                (true, _) | (false, None) => "/faults".to_string(),
+                (false, Some(id)) => format!("/faults/{id}"),
+            };
+            target.send(target.request(Method::DELETE, &path)).await?;
+            Ok(())
+        }
+        Command::Exec(args) => {
+            let code = exec(args).await?;
+            std::process::exit(code);
         }
         Command::Snapshot(SnapshotCommand::Save {
             target,
@@ -188,6 +297,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         database: args.database,
         seed: args.seed,
         snapshot: args.snapshot,
+        journal: JournalLimits {
+            entries: args.journal_entries,
+            bytes: args.journal_bytes,
+            body_bytes: args.journal_body_bytes,
+        },
         admin_token: admin_token.clone(),
     })
     .await?;

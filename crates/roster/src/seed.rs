@@ -4,6 +4,8 @@
 use std::path::Path;
 
 use roster_core::Engine;
+
+use crate::control::faults::RuleSpec;
 use serde::Deserialize;
 
 /// The demo seed used when no seed file is given, so a newcomer can call roster at once.
@@ -18,6 +20,9 @@ pub struct Seed {
     pub tim: roster_tim::Seed,
     #[serde(default)]
     pub wecom: roster_wecom::Seed,
+    /// Fault rules in force from the start (see the control plane's `/_roster/faults`).
+    #[serde(default)]
+    pub faults: Vec<RuleSpec>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -32,14 +37,23 @@ pub enum SeedError {
         path: String,
         source: Box<toml::de::Error>,
     },
+    #[error("invalid fault rule in seed file {path}: {why}")]
+    Fault { path: String, why: String },
 }
 
 impl Seed {
     pub fn parse(text: &str, origin: &str) -> Result<Self, SeedError> {
-        toml::from_str(text).map_err(|source| SeedError::Parse {
+        let seed: Self = toml::from_str(text).map_err(|source| SeedError::Parse {
             path: origin.to_string(),
             source: Box::new(source),
-        })
+        })?;
+        if let Some(why) = seed.faults.iter().find_map(|rule| rule.validate().err()) {
+            return Err(SeedError::Fault {
+                path: origin.to_string(),
+                why,
+            });
+        }
+        Ok(seed)
     }
 
     /// The file at `path`, or the built-in demo seed.
@@ -61,6 +75,14 @@ impl Seed {
         self.tim.apply(engine).await?;
         self.wecom.apply(engine).await?;
         Ok(())
+    }
+
+    /// Each dialect's first credentials, as environment variables for `roster exec`.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let mut env = self.feishu.env();
+        env.extend(self.tim.env());
+        env.extend(self.wecom.env());
+        env
     }
 
     pub fn describe(&self, base_url: &str) -> Vec<String> {

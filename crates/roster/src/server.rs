@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
 use hyper_util::rt::TokioIo;
@@ -19,7 +20,11 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::admin;
-use crate::control::{self, Control};
+use crate::control::faults::Faults;
+use crate::control::journal::{Journal, JournalLimits};
+use crate::control::observe::observe;
+use crate::control::{self, Control, Observer};
+use crate::metrics;
 use crate::seed::Seed;
 use crate::snapshot;
 
@@ -34,6 +39,8 @@ pub struct Config {
     pub seed: Option<PathBuf>,
     /// A snapshot file loaded after the seed (its spaces replace the seed's).
     pub snapshot: Option<PathBuf>,
+    /// How much of the recent traffic the request journal keeps.
+    pub journal: JournalLimits,
     pub admin_token: String,
 }
 
@@ -68,6 +75,7 @@ impl Running {
 
 /// Open the store, migrate, apply the seed, and start listening.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
+    metrics::install();
     let store = match &config.database {
         Some(url) => roster_store::open(url).await?,
         None => roster_store::open_sqlite_dir(&config.data).await?,
@@ -82,7 +90,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         let loaded = control.load(snapshot::read(&file)?).await?;
         tracing::info!(spaces = ?loaded, "loaded snapshot {}", path.display());
     }
-    let app = app(engine, control, config.admin_token.clone().into()).await?;
+    let app = app(engine, control, &config, &seed).await?;
 
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
@@ -102,12 +110,29 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
 async fn app(
     engine: Engine,
     control: Arc<Control>,
-    admin_token: Arc<str>,
+    config: &Config,
+    seed: &Seed,
 ) -> anyhow::Result<Router> {
     let feishu = roster_feishu::routes(engine.clone()).await?;
+    let (tim, tim_wire) = roster_tim::router(engine.clone()).await?;
+    let (wecom, wecom_wires) = roster_wecom::router(engine.clone()).await?;
+    let mut wires = vec![feishu.wire, tim_wire];
+    wires.extend(wecom_wires);
+    let observer = Arc::new(Observer {
+        journal: Journal::new(config.journal),
+        faults: Faults::default(),
+        wires,
+    });
+    for rule in &seed.faults {
+        observer
+            .faults
+            .add(rule.clone())
+            .map_err(|why| anyhow::anyhow!("fault rule of the seed: {why}"))?;
+    }
+    let admin_token: Arc<str> = config.admin_token.clone().into();
     let admin = Router::new()
         .merge(admin::router(engine.clock.clone()))
-        .merge(control::router(control))
+        .merge(control::router(control, observer.clone()))
         .merge(feishu.admin)
         .layer(middleware::from_fn_with_state(
             admin_token,
@@ -118,17 +143,32 @@ async fn app(
             "/healthz",
             get(|| async { Json(json!({ "status": "ok" })) }),
         )
+        .route("/readyz", get(readyz).with_state(engine))
+        .route("/metrics", get(metrics::render))
         .nest("/_roster", admin)
         .merge(feishu.api)
-        .merge(roster_tim::router(engine.clone()).await?)
-        .merge(roster_wecom::router(engine).await?)
+        .merge(tim)
+        .merge(wecom)
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,
                 Json(json!({ "error": "no such route" })),
             )
                 .into_response()
-        }))
+        })
+        .layer(middleware::from_fn_with_state(observer, observe)))
+}
+
+/// Ready once the database answers: for orchestrators and load balancers.
+async fn readyz(State(engine): State<Engine>) -> Response {
+    match engine.store.spaces(control::DIALECTS[0]).await {
+        Ok(_) => Json(json!({ "status": "ready" })).into_response(),
+        Err(e) => {
+            tracing::warn!("not ready: {e}");
+            let body = json!({ "status": "unavailable", "error": e.to_string() });
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
+    }
 }
 
 /// HTTP/1.1 with Title-Case response header names: the Python SDKs look headers up

@@ -62,6 +62,18 @@ impl Client {
         self.send(self.http.post(url).json(&body)).await
     }
 
+    /// Add users to the demo tag through the native API.
+    async fn tag_add(&self, token: &str, users: &[&str]) -> Value {
+        let body = json!({ "tagid": 1008, "userlist": users });
+        self.wecom(token, "tag/addtagusers", body).await
+    }
+
+    async fn follow(&self, from: &str, to: &[&str]) -> Value {
+        let items: Vec<Value> = to.iter().map(|t| json!({ "To_Account": t })).collect();
+        let body = json!({ "From_Account": from, "FollowItem": items });
+        self.tim("follow/follow_add", body).await
+    }
+
     async fn following(&self, account: &str) -> usize {
         let answer = self
             .tim(
@@ -98,19 +110,15 @@ async fn start(database: Option<String>) -> TestServer {
 on_both_backends!(super::start;
     reset_returns_every_space_or_one_to_the_seed,
     snapshot_saves_and_loads_through_the_subcommands,
+    journal_records_vendor_requests_without_credentials,
+    fault_rules_answer_as_the_vendor_delay_and_drop,
 );
 
 async fn reset_returns_every_space_or_one_to_the_seed(server: TestServer) {
     let client = Client::of(&server);
     let token = client.wecom_token(CORP, SECRET).await;
     let seeded = client.tag_members(&token).await;
-    let added = client
-        .wecom(
-            &token,
-            "tag/addtagusers",
-            json!({ "tagid": 1008, "userlist": ["lisi", "wangwu"] }),
-        )
-        .await;
+    let added = client.tag_add(&token, &["lisi", "wangwu"]).await;
     assert_eq!(added["errcode"], 0, "{added}");
     let created = client
         .wecom(
@@ -120,12 +128,7 @@ async fn reset_returns_every_space_or_one_to_the_seed(server: TestServer) {
         )
         .await;
     assert_eq!(created["errcode"], 0, "{created}");
-    let followed = client
-        .tim(
-            "follow/follow_add",
-            json!({ "From_Account": "UserID_001", "FollowItem": [{ "To_Account": "UserID_002" }] }),
-        )
-        .await;
+    let followed = client.follow("UserID_001", &["UserID_002"]).await;
     assert_eq!(followed["ErrorCode"], 0, "{followed}");
 
     // One space: the WeCom corp returns to its seed; the TIM follow stays.
@@ -204,19 +207,8 @@ async fn reset_returns_every_space_or_one_to_the_seed(server: TestServer) {
 async fn snapshot_saves_and_loads_through_the_subcommands(server: TestServer) {
     let client = Client::of(&server);
     let token = client.wecom_token(CORP, SECRET).await;
-    client
-        .wecom(
-            &token,
-            "tag/addtagusers",
-            json!({ "tagid": 1008, "userlist": ["lisi"] }),
-        )
-        .await;
-    client
-        .tim(
-            "follow/follow_add",
-            json!({ "From_Account": "UserID_001", "FollowItem": [{ "To_Account": "UserID_002" }] }),
-        )
-        .await;
+    client.tag_add(&token, &["lisi"]).await;
+    client.follow("UserID_001", &["UserID_002"]).await;
     let members = client.tag_members(&token).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("state.jsonl");
@@ -384,4 +376,331 @@ async fn snapshot_moves_from_sqlite_to_postgres_and_back_identically() {
     let token = pg.wecom_token(CORP, SECRET).await;
     assert_eq!(pg.tag_members(&token).await, ["lisi"].map(String::from));
     postgres.stop().await;
+}
+
+async fn journal(client: &Client, query: &str) -> Vec<Value> {
+    let (status, page) = client
+        .admin(reqwest::Method::GET, &format!("/requests?{query}"), None)
+        .await;
+    assert_eq!(status, 200, "{page}");
+    page["requests"].as_array().unwrap().clone()
+}
+
+async fn add_fault(client: &Client, rule: Value) -> u64 {
+    let (status, answer) = client
+        .admin(reqwest::Method::POST, "/faults", Some(rule))
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    answer["faults"][0]["id"].as_u64().unwrap()
+}
+
+async fn journal_records_vendor_requests_without_credentials(server: TestServer) {
+    let client = Client::of(&server);
+    let token = client.wecom_token(CORP, SECRET).await;
+    client.tag_add(&token, &["lisi"]).await;
+    client
+        .wecom(&token, "tag/addtagusers", json!({ "tagid": 9 }))
+        .await;
+    client.following("UserID_001").await;
+    let url = format!(
+        "{}/open-apis/auth/v3/tenant_access_token/internal",
+        client.base
+    );
+    let body = json!({ "app_id": "cli_demo00000000001", "app_secret": "demo-app-secret" });
+    let feishu = client.http.post(url).json(&body).send().await.unwrap();
+    let feishu_log_id = feishu.headers()["x-tt-logid"].to_str().unwrap().to_string();
+
+    let all = journal(&client, "").await;
+    let paths: Vec<&str> = all.iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/open-apis/auth/v3/tenant_access_token/internal",
+            "/v4/follow/follow_get",
+            "/cgi-bin/tag/addtagusers",
+            "/cgi-bin/tag/addtagusers",
+            "/cgi-bin/gettoken"
+        ],
+        "newest first"
+    );
+    assert_eq!(all[0]["log_id"], json!(feishu_log_id));
+    assert_eq!(all[1]["space"], json!(format!("tim/{SDKAPPID}")));
+    assert_eq!(all[2]["vendor_code"], json!(40068), "{}", all[2]);
+    assert_eq!(
+        all[3]["request_body"]["text"],
+        r#"{"tagid":1008,"userlist":["lisi"]}"#
+    );
+    let text = serde_json::to_string(&all).unwrap();
+    for secret in [SECRET, "demo-app-secret", token.as_str(), "usersig="] {
+        assert!(
+            !text.contains(secret) || secret == "usersig=" && text.contains("usersig=[redacted]"),
+            "{secret} in {text}"
+        );
+    }
+    assert!(
+        !text.contains("\"t-"),
+        "a tenant token is journaled: {text}"
+    );
+
+    // Filters, and pages newest first.
+    let wecom = journal(&client, &format!("dialect=wecom&space=wecom/{CORP}")).await;
+    assert_eq!(wecom.len(), 2);
+    assert_eq!(journal(&client, "code=40068").await.len(), 1);
+    let first = journal(&client, "limit=2").await;
+    let before = first[1]["id"].as_u64().unwrap();
+    let next = journal(&client, &format!("limit=2&before={before}")).await;
+    assert_eq!(next[0]["path"], "/cgi-bin/tag/addtagusers");
+    let (status, _) = client
+        .admin(reqwest::Method::GET, "/requests?limit=x", None)
+        .await;
+    assert_eq!(status, 400);
+
+    // The subcommand prints them, then clears them.
+    let output = run(
+        vec![
+            "requests".into(),
+            "--json".into(),
+            "--dialect".into(),
+            "tim".into(),
+        ],
+        client.base.clone(),
+    )
+    .await;
+    assert!(output.status.success(), "{output:?}");
+    let lines: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["path"], "/v4/follow/follow_get");
+    let output = run(
+        vec!["requests".into(), "--clear".into()],
+        client.base.clone(),
+    )
+    .await;
+    assert!(output.status.success(), "{output:?}");
+    assert!(journal(&client, "").await.is_empty());
+    server.stop().await;
+}
+
+async fn fault_rules_answer_as_the_vendor_delay_and_drop(server: TestServer) {
+    let client = Client::of(&server);
+    let token = client.wecom_token(CORP, SECRET).await;
+    let rule = add_fault(
+        &client,
+        json!({ "dialect": "wecom", "route": "/cgi-bin/tag/{action}",
+        "method": "post", "body": { "tagid": 1008 }, "error": { "errcode": 45009 }, "count": 1 }),
+    )
+    .await;
+    let other_tag = client
+        .wecom(&token, "tag/addtagusers", json!({ "tagid": 9 }))
+        .await;
+    assert_eq!(
+        other_tag["errcode"], 40068,
+        "the body does not match: {other_tag}"
+    );
+    let faulted = client.tag_add(&token, &["lisi"]).await;
+    assert_eq!(
+        faulted,
+        json!({ "errcode": 45009, "errmsg": "fault injected by roster" })
+    );
+    assert_eq!(
+        client.tag_members(&token).await,
+        Vec::<String>::new(),
+        "nothing was written"
+    );
+    let added = client.tag_add(&token, &["lisi"]).await;
+    assert_eq!(added["errcode"], 0, "the rule retired after one: {added}");
+    let entries = journal(&client, "path=addtagusers&limit=2").await;
+    assert_eq!(
+        (entries[1]["fault"].as_u64(), entries[0]["fault"].as_u64()),
+        (Some(rule), None)
+    );
+    assert_eq!(
+        entries[1]["request_body"]["text"],
+        r#"{"tagid":1008,"userlist":["lisi"]}"#
+    );
+
+    // Each vendor's envelope and status: TIM answers 200 FAIL, Feishu 429 for its rate limit.
+    add_fault(
+        &client,
+        json!({ "dialect": "tim", "route": "/v4/follow/follow_get",
+        "error": { "ErrorCode": 90001, "ErrorInfo": "busy" }, "count": 1 }),
+    )
+    .await;
+    let tim = client
+        .tim(
+            "follow/follow_get",
+            json!({ "From_Account": "UserID_001", "FollowType": 2 }),
+        )
+        .await;
+    assert_eq!(tim["ActionStatus"], "FAIL");
+    assert_eq!(
+        (tim["ErrorCode"].as_i64(), tim["ErrorInfo"].as_str()),
+        (Some(90001), Some("busy"))
+    );
+    add_fault(
+        &client,
+        json!({ "dialect": "feishu", "error": { "code": 99991400,
+        "msg": "request trigger frequency limit" }, "count": 1 }),
+    )
+    .await;
+    let url = format!(
+        "{}/open-apis/auth/v3/tenant_access_token/internal",
+        client.base
+    );
+    let body = json!({ "app_id": "cli_demo00000000001", "app_secret": "demo-app-secret" });
+    let limited = client.http.post(url).json(&body).send().await.unwrap();
+    assert_eq!(limited.status(), 429);
+    let log_id = limited.headers()["x-tt-logid"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let limited: Value = limited.json().await.unwrap();
+    assert_eq!(limited["code"], 99991400);
+    assert_eq!(limited["error"]["log_id"], json!(log_id));
+
+    // A delay holds the answer back; a dropped connection gets no answer at all.
+    add_fault(
+        &client,
+        json!({ "dialect": "qwif", "delay_ms": 300, "count": 1 }),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let url = format!(
+        "{}/qwcgi/portal/api/qwsecurity!getToken.action",
+        client.base
+    );
+    let delayed = client.send(client.http.get(&url)).await;
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    assert!(delayed["code"].is_string(), "{delayed}");
+    let dropped = add_fault(
+        &client,
+        json!({ "dialect": "wecom", "drop": true, "count": 1 }),
+    )
+    .await;
+    let url = format!("{}/cgi-bin/tag/list?access_token={token}", client.base);
+    assert!(
+        client.http.get(&url).send().await.is_err(),
+        "the connection was dropped"
+    );
+    let entry = &journal(&client, "limit=1").await[0];
+    assert_eq!(
+        (entry["status"].as_u64(), entry["fault"].as_u64()),
+        (Some(0), Some(dropped))
+    );
+
+    // Through the subcommand: add, list, remove; invalid rules are refused whole.
+    let rule_json = r#"{"dialect":"tim","drop":true,"probability":0.5}"#;
+    let output = run(
+        vec!["faults".into(), "add".into(), rule_json.into()],
+        client.base.clone(),
+    )
+    .await;
+    assert!(output.status.success(), "{output:?}");
+    let id = String::from_utf8(output.stdout).unwrap().trim().to_string();
+    let output = run(vec!["faults".into(), "list".into()], client.base.clone()).await;
+    assert!(String::from_utf8(output.stdout)
+        .unwrap()
+        .contains("\"probability\":0.5"));
+    let output = run(
+        vec!["faults".into(), "remove".into(), id.clone()],
+        client.base.clone(),
+    )
+    .await;
+    assert!(output.status.success(), "{output:?}");
+    let output = run(
+        vec!["faults".into(), "remove".into(), id],
+        client.base.clone(),
+    )
+    .await;
+    assert!(!output.status.success(), "already removed");
+    let (status, answer) = client
+        .admin(
+            reqwest::Method::POST,
+            "/faults",
+            Some(json!([
+                { "dialect": "tim", "drop": true },
+                { "dialect": "tim" }
+            ])),
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    let (_, listed) = client.admin(reqwest::Method::GET, "/faults", None).await;
+    assert_eq!(listed["faults"], json!([]));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_fault_rules_metrics_and_readiness() {
+    let seed = format!(
+        "{DEMO}\n[[faults]]\ndialect = \"wecom\"\nroute = \"/cgi-bin/gettoken\"\nerror = {{ errcode = -1, errmsg = \"system busy\" }}\ncount = 1\n"
+    );
+    let server = TestServer::start(None, &seed).await;
+    let client = Client::of(&server);
+    let url = format!(
+        "{}/cgi-bin/gettoken?corpid={CORP}&corpsecret={SECRET}",
+        client.base
+    );
+    assert_eq!(client.send(client.http.get(&url)).await["errcode"], -1);
+    assert_eq!(client.send(client.http.get(&url)).await["errcode"], 0);
+    let ready = client
+        .http
+        .get(format!("{}/readyz", client.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let metrics = client
+        .http
+        .get(format!("{}/metrics", client.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            r#"roster_requests_total{dialect="wecom",route="/cgi-bin/gettoken",code="-1"}"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("roster_request_duration_seconds"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("roster_faults_fired_total"), "{metrics}");
+    server.stop().await;
+    let bad = format!("{DEMO}\n[[faults]]\ndialect = \"wecom\"\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seed.toml");
+    std::fs::write(&path, bad).unwrap();
+    let error = roster::seed::Seed::load(Some(&path)).unwrap_err();
+    assert!(error.to_string().contains("needs an action"), "{error}");
+}
+
+/// `roster exec` starts a roster of its own for the command and exits with its status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_runs_a_command_against_its_own_roster() {
+    let roster = env!("CARGO_BIN_EXE_roster");
+    let script = format!(
+        "test -n \"$ROSTER_WECOM_CORP_ID\" && test -n \"$ROSTER_FEISHU_APP_SECRET\" && \
+         test -n \"$ROSTER_TIM_SECRET_KEY\" && {roster} spaces && exit 7"
+    );
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_roster"))
+            .args(["exec", "--", "sh", "-c", &script])
+            .env_remove("ROSTER_URL")
+            .env_remove("ROSTER_ADMIN_TOKEN")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(7), "{output:?}");
+    let spaces = String::from_utf8(output.stdout).unwrap();
+    assert!(spaces.contains(&format!("wecom/{CORP}")), "{spaces}");
+    assert!(spaces.contains(&format!("tim/{SDKAPPID}")), "{spaces}");
 }

@@ -337,6 +337,7 @@ async fn a_bad_seed_file_stops_start_up_with_a_clear_error() {
             database: None,
             seed: Some(path),
             snapshot: None,
+            journal: Default::default(),
             admin_token: ADMIN_TOKEN.into(),
         })
         .await

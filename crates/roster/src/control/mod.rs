@@ -1,22 +1,27 @@
 //! roster's control plane under `/_roster/`: what an emulator's users steer it with (spaces,
-//! reset, snapshots). Every route needs the admin token (see [`crate::admin`]).
+//! reset, snapshots, the request journal, fault rules). Every route needs the admin token
+//! (see [`crate::admin`]).
 
+pub mod faults;
+pub mod journal;
+pub mod observe;
 mod reset;
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use roster_core::{Engine, SpaceDump, SpaceName, StoreError};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::admin::error;
 use crate::seed::Seed;
 use crate::snapshot::{self, SnapshotError};
+pub use observe::Observer;
 pub use reset::Baseline;
 
 /// The dialects whose spaces the store holds.
@@ -134,12 +139,81 @@ impl Control {
     }
 }
 
-pub fn router(control: Arc<Control>) -> Router {
-    Router::new()
+pub fn router(control: Arc<Control>, observer: Arc<Observer>) -> Router {
+    let steering = Router::new()
         .route("/spaces", get(list_spaces))
         .route("/reset", post(reset))
         .route("/snapshot", get(export).post(import))
-        .with_state(control)
+        .with_state(control);
+    let observing = Router::new()
+        .route("/requests", get(list_requests).delete(clear_requests))
+        .route(
+            "/faults",
+            get(list_faults).post(add_faults).delete(clear_faults),
+        )
+        .route("/faults/{id}", delete(remove_fault))
+        .with_state(observer);
+    steering.merge(observing)
+}
+
+/// `GET /_roster/requests?dialect=&space=&path=&code=&since_ms=&until_ms=&after=&before=&limit=`
+async fn list_requests(
+    State(observer): State<Arc<Observer>>,
+    query: Result<Query<journal::Filter>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    match query {
+        Ok(Query(filter)) => Json(observer.journal.query(&filter)).into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, &e.body_text()),
+    }
+}
+
+async fn clear_requests(State(observer): State<Arc<Observer>>) -> Response {
+    observer.journal.clear();
+    Json(json!({ "cleared": true })).into_response()
+}
+
+async fn list_faults(State(observer): State<Arc<Observer>>) -> Response {
+    Json(json!({ "faults": observer.faults.list() })).into_response()
+}
+
+/// `POST /_roster/faults` with one rule, or a list of rules (added all or none).
+async fn add_faults(State(observer): State<Arc<Observer>>, body: axum::body::Bytes) -> Response {
+    let specs: Vec<faults::RuleSpec> = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Array(items)) => match serde_json::from_value(Value::Array(items)) {
+            Ok(specs) => specs,
+            Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid rule: {e}")),
+        },
+        Ok(one) => match serde_json::from_value(one) {
+            Ok(spec) => vec![spec],
+            Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid rule: {e}")),
+        },
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("expected a JSON rule: {e}"),
+            )
+        }
+    };
+    if let Some(why) = specs.iter().find_map(|s| s.validate().err()) {
+        return error(StatusCode::BAD_REQUEST, &why);
+    }
+    let added: Vec<faults::Rule> = specs
+        .into_iter()
+        .filter_map(|spec| observer.faults.add(spec).ok())
+        .collect();
+    (StatusCode::CREATED, Json(json!({ "faults": added }))).into_response()
+}
+
+async fn clear_faults(State(observer): State<Arc<Observer>>) -> Response {
+    observer.faults.clear();
+    Json(json!({ "cleared": true })).into_response()
+}
+
+async fn remove_fault(State(observer): State<Arc<Observer>>, Path(id): Path<String>) -> Response {
+    match id.parse().ok().filter(|id| observer.faults.remove(*id)) {
+        Some(_) => Json(json!({ "removed": id })).into_response(),
+        None => error(StatusCode::NOT_FOUND, &format!("no fault rule {id}")),
+    }
 }
 
 async fn list_spaces(State(control): State<Arc<Control>>) -> Result<Response, ControlError> {

@@ -25,6 +25,7 @@ impl TestServer {
             database,
             seed: Some(seed_path),
             snapshot: None,
+            journal: Default::default(),
             admin_token: ADMIN_TOKEN.into(),
         };
         let running = start(config.clone()).await.expect("roster starts");

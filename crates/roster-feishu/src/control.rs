@@ -1,0 +1,57 @@
+//! The Feishu dialect as roster's control plane sees it ([`Wire`]).
+
+use std::sync::Arc;
+
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use roster_http::Wire;
+use serde_json::{Map, Value};
+
+use crate::auth::authenticate;
+use crate::tenants::{Feishu, DIALECT};
+use crate::wire::{json_response, new_log_id, ApiError, LOG_ID_HEADER};
+
+/// The gateway's rate-limit code, answered with HTTP 429.
+const RATE_LIMITED: i64 = 99991400;
+
+pub struct FeishuWire(pub Arc<Feishu>);
+
+impl Wire for FeishuWire {
+    fn space_of(&self, request: &Parts) -> Option<String> {
+        let caller = authenticate(&self.0, &request.headers).ok()?;
+        Some(format!("{DIALECT}/{}", caller.app.tenant.key))
+    }
+
+    fn vendor_code(&self, body: &Value) -> Option<Value> {
+        body.get("code").cloned()
+    }
+
+    fn log_id(&self, headers: &HeaderMap) -> Option<String> {
+        let value = headers.get(LOG_ID_HEADER)?.to_str().ok()?;
+        Some(value.to_string())
+    }
+
+    fn error_response(&self, fields: Map<String, Value>, status: Option<StatusCode>) -> Response {
+        let code = fields.get("code").and_then(Value::as_i64).unwrap_or(0);
+        let status = status.unwrap_or(match code {
+            0 => StatusCode::OK,
+            RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,
+            _ => StatusCode::BAD_REQUEST,
+        });
+        let msg = fields
+            .get("msg")
+            .and_then(Value::as_str)
+            .unwrap_or("fault injected by roster");
+        let log_id = new_log_id();
+        let mut body = ApiError::new(status, code, msg).body(&log_id);
+        body.as_object_mut()
+            .expect("an error body is an object")
+            .extend(fields);
+        let mut response = json_response(status, &body);
+        if let Ok(value) = HeaderValue::from_str(&log_id) {
+            response.headers_mut().insert(LOG_ID_HEADER, value);
+        }
+        response
+    }
+}
