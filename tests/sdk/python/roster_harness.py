@@ -36,14 +36,11 @@ def scratch_postgres_url() -> str:
 class Roster:
     """A running roster server; `url` is its base URL (no trailing slash)."""
 
-    def __init__(self, seed: str):
+    def __init__(self, seed: str, backend: str = None):
         self.seed = SEEDS / seed
         self.data = tempfile.mkdtemp(prefix="roster-sdk-")
-        self.database = (
-            scratch_postgres_url()
-            if os.environ.get("ROSTER_SDK_BACKEND") == "postgres"
-            else None
-        )
+        backend = backend or os.environ.get("ROSTER_SDK_BACKEND", "sqlite")
+        self.database = scratch_postgres_url() if backend == "postgres" else None
         self.process = None
         self.url = None
         self.start()
@@ -87,6 +84,23 @@ class Roster:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read())
+
+    def snapshot(self) -> bytes:
+        """The snapshot file of every space (GET /_roster/snapshot)."""
+        request = urllib.request.Request(
+            self.url + "/_roster/snapshot",
+            headers={"Authorization": "Bearer " + ADMIN_TOKEN},
+        )
+        with urllib.request.urlopen(request) as response:
+            return response.read()
+
+    def load_snapshot(self, file: bytes):
+        request = urllib.request.Request(
+            self.url + "/_roster/snapshot", data=file, method="POST",
+            headers={"Authorization": "Bearer " + ADMIN_TOKEN},
+        )
+        with urllib.request.urlopen(request) as response:
+            assert response.status == 200
 
     def advance_clock(self, seconds: int):
         status, _ = self.admin("POST", "/clock", {"offset_seconds": seconds})

@@ -174,3 +174,31 @@ def test_members_added_through_qwif_are_seen_by_wechatpy(roster):
     client.tag.add_users(tag_id, ["lisi"])
     refs = Qwif(roster).get("tag/searchTagRef.do", wxTagId=str(tag_id)).json()
     assert refs["data"] == {"wxUserIdList": ["wangwu", "lisi"], "wxDeptIdList": ["1090"]}
+
+
+def test_fault_rules_make_wechatpy_see_vendor_errors_and_retry(roster):
+    client = wecom_client(roster)
+    assert len(client.tag.list()) >= 2
+    status, added = roster.admin("POST", "/faults", {
+        "dialect": "wecom", "route": "/cgi-bin/tag/list",
+        "error": {"errcode": 42001, "errmsg": "access_token expired"}, "count": 1,
+    })
+    assert status == 201
+    rule = added["faults"][0]["id"]
+    roster.admin("DELETE", "/requests")
+    # wechatpy answers 42001 by fetching a token and repeating the call: it succeeds.
+    assert len(client.tag.list()) >= 2
+    status, page = roster.admin("GET", "/requests?dialect=wecom")
+    seen = [(r["path"], r["vendor_code"], r["fault"]) for r in reversed(page["requests"])]
+    assert seen == [
+        ("/cgi-bin/tag/list", 42001, rule),
+        ("/cgi-bin/gettoken", 0, None),
+        ("/cgi-bin/tag/list", 0, None),
+    ]
+    # -1 (system busy) is not retried: the caller sees the vendor's error.
+    roster.admin("POST", "/faults", {
+        "dialect": "wecom", "route": "/cgi-bin/tag/list",
+        "error": {"errcode": -1, "errmsg": "system busy"}, "count": 1,
+    })
+    assert errcode_of(client.tag.list) == -1
+    assert len(client.tag.list()) >= 2
