@@ -704,3 +704,63 @@ async fn exec_runs_a_command_against_its_own_roster() {
     assert!(spaces.contains(&format!("wecom/{CORP}")), "{spaces}");
     assert!(spaces.contains(&format!("tim/{SDKAPPID}")), "{spaces}");
 }
+
+/// Under a steady load of large requests, the journal keeps to its byte bound and the
+/// server's memory stays flat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journal_memory_stays_flat_under_load() {
+    const BOUND: usize = 1 << 20;
+    const BODY: usize = 12 << 10;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("seed.toml"), DEMO).unwrap();
+    let bound = BOUND.to_string();
+    let server = common::process::Server::start(
+        dir.path(),
+        None,
+        &dir.path().join("server.log"),
+        ADMIN_TOKEN,
+        &["--journal-entries", "100000", "--journal-bytes", &bound],
+    )
+    .await;
+    let client = std::sync::Arc::new(Client::at(server.base.clone()));
+    let token = client.wecom_token(CORP, SECRET).await;
+    let url = format!("{}/cgi-bin/user/create?access_token={token}", server.base);
+    let load = |requests: usize| {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let body = json!({ "userid": "x", "name": "n".repeat(BODY) });
+            for _ in 0..requests {
+                let answer = client.send(client.http.post(&url).json(&body)).await;
+                assert_ne!(answer["errcode"], 0, "a name that long is refused");
+            }
+        }
+    };
+    let clients = |requests| futures_join(4, move |_| load(requests));
+    clients(150).await;
+    let warm = server.rss_kb();
+    clients(600).await;
+    let after = server.rss_kb();
+    let kept = journal(&client, "limit=1000").await.len();
+    // 3,000 requests of 12 KiB: unbounded, the journal alone would hold about 36 MiB.
+    assert!(
+        kept > 10 && kept * BODY <= BOUND + BODY,
+        "{kept} entries kept"
+    );
+    assert!(
+        after <= warm + 8 * 1024,
+        "RSS grew from {warm} kB to {after} kB under a 1 MiB journal bound"
+    );
+    server.kill();
+}
+
+/// Run `n` futures made by `make` concurrently, to completion.
+async fn futures_join<F, Fut>(n: usize, make: F)
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(make(i))).collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+}

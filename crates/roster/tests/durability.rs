@@ -3,12 +3,13 @@
 //! flight. After every restart, no acknowledged write is lost and counters equal edges.
 //! SQLite always; PostgreSQL too when ROSTER_TEST_DATABASE_URL is set.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::BufRead;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::process::Server;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -22,7 +23,6 @@ const KILL_AFTER_MS: std::ops::RangeInclusive<u64> = 100..=700;
 const CLIENT_MAX_REQUESTS: usize = 5_000;
 const CLIENT_MAX_TIME: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 const APP: u64 = 1_400_000_077;
 const KEY: &str = "durability-key";
@@ -86,86 +86,6 @@ fn all_edges() -> impl Iterator<Item = Edge> {
         .flat_map(|from| (0..ACCOUNTS).map(move |to| Edge::Follow(from, to)))
         .filter(|edge| !matches!(edge, Edge::Follow(from, to) if from == to));
     follows.chain((0..WECOM_USERS).map(Edge::Tagged))
-}
-
-// ---------------------------------------------------------------------------------------------
-// The binary, as a user runs it.
-
-/// A `roster serve` process; killed (SIGKILL) when dropped, so a failing test leaves none.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    async fn start(dir: &Path, database: Option<&str>, log: PathBuf) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_roster"));
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(dir.join("data"))
-            .arg("--seed")
-            .arg(dir.join("seed.toml"))
-            .args(["--admin-token", ADMIN_TOKEN])
-            .env("ROSTER_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap());
-        if let Some(url) = database {
-            command.args(["--database", url]);
-        }
-        let mut child = command.spawn().expect("run roster serve");
-        // Read the first stdout line on a thread, which then drains the rest so the server
-        // never blocks on a full pipe.
-        let stdout = child.stdout.take().unwrap();
-        let (first_line, line) = tokio::sync::oneshot::channel();
-        std::thread::spawn(move || {
-            let mut lines = std::io::BufReader::new(stdout).lines();
-            let _ = first_line.send(lines.next());
-            lines.for_each(drop);
-        });
-        let line = match tokio::time::timeout(START_TIMEOUT, line).await {
-            Ok(Ok(Some(Ok(line)))) => line,
-            _ => {
-                let _ = child.kill();
-                panic!(
-                    "roster did not start: {}",
-                    std::fs::read_to_string(log).unwrap()
-                );
-            }
-        };
-        let base = line
-            .strip_prefix("roster listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        let server = Self { child, base };
-        server.wait_healthy().await;
-        server
-    }
-
-    async fn wait_healthy(&self) {
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            let response = http.get(format!("{}/healthz", self.base)).send().await;
-            if response.is_ok_and(|r| r.status() == 200) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "/healthz never answered 200");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// SIGKILL: no graceful shutdown, no flush, whatever is in flight.
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL roster");
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -629,9 +549,17 @@ async fn survives_kill_9(database: Option<String>) {
     };
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("seed.toml"), seed()).unwrap();
+    let logs: Vec<PathBuf> = (0..=CYCLES)
+        .map(|run| dir.path().join(format!("server-{run}.log")))
+        .collect();
     let start = |run: usize| {
-        let log = dir.path().join(format!("server-{run}.log"));
-        Server::start(dir.path(), database.as_deref(), log)
+        Server::start(
+            dir.path(),
+            database.as_deref(),
+            &logs[run],
+            ADMIN_TOKEN,
+            &[],
+        )
     };
     let seed: u64 = rand::random();
     let mut rng = StdRng::seed_from_u64(seed);

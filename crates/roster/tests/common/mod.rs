@@ -1,6 +1,8 @@
 //! Start roster in-process for API tests, on SQLite or a scratch PostgreSQL database.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod process;
+
 use roster::server::{start, Config, Running};
 use roster_store::test_support::{postgres_url, scratch_postgres};
 
@@ -104,9 +106,14 @@ pub struct Client {
 
 impl Client {
     pub fn of(server: &TestServer) -> Self {
+        Self::at(server.base_url())
+    }
+
+    /// A client of the server at `base`.
+    pub fn at(base: String) -> Self {
         Self {
             http: reqwest::Client::new(),
-            base: server.base_url(),
+            base,
         }
     }
 
