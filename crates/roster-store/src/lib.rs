@@ -102,6 +102,7 @@ impl PgStore {
                 Ok(value) => return Ok(value),
                 Err(e) if is_conflict(&e) && attempt < MAX_ATTEMPTS => {
                     tracing::debug!(attempt, "write conflict, retrying: {e}");
+                    metrics::counter!("roster_postgres_write_retries_total").increment(1);
                     tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(20)))).await;
                 }
                 Err(e) => return Err(backend(e)),
@@ -117,6 +118,17 @@ fn is_conflict(e: &sqlx::Error) -> bool {
         sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("40001" | "40P01")),
         _ => false,
     }
+}
+
+/// Count a plan's end in `roster_store_writes_total{backend, outcome}`.
+fn count_write<T>(backend: &'static str, result: &Result<T, StoreError>) {
+    let outcome = match result {
+        Ok(_) => "applied",
+        Err(StoreError::Refused { .. }) => "refused",
+        Err(_) => "failed",
+    };
+    metrics::counter!("roster_store_writes_total", "backend" => backend, "outcome" => outcome)
+        .increment(1);
 }
 
 /// A new random secret: 32 bytes as hex.

@@ -77,7 +77,10 @@ impl Store for PgStore {
                 let (plan, names) = (plan.clone(), names.clone());
                 Box::pin(async move { writes::apply(conn, &names, &plan).await })
             })
-            .await??;
+            .await
+            .and_then(|applied| applied);
+        crate::count_write("postgres", &applied);
+        let applied = applied?;
         let (mut entities, mut edges) = (0, 0);
         for result in &applied.results {
             match result {

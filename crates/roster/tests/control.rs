@@ -672,6 +672,11 @@ async fn seed_fault_rules_metrics_and_readiness() {
         "{metrics}"
     );
     assert!(metrics.contains("roster_faults_fired_total"), "{metrics}");
+    assert!(
+        metrics.contains(r#"roster_store_writes_total{backend="sqlite",outcome="applied"}"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("roster_sqlite_commit_batch_size"), "{metrics}");
     server.stop().await;
     let bad = format!("{DEMO}\n[[faults]]\ndialect = \"wecom\"\n");
     let dir = tempfile::tempdir().unwrap();

@@ -222,7 +222,8 @@ impl Store for SqliteStore {
 
     async fn apply(&self, plan: WritePlan) -> Result<Applied, StoreError> {
         plan.check().map_err(StoreError::backend)?;
-        self.threads
+        let applied = self
+            .threads
             .write(
                 move |conn| match ready(exec::apply(&mut SqliteTx(conn), &plan)) {
                     Ok(Ok(applied)) => Ok((Ok(applied), true)),
@@ -232,7 +233,10 @@ impl Store for SqliteStore {
                     Err(e) => Err(StoreError::backend(e)),
                 },
             )
-            .await?
+            .await
+            .and_then(|applied| applied);
+        crate::count_write("sqlite", &applied);
+        applied
     }
 
     async fn entity(&self, id: EntityId) -> Result<Option<Entity>, StoreError> {

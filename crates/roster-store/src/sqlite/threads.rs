@@ -222,6 +222,7 @@ fn commit_batch(conn: &Connection, batch: Vec<WriteJob>) -> Result<(), rusqlite:
             }
         }
     }
+    metrics::histogram!("roster_sqlite_commit_batch_size").record(completions.len() as f64);
     match conn.execute_batch("COMMIT") {
         Ok(()) => {
             for complete in completions {
