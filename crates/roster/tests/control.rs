@@ -676,7 +676,10 @@ async fn seed_fault_rules_metrics_and_readiness() {
         metrics.contains(r#"roster_store_writes_total{backend="sqlite",outcome="applied"}"#),
         "{metrics}"
     );
-    assert!(metrics.contains("roster_sqlite_commit_batch_size"), "{metrics}");
+    assert!(
+        metrics.contains("roster_sqlite_commit_batch_size"),
+        "{metrics}"
+    );
     server.stop().await;
     let bad = format!("{DEMO}\n[[faults]]\ndialect = \"wecom\"\n");
     let dir = tempfile::tempdir().unwrap();
