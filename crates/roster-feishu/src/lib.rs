@@ -103,9 +103,8 @@ pub async fn routes(engine: Engine) -> Result<Routes, StoreError> {
             post(apaas::routes::cancel),
         )
         .merge(task::routes(feishu.clone()))
-        .fallback(wire::not_found)
-        .layer(middleware::from_fn(wire::log_id))
         .with_state(feishu.clone());
+    let api = wire::slash_tolerant(api).layer(middleware::from_fn(wire::log_id));
     let admin = Router::new()
         .route("/login_codes", post(admin::login_code))
         .route("/apaas_user_tasks", post(apaas::routes::declare_task))

@@ -6,13 +6,15 @@ use std::collections::HashMap;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::Router;
 use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
+use tower::ServiceExt;
 
 /// Bodies past this size are refused with a field-validation error, never read whole.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -169,7 +171,9 @@ pub async fn log_id(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     if let Some(error) = response.extensions_mut().remove::<ApiError>() {
         // Keep headers the handler set beside the error (the gateway's rate-limit headers).
-        let headers = std::mem::take(response.headers_mut());
+        let mut headers = std::mem::take(response.headers_mut());
+        // The error's own (empty) body is replaced, and its length with it.
+        headers.remove(header::CONTENT_LENGTH);
         response = json_response(error.status, &error.body(&log_id));
         response.headers_mut().extend(headers);
     } else if !response
@@ -197,6 +201,31 @@ pub async fn log_id(request: Request, next: Next) -> Response {
 /// Unknown paths under `/open-apis/`.
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, 99991201, "resource not find")
+}
+
+/// `routes`, where a path that ends in `/` and that no route serves is served as the path
+/// without that slash (as Feishu's gateway does: `.../tenant_access_token/internal/`), and
+/// any other unknown path gets [`not_found`].
+pub fn slash_tolerant(routes: Router) -> Router {
+    let strict = routes.clone().fallback(not_found);
+    routes.fallback_service(tower::service_fn(move |mut request: Request| {
+        if let Some(uri) = without_trailing_slash(request.uri()) {
+            *request.uri_mut() = uri;
+        }
+        strict.clone().oneshot(request)
+    }))
+}
+
+/// The URI with one trailing `/` of its path removed (query kept); `None` for `/` itself.
+fn without_trailing_slash(uri: &Uri) -> Option<Uri> {
+    let path = uri.path().strip_suffix('/').filter(|p| !p.is_empty())?;
+    let path_and_query = match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_string(),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(path_and_query.parse().ok()?);
+    Uri::from_parts(parts).ok()
 }
 
 /// A JSON request body of type `T`, read whatever the Content-Type (the Python SDK sends none
@@ -319,6 +348,16 @@ mod tests {
         assert!(id
             .chars()
             .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()));
+    }
+
+    #[test]
+    fn one_trailing_slash_comes_off_and_the_query_stays() {
+        let strip =
+            |uri: &str| without_trailing_slash(&uri.parse().unwrap()).map(|u| u.to_string());
+        assert_eq!(strip("/a/b/?x=1").as_deref(), Some("/a/b?x=1"));
+        assert_eq!(strip("/a//").as_deref(), Some("/a/"));
+        assert_eq!(strip("/a/b"), None);
+        assert_eq!(strip("/"), None);
     }
 
     #[test]

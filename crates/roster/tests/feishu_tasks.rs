@@ -255,6 +255,7 @@ on_both_backends!(
     user_tokens_list_related_tasks,
     tenants_are_isolated,
     malformed_requests_change_nothing,
+    trailing_slashes_reach_the_route,
     tasks_and_followers_survive_a_restart,
     rate_limits_per_app_and_endpoint,
     one_write_at_a_time_per_task,
@@ -988,6 +989,86 @@ async fn malformed_requests_change_nothing(s: Server) {
         assert!(answer["error"]["log_id"].is_string());
     }
     assert_eq!(snapshot().await, before);
+}
+
+/// Feishu's gateway serves every path with one trailing slash as without it.
+async fn trailing_slashes_reach_the_route(s: Server) {
+    let credentials = json!({ "app_id": "cli_acme", "app_secret": "acme-secret" });
+    let (_, answer) = s
+        .call(
+            Method::POST,
+            "/auth/v3/tenant_access_token/internal/",
+            "",
+            Some(credentials.clone()),
+        )
+        .await;
+    let token = answer["tenant_access_token"].as_str().unwrap().to_string();
+    let (_, answer) = s
+        .call(
+            Method::POST,
+            "/auth/v3/app_access_token/internal/",
+            "",
+            Some(credentials),
+        )
+        .await;
+    assert!(answer["app_access_token"].is_string(), "{answer}");
+    let origin = json!({ "platform_i18n_name": "{\"en_us\": \"Tests\"}" });
+    let created = s
+        .ok(
+            Method::POST,
+            "/task/v1/tasks/?user_id_type=user_id",
+            &token,
+            Some(json!({ "summary": "s", "origin": origin, "follower_ids": ["bob"] })),
+        )
+        .await;
+    let task = created["task"]["id"].as_str().unwrap().to_string();
+    assert_eq!(created["task"]["followers"][0]["id"], "bob");
+    s.ok(
+        Method::POST,
+        &format!("/task/v1/tasks/{task}/followers/?user_id_type=user_id"),
+        &token,
+        Some(json!({ "id_list": ["carol"] })),
+    )
+    .await;
+    assert_eq!(
+        s.members(&token, &task, "followers").await,
+        ["bob", "carol"]
+    );
+    let listed = s.ok(Method::GET, "/task/v1/tasks/", &token, None).await;
+    assert_eq!(listed["items"][0]["id"], task.as_str());
+    let user = s
+        .ok(
+            Method::GET,
+            "/contact/v3/users/alice/?user_id_type=user_id",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(user["user"]["name"], "Alice");
+    // One slash comes off, not two; unknown paths stay unknown; the method still matters.
+    for (method, path, status, code) in [
+        (
+            Method::POST,
+            format!("/task/v1/tasks/{task}/followers//"),
+            404,
+            99991201,
+        ),
+        (Method::POST, "/task/v1/nothing/".to_string(), 404, 99991201),
+        (
+            Method::PUT,
+            format!("/task/v1/tasks/{task}/"),
+            405,
+            99991301,
+        ),
+    ] {
+        let answer = s.call(method, &path, &token, Some(json!({}))).await;
+        assert_eq!(outcome(&answer), (status, code), "{path}: {}", answer.1);
+    }
+    // `PATCH /tasks/` is the SDKs' empty task id, not `/tasks`.
+    let answer = s
+        .call(Method::PATCH, "/task/v1/tasks/", &token, Some(json!({})))
+        .await;
+    assert_eq!(outcome(&answer).1, 1470423, "{}", answer.1);
 }
 
 async fn tasks_and_followers_survive_a_restart(mut s: Server) {

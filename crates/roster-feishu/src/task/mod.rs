@@ -53,8 +53,14 @@ pub fn routes<S: Clone + Send + Sync + 'static>(feishu: Arc<Feishu>) -> Router<S
     });
     let task_routes = Router::new()
         .route("/task/v1/tasks", post(tasks::create).get(tasks::list))
-        // An empty task_id, as the SDKs send it.
-        .route("/task/v1/tasks/", patch(tasks::patch_without_id))
+        // An empty task_id, as the SDKs send it; the other methods are `/tasks` with a
+        // trailing slash.
+        .route(
+            "/task/v1/tasks/",
+            patch(tasks::patch_without_id)
+                .post(tasks::create)
+                .get(tasks::list),
+        )
         .route(
             "/task/v1/tasks/{task_id}",
             get(tasks::get).patch(tasks::patch).delete(tasks::delete),
