@@ -252,7 +252,8 @@ pub async fn read_body(body: Body) -> Result<Bytes, ApiError> {
         })
 }
 
-/// An empty body reads as `{}`.
+/// An empty body reads as `{}`; anything but white space after the JSON value is malformed
+/// (nothing is written for `{...}}garbage`).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
@@ -260,7 +261,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         bytes
     };
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         let malformed = e.inner().is_syntax() || e.inner().is_eof();
         let field = if path == "." || malformed {
@@ -269,7 +270,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             path.as_str()
         };
         ApiError::field_validation(field, &e.inner().to_string())
-    })
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::field_validation("body", &e.to_string()))?;
+    Ok(value)
 }
 
 /// Query parameters, keeping repeated keys (`a=1&a=2`) as SDKs send arrays.
@@ -371,5 +376,8 @@ mod tests {
         assert_eq!(error.code, 99992402);
         assert_eq!(error.field_violations[0].field, "id_list");
         assert!(parse_json::<Body>(b"not json").is_err());
+        let trailing = parse_json::<Body>(br#"{"id_list":["erin"]}}garbage"#).unwrap_err();
+        assert_eq!(trailing.field_violations[0].field, "body");
+        assert!(parse_json::<Body>(b"{\"id_list\": []} \n").is_ok());
     }
 }

@@ -974,6 +974,13 @@ async fn malformed_requests_change_nothing(s: Server) {
         (Method::GET, format!("{base}/followers?page_token=%FF"), &token, None),
         (Method::POST, format!("{base}/complete"), &app, None),
         (Method::PUT, base.clone(), &token, Some("{}".into())),
+        // Trailing characters after the JSON value.
+        (Method::POST, format!("{base}/followers"), &token, Some(r#"{"id_list":["erin"]}}garbage"#.into())),
+        (Method::POST, format!("{base}/followers"), &token, Some(r#"{"id_list":["erin"]} {}"#.into())),
+        (Method::POST, format!("{base}/collaborators"), &token, Some(r#"{"id_list":["erin"]}x"#.into())),
+        (Method::POST, format!("{base}/batch_delete_follower"), &token, Some(format!(r#"{{"id_list":["{alice}"]}}]"#))),
+        (Method::PATCH, base.clone(), &token, Some(r#"{"update_fields": ["summary"], "task": {"summary": "x"}},"#.into())),
+        (Method::POST, "/task/v1/tasks".into(), &token, Some(r#"{"summary": "s", "origin": {"platform_i18n_name": "{\"en_us\": \"x\"}"}}}"#.into())),
     ];
     for (method, path, token, body) in cases {
         let (status, answer) = s.send(method.clone(), &path, token, body).await;

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod process;
+pub mod api;
 
 use roster::server::{start, Config, Running};
 use roster_store::test_support::{postgres_url, scratch_postgres};
