@@ -9,7 +9,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::{mint_login_code, LOGIN_CODE_TTL};
+use crate::login::{mint_login_code, LOGIN_CODE_TTL};
 use crate::tenants::{Feishu, USER};
 use crate::wire::parse_json;
 

@@ -6,6 +6,7 @@ mod auth;
 mod control;
 mod directory;
 mod im;
+mod login;
 mod seed;
 mod task;
 mod tenants;
@@ -60,11 +61,11 @@ pub async fn routes(engine: Engine) -> Result<Routes, StoreError> {
         )
         .route(
             "/authen/v1/oidc/access_token",
-            post(auth::oidc_access_token),
+            post(login::oidc_access_token),
         )
         .route(
             "/authen/v1/oidc/refresh_access_token",
-            post(auth::oidc_refresh_access_token),
+            post(login::oidc_refresh_access_token),
         )
         .route("/authen/v1/user_info", get(directory::user_info))
         .route("/contact/v3/users", post(directory::create_user))
@@ -130,7 +131,7 @@ async fn housekeeping(feishu: Weak<tenants::Feishu>) {
         };
         for space in feishu.spaces() {
             let mut plan = WritePlan::new(space, feishu.now());
-            auth::prune_expired(&mut plan);
+            login::prune_expired(&mut plan);
             im::chat::prune_markers(&mut plan);
             if let Err(e) = feishu.engine.store.apply(plan).await {
                 tracing::warn!("feishu housekeeping of space {space}: {e}");

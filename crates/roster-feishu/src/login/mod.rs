@@ -1,0 +1,135 @@
+//! User logins: single-use login codes (minted by roster's admin route, as a browser login
+//! would hand them to the app) and refresh tokens, redeemed for user access tokens.
+//!
+//! A code or refresh token is consumed only by its own successful redemption: every check
+//! (whose it is, whether it expired) comes first, and the consumption and the new refresh
+//! token are one plan, so of two racing redemptions exactly one wins and a refused one
+//! leaves the credential to its rightful owner.
+
+mod v1;
+
+use roster_core::{EntityId, StoreError, WritePlan};
+use serde_json::{json, Value};
+
+use crate::tenants::{App, Feishu};
+use crate::tokens::{random_hex, Claims};
+
+pub use v1::{oidc_access_token, oidc_refresh_access_token};
+
+pub const LOGIN_CODE: &str = "feishu.login_code";
+const REFRESH_TOKEN: &str = "feishu.refresh_token";
+pub const LOGIN_CODE_TTL: i64 = 300;
+const REFRESH_TOKEN_TTL: i64 = 30 * 24 * 3600;
+/// How long an expired code or refresh token is still known as expired (20004, 20037) rather
+/// than unknown, before housekeeping removes it.
+const EXPIRED_KEPT: i64 = 3600;
+
+/// The steps removing the tenant's login codes and refresh tokens expired for a while.
+pub fn prune_expired(plan: &mut WritePlan) {
+    plan.prune(LOGIN_CODE, plan.now - LOGIN_CODE_TTL - EXPIRED_KEPT);
+    plan.prune(REFRESH_TOKEN, plan.now - REFRESH_TOKEN_TTL - EXPIRED_KEPT);
+}
+
+/// A single-use login code for `user` in `app`, as the browser login would hand to the app.
+pub async fn mint_login_code(
+    feishu: &Feishu,
+    app: &App,
+    user: EntityId,
+) -> Result<String, StoreError> {
+    let code = random_hex(16);
+    let now = feishu.now();
+    let mut plan = WritePlan::new(app.tenant.space.id, now);
+    let attrs = json!({ "app": app.entity, "user": user, "expires_at": now + LOGIN_CODE_TTL });
+    plan.create(LOGIN_CODE, &code, attrs, Some(user.into()));
+    feishu.engine.store.apply(plan).await?;
+    Ok(code)
+}
+
+/// What a redemption presents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    LoginCode,
+    RefreshToken,
+}
+
+impl Credential {
+    fn kind(self) -> &'static str {
+        match self {
+            Credential::LoginCode => LOGIN_CODE,
+            Credential::RefreshToken => REFRESH_TOKEN,
+        }
+    }
+}
+
+/// Why a redemption was refused; the credential is left as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    #[error("unknown or already used")]
+    Unknown,
+    #[error("expired")]
+    Expired,
+    #[error("issued to another app")]
+    OtherApp,
+    #[error("the user no longer exists")]
+    NoUser,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A new user token pair.
+pub struct Issued {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub refresh_expires_in: i64,
+}
+
+/// Redeem `value`, a credential of `app`, for a new token pair: the credential is consumed
+/// in the same plan that stores the new refresh token.
+pub async fn redeem(
+    feishu: &Feishu,
+    app: &App,
+    credential: Credential,
+    value: &str,
+) -> Result<Issued, Refused> {
+    let store = &feishu.engine.store;
+    let space = app.tenant.space.id;
+    let grant = store
+        .find_entity(space, credential.kind(), value)
+        .await?
+        .ok_or(Refused::Unknown)?;
+    let now = feishu.now();
+    let user = check(&grant.attrs, app, now)?;
+    let user = store.entity(user).await?.ok_or(Refused::NoUser)?;
+
+    let access = Claims::for_user(app.entity, user.id, now);
+    let refresh = format!("ur-{}", random_hex(20));
+    let mut plan = WritePlan::new(space, now);
+    let consumed = plan.delete(grant.id);
+    let attrs =
+        json!({ "app": app.entity, "user": user.id, "expires_at": now + REFRESH_TOKEN_TTL });
+    plan.create(REFRESH_TOKEN, &refresh, attrs, Some(user.id.into()));
+    match store.apply(plan).await {
+        Ok(_) => {}
+        // Another redemption consumed it first.
+        Err(e) if e.refusal_of(consumed).is_some() => return Err(Refused::Unknown),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Issued {
+        access_token: access.seal(&feishu.engine.token_key),
+        expires_in: access.expires_at - now,
+        refresh_token: refresh,
+        refresh_expires_in: REFRESH_TOKEN_TTL,
+    })
+}
+
+/// The user a code or refresh token was issued for, if it is this app's and still valid.
+fn check(attrs: &Value, app: &App, now: i64) -> Result<EntityId, Refused> {
+    if attrs["app"].as_i64() != Some(app.entity) {
+        return Err(Refused::OtherApp);
+    }
+    if attrs["expires_at"].as_i64().unwrap_or(0) <= now {
+        return Err(Refused::Expired);
+    }
+    attrs["user"].as_i64().ok_or(Refused::NoUser)
+}
