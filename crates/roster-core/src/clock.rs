@@ -26,8 +26,44 @@ impl Clock {
         self.offset_ms.load(Ordering::Relaxed) / 1000
     }
 
-    pub fn set_offset_seconds(&self, seconds: i64) {
-        self.offset_ms
-            .store(seconds.saturating_mul(1000), Ordering::Relaxed);
+    /// Move the clock `seconds` ahead of real time (behind when negative), at most
+    /// [`MAX_OFFSET_SECONDS`] either way, so no time computed from it can overflow.
+    pub fn set_offset_seconds(&self, seconds: i64) -> Result<(), OffsetOutOfRange> {
+        if seconds.unsigned_abs() > MAX_OFFSET_SECONDS.unsigned_abs() {
+            return Err(OffsetOutOfRange(seconds));
+        }
+        self.offset_ms.store(seconds * 1000, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// How far the clock may be moved either way: 100 years.
+pub const MAX_OFFSET_SECONDS: i64 = 100 * 365 * 24 * 3600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("offset_seconds {0} is out of range: at most {MAX_OFFSET_SECONDS} seconds (100 years) either way")]
+pub struct OffsetOutOfRange(pub i64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_are_bounded_to_a_century_either_way() {
+        let clock = Clock::default();
+        let before = clock.now();
+        clock.set_offset_seconds(MAX_OFFSET_SECONDS).unwrap();
+        assert!(clock.now() >= before + MAX_OFFSET_SECONDS);
+        clock.set_offset_seconds(-MAX_OFFSET_SECONDS).unwrap();
+        assert_eq!(clock.offset_seconds(), -MAX_OFFSET_SECONDS);
+        for wild in [
+            MAX_OFFSET_SECONDS + 1,
+            i64::MAX,
+            i64::MIN,
+            -MAX_OFFSET_SECONDS - 1,
+        ] {
+            assert_eq!(clock.set_offset_seconds(wild), Err(OffsetOutOfRange(wild)));
+        }
+        assert_eq!(clock.offset_seconds(), -MAX_OFFSET_SECONDS);
     }
 }

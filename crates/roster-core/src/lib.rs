@@ -16,7 +16,7 @@ mod plan;
 pub mod seeded;
 mod store;
 
-pub use clock::Clock;
+pub use clock::{Clock, OffsetOutOfRange, MAX_OFFSET_SECONDS};
 pub use cursor::CursorKey;
 pub use dump::*;
 pub use engine::Engine;

@@ -57,10 +57,10 @@ struct SetClock {
 /// Move roster's clock: tokens, codes and signatures expire as if that much time had passed.
 async fn set_clock(State(clock): State<Arc<Clock>>, body: axum::body::Bytes) -> Response {
     match serde_json::from_slice::<SetClock>(&body) {
-        Ok(set) => {
-            clock.set_offset_seconds(set.offset_seconds);
-            get_clock(State(clock)).await.into_response()
-        }
+        Ok(set) => match clock.set_offset_seconds(set.offset_seconds) {
+            Ok(()) => get_clock(State(clock)).await.into_response(),
+            Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
+        },
         Err(e) => error(
             StatusCode::BAD_REQUEST,
             &format!("expected {{\"offset_seconds\": N}}: {e}"),

@@ -98,11 +98,20 @@ pub(super) async fn all_departments(call: Call) -> Answer<DeptPage> {
         .collect();
     Ok(success(DeptPage {
         curr_page: page,
-        max_page: (total + size - 1) / size,
+        max_page: page_count(total, size),
         page_size: size,
         total_rows: total,
         page_data,
     }))
+}
+
+/// `ceil(total / size)` for a positive `size`, without overflow for any `size`.
+fn page_count(total: i64, size: i64) -> i64 {
+    if total == 0 {
+        0
+    } else {
+        (total - 1) / size + 1
+    }
 }
 
 fn positive(data: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, Fault> {
