@@ -7,9 +7,10 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use roster_core::{Entity, EntityId, StepId, Store, StoreError, Target, WritePlan};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::auth::{Accepting, TenantOnly, TenantOrUser, UserOnly};
+use crate::profile::{self, contact_user};
 use crate::tenants::{derived_id, App, Feishu, Tenant, USER};
 use crate::tokens::random_hex;
 use crate::wire::{success, ApiError, ApiResult, JsonBody, QueryParams};
@@ -68,11 +69,11 @@ impl IdType {
     }
 }
 
-fn open_id(tenant: &str, app_id: &str, user_id: &str) -> String {
+pub(crate) fn open_id(tenant: &str, app_id: &str, user_id: &str) -> String {
     derived_id("ou_", &["user", tenant, app_id, user_id])
 }
 
-fn union_id(tenant: &str, user_id: &str) -> String {
+pub(crate) fn union_id(tenant: &str, user_id: &str) -> String {
     derived_id("on_", &["user", tenant, user_id])
 }
 
@@ -191,28 +192,6 @@ pub async fn render(
         .await?)
 }
 
-/// The contact-v3 user object, ids rendered for `app`.
-fn user_object(app: &App, user: &Entity) -> Value {
-    let tenant = &app.tenant;
-    let mut object = match &user.attrs {
-        Value::Object(map) => map.clone(),
-        _ => Map::new(),
-    };
-    object.remove(crate::apaas::KUNLUN_ID);
-    object.insert("user_id".into(), json!(user.key));
-    object.insert(
-        "open_id".into(),
-        json!(open_id(&tenant.key, &app.app_id, &user.key)),
-    );
-    object.insert("union_id".into(), json!(union_id(&tenant.key, &user.key)));
-    object.insert(
-        "status".into(),
-        json!({ "is_frozen": false, "is_resigned": false, "is_activated": true,
-                "is_exited": false, "is_unjoin": false }),
-    );
-    Value::Object(object)
-}
-
 /// The user fields roster keeps; everything else in a create request is accepted and ignored.
 #[derive(Deserialize)]
 pub struct CreateUser {
@@ -240,6 +219,10 @@ pub struct CreateUser {
     city: Option<String>,
     #[serde(default)]
     country: Option<String>,
+    #[serde(default)]
+    enterprise_email: Option<String>,
+    #[serde(default)]
+    employee_no: Option<String>,
 }
 
 /// `POST /open-apis/contact/v3/users` (tenant token). `client_token` makes retries idempotent.
@@ -254,7 +237,7 @@ pub async fn create_user(
     let store = &feishu.engine.store;
     let client_token = query.get("client_token");
     if let Some(user) = earlier_user(store, tenant, client_token).await? {
-        return Ok(success(json!({ "user": user_object(&caller.app, &user) })));
+        return Ok(success(json!({ "user": contact_user(&caller.app, &user) })));
     }
     let name = body.name.unwrap_or_default();
     if name.trim().is_empty() || name.chars().count() > 64 {
@@ -279,6 +262,8 @@ pub async fn create_user(
         "job_title": body.job_title.unwrap_or_default(),
         "city": body.city.unwrap_or_default(),
         "country": body.country.unwrap_or_default(),
+        "enterprise_email": body.enterprise_email.unwrap_or_default(),
+        "employee_no": body.employee_no.unwrap_or_default(),
     });
     let mut plan = WritePlan::new(tenant.space.id, feishu.engine.clock.now());
     let user = plan.create(USER, &user_id, attrs.clone(), None);
@@ -292,13 +277,13 @@ pub async fn create_user(
     let e = match store.apply(plan).await {
         Ok(applied) => {
             let user = applied.into_entity(user);
-            return Ok(success(json!({ "user": user_object(&caller.app, &user) })));
+            return Ok(success(json!({ "user": contact_user(&caller.app, &user) })));
         }
         Err(e) => e,
     };
     // A concurrent request with the same client_token created its user first.
     if let Some(user) = earlier_user(store, tenant, client_token).await? {
-        return Ok(success(json!({ "user": user_object(&caller.app, &user) })));
+        return Ok(success(json!({ "user": contact_user(&caller.app, &user) })));
     }
     match e {
         e if refused(Some(user), &e) => Err(already_exists(41012, "user_id", &user_id)),
@@ -357,7 +342,7 @@ pub async fn get_user(
     let Some(user) = user else {
         return Err(refuse_unknown(&feishu, &caller.app, id_type, &[&id]).await);
     };
-    Ok(success(json!({ "user": user_object(&caller.app, &user) })))
+    Ok(success(json!({ "user": contact_user(&caller.app, &user) })))
 }
 
 /// `GET /open-apis/contact/v3/users/batch?user_ids=..&user_ids=..` (at most 50).
@@ -379,7 +364,7 @@ pub async fn batch_get_users(
     let items: Vec<Value> = entities
         .iter()
         .filter_map(|id| users.get(id))
-        .map(|user| user_object(&caller.app, user))
+        .map(|user| contact_user(&caller.app, user))
         .collect();
     Ok(success(json!({ "items": items })))
 }
@@ -447,7 +432,5 @@ pub async fn user_info(
         None => None,
     }
     .ok_or_else(|| ApiError::bad_request(20008, "user not exist"))?;
-    let mut info = user_object(&caller.app, &user);
-    info["tenant_key"] = json!(caller.tenant().key);
-    Ok(success(info))
+    Ok(success(profile::user_info(&caller.app, &user)))
 }

@@ -7,6 +7,7 @@ mod control;
 mod directory;
 mod im;
 mod login;
+mod profile;
 mod seed;
 mod task;
 mod tenants;

@@ -55,6 +55,15 @@ pub struct UserSeed {
     pub email: Option<String>,
     #[serde(default)]
     pub mobile: Option<String>,
+    #[serde(default)]
+    pub en_name: Option<String>,
+    /// One URL for every avatar size.
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+    #[serde(default)]
+    pub enterprise_email: Option<String>,
+    #[serde(default)]
+    pub employee_no: Option<String>,
     /// The aPaaS user id; a stable one is derived when absent.
     #[serde(default)]
     pub kunlun_id: Option<String>,
@@ -182,6 +191,14 @@ impl Seed {
                 attrs["name"] = json!(user.name);
                 attrs["email"] = json!(user.email.clone().unwrap_or_default());
                 attrs["mobile"] = json!(user.mobile.clone().unwrap_or_default());
+                for (key, value) in [
+                    ("en_name", &user.en_name),
+                    ("avatar_url", &user.avatar_url),
+                    ("enterprise_email", &user.enterprise_email),
+                    ("employee_no", &user.employee_no),
+                ] {
+                    attrs[key] = json!(value.clone().unwrap_or_default());
+                }
                 if let Some(kunlun_id) = &user.kunlun_id {
                     attrs[KUNLUN_ID] = json!(kunlun_id);
                 }

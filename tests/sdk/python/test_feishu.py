@@ -314,6 +314,56 @@ def test_user_tokens(roster, client, token_client):
     assert client.task.v1.task.get(task.GetTaskRequest.builder().task_id(mine.id).build()).code == 1470432
 
 
+def fields_of(response):
+    """The raw JSON `data` of an SDK response."""
+    return json.loads(response.raw.content)["data"]
+
+
+def assert_typed(answer, model, skip=()):
+    """Every field the SDK's model declares is in the answer, with the model's type."""
+    for field, kind in model._types.items():
+        if field in skip:
+            continue
+        assert field in answer, f"{model.__name__}.{field} is missing"
+        # A nested model is a JSON object; `List[...]` a list; bool is not an int here.
+        expected = dict if hasattr(kind, "_types") else getattr(kind, "__origin__", kind)
+        value = answer[field]
+        assert isinstance(value, expected) and not (expected is int and isinstance(value, bool)), (
+            field, value)
+
+
+def test_user_objects_are_complete(roster, client, token_client):
+    alice = user_token(roster, client, "alice")
+    info = token_client.authen.v1.user_info.get(authen.GetUserInfoRequest.builder().build(), as_user(alice))
+    assert info.success(), info.msg
+    assert_typed(fields_of(info), authen.GetUserInfoResponseBody)
+    assert (info.data.en_name, info.data.enterprise_email, info.data.employee_no) == (
+        "Alice Liddell", "alice@corp.acme.example", "E-0001")
+    avatar = "https://avatars.acme.example/alice.png"
+    assert {info.data.avatar_url, info.data.avatar_thumb, info.data.avatar_middle,
+            info.data.avatar_big} == {avatar}
+    assert info.data.tenant_key == "acme"
+
+    # contact v3: every field the user get and batch document (the request-only ones aside).
+    request_only = {"avatar_key", "positions", "idp_type", "time_zone", "description",
+                    "need_send_notification", "notification_option", "is_frozen",
+                    "subscription_ids"}
+    got = client.contact.v3.user.get(
+        contact.GetUserRequest.builder().user_id("alice").user_id_type("user_id").build())
+    user = fields_of(got)["user"]
+    assert_typed(user, contact.User, skip=request_only)
+    assert_typed(user["avatar"], contact.AvatarInfo)
+    assert_typed(user["status"], contact.UserStatus)
+    assert (user["en_name"], user["employee_no"], user["avatar"]["avatar_240"]) == (
+        "Alice Liddell", "E-0001", avatar)
+    batch = client.contact.v3.user.batch(
+        contact.BatchUserRequest.builder().user_ids(["alice", "bob"]).user_id_type("user_id").build())
+    assert batch.success(), batch.msg
+    bob = fields_of(batch)["items"][1]
+    assert_typed(bob, contact.User, skip=request_only)
+    assert (bob["en_name"], bob["avatar"]["avatar_72"], bob["employee_no"]) == ("", "", "")
+
+
 def test_tenant_isolation(roster, client):
     made = create_task(client)
     globex = client_of(roster, "cli_globex_tasks", "globex-secret-1")
