@@ -252,14 +252,21 @@ pub async fn read_body(body: Body) -> Result<Bytes, ApiError> {
         })
 }
 
-/// An empty body reads as `{}`; anything but white space after the JSON value is malformed
-/// (nothing is written for `{...}}garbage`).
+/// A JSON object; an empty body reads as `{}`; anything but white space after the object is
+/// malformed (nothing is written for `{...}}garbage`).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         bytes
     };
+    // Feishu's bodies are objects; serde would read a struct from an array, by position.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::field_validation(
+            "body",
+            "the request body must be a JSON object",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
@@ -379,5 +386,7 @@ mod tests {
         let trailing = parse_json::<Body>(br#"{"id_list":["erin"]}}garbage"#).unwrap_err();
         assert_eq!(trailing.field_violations[0].field, "body");
         assert!(parse_json::<Body>(b"{\"id_list\": []} \n").is_ok());
+        let positional = parse_json::<Body>(br#"[["erin"]]"#).unwrap_err();
+        assert_eq!(positional.field_violations[0].field, "body");
     }
 }
