@@ -9,7 +9,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::login::{mint_login_code, LOGIN_CODE_TTL};
+use crate::login::{mint_login_code, Challenge, Started, LOGIN_CODE_TTL};
 use crate::tenants::{Feishu, USER};
 use crate::wire::parse_json;
 
@@ -18,20 +18,43 @@ struct LoginCodeRequest {
     app_id: String,
     /// The tenant-scoped user_id of the user who "logs in".
     user_id: String,
+    /// PKCE (RFC 7636), as the app would pass to the authorize page; the v2/v3 token
+    /// endpoints then require the verifier.
+    #[serde(default)]
+    code_challenge: Option<String>,
+    #[serde(default)]
+    code_challenge_method: Option<String>,
+    /// The v2/v3 token endpoints then require the same `redirect_uri`.
+    #[serde(default)]
+    redirect_uri: Option<String>,
 }
 
 pub(crate) fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
-/// `POST /_roster/feishu/login_codes {"app_id", "user_id"}`: the code a browser login would
-/// give the app, to exchange at `/open-apis/authen/v1/oidc/access_token`.
+/// `POST /_roster/feishu/login_codes {"app_id", "user_id", "code_challenge"?,
+/// "code_challenge_method"?, "redirect_uri"?}`: the code a browser login would give the app,
+/// to exchange at any of the token endpoints.
 pub async fn login_code(State(feishu): State<Arc<Feishu>>, body: axum::body::Bytes) -> Response {
     let Ok(request) = parse_json::<LoginCodeRequest>(&body) else {
         return error(
             StatusCode::BAD_REQUEST,
             "expected {\"app_id\": ..., \"user_id\": ...}",
         );
+    };
+    let challenge = match request.code_challenge {
+        Some(challenge) => {
+            match Challenge::new(challenge, request.code_challenge_method.as_deref()) {
+                Ok(challenge) => Some(challenge),
+                Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
+            }
+        }
+        None => None,
+    };
+    let started = Started {
+        challenge,
+        redirect_uri: request.redirect_uri,
     };
     let Some(app) = feishu.app(&request.app_id) else {
         return error(StatusCode::NOT_FOUND, "no such app_id");
@@ -42,7 +65,7 @@ pub async fn login_code(State(feishu): State<Arc<Feishu>>, body: axum::body::Byt
         .find_entity(app.tenant.space.id, USER, &request.user_id)
         .await;
     match user {
-        Ok(Some(user)) => match mint_login_code(&feishu, &app, user.id).await {
+        Ok(Some(user)) => match mint_login_code(&feishu, &app, user.id, started).await {
             Ok(code) => Json(json!({ "code": code, "expires_in": LOGIN_CODE_TTL })).into_response(),
             Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
         },

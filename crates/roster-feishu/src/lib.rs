@@ -62,12 +62,21 @@ pub async fn routes(engine: Engine) -> Result<Routes, StoreError> {
         )
         .route(
             "/authen/v1/oidc/access_token",
-            post(login::oidc_access_token),
+            login::v1::route(&login::v1::OIDC_CODE),
         )
         .route(
             "/authen/v1/oidc/refresh_access_token",
-            post(login::oidc_refresh_access_token),
+            login::v1::route(&login::v1::OIDC_REFRESH),
         )
+        .route(
+            "/authen/v1/access_token",
+            login::v1::route(&login::v1::LEGACY_CODE),
+        )
+        .route(
+            "/authen/v1/refresh_access_token",
+            login::v1::route(&login::v1::LEGACY_REFRESH),
+        )
+        .route("/authen/v2/oauth/token", post(login::oauth_token))
         .route("/authen/v1/user_info", get(directory::user_info))
         .route("/contact/v3/users", post(directory::create_user))
         .route("/contact/v3/users/batch", get(directory::batch_get_users))
@@ -107,12 +116,16 @@ pub async fn routes(engine: Engine) -> Result<Routes, StoreError> {
         .merge(task::routes(feishu.clone()))
         .with_state(feishu.clone());
     let api = wire::slash_tolerant(api).layer(middleware::from_fn(wire::log_id));
+    // OAuth v3 lives at the origin root, as on `accounts.feishu.cn`.
+    let oauth = Router::new()
+        .route("/oauth/v3/token", post(login::oauth_token))
+        .with_state(feishu.clone());
     let admin = Router::new()
         .route("/login_codes", post(admin::login_code))
         .route("/apaas_user_tasks", post(apaas::routes::declare_task))
         .with_state(feishu.clone());
     Ok(Routes {
-        api: Router::new().nest("/open-apis", api),
+        api: Router::new().nest("/open-apis", api).merge(oauth),
         admin: Router::new().nest("/feishu", admin),
         wire: DialectWire {
             name: tenants::DIALECT,

@@ -84,6 +84,7 @@ on_both_backends!(
     super::Server::start;
     refused_redemptions_leave_the_credential_to_its_owner,
     racing_redemptions_have_one_winner,
+    oauth_token_endpoint_as_rfc_6749_clients_call_it,
 );
 
 async fn refused_redemptions_leave_the_credential_to_its_owner(s: Server) {
@@ -142,5 +143,188 @@ async fn racing_redemptions_have_one_winner(s: Server) {
         codes.sort_unstable();
         assert_eq!(codes, [0, 20003]);
     }
+    s.0.server.stop().await;
+}
+
+/// A refused token request: its Basic credentials and form, the status, code and `error`.
+type Refusal<'a> = (
+    Option<(&'a str, &'a str)>,
+    Vec<(&'a str, &'a str)>,
+    u16,
+    i64,
+    &'a str,
+);
+
+/// `/open-apis/authen/v2/oauth/token` and `/oauth/v3/token` as standard OAuth libraries call
+/// them (form-encoded, HTTP Basic) and as the documented JSON, with the documented errors.
+async fn oauth_token_endpoint_as_rfc_6749_clients_call_it(s: Server) {
+    let form = |path: &str, basic: Option<(&str, &str)>, fields: &[(&str, &str)]| {
+        let mut request = s.0.http.post(format!("{}{path}", s.0.url)).form(fields);
+        if let Some((id, secret)) = basic {
+            request = request.basic_auth(id, Some(secret));
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let code = s
+        .login_code(
+            "cli_acme_a",
+            json!({ "redirect_uri": "https://a.example/cb" }),
+        )
+        .await;
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", "https://a.example/cb"),
+    ];
+    let (status, answer) = form(
+        "/open-apis/authen/v2/oauth/token",
+        Some(("cli_acme_a", "secret-a")),
+        &exchange,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        (answer["code"].as_i64(), answer["token_type"].as_str()),
+        (Some(0), Some("Bearer"))
+    );
+    for field in ["access_token", "refresh_token", "scope"] {
+        assert!(answer[field].is_string(), "{field}: {answer}");
+    }
+    for field in ["expires_in", "refresh_token_expires_in"] {
+        assert!(answer[field].as_i64().unwrap() > 0, "{field}: {answer}");
+    }
+    let refresh = answer["refresh_token"].as_str().unwrap().to_string();
+
+    let fresh = s.login_code("cli_acme_a", json!({})).await;
+    let refusals: Vec<Refusal> = vec![
+        // Both client authentications at once.
+        (
+            Some(("cli_acme_a", "secret-a")),
+            vec![
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh),
+                ("client_secret", "secret-a"),
+            ],
+            400,
+            20070,
+            "invalid_request",
+        ),
+        (
+            None,
+            vec![
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh),
+                ("client_id", "cli_acme_a"),
+                ("client_secret", "nope"),
+            ],
+            400,
+            20002,
+            "invalid_client",
+        ),
+        (
+            None,
+            vec![
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh),
+                ("client_id", "cli_nobody"),
+                ("client_secret", "x"),
+            ],
+            400,
+            20048,
+            "invalid_client",
+        ),
+        (
+            Some(("cli_acme_a", "secret-a")),
+            vec![("grant_type", "password")],
+            400,
+            20036,
+            "unsupported_grant_type",
+        ),
+        (
+            Some(("cli_acme_a", "secret-a")),
+            vec![("grant_type", "authorization_code")],
+            400,
+            20001,
+            "invalid_request",
+        ),
+        // Another app's refresh token; a redirect_uri the login did not name.
+        (
+            Some(("cli_acme_b", "secret-b")),
+            vec![("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+            400,
+            20024,
+            "invalid_grant",
+        ),
+        (
+            Some(("cli_acme_b", "secret-b")),
+            vec![("grant_type", "authorization_code"), ("code", &fresh)],
+            400,
+            20024,
+            "invalid_grant",
+        ),
+    ];
+    for (basic, fields, status, code, error) in refusals {
+        let (got, answer) = form("/oauth/v3/token", basic, &fields).await;
+        assert_eq!(
+            (got, answer["code"].as_i64(), answer["error"].as_str()),
+            (status, Some(code), Some(error)),
+            "{fields:?}: {answer}"
+        );
+        assert!(answer["error_description"].is_string(), "{answer}");
+    }
+    let (status, answer) = s
+        .post("/oauth/v3/token", None, json!(["not", "an", "object"]))
+        .await;
+    assert_eq!(
+        (status, answer["code"].as_i64()),
+        (400, Some(20063)),
+        "{answer}"
+    );
+
+    // The refusals consumed nothing; JSON with the credentials in the body works too.
+    let (status, answer) = s
+        .post(
+            "/open-apis/authen/v2/oauth/token/",
+            None,
+            json!({ "grant_type": "refresh_token", "refresh_token": refresh,
+                    "client_id": "cli_acme_a", "client_secret": "secret-a" }),
+        )
+        .await;
+    assert_eq!(
+        (status, answer["code"].as_i64()),
+        (200, Some(0)),
+        "{answer}"
+    );
+    let (_, answer) = s
+        .post(
+            "/oauth/v3/token",
+            None,
+            json!({ "grant_type": "authorization_code", "code": fresh,
+                    "client_id": "cli_acme_a", "client_secret": "secret-a" }),
+        )
+        .await;
+    assert_eq!(answer["code"], 0, "{answer}");
+
+    // A login started with PKCE is not for v1, which cannot present the verifier.
+    let verifier = "v".repeat(43);
+    let pkce = s
+        .login_code(
+            "cli_acme_a",
+            json!({ "code_challenge": verifier, "code_challenge_method": "plain" }),
+        )
+        .await;
+    assert_eq!(s.exchange("cli_acme_a", &pkce).await.0, 20003);
+    let (status, answer) = s
+        .post(
+            "/_roster/feishu/login_codes",
+            Some(ADMIN_TOKEN),
+            json!({ "app_id": "cli_acme_a", "user_id": "alice", "code_challenge": "short" }),
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
     s.0.server.stop().await;
 }

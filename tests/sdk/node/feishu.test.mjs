@@ -257,3 +257,52 @@ test('tenants are isolated', async () => {
   const foreign = await refusal(globex.task.v1.task.get({ path: { task_id: task.id } }));
   assert.deepEqual([foreign.status, foreign.code], [400, 1470602]);
 });
+
+async function loginCode(userId, started = {}) {
+  const { status, body } = await roster.admin('POST', '/feishu/login_codes', { app_id: APP_ID, user_id: userId, ...started });
+  assert.equal(status, 200);
+  return body.code;
+}
+
+test('the legacy v1 exchange answers tokens with the user', async () => {
+  const res = await client.authen.v1.accessToken.create({
+    data: { grant_type: 'authorization_code', code: await loginCode('alice') },
+  });
+  assert.equal(res.code, 0);
+  assert.equal(res.data.user_id, 'alice');
+  assert.equal(res.data.en_name, 'Alice Liddell');
+  assert.equal(res.data.avatar_big, 'https://avatars.acme.example/alice.png');
+  for (const field of ['access_token', 'refresh_token', 'sid', 'open_id', 'union_id', 'tenant_key', 'mobile']) {
+    assert.equal(typeof res.data[field], 'string', field);
+  }
+  const refreshed = await client.authen.v1.refreshAccessToken.create({
+    data: { grant_type: 'refresh_token', refresh_token: res.data.refresh_token },
+  });
+  assert.equal(refreshed.code, 0);
+  assert.equal(refreshed.data.user_id, 'alice');
+});
+
+test('client.accessToken exchanges a PKCE login code at /oauth/v3/token', async () => {
+  const oauth = new lark.Client({
+    appId: APP_ID, appSecret: APP_SECRET, domain: roster.url, oauthBaseUrl: roster.url,
+    cache: new lark.DefaultCache(), logger: quiet,
+  });
+  const verifier = 'node-pkce-verifier-'.padEnd(64, 'z');
+  const { createHash } = await import('node:crypto');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const code = await loginCode('carol', { code_challenge: challenge, code_challenge_method: 'S256' });
+  await assert.rejects(
+    oauth.accessToken.retrieveByAuthorizationCode({ code, codeVerifier: 'w'.repeat(50) }),
+    (e) => e.statusCode === 400 && e.code === 20049 && e.error === 'invalid_grant',
+  );
+  const token = await oauth.accessToken.retrieveByAuthorizationCode({ code, codeVerifier: verifier });
+  assert.equal(token.tokenType, 'Bearer');
+  const info = await client.authen.v1.userInfo.get({}, lark.withUserAccessToken(token.accessToken));
+  assert.equal(info.data.user_id, 'carol');
+  const refreshed = await oauth.accessToken.refresh({ refreshToken: token.refreshToken });
+  assert.ok(refreshed.accessToken && refreshed.refreshToken !== token.refreshToken);
+  await assert.rejects(
+    oauth.accessToken.retrieveByAuthorizationCode({ code, codeVerifier: verifier }),
+    (e) => e.code === 20003,
+  );
+});

@@ -1,6 +1,8 @@
 """Feishu through the official Python SDK (lark-oapi), as a user would call it: tokens,
 directory, Task v1 with its followers and collaborators, and their error paths."""
 
+import base64
+import hashlib
 import json
 
 import lark_oapi as lark
@@ -9,7 +11,7 @@ import lark_oapi.api.authen.v1 as authen
 import lark_oapi.api.contact.v3 as contact
 import lark_oapi.api.task.v1 as task
 import pytest
-from lark_oapi.core.exception import ObtainAccessTokenException
+from lark_oapi.core.exception import AccessTokenException, ObtainAccessTokenException
 from lark_oapi.core.token.manager import TokenManager
 
 SEED = "feishu.toml"
@@ -362,6 +364,74 @@ def test_user_objects_are_complete(roster, client, token_client):
     bob = fields_of(batch)["items"][1]
     assert_typed(bob, contact.User, skip=request_only)
     assert (bob["en_name"], bob["avatar"]["avatar_72"], bob["employee_no"]) == ("", "", "")
+
+
+def login_code(roster, user_id, **started):
+    status, body = roster.admin(
+        "POST", "/feishu/login_codes", {"app_id": APP_ID, "user_id": user_id, **started})
+    assert status == 200, body
+    return body["code"]
+
+
+def test_legacy_v1_login_carries_the_user(roster, client):
+    request = authen.CreateAccessTokenRequest.builder().request_body(
+        authen.CreateAccessTokenRequestBody.builder()
+        .grant_type("authorization_code").code(login_code(roster, "alice")).build()
+    ).build()
+    response = client.authen.v1.access_token.create(request)
+    assert response.success(), response.msg
+    assert_typed(fields_of(response), authen.CreateAccessTokenResponseBody)
+    assert (response.data.user_id, response.data.en_name, response.data.token_type) == (
+        "alice", "Alice Liddell", "Bearer")
+    refresh = authen.CreateRefreshAccessTokenRequest.builder().request_body(
+        authen.CreateRefreshAccessTokenRequestBody.builder()
+        .grant_type("refresh_token").refresh_token(response.data.refresh_token).build()
+    ).build()
+    refreshed = client.authen.v1.refresh_access_token.create(refresh)
+    assert refreshed.success(), refreshed.msg
+    assert_typed(fields_of(refreshed), authen.CreateRefreshAccessTokenResponseBody)
+    assert refreshed.data.refresh_token != response.data.refresh_token
+    again = client.authen.v1.refresh_access_token.create(refresh)
+    assert again.code == 20026
+
+
+def test_oauth_v3_with_pkce(roster):
+    oauth = (
+        lark.Client.builder().app_id(APP_ID).app_secret(APP_SECRET)
+        .domain(roster.url).oauth_base_url(roster.url).build()
+    )
+    verifier = "roster-pkce-verifier-" + "x" * 30
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    code = login_code(roster, "bob", code_challenge=challenge, code_challenge_method="S256",
+                      redirect_uri="https://app.acme.example/callback")
+    with pytest.raises(AccessTokenException) as refused:
+        oauth.access_token.retrieve_by_authorization_code(
+            code, redirect_uri="https://app.acme.example/callback", code_verifier="y" * 43)
+    assert (refused.value.code, refused.value.error) == (20049, "invalid_grant")
+    with pytest.raises(AccessTokenException) as refused:
+        oauth.access_token.retrieve_by_authorization_code(
+            code, redirect_uri="https://elsewhere.example/", code_verifier=verifier)
+    assert refused.value.code == 20071
+    # The refusals left the code to its rightful redemption.
+    token = oauth.access_token.retrieve_by_authorization_code(
+        code, redirect_uri="https://app.acme.example/callback", code_verifier=verifier)
+    assert token.token_type == "Bearer" and token.expires_in > 0
+    info = client_of(roster, set_token=True).authen.v1.user_info.get(
+        authen.GetUserInfoRequest.builder().build(), as_user(token.access_token))
+    assert info.data.user_id == "bob"
+    refreshed = oauth.access_token.refresh(token.refresh_token)
+    assert refreshed.access_token and refreshed.refresh_token != token.refresh_token
+    with pytest.raises(AccessTokenException) as reused:
+        oauth.access_token.refresh(token.refresh_token)
+    assert reused.value.code == 20026
+    wrong = (
+        lark.Client.builder().app_id(APP_ID).app_secret("not-it")
+        .domain(roster.url).oauth_base_url(roster.url).build()
+    )
+    with pytest.raises(AccessTokenException) as bad_secret:
+        wrong.access_token.refresh(refreshed.refresh_token)
+    assert (bad_secret.value.status_code, bad_secret.value.code, bad_secret.value.error) == (
+        400, 20002, "invalid_client")
 
 
 def test_tenant_isolation(roster, client):

@@ -6,15 +6,18 @@
 //! token are one plan, so of two racing redemptions exactly one wins and a refused one
 //! leaves the credential to its rightful owner.
 
-mod v1;
+mod oauth;
+mod pkce;
+pub mod v1;
 
-use roster_core::{EntityId, StoreError, WritePlan};
+use roster_core::{Entity, EntityId, StoreError, WritePlan};
 use serde_json::{json, Value};
 
 use crate::tenants::{App, Feishu};
 use crate::tokens::{random_hex, Claims};
 
-pub use v1::{oidc_access_token, oidc_refresh_access_token};
+pub use oauth::token as oauth_token;
+pub use pkce::Challenge;
 
 pub const LOGIN_CODE: &str = "feishu.login_code";
 const REFRESH_TOKEN: &str = "feishu.refresh_token";
@@ -23,6 +26,7 @@ const REFRESH_TOKEN_TTL: i64 = 30 * 24 * 3600;
 /// How long an expired code or refresh token is still known as expired (20004, 20037) rather
 /// than unknown, before housekeeping removes it.
 const EXPIRED_KEPT: i64 = 3600;
+const REDIRECT_URI: &str = "redirect_uri";
 
 /// The steps removing the tenant's login codes and refresh tokens expired for a while.
 pub fn prune_expired(plan: &mut WritePlan) {
@@ -30,16 +34,32 @@ pub fn prune_expired(plan: &mut WritePlan) {
     plan.prune(REFRESH_TOKEN, plan.now - REFRESH_TOKEN_TTL - EXPIRED_KEPT);
 }
 
+/// How a login was started, which its code's redemption must match.
+#[derive(Debug, Default)]
+pub struct Started {
+    /// PKCE: the code is redeemed only with the verifier of this challenge.
+    pub challenge: Option<Challenge>,
+    /// The redemption must name the same `redirect_uri` (where the endpoint takes one).
+    pub redirect_uri: Option<String>,
+}
+
 /// A single-use login code for `user` in `app`, as the browser login would hand to the app.
 pub async fn mint_login_code(
     feishu: &Feishu,
     app: &App,
     user: EntityId,
+    started: Started,
 ) -> Result<String, StoreError> {
     let code = random_hex(16);
     let now = feishu.now();
     let mut plan = WritePlan::new(app.tenant.space.id, now);
-    let attrs = json!({ "app": app.entity, "user": user, "expires_at": now + LOGIN_CODE_TTL });
+    let mut attrs = json!({ "app": app.entity, "user": user, "expires_at": now + LOGIN_CODE_TTL });
+    if let Some(challenge) = started.challenge {
+        attrs[pkce::ATTR] = challenge.to_attr();
+    }
+    if let Some(uri) = started.redirect_uri {
+        attrs[REDIRECT_URI] = json!(uri);
+    }
     plan.create(LOGIN_CODE, &code, attrs, Some(user.into()));
     feishu.engine.store.apply(plan).await?;
     Ok(code)
@@ -72,16 +92,30 @@ pub enum Refused {
     OtherApp,
     #[error("the user no longer exists")]
     NoUser,
+    #[error("the PKCE code verifier is missing or does not match")]
+    Pkce,
+    #[error("the redirect_uri is not the login's")]
+    RedirectUri,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// A new user token pair.
+/// A new user token pair, and whose it is.
 pub struct Issued {
     pub access_token: String,
     pub expires_in: i64,
     pub refresh_token: String,
     pub refresh_expires_in: i64,
+    pub user: Entity,
+}
+
+/// What a code's redemption presents beside the code.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Proof<'a> {
+    /// PKCE's `code_verifier`; required for a code minted with a challenge.
+    pub code_verifier: Option<&'a str>,
+    /// The `redirect_uri` named; `None` where the endpoint takes none (v1).
+    pub redirect_uri: Option<&'a str>,
 }
 
 /// Redeem `value`, a credential of `app`, for a new token pair: the credential is consumed
@@ -91,6 +125,7 @@ pub async fn redeem(
     app: &App,
     credential: Credential,
     value: &str,
+    proof: Proof<'_>,
 ) -> Result<Issued, Refused> {
     let store = &feishu.engine.store;
     let space = app.tenant.space.id;
@@ -100,6 +135,9 @@ pub async fn redeem(
         .ok_or(Refused::Unknown)?;
     let now = feishu.now();
     let user = check(&grant.attrs, app, now)?;
+    if credential == Credential::LoginCode {
+        check_proof(&grant.attrs, proof)?;
+    }
     let user = store.entity(user).await?.ok_or(Refused::NoUser)?;
 
     let access = Claims::for_user(app.entity, user.id, now);
@@ -120,6 +158,7 @@ pub async fn redeem(
         expires_in: access.expires_at - now,
         refresh_token: refresh,
         refresh_expires_in: REFRESH_TOKEN_TTL,
+        user,
     })
 }
 
@@ -132,4 +171,18 @@ fn check(attrs: &Value, app: &App, now: i64) -> Result<EntityId, Refused> {
         return Err(Refused::Expired);
     }
     attrs["user"].as_i64().ok_or(Refused::NoUser)
+}
+
+/// A code minted with a PKCE challenge needs its verifier; one minted with a redirect_uri
+/// needs the same one, where the endpoint takes one.
+fn check_proof(attrs: &Value, proof: Proof<'_>) -> Result<(), Refused> {
+    if let Some(challenge) = Challenge::from_attr(&attrs[pkce::ATTR]) {
+        if !proof.code_verifier.is_some_and(|v| challenge.verifies(v)) {
+            return Err(Refused::Pkce);
+        }
+    }
+    match (attrs[REDIRECT_URI].as_str(), proof.redirect_uri) {
+        (Some(expected), Some(named)) if expected != named => Err(Refused::RedirectUri),
+        _ => Ok(()),
+    }
 }

@@ -1,17 +1,21 @@
-//! `authen/v1`'s code exchange and refresh (OIDC): an app or tenant token authenticates the
-//! app, errors are HTTP 200 with a code.
+//! `authen/v1`'s code exchange and refresh, OIDC and legacy (whose answers also carry the
+//! user's info): an app or tenant token authenticates the app, errors are HTTP 200 with a code.
 
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{post, MethodRouter};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{redeem, Credential, Issued, Refused};
+use super::{redeem, Credential, Issued, Proof, Refused};
 use crate::auth::authenticate;
+use crate::profile;
 use crate::tenants::{App, Feishu};
+use crate::tokens::random_hex;
 use crate::tokens::TokenKind;
 use crate::wire::{json_response, parse_json, read_body, success};
 
@@ -34,44 +38,53 @@ fn error((code, msg): CodeError) -> Response {
 
 const INVALID_REQUEST: CodeError = (20001, "invalid request");
 
-/// One grant of the v1 endpoints: what it takes and how it fails.
-struct Grant {
+/// One grant of the v1 endpoints: what it takes, how it fails, what it answers.
+pub struct Grant {
     grant_type: &'static str,
     credential: Credential,
     unknown: CodeError,
     expired: CodeError,
+    /// The legacy endpoints add the user's info to the token fields.
+    legacy: bool,
 }
 
-const AUTHORIZATION_CODE: Grant = Grant {
+/// `POST /open-apis/authen/v1/oidc/access_token`.
+pub const OIDC_CODE: Grant = Grant {
     grant_type: "authorization_code",
     credential: Credential::LoginCode,
     unknown: (20003, "code is invalid"),
     expired: (20004, "code is expired"),
+    legacy: false,
 };
 
-const REFRESH: Grant = Grant {
+/// `POST /open-apis/authen/v1/oidc/refresh_access_token`.
+pub const OIDC_REFRESH: Grant = Grant {
     grant_type: "refresh_token",
     credential: Credential::RefreshToken,
     unknown: (20026, "refresh token is invalid"),
     expired: (20037, "refresh token is expired"),
+    legacy: false,
 };
 
-/// `POST /open-apis/authen/v1/oidc/access_token`.
-pub async fn oidc_access_token(
-    State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
-    body: axum::body::Body,
-) -> Response {
-    exchange(&feishu, &headers, body, &AUTHORIZATION_CODE).await
-}
+/// `POST /open-apis/authen/v1/access_token`.
+pub const LEGACY_CODE: Grant = Grant {
+    legacy: true,
+    ..OIDC_CODE
+};
 
-/// `POST /open-apis/authen/v1/oidc/refresh_access_token`.
-pub async fn oidc_refresh_access_token(
-    State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
-    body: axum::body::Body,
-) -> Response {
-    exchange(&feishu, &headers, body, &REFRESH).await
+/// `POST /open-apis/authen/v1/refresh_access_token`.
+pub const LEGACY_REFRESH: Grant = Grant {
+    legacy: true,
+    ..OIDC_REFRESH
+};
+
+/// The route of one v1 grant.
+pub fn route(grant: &'static Grant) -> MethodRouter<Arc<Feishu>> {
+    post(
+        move |State(feishu): State<Arc<Feishu>>, headers: HeaderMap, body: Body| async move {
+            exchange(&feishu, &headers, body, grant).await
+        },
+    )
 }
 
 /// Callers authenticate with an app token (as documented) or a tenant token (as the Node SDK does).
@@ -84,12 +97,7 @@ fn caller_app(feishu: &Feishu, headers: &HeaderMap) -> Result<Arc<App>, CodeErro
 }
 
 /// Trade a login code or a refresh token (consumed on success only) for a new token pair.
-async fn exchange(
-    feishu: &Feishu,
-    headers: &HeaderMap,
-    body: axum::body::Body,
-    grant: &Grant,
-) -> Response {
+async fn exchange(feishu: &Feishu, headers: &HeaderMap, body: Body, grant: &Grant) -> Response {
     let app = match caller_app(feishu, headers) {
         Ok(app) => app,
         Err(e) => return error(e),
@@ -110,9 +118,11 @@ async fn exchange(
     let Some(presented) = presented.filter(|c| !c.is_empty()) else {
         return error(INVALID_REQUEST);
     };
-    match redeem(feishu, &app, grant.credential, &presented).await {
+    // v1 takes neither a PKCE verifier nor a redirect_uri: a PKCE login is v2's or v3's.
+    match redeem(feishu, &app, grant.credential, &presented, Proof::default()).await {
+        Ok(issued) if grant.legacy => success(legacy_data(&app, &issued)),
         Ok(issued) => success(token_data(&issued)),
-        Err(Refused::Unknown) => error(grant.unknown),
+        Err(Refused::Unknown | Refused::Pkce | Refused::RedirectUri) => error(grant.unknown),
         Err(Refused::Expired) => error(grant.expired),
         Err(Refused::OtherApp) => error((20024, "app id mismatch")),
         Err(Refused::NoUser) => error((20008, "user not exist")),
@@ -130,4 +140,17 @@ fn token_data(issued: &Issued) -> Value {
         "refresh_expires_in": issued.refresh_expires_in,
         "scope": "",
     })
+}
+
+/// The legacy answer: the token fields, the user's info and a session id.
+fn legacy_data(app: &App, issued: &Issued) -> Value {
+    let mut data = token_data(issued);
+    if let (Value::Object(data), Value::Object(info)) =
+        (&mut data, profile::user_info(app, &issued.user))
+    {
+        data.extend(info);
+        data.remove("scope");
+        data.insert("sid".into(), json!(random_hex(16)));
+    }
+    data
 }
