@@ -6,15 +6,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use roster_http::own::{error, OwnJson};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::login::{mint_login_code, Challenge, Started, LOGIN_CODE_TTL};
 use crate::tenants::{Feishu, USER};
-use crate::wire::parse_json;
 
 #[derive(Deserialize)]
-struct LoginCodeRequest {
+pub struct LoginCodeRequest {
     app_id: String,
     /// The tenant-scoped user_id of the user who "logs in".
     user_id: String,
@@ -29,20 +29,13 @@ struct LoginCodeRequest {
     redirect_uri: Option<String>,
 }
 
-pub(crate) fn error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
-}
-
 /// `POST /_roster/feishu/login_codes {"app_id", "user_id", "code_challenge"?,
 /// "code_challenge_method"?, "redirect_uri"?}`: the code a browser login would give the app,
 /// to exchange at any of the token endpoints.
-pub async fn login_code(State(feishu): State<Arc<Feishu>>, body: axum::body::Bytes) -> Response {
-    let Ok(request) = parse_json::<LoginCodeRequest>(&body) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "expected {\"app_id\": ..., \"user_id\": ...}",
-        );
-    };
+pub async fn login_code(
+    State(feishu): State<Arc<Feishu>>,
+    OwnJson(request): OwnJson<LoginCodeRequest>,
+) -> Response {
     let challenge = match request.code_challenge {
         Some(challenge) => {
             match Challenge::new(challenge, request.code_challenge_method.as_deref()) {

@@ -1,9 +1,13 @@
 //! HTTP plumbing every dialect needs and no vendor defines: reading request bodies within a
-//! limit without breaking the connection of a client that sends too much, and the [`Wire`]
-//! each dialect offers roster's control plane.
+//! limit without breaking the connection of a client that sends too much, draining what a
+//! handler leaves unread, roster's own JSON envelope, and the [`Wire`] each dialect offers
+//! roster's control plane.
 
+mod drain;
+pub mod own;
 mod wire;
 
+pub use drain::drain_unread;
 pub use wire::{DialectWire, Wire};
 
 use std::future::poll_fn;

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use roster_core::Clock;
+use roster_http::own::{error, OwnJson};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -37,10 +38,6 @@ pub async fn require_token(
     }
 }
 
-pub fn error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
-}
-
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -55,15 +52,9 @@ struct SetClock {
 }
 
 /// Move roster's clock: tokens, codes and signatures expire as if that much time had passed.
-async fn set_clock(State(clock): State<Arc<Clock>>, body: axum::body::Bytes) -> Response {
-    match serde_json::from_slice::<SetClock>(&body) {
-        Ok(set) => match clock.set_offset_seconds(set.offset_seconds) {
-            Ok(()) => get_clock(State(clock)).await.into_response(),
-            Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
-        },
-        Err(e) => error(
-            StatusCode::BAD_REQUEST,
-            &format!("expected {{\"offset_seconds\": N}}: {e}"),
-        ),
+async fn set_clock(State(clock): State<Arc<Clock>>, OwnJson(set): OwnJson<SetClock>) -> Response {
+    match clock.set_offset_seconds(set.offset_seconds) {
+        Ok(()) => get_clock(State(clock)).await.into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
     }
 }

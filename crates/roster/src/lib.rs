@@ -5,6 +5,7 @@ pub mod client;
 pub mod control;
 pub mod exec;
 pub mod metrics;
+mod refusals;
 pub mod seed;
 pub mod server;
 pub mod snapshot;

@@ -25,6 +25,7 @@ use crate::control::journal::{Journal, JournalLimits};
 use crate::control::observe::observe;
 use crate::control::{self, Control, Observer};
 use crate::metrics;
+use crate::refusals::Refusals;
 use crate::seed::Seed;
 use crate::snapshot;
 
@@ -138,7 +139,8 @@ async fn app(
             admin_token,
             admin::require_token,
         ));
-    Ok(Router::new()
+    // roster's own routes refuse in roster's envelope.
+    let own = Router::new()
         .route(
             "/healthz",
             get(|| async { Json(json!({ "status": "ok" })) }),
@@ -146,6 +148,9 @@ async fn app(
         .route("/readyz", get(readyz).with_state(engine))
         .route("/metrics", get(metrics::render))
         .nest("/_roster", admin)
+        .layer(middleware::from_fn(roster_http::own::json_answers));
+    Ok(Router::new()
+        .merge(own)
         .merge(feishu.api)
         .merge(tim)
         .merge(wecom)
@@ -156,7 +161,8 @@ async fn app(
             )
                 .into_response()
         })
-        .layer(middleware::from_fn_with_state(observer, observe)))
+        .layer(middleware::from_fn_with_state(observer, observe))
+        .layer(middleware::from_fn(roster_http::drain_unread)))
 }
 
 /// Ready once the database answers: for orchestrators and load balancers.
@@ -189,7 +195,10 @@ async fn serve(listener: TcpListener, app: Router, mut stop: oneshot::Receiver<(
                 let _ = stream.set_nodelay(true);
                 let connection = hyper::server::conn::http1::Builder::new()
                     .title_case_headers(true)
-                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+                    .serve_connection(
+                        TokioIo::new(Refusals::new(stream)),
+                        TowerToHyperService::new(app.clone()),
+                    );
                 let connection = graceful.watch(connection);
                 tokio::spawn(async move {
                     if let Err(e) = connection.await {

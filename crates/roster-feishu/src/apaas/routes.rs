@@ -15,13 +15,13 @@ use serde_json::{json, Value};
 
 use super::tasks::{self, UserTaskSeed, ASSIGNEE, CANCELED, CC, DONE, IN_PROCESS, PENDING};
 use super::{invalid, kunlun_users, Body, KUNLUN_ID};
-use crate::admin;
 use crate::auth::{Accepting, TenantOnly};
 use crate::directory::unresolved;
 use crate::im::chat::{self, Found, Members, MembershipError};
 use crate::im::routes::default_chat_attrs;
 use crate::tenants::{all_pages, Feishu, Tenant, DIALECT};
-use crate::wire::{parse_json, success, ApiError, ApiResult};
+use crate::wire::{success, ApiError, ApiResult};
+use roster_http::own::{error, OwnJson};
 
 /// Invitees per `chat_group` call.
 const MAX_INVITEES: usize = 20;
@@ -556,29 +556,28 @@ pub async fn cancel(
 
 /// `POST /_roster/feishu/apaas_user_tasks {"tenant_key", ...one seed-file task}`: declare a user
 /// task (or update a declared one) as an approval flow would create it.
-pub async fn declare_task(State(feishu): State<Arc<Feishu>>, body: axum::body::Bytes) -> Response {
-    let mut request: Value = match parse_json(&body) {
-        Ok(value) => value,
-        Err(_) => return admin::error(StatusCode::BAD_REQUEST, "expected a JSON object"),
-    };
+pub async fn declare_task(
+    State(feishu): State<Arc<Feishu>>,
+    OwnJson(mut request): OwnJson<Value>,
+) -> Response {
     let tenant_key = request
         .as_object_mut()
         .and_then(|o| o.remove("tenant_key"))
         .and_then(|k| k.as_str().map(str::to_string));
     let Some(tenant_key) = tenant_key else {
-        return admin::error(StatusCode::BAD_REQUEST, "tenant_key is required");
+        return error(StatusCode::BAD_REQUEST, "tenant_key is required");
     };
     let engine = &feishu.engine;
     let space = match engine.store.spaces(DIALECT).await {
         Ok(spaces) => spaces.into_iter().find(|s| s.key == tenant_key),
-        Err(e) => return admin::error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
     let Some(space) = space else {
-        return admin::error(StatusCode::NOT_FOUND, "no such tenant_key");
+        return error(StatusCode::NOT_FOUND, "no such tenant_key");
     };
     let seed: UserTaskSeed = match serde_json::from_value(request) {
         Ok(seed) => seed,
-        Err(e) => return admin::error(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
     match tasks::declare(engine, &space, &seed).await {
         Ok(task) => Json(json!({
@@ -587,10 +586,10 @@ pub async fn declare_task(State(feishu): State<Arc<Feishu>>, body: axum::body::B
         }))
         .into_response(),
         Err(e @ tasks::DeclareError::Invalid { .. }) => {
-            admin::error(StatusCode::BAD_REQUEST, &e.to_string())
+            error(StatusCode::BAD_REQUEST, &e.to_string())
         }
         Err(tasks::DeclareError::Store(e)) => {
-            admin::error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
+            error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
         }
     }
 }

@@ -18,11 +18,11 @@ use roster_core::{Engine, SpaceDump, SpaceName, StoreError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::admin::error;
 use crate::seed::Seed;
 use crate::snapshot::{self, SnapshotError};
 pub use observe::Observer;
 pub use reset::Baseline;
+use roster_http::own::error;
 
 /// The dialects whose spaces the store holds.
 pub const DIALECTS: [&str; 3] = ["feishu", "tim", "wecom"];
