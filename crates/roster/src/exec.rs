@@ -48,6 +48,7 @@ pub async fn exec(args: ExecArgs) -> anyhow::Result<i32> {
         snapshot: None,
         journal: JournalLimits::default(),
         admin_token: admin_token.clone(),
+        tls: None,
     })
     .await?;
     let (program, rest) = args.command.split_first().expect("clap requires a command");

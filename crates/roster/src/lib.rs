@@ -9,5 +9,6 @@ mod refusals;
 pub mod seed;
 pub mod server;
 pub mod snapshot;
+pub mod tls;
 
 pub use server::{Config, Running};

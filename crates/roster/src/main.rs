@@ -9,6 +9,7 @@ use roster::client::{requests, write_atomically, RequestFilter, Target};
 use roster::control::journal::JournalLimits;
 use roster::exec::{exec, ExecArgs};
 use roster::server::{self, Config};
+use roster::tls::TlsSource;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -160,6 +161,28 @@ struct ServeArgs {
     /// Each journaled body is kept up to this many bytes.
     #[arg(long, env = "ROSTER_JOURNAL_BODY_BYTES", default_value_t = JournalLimits::default().body_bytes)]
     journal_body_bytes: usize,
+    /// Serve HTTPS with a certificate made once in DATA/tls for localhost, 127.0.0.1 and the
+    /// vendors' hosts (open.feishu.cn, console.tim.qq.com, qyapi.weixin.qq.com, ...).
+    #[arg(long, env = "ROSTER_TLS")]
+    tls: bool,
+    /// Serve HTTPS with this PEM certificate chain instead (with --tls-key).
+    #[arg(long, env = "ROSTER_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "ROSTER_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    fn tls(&self) -> Option<TlsSource> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsSource::Files {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => self.tls.then_some(TlsSource::Generated),
+        }
+    }
 }
 
 #[tokio::main]
@@ -287,6 +310,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let tls = args.tls();
     let admin_token = args.admin_token.unwrap_or_else(|| {
         let bytes: [u8; 16] = rand::thread_rng().gen();
         bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -303,12 +327,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             body_bytes: args.journal_body_bytes,
         },
         admin_token: admin_token.clone(),
+        tls,
     })
     .await?;
     let base = running.base_url();
     // The first stdout line is machine-readable: test harnesses wait for it.
     println!("roster listening on {base}");
     println!("admin token (for {base}/_roster/...): {admin_token}");
+    if let Some(tls) = &running.tls {
+        for line in tls.describe(&base, running.addr.port()) {
+            println!("{line}");
+        }
+    }
     for line in running.seed.describe(&base) {
         println!("{line}");
     }

@@ -12,12 +12,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use roster_core::{Clock, Engine};
 use serde_json::json;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use tokio_rustls::TlsAcceptor;
 
 use crate::admin;
 use crate::control::faults::Faults;
@@ -28,6 +30,7 @@ use crate::metrics;
 use crate::refusals::Refusals;
 use crate::seed::Seed;
 use crate::snapshot;
+use crate::tls::{Tls, TlsSource};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -43,19 +46,23 @@ pub struct Config {
     /// How much of the recent traffic the request journal keeps.
     pub journal: JournalLimits,
     pub admin_token: String,
+    /// Serve HTTPS instead of HTTP.
+    pub tls: Option<TlsSource>,
 }
 
 /// A server that is accepting connections.
 pub struct Running {
     pub addr: SocketAddr,
     pub seed: Arc<Seed>,
+    pub tls: Option<Tls>,
     stop: Option<oneshot::Sender<()>>,
     done: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Stop accepting, let in-flight requests finish, close the database.
@@ -93,16 +100,23 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     }
     let app = app(engine, control, &config, &seed).await?;
 
+    let tls = match &config.tls {
+        Some(source) => Some(Tls::load(source, &config.data)?),
+        None => None,
+    };
+    let acceptor = tls.as_ref().map(|tls| tls.acceptor.clone());
+
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel();
     let done = tokio::spawn(async move {
-        serve(listener, app, stopped).await;
+        serve(listener, app, acceptor, stopped).await;
         store.close().await;
     });
     Ok(Running {
         addr,
         seed,
+        tls,
         stop: Some(stop),
         done,
     })
@@ -177,9 +191,14 @@ async fn readyz(State(engine): State<Engine>) -> Response {
     }
 }
 
-/// HTTP/1.1 with Title-Case response header names: the Python SDKs look headers up
-/// case-sensitively (`Content-Type`, `X-Tt-Logid`).
-async fn serve(listener: TcpListener, app: Router, mut stop: oneshot::Receiver<()>) {
+/// HTTP/1.1 (over TLS when `tls` is given) with Title-Case response header names: the Python
+/// SDKs look headers up case-sensitively (`Content-Type`, `X-Tt-Logid`).
+async fn serve(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<TlsAcceptor>,
+    mut stop: oneshot::Receiver<()>,
+) {
     let graceful = GracefulShutdown::new();
     loop {
         tokio::select! {
@@ -193,18 +212,20 @@ async fn serve(listener: TcpListener, app: Router, mut stop: oneshot::Receiver<(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let connection = hyper::server::conn::http1::Builder::new()
-                    .title_case_headers(true)
-                    .serve_connection(
-                        TokioIo::new(Refusals::new(stream)),
-                        TowerToHyperService::new(app.clone()),
-                    );
-                let connection = graceful.watch(connection);
-                tokio::spawn(async move {
-                    if let Err(e) = connection.await {
-                        tracing::debug!("connection closed with error: {e}");
+                let (app, watcher) = (app.clone(), graceful.watcher());
+                match tls.clone() {
+                    None => {
+                        tokio::spawn(serve_connection(stream, app, watcher));
                     }
-                });
+                    Some(tls) => {
+                        tokio::spawn(async move {
+                            match tls.accept(stream).await {
+                                Ok(stream) => serve_connection(stream, app, watcher).await,
+                                Err(e) => tracing::debug!("TLS handshake failed: {e}"),
+                            }
+                        });
+                    }
+                }
             }
             _ = &mut stop => break,
         }
@@ -215,5 +236,20 @@ async fn serve(listener: TcpListener, app: Router, mut stop: oneshot::Receiver<(
         .is_err()
     {
         tracing::warn!("connections still open after 30 s; closing them");
+    }
+}
+
+async fn serve_connection<I>(io: I, app: Router, watcher: Watcher)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let connection = hyper::server::conn::http1::Builder::new()
+        .title_case_headers(true)
+        .serve_connection(
+            TokioIo::new(Refusals::new(io)),
+            TowerToHyperService::new(app),
+        );
+    if let Err(e) = watcher.watch(connection).await {
+        tracing::debug!("connection closed with error: {e}");
     }
 }

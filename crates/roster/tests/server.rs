@@ -339,6 +339,7 @@ async fn a_bad_seed_file_stops_start_up_with_a_clear_error() {
             snapshot: None,
             journal: Default::default(),
             admin_token: ADMIN_TOKEN.into(),
+            tls: None,
         })
         .await
         {

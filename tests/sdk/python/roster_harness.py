@@ -8,6 +8,7 @@ server of ROSTER_TEST_DATABASE_URL.
 import json
 import os
 import pathlib
+import ssl
 import subprocess
 import tempfile
 import time
@@ -34,11 +35,14 @@ def scratch_postgres_url() -> str:
 
 
 class Roster:
-    """A running roster server; `url` is its base URL (no trailing slash)."""
+    """A running roster server; `url` is its base URL (no trailing slash). With `tls`, it
+    serves HTTPS with the certificate it makes; `ca` is the CA file to trust."""
 
-    def __init__(self, seed: str, backend: str = None):
+    def __init__(self, seed: str, backend: str = None, tls: bool = False):
         self.seed = SEEDS / seed
         self.data = tempfile.mkdtemp(prefix="roster-sdk-")
+        self.tls = tls
+        self.ca = pathlib.Path(self.data) / "tls" / "ca.pem" if tls else None
         backend = backend or os.environ.get("ROSTER_SDK_BACKEND", "sqlite")
         self.database = scratch_postgres_url() if backend == "postgres" else None
         self.process = None
@@ -52,6 +56,8 @@ class Roster:
         ]
         if self.database:
             args += ["--database", self.database]
+        if self.tls:
+            args.append("--tls")
         env = {**os.environ, "ROSTER_LOG": os.environ.get("ROSTER_LOG", "warn")}
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)
         first = self.process.stdout.readline().strip()
@@ -80,7 +86,8 @@ class Roster:
                      "Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(request) as response:
+            context = ssl.create_default_context(cafile=self.ca) if self.ca else None
+            with urllib.request.urlopen(request, context=context) as response:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read())

@@ -30,6 +30,7 @@ impl TestServer {
             snapshot: None,
             journal: Default::default(),
             admin_token: ADMIN_TOKEN.into(),
+            tls: None,
         };
         let running = start(config.clone()).await.expect("roster starts");
         Self {
