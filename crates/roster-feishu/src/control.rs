@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::auth::authenticate;
 use crate::tenants::{Feishu, DIALECT};
-use crate::wire::{json_response, new_log_id, ApiError, LOG_ID_HEADER};
+use crate::wire::{gateway_error, json_response, new_log_id, ApiError, LOG_ID_HEADER};
 
 /// The gateway's rate-limit code, answered with HTTP 429.
 const RATE_LIMITED: i64 = 99991400;
@@ -53,5 +53,15 @@ impl Wire for FeishuWire {
             response.headers_mut().insert(LOG_ID_HEADER, value);
         }
         response
+    }
+
+    /// The gateway's code for the status (`99992402` for a malformed request).
+    fn http_refusal(&self, status: StatusCode, reason: &str) -> Response {
+        let error = gateway_error(status);
+        tracing::debug!("feishu: refused by the HTTP layer: {reason}");
+        let mut fields = Map::new();
+        fields.insert("code".into(), error.code.into());
+        fields.insert("msg".into(), error.msg.into());
+        self.error_response(fields, Some(status))
     }
 }

@@ -23,7 +23,6 @@ use roster_core::{Engine, Reload, StoreError, WritePlan};
 use roster_http::DialectWire;
 
 pub use seed::{Seed, SeedError};
-pub use wire::http_refusal;
 
 /// The limits a tenant's seed may override (see README for each one's vendor default).
 pub const LIMITS: &[&str] = &[

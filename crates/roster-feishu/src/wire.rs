@@ -192,7 +192,7 @@ pub async fn log_id(request: Request, next: Next) -> Response {
 }
 
 /// The gateway's error for a refusal of the HTTP layer itself, by its status.
-fn gateway_error(status: StatusCode) -> ApiError {
+pub(crate) fn gateway_error(status: StatusCode) -> ApiError {
     match status {
         StatusCode::METHOD_NOT_ALLOWED => {
             ApiError::new(status, 99991301, "request method doesn't match")
@@ -200,14 +200,6 @@ fn gateway_error(status: StatusCode) -> ApiError {
         StatusCode::NOT_FOUND => ApiError::new(status, 99991201, "resource not find"),
         _ => ApiError::new(status, 99992402, "field validation failed"),
     }
-}
-
-/// The body and log id of a request roster's HTTP layer refused before any route ran (a URI
-/// too long, bytes no header may hold), with `status`.
-pub fn http_refusal(status: StatusCode, reason: &str) -> (Value, String) {
-    let log_id = new_log_id();
-    let error = gateway_error(status).with_violation("request", None, reason);
-    (error.body(&log_id), log_id)
 }
 
 /// Unknown paths under `/open-apis/`.

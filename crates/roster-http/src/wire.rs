@@ -1,6 +1,6 @@
 //! What roster's control plane (request journal, fault injection) needs to know of a dialect
 //! without running its handlers: which space a request is for, how its answers carry the
-//! vendor's code, and how the vendor would render an error.
+//! vendor's code, and how the vendor would render an error (also one of the HTTP layer).
 
 use std::sync::Arc;
 
@@ -32,6 +32,10 @@ pub trait Wire: Send + Sync {
     /// message) in this dialect's envelope, the rest completed as the vendor would; `status`
     /// overrides the vendor's HTTP status for it.
     fn error_response(&self, fields: Map<String, Value>, status: Option<StatusCode>) -> Response;
+
+    /// The answer to a request roster's HTTP layer refused before any route ran (a URI too
+    /// long, a byte no header may hold), with `status`, in this dialect's envelope.
+    fn http_refusal(&self, status: StatusCode, reason: &str) -> Response;
 }
 
 /// A dialect's wire, and the requests it serves.

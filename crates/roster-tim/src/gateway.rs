@@ -153,6 +153,14 @@ impl Wire for Tim {
         }
         response
     }
+
+    /// 60002, TIM's HTTP parse error.
+    fn http_refusal(&self, status: StatusCode, reason: &str) -> Response {
+        let mut fields = Map::new();
+        fields.insert("ErrorCode".into(), code::HTTP_PARSE.into());
+        fields.insert("ErrorInfo".into(), reason.into());
+        self.error_response(fields, Some(status))
+    }
 }
 
 async fn handle(State(tim): State<Arc<Tim>>, request: Request) -> Response {

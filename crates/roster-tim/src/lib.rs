@@ -13,4 +13,3 @@ mod wire;
 pub use gateway::router;
 pub use limits::Limits;
 pub use seed::{AppSeed, Seed, SeedError};
-pub use wire::http_refusal;

@@ -135,19 +135,6 @@ pub fn fail_with(code: u32, info: &str, extra: Map<String, Value>) -> Response {
     render(&body)
 }
 
-/// The body of a request roster's HTTP layer refused before any route ran (a URI too long,
-/// bytes no header may hold): TIM's HTTP parse error, 60002.
-pub fn http_refusal(reason: &str) -> serde_json::Value {
-    serde_json::to_value(Envelope::<Nothing> {
-        payload: None,
-        action_status: "FAIL",
-        error_code: code::HTTP_PARSE,
-        error_info: reason,
-        error_display: None,
-    })
-    .expect("response types serialize")
-}
-
 fn render<T: Serialize>(envelope: &T) -> Response {
     let body = serde_json::to_vec(envelope).expect("response types serialize");
     let mut response = body.into_response();

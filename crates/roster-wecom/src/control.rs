@@ -54,4 +54,18 @@ impl Wire for WecomWire {
             .extend(fields);
         (status.unwrap_or(StatusCode::OK), Json(body)).into_response()
     }
+
+    /// `40058`, invalid parameter, as both answer any malformed request.
+    fn http_refusal(&self, status: StatusCode, reason: &str) -> Response {
+        let fields = match self.audience {
+            Audience::Native => {
+                json!({ "errcode": 40058, "errmsg": format!("invalid parameter: {reason}") })
+            }
+            Audience::Qwif => json!({ "code": "40058", "desc": format!("请求格式错误: {reason}") }),
+        };
+        let Value::Object(fields) = fields else {
+            unreachable!("both are objects")
+        };
+        self.error_response(fields, Some(status))
+    }
 }

@@ -20,12 +20,6 @@ use roster_http::DialectWire;
 
 pub use seed::{Seed, SeedError};
 
-/// Bodies of requests roster's HTTP layer refused before any route ran, per dialect.
-pub mod refusal {
-    pub use crate::native::http_refusal as native;
-    pub use crate::qwif::http_refusal as qwif;
-}
-
 /// What every handler of both dialects is handed.
 #[derive(Clone)]
 pub(crate) struct App {

@@ -1,14 +1,18 @@
 //! hyper answers a request it cannot parse (a URI over 64 KiB: 414; a byte no header may
 //! hold: 400; headers past its limit: 431) by itself, before any route runs, with an empty
 //! body. [`Refusals`] wraps a connection's stream and rewrites such an answer into the JSON
-//! refusal of the dialect the request's path belongs to (roster's own envelope elsewhere).
+//! refusal of the dialect the request's path belongs to ([`Wire::http_refusal`]), roster's
+//! own envelope elsewhere.
 
 use std::io;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::sync::Arc;
+use std::task::{ready, Context, Poll, Waker};
 
+use axum::body::HttpBody;
 use axum::http::StatusCode;
-use serde_json::{json, Value};
+use axum::response::Response;
+use roster_http::{own, DialectWire};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// How much of a request's start is kept to find its path's dialect.
@@ -16,6 +20,7 @@ const HEAD_KEPT: usize = 64;
 
 pub struct Refusals<S> {
     inner: S,
+    wires: Arc<[DialectWire]>,
     /// The start of the request being read, since the last answer began.
     head: Vec<u8>,
     /// An answer has been written since `head` was read: the next bytes start a request.
@@ -26,9 +31,10 @@ pub struct Refusals<S> {
 }
 
 impl<S> Refusals<S> {
-    pub fn new(inner: S) -> Self {
+    pub fn new(inner: S, wires: Arc<[DialectWire]>) -> Self {
         Refusals {
             inner,
+            wires,
             head: Vec::with_capacity(HEAD_KEPT),
             answered: false,
             pending: Vec::new(),
@@ -69,7 +75,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Refusals<S> {
         if this.stands_for == 0 {
             if let Some(status) = hypers_own_refusal(buf) {
                 tracing::debug!(%status, "rewriting hyper's refusal as JSON");
-                this.pending = refusal(status, &this.head);
+                this.pending = refusal(&this.wires, status, &this.head);
                 this.stands_for = buf.len();
             }
         }
@@ -118,37 +124,66 @@ fn hypers_own_refusal(buf: &[u8]) -> Option<StatusCode> {
 }
 
 /// The whole JSON answer standing for hyper's `status`, for the request that starts `head`.
-fn refusal(status: StatusCode, head: &[u8]) -> Vec<u8> {
+fn refusal(wires: &[DialectWire], status: StatusCode, head: &[u8]) -> Vec<u8> {
     let reason = match status {
         StatusCode::URI_TOO_LONG => "the request URI is longer than 65534 bytes",
         StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "the request headers are too large",
         _ => "the request line or a header is malformed",
     };
     let path = head.split(|b| *b == b' ').nth(1).unwrap_or_default();
-    let mut extra = String::new();
-    let body: Value = if path.starts_with(b"/open-apis/") {
-        let (body, log_id) = roster_feishu::http_refusal(status, reason);
-        extra = format!("X-Tt-Logid: {log_id}\r\n");
-        body
-    } else if path.starts_with(b"/v4/") {
-        roster_tim::http_refusal(reason)
-    } else if path.starts_with(b"/cgi-bin/") {
-        roster_wecom::refusal::native(reason)
-    } else if path.starts_with(b"/qwcgi/") {
-        roster_wecom::refusal::qwif(reason)
-    } else {
-        json!({ "error": reason })
+    let response = match wires.iter().find(|w| path.starts_with(w.prefix.as_bytes())) {
+        Some(dialect) => dialect.wire.http_refusal(status, reason),
+        None => own::error(status, reason),
     };
-    let body = body.to_string();
+    serialize(response)
+}
+
+/// An answer with a body already in memory (every refusal's), as HTTP/1.1 bytes.
+fn serialize(response: Response) -> Vec<u8> {
+    let (parts, mut body) = response.into_parts();
+    let mut bytes = Vec::new();
+    let mut cx = Context::from_waker(Waker::noop());
+    while let Poll::Ready(Some(Ok(frame))) = Pin::new(&mut body).poll_frame(&mut cx) {
+        if let Ok(data) = frame.into_data() {
+            bytes.extend_from_slice(&data);
+        }
+    }
+    let status = parts.status;
     let mut answer = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n",
+        "HTTP/1.1 {} {}\r\n",
         status.as_u16(),
-        status.canonical_reason().unwrap_or(""),
-        body.len()
-    )
-    .into_bytes();
-    answer.extend_from_slice(body.as_bytes());
+        status.canonical_reason().unwrap_or("")
+    );
+    for (name, value) in &parts.headers {
+        if name != axum::http::header::CONTENT_LENGTH {
+            answer.push_str(&format!(
+                "{}: {}\r\n",
+                title_case(name.as_str()),
+                value.to_str().unwrap_or("")
+            ));
+        }
+    }
+    answer.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        bytes.len()
+    ));
+    let mut answer = answer.into_bytes();
+    answer.extend_from_slice(&bytes);
     answer
+}
+
+/// `x-tt-logid` as `X-Tt-Logid`, as hyper writes every other answer's headers.
+fn title_case(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 #[cfg(test)]
@@ -166,18 +201,14 @@ mod tests {
     }
 
     #[test]
-    fn the_path_picks_the_envelope() {
-        let answer = |head: &[u8]| {
-            let bytes = refusal(StatusCode::URI_TOO_LONG, head);
-            let text = String::from_utf8(bytes).unwrap();
-            let body = text.split("\r\n\r\n").nth(1).unwrap().to_string();
-            serde_json::from_str::<Value>(&body).unwrap()
-        };
-        assert_eq!(answer(b"GET /open-apis/x")["code"], 99992402);
-        assert_eq!(answer(b"POST /v4/follow/follow_add")["ErrorCode"], 60002);
-        assert_eq!(answer(b"GET /cgi-bin/tag/get")["errcode"], 40058);
-        assert_eq!(answer(b"POST /qwcgi/api/tag/addTagRef.do")["code"], "40058");
-        assert!(answer(b"GET /_roster/clock")["error"].is_string());
-        assert!(answer(b"")["error"].is_string());
+    fn outside_every_dialect_rosters_envelope() {
+        let bytes = refusal(&[], StatusCode::URI_TOO_LONG, b"GET /_roster/clock?x");
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.starts_with("HTTP/1.1 414 URI Too Long\r\n"), "{text}");
+        assert!(text.contains("Content-Type: application/json"), "{text}");
+        let body = text.split("\r\n\r\n").nth(1).unwrap();
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert!(body["error"].as_str().unwrap().contains("URI"));
+        assert_eq!(title_case("x-tt-logid"), "X-Tt-Logid");
     }
 }

@@ -15,6 +15,7 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use roster_core::{Clock, Engine};
+use roster_http::DialectWire;
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
@@ -98,7 +99,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         let loaded = control.load(snapshot::read(&file)?).await?;
         tracing::info!(spaces = ?loaded, "loaded snapshot {}", path.display());
     }
-    let app = app(engine, control, &config, &seed).await?;
+    let (app, wires) = app(engine, control, &config, &seed).await?;
 
     let tls = match &config.tls {
         Some(source) => Some(Tls::load(source, &config.data)?),
@@ -110,7 +111,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel();
     let done = tokio::spawn(async move {
-        serve(listener, app, acceptor, stopped).await;
+        serve(listener, app, wires, acceptor, stopped).await;
         store.close().await;
     });
     Ok(Running {
@@ -127,7 +128,7 @@ async fn app(
     control: Arc<Control>,
     config: &Config,
     seed: &Seed,
-) -> anyhow::Result<Router> {
+) -> anyhow::Result<(Router, Arc<[DialectWire]>)> {
     let feishu = roster_feishu::routes(engine.clone()).await?;
     let (tim, tim_wire) = roster_tim::router(engine.clone()).await?;
     let (wecom, wecom_wires) = roster_wecom::router(engine.clone()).await?;
@@ -138,6 +139,7 @@ async fn app(
         faults: Faults::default(),
         wires,
     });
+    let refusals: Arc<[DialectWire]> = observer.wires.clone().into();
     for rule in &seed.faults {
         observer
             .faults
@@ -163,7 +165,7 @@ async fn app(
         .route("/metrics", get(metrics::render))
         .nest("/_roster", admin)
         .layer(middleware::from_fn(roster_http::own::json_answers));
-    Ok(Router::new()
+    let router = Router::new()
         .merge(own)
         .merge(feishu.api)
         .merge(tim)
@@ -176,7 +178,8 @@ async fn app(
                 .into_response()
         })
         .layer(middleware::from_fn_with_state(observer, observe))
-        .layer(middleware::from_fn(roster_http::drain_unread)))
+        .layer(middleware::from_fn(roster_http::drain_unread));
+    Ok((router, refusals))
 }
 
 /// Ready once the database answers: for orchestrators and load balancers.
@@ -196,6 +199,7 @@ async fn readyz(State(engine): State<Engine>) -> Response {
 async fn serve(
     listener: TcpListener,
     app: Router,
+    wires: Arc<[DialectWire]>,
     tls: Option<TlsAcceptor>,
     mut stop: oneshot::Receiver<()>,
 ) {
@@ -212,15 +216,15 @@ async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let (app, watcher) = (app.clone(), graceful.watcher());
+                let (app, wires, watcher) = (app.clone(), wires.clone(), graceful.watcher());
                 match tls.clone() {
                     None => {
-                        tokio::spawn(serve_connection(stream, app, watcher));
+                        tokio::spawn(serve_connection(stream, app, wires, watcher));
                     }
                     Some(tls) => {
                         tokio::spawn(async move {
                             match tls.accept(stream).await {
-                                Ok(stream) => serve_connection(stream, app, watcher).await,
+                                Ok(stream) => serve_connection(stream, app, wires, watcher).await,
                                 Err(e) => tracing::debug!("TLS handshake failed: {e}"),
                             }
                         });
@@ -239,14 +243,15 @@ async fn serve(
     }
 }
 
-async fn serve_connection<I>(io: I, app: Router, watcher: Watcher)
+/// One connection; hyper's own refusals on it are rewritten in the dialects' envelopes.
+async fn serve_connection<I>(io: I, app: Router, wires: Arc<[DialectWire]>, watcher: Watcher)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let connection = hyper::server::conn::http1::Builder::new()
         .title_case_headers(true)
         .serve_connection(
-            TokioIo::new(Refusals::new(io)),
+            TokioIo::new(Refusals::new(io, wires)),
             TowerToHyperService::new(app),
         );
     if let Err(e) = watcher.watch(connection).await {

@@ -79,22 +79,10 @@ impl From<Fault> for ApiError {
     }
 }
 
-impl ApiError {
-    fn body(&self) -> Value {
-        json!({ "errcode": self.code, "errmsg": self.message })
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        Json(self.body()).into_response()
+        Json(json!({ "errcode": self.code, "errmsg": self.message })).into_response()
     }
-}
-
-/// The body of a request roster's HTTP layer refused before any route ran (a URI too long,
-/// bytes no header may hold): `40058`, WeCom's invalid parameter.
-pub fn http_refusal(reason: &str) -> Value {
-    ApiError::new(40058, format!("invalid parameter: {reason}")).body()
 }
 
 /// A successful answer: `errcode` 0, WeCom's `errmsg` for the API, then the API's fields.

@@ -99,13 +99,6 @@ impl QwifError {
     }
 }
 
-/// The body of a request roster's HTTP layer refused before any route ran: `40058`, as every
-/// malformed qwif request.
-pub fn http_refusal(reason: &str) -> serde_json::Value {
-    let refusal = QwifError::new("40058", format!("请求格式错误: {reason}"));
-    serde_json::to_value(refusal).expect("response types serialize")
-}
-
 impl From<Fault> for QwifError {
     fn from(fault: Fault) -> Self {
         if let Fault::Store(e) = &fault {
