@@ -85,6 +85,7 @@ on_both_backends!(
     refused_redemptions_leave_the_credential_to_its_owner,
     racing_redemptions_have_one_winner,
     oauth_token_endpoint_as_rfc_6749_clients_call_it,
+    refresh_tokens_move_with_their_space,
 );
 
 async fn refused_redemptions_leave_the_credential_to_its_owner(s: Server) {
@@ -326,5 +327,48 @@ async fn oauth_token_endpoint_as_rfc_6749_clients_call_it(s: Server) {
         )
         .await;
     assert_eq!(status, 400, "{answer}");
+    s.0.server.stop().await;
+}
+
+/// A refresh token names its app and user by key, so it works where a snapshot of its space
+/// is loaded, whatever row ids the entities get there.
+async fn refresh_tokens_move_with_their_space(s: Server) {
+    let code = s.login_code("cli_acme_b", json!({})).await;
+    let (_, data) = s.exchange("cli_acme_b", &code).await;
+    let refresh = data["refresh_token"].as_str().unwrap().to_string();
+    let snapshot =
+        s.0.http
+            .get(format!("{}/_roster/snapshot", s.0.url))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+    // Another database, where other entities took the first row ids.
+    let elsewhere = format!(
+        "[[feishu.tenants]]\ntenant_key = \"zeta\"\n[[feishu.tenants.users]]\nuser_id = \"zed\"\nname = \"Zed\"\n{SEED}"
+    );
+    let there = Server(Api::start(None, &elsewhere).await);
+    let response = there
+        .0
+        .http
+        .post(format!("{}/_roster/snapshot", there.0.url))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(snapshot)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let (code, data) = there.refresh("cli_acme_b", &refresh).await;
+    assert_eq!(code, 0, "{data}");
+    let token = data["access_token"].as_str().unwrap();
+    let me = there
+        .0
+        .get("/open-apis/authen/v1/user_info", Some(token))
+        .await;
+    assert_eq!(me["data"]["user_id"], "alice", "{me}");
+    there.0.server.stop().await;
     s.0.server.stop().await;
 }

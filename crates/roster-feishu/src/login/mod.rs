@@ -27,6 +27,9 @@ const REFRESH_TOKEN_TTL: i64 = 30 * 24 * 3600;
 /// than unknown, before housekeeping removes it.
 const EXPIRED_KEPT: i64 = 3600;
 const REDIRECT_URI: &str = "redirect_uri";
+/// A credential names its app by key and its user as its owner, never by row id, so it moves
+/// with its space between databases.
+const APP_ID: &str = "app_id";
 
 /// The steps removing the tenant's login codes and refresh tokens expired for a while.
 pub fn prune_expired(plan: &mut WritePlan) {
@@ -53,7 +56,7 @@ pub async fn mint_login_code(
     let code = random_hex(16);
     let now = feishu.now();
     let mut plan = WritePlan::new(app.tenant.space.id, now);
-    let mut attrs = json!({ "app": app.entity, "user": user, "expires_at": now + LOGIN_CODE_TTL });
+    let mut attrs = json!({ APP_ID: app.app_id, "expires_at": now + LOGIN_CODE_TTL });
     if let Some(challenge) = started.challenge {
         attrs[pkce::ATTR] = challenge.to_attr();
     }
@@ -134,18 +137,21 @@ pub async fn redeem(
         .await?
         .ok_or(Refused::Unknown)?;
     let now = feishu.now();
-    let user = check(&grant.attrs, app, now)?;
+    check(&grant.attrs, app, now)?;
     if credential == Credential::LoginCode {
         check_proof(&grant.attrs, proof)?;
     }
-    let user = store.entity(user).await?.ok_or(Refused::NoUser)?;
+    let user = match grant.owner {
+        Some(user) => store.entity(user).await?,
+        None => None,
+    }
+    .ok_or(Refused::NoUser)?;
 
     let access = Claims::for_user(app.entity, user.id, now);
     let refresh = format!("ur-{}", random_hex(20));
     let mut plan = WritePlan::new(space, now);
     let consumed = plan.delete(grant.id);
-    let attrs =
-        json!({ "app": app.entity, "user": user.id, "expires_at": now + REFRESH_TOKEN_TTL });
+    let attrs = json!({ APP_ID: app.app_id, "expires_at": now + REFRESH_TOKEN_TTL });
     plan.create(REFRESH_TOKEN, &refresh, attrs, Some(user.id.into()));
     match store.apply(plan).await {
         Ok(_) => {}
@@ -162,15 +168,20 @@ pub async fn redeem(
     })
 }
 
-/// The user a code or refresh token was issued for, if it is this app's and still valid.
-fn check(attrs: &Value, app: &App, now: i64) -> Result<EntityId, Refused> {
-    if attrs["app"].as_i64() != Some(app.entity) {
+/// Whether a code or refresh token is this app's and still valid. (Its user is its owner.)
+fn check(attrs: &Value, app: &App, now: i64) -> Result<(), Refused> {
+    // Credentials stored before they named their app by key name it by row id.
+    let issued_to_app = match attrs[APP_ID].as_str() {
+        Some(app_id) => app_id == app.app_id,
+        None => attrs["app"].as_i64() == Some(app.entity),
+    };
+    if !issued_to_app {
         return Err(Refused::OtherApp);
     }
     if attrs["expires_at"].as_i64().unwrap_or(0) <= now {
         return Err(Refused::Expired);
     }
-    attrs["user"].as_i64().ok_or(Refused::NoUser)
+    Ok(())
 }
 
 /// A code minted with a PKCE challenge needs its verifier; one minted with a redirect_uri
