@@ -4,7 +4,6 @@
 //! `client_secret` in the body or with HTTP Basic; bodies are JSON or form-encoded; fields sit
 //! at the top level and errors are `{"code", "error", "error_description"}` with HTTP 400.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -19,7 +18,7 @@ use super::{redeem, Credential, Proof, Refused};
 use crate::tenants::{App, Feishu};
 use crate::wire::{json_response, parse_json, read_body};
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Request {
     #[serde(default)]
     grant_type: Option<String>,
@@ -157,21 +156,11 @@ fn parse(headers: &HeaderMap, bytes: &[u8]) -> Option<Request> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !form {
-        return parse_json(bytes).ok();
+    if form {
+        serde_urlencoded::from_bytes(bytes).ok()
+    } else {
+        parse_json(bytes).ok()
     }
-    let fields: HashMap<String, String> = form_urlencoded::parse(bytes).into_owned().collect();
-    let field = |name: &str| fields.get(name).cloned();
-    Some(Request {
-        grant_type: field("grant_type"),
-        client_id: field("client_id"),
-        client_secret: field("client_secret"),
-        code: field("code"),
-        redirect_uri: field("redirect_uri"),
-        code_verifier: field("code_verifier"),
-        refresh_token: field("refresh_token"),
-        scope: field("scope"),
-    })
 }
 
 /// The app, authenticated by `client_id`/`client_secret` or HTTP Basic (not both).

@@ -15,8 +15,7 @@ use super::{redeem, Credential, Issued, Proof, Refused};
 use crate::auth::authenticate;
 use crate::profile;
 use crate::tenants::{App, Feishu};
-use crate::tokens::random_hex;
-use crate::tokens::TokenKind;
+use crate::tokens::{random_hex, TokenKind};
 use crate::wire::{json_response, parse_json, read_body, success};
 
 #[derive(Deserialize)]
