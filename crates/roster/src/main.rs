@@ -129,6 +129,15 @@ enum FeishuCommand {
         /// The user's tenant-scoped user_id.
         #[arg(long)]
         user_id: String,
+        /// PKCE: the code then needs this challenge's verifier at the OAuth v2/v3 endpoint.
+        #[arg(long)]
+        code_challenge: Option<String>,
+        /// `S256` or `plain` (the default).
+        #[arg(long, requires = "code_challenge")]
+        code_challenge_method: Option<String>,
+        /// The OAuth v2/v3 exchange must then name the same redirect_uri.
+        #[arg(long)]
+        redirect_uri: Option<String>,
     },
 }
 
@@ -288,14 +297,24 @@ async fn main() -> anyhow::Result<()> {
             admin_token,
             app_id,
             user_id,
+            code_challenge,
+            code_challenge_method,
+            redirect_uri,
         }) => {
+            let request = serde_json::json!({
+                "app_id": app_id,
+                "user_id": user_id,
+                "code_challenge": code_challenge,
+                "code_challenge_method": code_challenge_method,
+                "redirect_uri": redirect_uri,
+            });
             let response = reqwest::Client::new()
                 .post(format!(
                     "{}/_roster/feishu/login_codes",
                     url.trim_end_matches('/')
                 ))
                 .bearer_auth(admin_token)
-                .json(&serde_json::json!({ "app_id": app_id, "user_id": user_id }))
+                .json(&request)
                 .send()
                 .await?;
             let status = response.status();

@@ -105,6 +105,18 @@ fn vendor_hosts_reach_roster_over_https() {
     assert_eq!(wecom["errcode"], 0, "{wecom}");
     let do1 = served.curl(&ca, "qwif.do1.com.cn", "/qwcgi/api/tag/searchTag.do", None);
     assert_eq!(do1["code"], "41001", "no token: {do1}");
+    // roster's own subcommands talk HTTPS too, trusting SSL_CERT_FILE.
+    let output = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["feishu", "login-code", "--admin-token", "t"])
+        .args(["--app-id", "cli_demo00000000001", "--user-id", "alice"])
+        .args(["--code-challenge", &"c".repeat(43)])
+        .arg("--url")
+        .arg(format!("https://localhost:{}", served.port))
+        .env("SSL_CERT_FILE", &ca)
+        .output()
+        .expect("run roster");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8(output.stdout).unwrap().trim().len(), 32);
     drop(served);
 
     // Made once: a restart serves the same certificate.
