@@ -86,6 +86,16 @@ async fn unparsable_requests_get_the_dialects_json() {
         "{body}"
     );
     assert!(head.contains("X-Tt-Logid"), "{head}");
+    let big = format!("X-Big: {}", "b".repeat(500_000));
+    let (status, _, body) = exchange(&api, request("GET", "/cgi-bin/tag/list", &[&big], b"")).await;
+    assert_eq!(
+        (status, body["errcode"].as_i64()),
+        (431, Some(40058)),
+        "{body}"
+    );
+    let (status, _, body) = exchange(&api, b"HELLO THERE\r\n\r\n".to_vec()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].is_string(), "{body}");
     let (status, _, body) = exchange(
         &api,
         request("POST", "/v4/follow/follow_add", &["X-Bad: \x7f"], b"{}"),
