@@ -43,6 +43,10 @@ impl HttpBody for Shared {
 /// Middleware: run the handler, then read and drop whatever of the body it did not read (up
 /// to the drain limit past which [`read_body`] stops too), then answer.
 pub async fn drain_unread(request: Request, next: Next) -> Response {
+    if request.body().is_end_stream() {
+        // Nothing to drain (no body, or an empty one): no wrapper either.
+        return next.run(request).await;
+    }
     let (parts, body) = request.into_parts();
     let shared = Arc::new(Mutex::new(body));
     let request = Request::from_parts(parts, Body::new(Shared(shared.clone())));
