@@ -1,8 +1,8 @@
 //! Start roster in-process for API tests, on SQLite or a scratch PostgreSQL database.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
-pub mod process;
 pub mod api;
+pub mod process;
 
 use roster::server::{start, Config, Running};
 use roster_store::test_support::{postgres_url, scratch_postgres};
