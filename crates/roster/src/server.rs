@@ -194,6 +194,9 @@ async fn readyz(State(engine): State<Engine>) -> Response {
     }
 }
 
+/// How long a client may take to finish its TLS handshake.
+const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
+
 /// HTTP/1.1 (over TLS when `tls` is given) with Title-Case response header names: the Python
 /// SDKs look headers up case-sensitively (`Content-Type`, `X-Tt-Logid`).
 async fn serve(
@@ -223,9 +226,10 @@ async fn serve(
                     }
                     Some(tls) => {
                         tokio::spawn(async move {
-                            match tls.accept(stream).await {
-                                Ok(stream) => serve_connection(stream, app, wires, watcher).await,
-                                Err(e) => tracing::debug!("TLS handshake failed: {e}"),
+                            match tokio::time::timeout(TLS_HANDSHAKE, tls.accept(stream)).await {
+                                Ok(Ok(stream)) => serve_connection(stream, app, wires, watcher).await,
+                                Ok(Err(e)) => tracing::debug!("TLS handshake failed: {e}"),
+                                Err(_) => tracing::debug!("TLS handshake timed out"),
                             }
                         });
                     }
