@@ -292,6 +292,42 @@ async fn snapshot_saves_and_loads_through_the_subcommands(server: TestServer) {
     };
     assert_eq!(status, 400, "{answer}");
     assert_eq!(client.following("UserID_001").await, 1);
+    // One space alone, or two.
+    let tim_only = dir.path().join("tim.jsonl");
+    let output = run(
+        vec![
+            "snapshot".into(),
+            "save".into(),
+            tim_only.display().to_string(),
+            "--space".into(),
+            format!("tim/{SDKAPPID}"),
+        ],
+        client.base.clone(),
+    )
+    .await;
+    assert!(output.status.success(), "{output:?}");
+    let spaces: Vec<Value> = std::fs::read_to_string(&tim_only)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("{\"space\""))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(spaces.len(), 1);
+    assert_eq!(spaces[0]["space"]["key"], SDKAPPID.to_string());
+    let two = format!("/snapshot?space=tim/{SDKAPPID}&space=wecom/{CORP}");
+    let response = client
+        .http
+        .get(format!("{}/_roster{two}", client.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("{\"space\"")).count(),
+        2
+    );
     // A save that cannot be written leaves the previous file as it was.
     let output = run(
         vec![

@@ -9,7 +9,7 @@ mod reset;
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -260,23 +260,19 @@ async fn reset(
     Ok(Json(json!({ "reset": reset })).into_response())
 }
 
-#[derive(Deserialize)]
-struct ExportQuery {
-    /// Repeatable: `?space=tim/1&space=wecom/w`.
-    #[serde(default)]
-    space: Vec<String>,
-}
-
-/// `GET /_roster/snapshot[?space=dialect/key...]`: the snapshot file.
+/// `GET /_roster/snapshot[?space=dialect/key...]` (`space` repeatable): the snapshot file.
 async fn export(
     State(control): State<Arc<Control>>,
-    Query(query): Query<ExportQuery>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ControlError> {
-    let names = query
-        .space
-        .iter()
-        .map(|s| parse_space_name(s))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut names = Vec::new();
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if name != "space" {
+            let why = format!("unknown parameter {name:?}; the only one is space=dialect/key");
+            return Ok(error(StatusCode::BAD_REQUEST, &why));
+        }
+        names.push(parse_space_name(&value)?);
+    }
     let file = snapshot::write(&control.dump(&names).await?);
     Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], file).into_response())
 }
