@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::{Clock, CursorKey, Reloads, Store, StoreError};
+use crate::{Clock, Coordinator, CursorKey, Reloads, Store, StoreError};
 
 /// What every dialect is handed: the store, the clock, and the server's secrets.
 #[derive(Clone)]
@@ -14,6 +14,8 @@ pub struct Engine {
     pub token_key: Arc<[u8]>,
     /// The dialects' in-memory views of their spaces, reloaded after a reset or snapshot load.
     pub reloads: Reloads,
+    /// Rates and exclusive sections, shared by every roster process on the database.
+    pub coordinator: Arc<dyn Coordinator>,
 }
 
 impl Engine {
@@ -21,11 +23,12 @@ impl Engine {
         let cursors = CursorKey::new(&store.secret("cursor-key").await?);
         let token_key = store.secret("token-key").await?.into();
         Ok(Self {
-            store,
             clock,
             cursors,
             token_key,
             reloads: Reloads::default(),
+            coordinator: store.coordinator(),
+            store,
         })
     }
 }

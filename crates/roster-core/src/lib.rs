@@ -7,6 +7,7 @@
 //! are O(1) and limits can be enforced inside the write transaction.
 
 mod clock;
+pub mod coordination;
 mod cursor;
 mod dump;
 mod engine;
@@ -17,6 +18,7 @@ pub mod seeded;
 mod store;
 
 pub use clock::{Clock, OffsetOutOfRange, MAX_OFFSET_SECONDS};
+pub use coordination::{Coordinator, Hold, Throttled, Window};
 pub use cursor::CursorKey;
 pub use dump::*;
 pub use engine::Engine;

@@ -1,10 +1,11 @@
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use crate::model::*;
 use crate::plan::{Applied, Refusal, StepId, WritePlan};
-use crate::SpaceDump;
+use crate::{Coordinator, SpaceDump};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -148,6 +149,10 @@ pub trait Store: Send + Sync + 'static {
     /// In one transaction, replace each dumped space's contents with its dump (entities get
     /// new ids; counters are recounted), creating the spaces that are missing.
     async fn load_spaces(&self, dumps: Vec<SpaceDump>) -> Result<(), StoreError>;
+
+    /// What the roster processes sharing this database agree on beyond stored data (rates,
+    /// exclusive sections): in memory when one process owns it.
+    fn coordinator(&self) -> Arc<dyn Coordinator>;
 
     /// Wait for in-flight work and close every connection (SQLite checkpoints its WAL).
     async fn close(&self);

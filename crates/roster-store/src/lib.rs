@@ -9,6 +9,7 @@ macro_rules! entity_columns {
     };
 }
 
+mod coordination;
 mod dumps;
 mod exec;
 mod lookup;
@@ -62,6 +63,7 @@ pub async fn open(database: &str) -> Result<Arc<dyn Store>, StoreError> {
 pub(crate) struct PgStore {
     pool: PgPool,
     names: Arc<writes::Names>,
+    coordinator: Arc<coordination::PgCoordinator>,
 }
 
 impl PgStore {
@@ -73,6 +75,7 @@ impl PgStore {
             .await
             .map_err(backend)?;
         let store = Self {
+            coordinator: Arc::new(coordination::PgCoordinator { pool: pool.clone() }),
             pool,
             names: Arc::default(),
         };

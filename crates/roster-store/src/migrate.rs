@@ -13,6 +13,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/postgres/0003_references_by_key.sql"),
     ),
+    (
+        4,
+        include_str!("../migrations/postgres/0004_coordination.sql"),
+    ),
 ];
 
 impl PgStore {

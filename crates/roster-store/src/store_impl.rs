@@ -387,6 +387,10 @@ impl Store for PgStore {
         Ok(paginate(items, page.limit, |e| e.seq))
     }
 
+    fn coordinator(&self) -> std::sync::Arc<dyn Coordinator> {
+        self.coordinator.clone()
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }

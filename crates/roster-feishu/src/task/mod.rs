@@ -22,18 +22,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use axum::Router;
 use roster_core::{
-    AddEdges, AddPolicy, Entity, EntityId, Refusal, StepId, StoreError, Target, WritePlan,
+    AddEdges, AddPolicy, Entity, EntityId, Hold, Refusal, StepId, StoreError, Target, WritePlan,
 };
 use serde::de::DeserializeOwned;
-use tokio::sync::OwnedMutexGuard;
 
 use crate::auth::{authenticate, Caller};
 use crate::directory::{self, IdType};
-use crate::tenants::Feishu;
+use crate::tenants::{Feishu, DIALECT};
 use crate::tokens::TokenKind;
 use crate::wire::{parse_json, read_body, ApiError, ApiResult, QueryParams};
 use endpoint::{Endpoint, Role};
-use throttle::{RateLimiter, Rates, TaskLocks};
+use throttle::Rates;
 
 const TASK: &str = "feishu.task";
 const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -41,16 +40,10 @@ const DEFAULT_PAGE_SIZE: u32 = 50;
 /// What the Task v1 routes share.
 pub struct Tasks {
     feishu: Arc<Feishu>,
-    rate_limiter: RateLimiter,
-    locks: TaskLocks,
 }
 
 pub fn routes<S: Clone + Send + Sync + 'static>(feishu: Arc<Feishu>) -> Router<S> {
-    let tasks = Arc::new(Tasks {
-        feishu,
-        rate_limiter: RateLimiter::default(),
-        locks: TaskLocks::default(),
-    });
+    let tasks = Arc::new(Tasks { feishu });
     let task_routes = Router::new()
         .route("/task/v1/tasks", post(tasks::create).get(tasks::list))
         // An empty task_id, as the SDKs send it; the other methods are `/tasks` with a
@@ -134,7 +127,7 @@ impl Tasks {
         if caller.kind == TokenKind::App {
             return endpoint.error(1470403).into_response();
         }
-        if let Some(refusal) = self.throttle(endpoint, &caller) {
+        if let Some(refusal) = self.throttle(endpoint, &caller).await {
             return refusal;
         }
         let id_type = match IdType::from_query(&query, "user_id_type") {
@@ -155,13 +148,22 @@ impl Tasks {
     }
 
     /// Count the request against its app's rates; the refusal if a window is full.
-    fn throttle(&self, endpoint: Endpoint, caller: &Caller) -> Option<Response> {
+    async fn throttle(&self, endpoint: Endpoint, caller: &Caller) -> Option<Response> {
         let rates = Rates::of(&caller.tenant().space, endpoint)?;
-        let now_ms = self.feishu.engine.clock.now_ms();
-        let full = self
-            .rate_limiter
-            .admit(caller.app.entity, endpoint, rates, now_ms)
-            .err()?;
+        let engine = &self.feishu.engine;
+        let key = format!(
+            "{DIALECT}/{}/rate/{}/{endpoint:?}",
+            caller.tenant().key,
+            caller.app.app_id
+        );
+        let admitted = engine
+            .coordinator
+            .admit(&key, &rates.windows(), engine.clock.now_ms())
+            .await;
+        let full = match admitted {
+            Ok(admitted) => admitted.err()?,
+            Err(e) => return Some(ApiError::from(e).into_response()),
+        };
         Some(if endpoint.documents_too_fast() {
             endpoint.error(1470450).into_response()
         } else {
@@ -269,12 +271,25 @@ impl Call {
         }
     }
 
-    /// The task's write lock, or `1470451` while another write on it runs.
-    fn try_lock(&self, task: &Entity) -> Result<OwnedMutexGuard<()>, ApiError> {
-        self.tasks
-            .locks
-            .try_write(task.id)
+    /// Which exclusive section guards writes on the task.
+    fn write_section(&self, task: &Entity) -> String {
+        format!("{DIALECT}/{}/task/{}", self.caller.tenant().key, task.key)
+    }
+
+    /// The task's write section, or `1470451` while another write on it runs (in any roster
+    /// process on the database).
+    async fn try_lock(&self, task: &Entity) -> Result<Hold, ApiError> {
+        let coordinator = &self.feishu().engine.coordinator;
+        coordinator
+            .try_hold(&self.write_section(task))
+            .await?
             .ok_or_else(|| self.error(1470451))
+    }
+
+    /// The task's write section, once the write holding it is done.
+    async fn lock(&self, task: &Entity) -> Result<Hold, ApiError> {
+        let coordinator = &self.feishu().engine.coordinator;
+        Ok(coordinator.hold(&self.write_section(task)).await?)
     }
 
     /// The most members of `role` a task of the caller's tenant may have.

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::path::Path;
 use std::pin::pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use async_trait::async_trait;
@@ -41,6 +42,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
 
 pub(crate) struct SqliteStore {
     threads: Threads,
+    /// One process owns a SQLite database: its rates and sections are in memory.
+    coordinator: Arc<roster_core::coordination::InMemory>,
 }
 
 impl SqliteStore {
@@ -48,6 +51,7 @@ impl SqliteStore {
         migrate(&threads::connect(path)?)?;
         Ok(Self {
             threads: Threads::start(path, READERS)?,
+            coordinator: Arc::default(),
         })
     }
 }
@@ -569,6 +573,10 @@ impl Store for SqliteStore {
                 Ok((Ok(()), true))
             })
             .await?
+    }
+
+    fn coordinator(&self) -> Arc<dyn Coordinator> {
+        self.coordinator.clone()
     }
 
     async fn close(&self) {

@@ -1,0 +1,124 @@
+//! roster-core's [`Coordinator`] in PostgreSQL, for several roster processes on one database:
+//! a log of recent requests per key (sliding windows, as the in-memory one) and leases on
+//! exclusive sections. One statement per call; nothing is held between calls.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use roster_core::{Coordinator, Hold, StoreError, Throttled, Window};
+use sqlx::PgPool;
+
+use crate::backend;
+
+/// A section whose holder vanished (a killed process) is free again after this long.
+const LEASE: Duration = Duration::from_secs(30);
+
+pub(crate) struct PgCoordinator {
+    pub(crate) pool: PgPool,
+}
+
+fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[async_trait]
+impl Coordinator for PgCoordinator {
+    /// Concurrent calls of one key may each see room for one more: a window may then hold a
+    /// few more than its limit (as many as calls raced), never more than that.
+    async fn admit(
+        &self,
+        key: &str,
+        windows: &[Window],
+        now_ms: i64,
+    ) -> Result<Result<(), Throttled>, StoreError> {
+        let lengths: Vec<i64> = windows.iter().map(|w| w.length_ms).collect();
+        let limits: Vec<i64> = windows.iter().map(|w| w.limit).collect();
+        let longest = lengths.iter().copied().max().unwrap_or(0);
+        let full: Option<(i64, i64)> = sqlx::query_as(
+            "WITH windows AS (
+                 SELECT * FROM UNNEST($2::bigint[], $3::bigint[]) AS w (length_ms, lim)
+             ), counted AS (
+                 SELECT w.length_ms, w.lim, count(r.at_ms) AS n, min(r.at_ms) AS oldest
+                 FROM windows w
+                 LEFT JOIN rate_log r ON r.key = $1 AND r.at_ms > $4 - w.length_ms
+                 GROUP BY w.length_ms, w.lim
+             ), full_window AS (
+                 SELECT lim, oldest + length_ms - $4 AS reset_ms FROM counted
+                 WHERE n >= lim ORDER BY length_ms LIMIT 1
+             ), forgotten AS (
+                 DELETE FROM rate_log WHERE key = $1 AND at_ms <= $4 - $5
+             ), counted_in AS (
+                 INSERT INTO rate_log (key, at_ms)
+                 SELECT $1, $4 WHERE NOT EXISTS (SELECT 1 FROM full_window)
+             )
+             SELECT lim, reset_ms FROM full_window",
+        )
+        .bind(key)
+        .bind(&lengths)
+        .bind(&limits)
+        .bind(now_ms)
+        .bind(longest)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(match full {
+            Some((limit, reset_ms)) => Err(Throttled { limit, reset_ms }),
+            None => Ok(()),
+        })
+    }
+
+    async fn try_hold(&self, key: &str) -> Result<Option<Hold>, StoreError> {
+        let holder = format!("{:032x}", rand::random::<u128>());
+        let now = wall_ms();
+        let taken: Option<String> = sqlx::query_scalar(
+            "INSERT INTO holds (key, holder, expires_ms) VALUES ($1, $2, $3)
+             ON CONFLICT (key) DO UPDATE SET holder = excluded.holder,
+                 expires_ms = excluded.expires_ms
+             WHERE holds.expires_ms < $4
+             RETURNING holder",
+        )
+        .bind(key)
+        .bind(&holder)
+        .bind(now + LEASE.as_millis() as i64)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(taken.map(|_| {
+            Hold::new(Release {
+                pool: self.pool.clone(),
+                key: key.to_string(),
+                holder,
+            })
+        }))
+    }
+}
+
+/// Ends a lease when dropped (in the background: a drop cannot wait).
+struct Release {
+    pool: PgPool,
+    key: String,
+    holder: String,
+}
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        let (pool, key, holder) = (
+            self.pool.clone(),
+            std::mem::take(&mut self.key),
+            std::mem::take(&mut self.holder),
+        );
+        tokio::spawn(async move {
+            let released = sqlx::query("DELETE FROM holds WHERE key = $1 AND holder = $2")
+                .bind(&key)
+                .bind(&holder)
+                .execute(&pool)
+                .await;
+            if let Err(e) = released {
+                tracing::warn!("cannot release {key} (it frees itself after its lease): {e}");
+            }
+        });
+    }
+}
