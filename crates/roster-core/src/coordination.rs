@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tokio::sync::mpsc;
 
 use crate::StoreError;
 
@@ -27,11 +28,11 @@ pub struct Window {
 
 /// An exclusive section, released when dropped (by dropping what it holds).
 pub struct Hold {
-    _release: Box<dyn Send + Sync>,
+    _release: Box<dyn Send>,
 }
 
 impl Hold {
-    pub fn new(release: impl Send + Sync + 'static) -> Self {
+    pub fn new(release: impl Send + 'static) -> Self {
         Self {
             _release: Box::new(release),
         }
@@ -51,6 +52,18 @@ pub trait Coordinator: Send + Sync {
 
     /// `key`'s exclusive section, or `None` while another holds it.
     async fn try_hold(&self, key: &str) -> Result<Option<Hold>, StoreError>;
+
+    /// `key`'s exclusive section for as long as it takes (no lease), once whoever holds it
+    /// lets go: held on this process's connection, so it ends when dropped or when the process
+    /// dies.
+    async fn hold_long(&self, key: &str) -> Result<Hold, StoreError>;
+
+    /// Tell every roster process on the database that spaces, credentials or limits changed.
+    async fn announce_change(&self) -> Result<(), StoreError>;
+
+    /// A message for each change a process announces (this one's included), from now on;
+    /// `None` when one process owns the database.
+    async fn changes(&self) -> Result<Option<mpsc::Receiver<()>>, StoreError>;
 
     /// `key`'s exclusive section, once whoever holds it lets go.
     async fn hold(&self, key: &str) -> Result<Hold, StoreError> {
@@ -107,6 +120,18 @@ impl Coordinator for InMemory {
         }
         log.push_back(now_ms);
         Ok(Ok(()))
+    }
+
+    async fn hold_long(&self, key: &str) -> Result<Hold, StoreError> {
+        self.hold(key).await
+    }
+
+    async fn announce_change(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn changes(&self) -> Result<Option<mpsc::Receiver<()>>, StoreError> {
+        Ok(None)
     }
 
     async fn try_hold(&self, key: &str) -> Result<Option<Hold>, StoreError> {

@@ -43,8 +43,3 @@ pub async fn is_seeded(
 pub fn record_seeded(plan: &mut WritePlan, fingerprint: &str) -> StepId {
     plan.upsert(SEEDED, "seed", json!({ "fingerprint": fingerprint }), None)
 }
-
-/// The step forgetting the space's seed fingerprint (its seed no longer applies).
-pub fn forget_seeded(plan: &mut WritePlan) -> StepId {
-    plan.prune(SEEDED, i64::MAX)
-}

@@ -6,9 +6,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use roster_core::{Coordinator, Hold, StoreError, Throttled, Window};
+use sqlx::postgres::PgListener;
 use sqlx::PgPool;
+use tokio::sync::mpsc;
 
 use crate::backend;
+
+/// The channel configuration changes are announced on.
+const CHANGES: &str = "roster_config";
 
 /// A section whose holder vanished (a killed process) is free again after this long.
 const LEASE: Duration = Duration::from_secs(30);
@@ -67,6 +72,53 @@ impl Coordinator for PgCoordinator {
             Some((limit, reset_ms)) => Err(Throttled { limit, reset_ms }),
             None => Ok(()),
         })
+    }
+
+    /// A transaction-scoped advisory lock, in a transaction kept open by the hold.
+    async fn hold_long(&self, key: &str) -> Result<Hold, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        Ok(Hold::new(tx))
+    }
+
+    async fn announce_change(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(CHANGES)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    /// Listens on its own connection; after the connection was lost and made again (when
+    /// announcements may have been missed) it reports a change too.
+    async fn changes(&self) -> Result<Option<mpsc::Receiver<()>>, StoreError> {
+        let mut listener = PgListener::connect_with(&self.pool)
+            .await
+            .map_err(backend)?;
+        listener.listen(CHANGES).await.map_err(backend)?;
+        let (changed, changes) = mpsc::channel(1);
+        tokio::spawn(async move {
+            loop {
+                match listener.try_recv().await {
+                    // A full channel already says "changed": nothing is lost by not waiting.
+                    Ok(_) => {
+                        if let Err(mpsc::error::TrySendError::Closed(())) = changed.try_send(()) {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("listening for configuration changes: {e}");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(Some(changes))
     }
 
     async fn try_hold(&self, key: &str) -> Result<Option<Hold>, StoreError> {

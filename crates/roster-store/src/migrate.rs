@@ -22,9 +22,16 @@ const MIGRATIONS: &[(i64, &str)] = &[
 impl PgStore {
     pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
+        // Processes starting at once would race to create the table (a unique violation in
+        // the catalog): one at a time.
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
+        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('roster/migrations', 0))")
             .await
             .map_err(backend)?;
+        tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
         for (version, sql) in MIGRATIONS {
             let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
             // Several roster processes may start at once against one database.

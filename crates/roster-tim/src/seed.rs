@@ -55,7 +55,8 @@ const PRINTED_SIG_VALIDITY: i64 = 180 * 86400;
 
 impl Seed {
     /// Create or update every app, its admins and accounts. Idempotent; accounts and follows
-    /// made through the API stay. Apps no longer in the seed stop answering (their data stays).
+    /// made through the API stay. Apps the seed does not declare are left alone: another roster
+    /// process on the database may serve them (`DELETE /_roster/spaces/...` removes one).
     pub async fn apply(&self, engine: &Engine) -> Result<(), SeedError> {
         let mut seen = HashSet::new();
         for app in &self.apps {
@@ -67,25 +68,9 @@ impl Seed {
         for app in &self.apps {
             app.apply(engine).await?;
         }
-        for space in engine.store.spaces(DIALECT).await? {
-            if space.key.parse().is_ok_and(|id: u64| seen.contains(&id)) {
-                continue;
-            }
-            if let Some(retired) = engine
-                .store
-                .find_entity(space.id, APP_KIND, &space.key)
-                .await?
-            {
-                let mut plan = WritePlan::new(space.id, engine.clock.now());
-                plan.delete(retired.id);
-                seeded::forget_seeded(&mut plan);
-                engine.store.apply(plan).await?;
-            }
-        }
         Ok(())
     }
 
-    /// Lines telling a newcomer how to call this dialect on `base_url`.
     /// The first app's credentials, as environment variables for `roster exec`.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         let Some(app) = self.apps.first() else {
@@ -101,6 +86,7 @@ impl Seed {
         env
     }
 
+    /// Lines telling a newcomer how to call this dialect on `base_url`.
     pub fn describe(&self, base_url: &str) -> Vec<String> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)

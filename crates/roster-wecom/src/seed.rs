@@ -93,7 +93,6 @@ impl Seed {
         Ok(())
     }
 
-    /// Lines telling a newcomer how to call each corp on `base_url`.
     /// The first corp's credentials, as environment variables for `roster exec`.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         let Some(corp) = self.corps.first() else {
@@ -110,6 +109,7 @@ impl Seed {
         env
     }
 
+    /// Lines telling a newcomer how to call each corp on `base_url`.
     pub fn describe(&self, base_url: &str) -> Vec<String> {
         let query = |pairs: &[(&str, &str)]| {
             form_urlencoded::Serializer::new(String::new())

@@ -91,7 +91,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     };
     let engine = Engine::new(store.clone(), Arc::new(Clock::default())).await?;
     let seed = Arc::new(Seed::load(config.seed.as_deref())?);
-    seed.apply(&engine).await?;
+    {
+        // One process at a time applies its seed; the others then read what it wrote.
+        let _seeding = engine.coordinator.hold_long(SEEDING).await?;
+        seed.apply(&engine).await?;
+        engine.coordinator.announce_change().await?;
+    }
     let control = Arc::new(Control::new(engine.clone(), seed.clone()));
     if let Some(path) = &config.snapshot {
         let file = std::fs::read(path)
@@ -99,7 +104,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         let loaded = control.load(snapshot::read(&file)?).await?;
         tracing::info!(spaces = ?loaded, "loaded snapshot {}", path.display());
     }
-    let (app, wires) = app(engine, control, &config, &seed).await?;
+    let (app, wires) = app(engine.clone(), control, &config, &seed).await?;
+    let follower = follow_changes(engine).await?;
 
     let tls = match &config.tls {
         Some(source) => Some(Tls::load(source, &config.data)?),
@@ -112,6 +118,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let (stop, stopped) = oneshot::channel();
     let done = tokio::spawn(async move {
         serve(listener, app, wires, acceptor, stopped).await;
+        if let Some(follower) = follower {
+            follower.abort();
+        }
         store.close().await;
     });
     Ok(Running {
@@ -121,6 +130,24 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         stop: Some(stop),
         done,
     })
+}
+
+/// The exclusive section seeding takes, across processes.
+const SEEDING: &str = "roster/seeding";
+
+/// Reload the dialects' spaces whenever a roster process on the database announces a change
+/// (a seed applied, a reset, a snapshot load); nothing to follow when one process owns it.
+async fn follow_changes(engine: Engine) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(mut changes) = engine.coordinator.changes().await? else {
+        return Ok(None);
+    };
+    Ok(Some(tokio::spawn(async move {
+        while changes.recv().await.is_some() {
+            if let Err(e) = engine.reloads.reload().await {
+                tracing::error!("cannot reload the spaces after a change: {e}");
+            }
+        }
+    })))
 }
 
 async fn app(

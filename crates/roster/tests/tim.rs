@@ -208,9 +208,25 @@ async fn seed_changes_apply_at_every_start_and_keep_data() {
         assert_eq!(reply["ErrorCode"], 0, "{reply}");
     }
 
-    // The same data with a seed without RETIRED: it stops answering, APP keeps its follows.
+    // A seed without RETIRED leaves it as it is: another process may serve it.
     server.restart_with_seed(Some(&seed(&[APP]))).await.unwrap();
     let client = tim(&server);
+    let reply = client
+        .call(RETIRED, "follow/follow_get_info", info.clone())
+        .await;
+    assert_eq!(following(reply), 1);
+
+    // Emptied through the control plane, it stops answering; APP keeps its follows.
+    let emptied = reqwest::Client::new()
+        .delete(format!(
+            "{}/_roster/spaces/tim/{RETIRED}",
+            server.base_url()
+        ))
+        .bearer_auth(common::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(emptied.status(), 200);
     let reply = client
         .call(RETIRED, "follow/follow_get_info", info.clone())
         .await;
@@ -220,7 +236,7 @@ async fn seed_changes_apply_at_every_start_and_keep_data() {
         .await;
     assert_eq!(following(reply), 1);
 
-    // Back in the seed, its data is back too.
+    // Back in the seed, it answers again, its data gone.
     server
         .restart_with_seed(Some(&seed(&[APP, RETIRED])))
         .await
@@ -228,7 +244,7 @@ async fn seed_changes_apply_at_every_start_and_keep_data() {
     let reply = tim(&server)
         .call(RETIRED, "follow/follow_get_info", info)
         .await;
-    assert_eq!(following(reply), 1);
+    assert_eq!(following(reply), 0);
 
     // An invalid seed stops the start with a message naming the app.
     let bad = seed(&[APP]).replace("following = 4", "following = -1");

@@ -116,12 +116,32 @@ impl Control {
     }
 
     /// Replace the dumped spaces' contents in one transaction, then let every dialect read
-    /// its spaces again (tokens bound to replaced credentials stop working).
+    /// its spaces again (tokens bound to replaced credentials stop working), in this process
+    /// at once and in the others on the database as they hear of it.
     pub async fn load(&self, dumps: Vec<SpaceDump>) -> Result<Vec<String>, ControlError> {
         let names = dumps.iter().map(|d| d.space.to_string()).collect();
         self.engine.store.load_spaces(dumps).await?;
         self.engine.reloads.reload().await?;
+        self.engine.coordinator.announce_change().await?;
         Ok(names)
+    }
+
+    /// Delete everything the named space holds, in one transaction: it is served no more
+    /// (until a seed declares it again).
+    pub async fn empty(&self, name: SpaceName) -> Result<Vec<String>, ControlError> {
+        let spaces = self.spaces().await?;
+        let space = spaces
+            .iter()
+            .find(|s| s.dialect == name.dialect && s.key == name.key)
+            .ok_or_else(|| ControlError::UnknownSpace(name.to_string()))?;
+        self.load(vec![SpaceDump {
+            limits: space.limits.clone(),
+            space: name,
+            entities: Vec::new(),
+            aliases: Vec::new(),
+            edges: Vec::new(),
+        }])
+        .await
     }
 
     /// Return the named space (every space of the seed when `None`) to the seed's state.
@@ -142,6 +162,7 @@ impl Control {
 pub fn router(control: Arc<Control>, observer: Arc<Observer>) -> Router {
     let steering = Router::new()
         .route("/spaces", get(list_spaces))
+        .route("/spaces/{dialect}/{key}", delete(empty_space))
         .route("/reset", post(reset))
         .route("/snapshot", get(export).post(import))
         .with_state(control);
@@ -231,6 +252,17 @@ async fn list_spaces(State(control): State<Arc<Control>>) -> Result<Response, Co
         })
         .collect();
     Ok(Json(json!({ "spaces": spaces })).into_response())
+}
+
+/// `DELETE /_roster/spaces/{dialect}/{key}`: the space's contents, credentials included.
+async fn empty_space(
+    State(control): State<Arc<Control>>,
+    Path((dialect, key)): Path<(String, String)>,
+) -> Result<Response, ControlError> {
+    let emptied = control
+        .empty(parse_space_name(&format!("{dialect}/{key}"))?)
+        .await?;
+    Ok(Json(json!({ "emptied": emptied })).into_response())
 }
 
 #[derive(Deserialize, Default)]
