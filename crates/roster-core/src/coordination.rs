@@ -26,16 +26,37 @@ pub struct Window {
     pub limit: i64,
 }
 
-/// An exclusive section, released when dropped (by dropping what it holds).
-pub struct Hold {
-    _release: Box<dyn Send>,
+/// How a section is let go.
+#[async_trait]
+pub trait Release: Send {
+    /// Let go, and return once others can take the section.
+    async fn release(self: Box<Self>);
 }
 
+/// What an in-memory section holds: letting go is dropping it.
+struct Dropped<T>(T);
+
+#[async_trait]
+impl<T: Send> Release for Dropped<T> {
+    async fn release(self: Box<Self>) {}
+}
+
+/// An exclusive section. [`Hold::release`] lets go and returns once others can take it;
+/// dropping it lets go too, possibly in the background.
+pub struct Hold(Box<dyn Release>);
+
 impl Hold {
-    pub fn new(release: impl Send + 'static) -> Self {
-        Self {
-            _release: Box::new(release),
-        }
+    pub fn new(release: impl Release + 'static) -> Self {
+        Self(Box::new(release))
+    }
+
+    /// A section let go by dropping `guard`.
+    pub fn guard(guard: impl Send + 'static) -> Self {
+        Self::new(Dropped(guard))
+    }
+
+    pub async fn release(self) {
+        self.0.release().await;
     }
 }
 
@@ -141,7 +162,7 @@ impl Coordinator for InMemory {
             holds.retain(|_, lock| Arc::strong_count(lock) > 1);
             holds.entry(key.to_string()).or_default().clone()
         };
-        Ok(lock.try_lock_owned().ok().map(Hold::new))
+        Ok(lock.try_lock_owned().ok().map(Hold::guard))
     }
 }
 

@@ -5,6 +5,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use roster_core::coordination::Release;
 use roster_core::{Coordinator, Hold, StoreError, Throttled, Window};
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
@@ -82,7 +83,7 @@ impl Coordinator for PgCoordinator {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        Ok(Hold::new(tx))
+        Ok(Hold::guard(tx))
     }
 
     async fn announce_change(&self) -> Result<(), StoreError> {
@@ -139,7 +140,7 @@ impl Coordinator for PgCoordinator {
         .await
         .map_err(backend)?;
         Ok(taken.map(|_| {
-            Hold::new(Release {
+            Hold::new(Lease {
                 pool: self.pool.clone(),
                 key: key.to_string(),
                 holder,
@@ -148,29 +149,48 @@ impl Coordinator for PgCoordinator {
     }
 }
 
-/// Ends a lease when dropped (in the background: a drop cannot wait).
-struct Release {
+/// A lease: ended by [`Release::release`], or in the background when dropped.
+struct Lease {
     pool: PgPool,
     key: String,
     holder: String,
 }
 
-impl Drop for Release {
-    fn drop(&mut self) {
+impl Lease {
+    fn end(&mut self) -> impl std::future::Future<Output = ()> + Send + 'static {
         let (pool, key, holder) = (
             self.pool.clone(),
             std::mem::take(&mut self.key),
             std::mem::take(&mut self.holder),
         );
-        tokio::spawn(async move {
-            let released = sqlx::query("DELETE FROM holds WHERE key = $1 AND holder = $2")
+        async move {
+            if key.is_empty() {
+                return; // already ended
+            }
+            let ended = sqlx::query("DELETE FROM holds WHERE key = $1 AND holder = $2")
                 .bind(&key)
                 .bind(&holder)
                 .execute(&pool)
                 .await;
-            if let Err(e) = released {
+            if let Err(e) = ended {
                 tracing::warn!("cannot release {key} (it frees itself after its lease): {e}");
             }
-        });
+        }
+    }
+}
+
+#[async_trait]
+impl Release for Lease {
+    /// On a task of its own: a caller that stops waiting (a dropped request) still ends it.
+    async fn release(mut self: Box<Self>) {
+        let _ = tokio::spawn(self.end()).await;
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if !self.key.is_empty() {
+            tokio::spawn(self.end());
+        }
     }
 }

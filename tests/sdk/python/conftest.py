@@ -2,7 +2,11 @@ import os
 
 import pytest
 
-from roster_harness import Roster
+from roster_harness import Cluster, Roster
+
+# With ROSTER_SDK_PROCESSES=N (PostgreSQL only), every suite runs against N roster processes
+# on one database behind a round-robin proxy.
+PROCESSES = int(os.environ.get("ROSTER_SDK_PROCESSES", "1"))
 
 
 @pytest.fixture(scope="module")
@@ -11,7 +15,7 @@ def roster(request):
     module's tests built is then moved, by snapshot, into a roster on a fresh PostgreSQL
     database (when one is configured), which must export the very same file."""
     seed = getattr(request.module, "SEED")
-    server = Roster(seed)
+    server = Cluster(seed, PROCESSES) if PROCESSES > 1 else Roster(seed)
     yield server
     server.advance_clock(0)
     if os.environ.get("ROSTER_TEST_DATABASE_URL"):

@@ -5,13 +5,17 @@ temporary directory, or, with ROSTER_SDK_BACKEND=postgres, a fresh database crea
 server of ROSTER_TEST_DATABASE_URL.
 """
 
+import itertools
 import json
 import os
 import pathlib
+import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -38,13 +42,15 @@ class Roster:
     """A running roster server; `url` is its base URL (no trailing slash). With `tls`, it
     serves HTTPS with the certificate it makes; `ca` is the CA file to trust."""
 
-    def __init__(self, seed: str, backend: str = None, tls: bool = False):
+    def __init__(self, seed: str, backend: str = None, tls: bool = False, database: str = None):
         self.seed = SEEDS / seed
         self.data = tempfile.mkdtemp(prefix="roster-sdk-")
         self.tls = tls
         self.ca = pathlib.Path(self.data) / "tls" / "ca.pem" if tls else None
         backend = backend or os.environ.get("ROSTER_SDK_BACKEND", "sqlite")
-        self.database = scratch_postgres_url() if backend == "postgres" else None
+        if database is None and backend == "postgres":
+            database = scratch_postgres_url()
+        self.database = database
         self.process = None
         self.url = None
         self.start()
@@ -112,3 +118,92 @@ class Roster:
     def advance_clock(self, seconds: int):
         status, _ = self.admin("POST", "/clock", {"offset_seconds": seconds})
         assert status == 200
+
+
+class RoundRobinProxy:
+    """A TCP proxy on a free local port that hands each new connection to the next backend
+    in turn (what a load balancer in front of several roster processes does)."""
+
+    def __init__(self, backends):
+        self.backends = itertools.cycle(backends)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = "http://127.0.0.1:%d" % self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            host, port = next(self.backends)
+            try:
+                backend = socket.create_connection((host, port))
+            except OSError:
+                client.close()
+                continue
+            for source, sink in ((client, backend), (backend, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.listener.close()
+
+
+class Cluster:
+    """Several roster processes on one PostgreSQL database behind a round-robin proxy, with
+    the interface of `Roster`. roster's own routes that keep per-process state (the clock,
+    fault rules, the journal) are sent to every process."""
+
+    PER_PROCESS = ("/clock", "/faults", "/requests")
+
+    def __init__(self, seed: str, processes: int):
+        database = scratch_postgres_url()
+        self.members = [Roster(seed, database=database) for _ in range(processes)]
+        self.tls, self.ca = False, None
+        self._proxy()
+
+    def _proxy(self):
+        backends = [urllib.parse.urlsplit(m.url) for m in self.members]
+        self.proxy = RoundRobinProxy([(b.hostname, b.port) for b in backends])
+        self.url = self.proxy.url
+
+    def admin(self, method: str, path: str, body=None):
+        if method != "GET" and path.startswith(self.PER_PROCESS):
+            answers = [m.admin(method, path, body) for m in self.members]
+            return answers[0]
+        return self.members[0].admin(method, path, body)
+
+    def snapshot(self) -> bytes:
+        return self.members[0].snapshot()
+
+    def load_snapshot(self, file: bytes):
+        self.members[0].load_snapshot(file)
+
+    def advance_clock(self, seconds: int):
+        status, _ = self.admin("POST", "/clock", {"offset_seconds": seconds})
+        assert status == 200
+
+    def restart(self):
+        self.proxy.close()
+        for member in self.members:
+            member.restart()
+        self._proxy()
+
+    def stop(self):
+        self.proxy.close()
+        for member in self.members:
+            member.stop()

@@ -5,6 +5,7 @@ import time
 import pytest
 from wechatpy.exceptions import WeChatClientException
 
+from conftest import PROCESSES
 from wecom_clients import Qwif, wecom_client
 
 SEED = "wecom.toml"
@@ -176,6 +177,7 @@ def test_members_added_through_qwif_are_seen_by_wechatpy(roster):
     assert refs["data"] == {"wxUserIdList": ["wangwu", "lisi"], "wxDeptIdList": ["1090"]}
 
 
+@pytest.mark.skipif(PROCESSES > 1, reason="each process keeps its own journal")
 def test_fault_rules_make_wechatpy_see_vendor_errors_and_retry(roster):
     client = wecom_client(roster)
     assert len(client.tag.list()) >= 2

@@ -68,7 +68,7 @@ pub async fn add(
                 if ids.is_empty() || ids.iter().any(String::is_empty) {
                     return Err(call.error(role.invalid_id()));
                 }
-                let _lock = call.try_lock(&task).await?;
+                call.try_lock(&task).await?;
                 let mut plan = call.plan();
                 let members = ids.iter().map(|id| users[id]).collect();
                 let added = call.add_members(&mut plan, task.id.into(), role, members);
@@ -184,7 +184,7 @@ async fn remove_members(
     if ids.iter().any(String::is_empty) {
         return Err(call.error(role.invalid_id()));
     }
-    let _lock = call.try_lock(&task).await?;
+    call.try_lock(&task).await?;
     let mut plan = call.plan();
     let removal = plan.remove_edges(RemoveEdges {
         subject: task.id.into(),

@@ -14,7 +14,7 @@ mod throttle;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue};
@@ -104,6 +104,9 @@ pub struct Call {
     endpoint: Endpoint,
     id_type: IdType,
     query: QueryParams,
+    /// The write sections the handler took: let go once its answer is ready, before it is
+    /// sent, so the client's next write finds them free.
+    sections: Arc<Mutex<Vec<Hold>>>,
 }
 
 impl Tasks {
@@ -134,14 +137,21 @@ impl Tasks {
             Ok(id_type) => id_type,
             Err(error) => return error.into_response(),
         };
+        let sections = Arc::default();
         let call = Call {
             tasks: self,
             caller,
             endpoint,
             id_type,
             query,
+            sections: Arc::clone(&sections),
         };
-        match handler(call).await {
+        let answer = handler(call).await;
+        let held = std::mem::take(&mut *sections.lock().unwrap_or_else(PoisonError::into_inner));
+        for hold in held {
+            hold.release().await;
+        }
+        match answer {
             Ok(response) => response,
             Err(error) => endpoint.settle(error).into_response(),
         }
@@ -276,20 +286,30 @@ impl Call {
         format!("{DIALECT}/{}/task/{}", self.caller.tenant().key, task.key)
     }
 
-    /// The task's write section, or `1470451` while another write on it runs (in any roster
-    /// process on the database).
-    async fn try_lock(&self, task: &Entity) -> Result<Hold, ApiError> {
+    /// Take the task's write section until the answer is ready, or `1470451` while another
+    /// write on it runs (in any roster process on the database).
+    async fn try_lock(&self, task: &Entity) -> Result<(), ApiError> {
         let coordinator = &self.feishu().engine.coordinator;
-        coordinator
+        let hold = coordinator
             .try_hold(&self.write_section(task))
             .await?
-            .ok_or_else(|| self.error(1470451))
+            .ok_or_else(|| self.error(1470451))?;
+        self.keep(hold);
+        Ok(())
     }
 
-    /// The task's write section, once the write holding it is done.
-    async fn lock(&self, task: &Entity) -> Result<Hold, ApiError> {
+    /// Take the task's write section until the answer is ready, once the write holding it is
+    /// done.
+    async fn lock(&self, task: &Entity) -> Result<(), ApiError> {
         let coordinator = &self.feishu().engine.coordinator;
-        Ok(coordinator.hold(&self.write_section(task)).await?)
+        let hold = coordinator.hold(&self.write_section(task)).await?;
+        self.keep(hold);
+        Ok(())
+    }
+
+    fn keep(&self, hold: Hold) {
+        let mut sections = self.sections.lock().unwrap_or_else(PoisonError::into_inner);
+        sections.push(hold);
     }
 
     /// The most members of `role` a task of the caller's tenant may have.

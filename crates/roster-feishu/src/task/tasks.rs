@@ -304,7 +304,7 @@ pub async fn patch(
             }
             let task = call.task(&task_id).await?;
             call.require(&task, Access::Edit).await?;
-            let _lock = call.lock(&task).await?;
+            call.lock(&task).await?;
             let task = call.task(&task_id).await?;
             let mut record = record_of(&task)?;
             record
@@ -359,7 +359,7 @@ pub async fn delete(
                 }
             };
             call.require(&task, Access::Edit).await?;
-            let _lock = call.try_lock(&task).await?;
+            call.try_lock(&task).await?;
             let mut plan = call.plan();
             plan.upsert(DELETED_TASK, task.key.clone(), json!({}), None);
             plan.delete(task.id);
@@ -380,7 +380,7 @@ pub async fn delete(
 async fn set_completion(call: Call, task_id: String, complete: bool) -> ApiResult {
     let task = call.task(&task_id).await?;
     call.require(&task, Access::Edit).await?;
-    let _lock = call.try_lock(&task).await?;
+    call.try_lock(&task).await?;
     let task = call.task(&task_id).await?;
     let mut record = record_of(&task)?;
     let now = call.feishu().now();
