@@ -23,8 +23,8 @@ impl Wire for FeishuWire {
         Some(format!("{DIALECT}/{}", caller.app.tenant.key))
     }
 
-    fn vendor_code(&self, body: &Value) -> Option<Value> {
-        body.get("code").cloned()
+    fn code_field(&self) -> &'static str {
+        "code"
     }
 
     fn log_id(&self, headers: &HeaderMap) -> Option<String> {

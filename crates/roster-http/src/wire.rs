@@ -20,8 +20,9 @@ pub trait Wire: Send + Sync {
         None
     }
 
-    /// The vendor's result code in an answer's body (`0` or `"0"` on success).
-    fn vendor_code(&self, body: &Value) -> Option<Value>;
+    /// The top-level field of an answer's JSON body holding the vendor's result code (`0` or
+    /// `"0"` on success).
+    fn code_field(&self) -> &'static str;
 
     /// The vendor's request id of an answer, if the vendor sends one.
     fn log_id(&self, _headers: &HeaderMap) -> Option<String> {

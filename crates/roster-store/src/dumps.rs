@@ -61,7 +61,7 @@ impl<E: std::error::Error + Send + Sync + 'static> From<LoadError<E>> for StoreE
     }
 }
 
-/// The statements loading needs beyond a plan's.
+/// The statements loading needs beyond a plan's; each takes a whole list at once.
 pub(crate) trait LoadTx: Tx {
     /// The space's id, created if missing, with `limits` (JSON) as its overrides.
     async fn upsert_space(
@@ -72,13 +72,21 @@ pub(crate) trait LoadTx: Tx {
     ) -> Result<SpaceId, Self::Error>;
     /// Delete every entity, alias, edge and counter of the space.
     async fn clear_space(&mut self, space: SpaceId) -> Result<(), Self::Error>;
-    /// Insert the entity with its own timestamps; `None` if its key is taken.
-    async fn restore_entity(
+    /// Insert the entities (keys distinct, the space empty), in order, with their own
+    /// timestamps and no owner; their ids by (kind, key).
+    async fn restore_entities(
         &mut self,
         space: SpaceId,
-        entity: &DumpedEntity,
-        owner: Option<EntityId>,
-    ) -> Result<Option<EntityId>, Self::Error>;
+        entities: &[DumpedEntity],
+    ) -> Result<HashMap<(String, String), EntityId>, Self::Error>;
+    /// Set each (entity, owner).
+    async fn set_owners(&mut self, owners: &[(EntityId, EntityId)]) -> Result<(), Self::Error>;
+    /// Insert the (namespace, alias, entity) rows (distinct names, the space empty).
+    async fn restore_aliases(
+        &mut self,
+        space: SpaceId,
+        aliases: &[(&str, &str, EntityId)],
+    ) -> Result<(), Self::Error>;
 }
 
 /// Replace the contents of the dump's space (created if missing) with the dump.
@@ -86,73 +94,76 @@ pub(crate) async fn load_space<T: LoadTx>(
     tx: &mut T,
     dump: &SpaceDump,
 ) -> Result<(), LoadError<T::Error>> {
+    let invalid = |why: String| LoadError::Invalid(format!("{why} in {}", dump.space));
+    let mut keys = HashSet::with_capacity(dump.entities.len());
+    if let Some(twice) = dump
+        .entities
+        .iter()
+        .find(|e| !keys.insert((&e.kind, &e.key)))
+    {
+        return Err(invalid(format!(
+            "entity {}/{} appears twice",
+            twice.kind, twice.key
+        )));
+    }
     let limits = serde_json::to_string(&dump.limits).expect("limits serialize");
     let space = tx
         .upsert_space(&dump.space.dialect, &dump.space.key, &limits)
         .await?;
     tx.clear_space(space).await?;
-    let mut ids: HashMap<&EntityRef, EntityId> = HashMap::with_capacity(dump.entities.len());
-    let refs: Vec<EntityRef> = dump
-        .entities
-        .iter()
-        .map(|e| EntityRef {
-            kind: e.kind.clone(),
-            key: e.key.clone(),
-        })
-        .collect();
-    let id_of = |ids: &HashMap<&EntityRef, EntityId>, name: &EntityRef, what: &str| {
-        ids.get(name).copied().ok_or_else(|| {
-            LoadError::Invalid(format!(
-                "{what} names {}/{}, which is not an earlier entity of {}",
-                name.kind, name.key, dump.space
-            ))
-        })
-    };
-    for (entity, name) in dump.entities.iter().zip(&refs) {
-        let owner = match &entity.owner {
-            Some(owner) => Some(id_of(&ids, owner, "an entity's owner")?),
-            None => None,
-        };
-        let id = tx
-            .restore_entity(space, entity, owner)
-            .await?
+    let ids = tx.restore_entities(space, &dump.entities).await?;
+    let id_of = |name: &EntityRef, what: &str| {
+        ids.get(&(name.kind.clone(), name.key.clone()))
+            .copied()
             .ok_or_else(|| {
-                LoadError::Invalid(format!(
-                    "entity {}/{} appears twice in {}",
-                    name.kind, name.key, dump.space
+                invalid(format!(
+                    "{what} names {}/{}, which is not an entity",
+                    name.kind, name.key
                 ))
-            })?;
-        ids.insert(name, id);
-    }
-    for alias in &dump.aliases {
-        let entity = id_of(&ids, &alias.entity, "an alias")?;
-        if tx
-            .set_alias(space, &alias.namespace, &alias.alias, entity)
-            .await?
-            != Some(entity)
-        {
-            return Err(LoadError::Invalid(format!(
-                "alias {}/{} appears twice in {}",
-                alias.namespace, alias.alias, dump.space
-            )));
+            })
+    };
+    let mut owners = Vec::new();
+    for entity in &dump.entities {
+        if let Some(owner) = &entity.owner {
+            let id = id_of(
+                &EntityRef {
+                    kind: entity.kind.clone(),
+                    key: entity.key.clone(),
+                },
+                "an entity",
+            )?;
+            owners.push((id, id_of(owner, "an entity's owner")?));
         }
     }
+    tx.set_owners(&owners).await?;
+    let mut names = HashSet::with_capacity(dump.aliases.len());
+    let mut aliases = Vec::with_capacity(dump.aliases.len());
+    for alias in &dump.aliases {
+        if !names.insert((&alias.namespace, &alias.alias)) {
+            return Err(invalid(format!(
+                "alias {}/{} appears twice",
+                alias.namespace, alias.alias
+            )));
+        }
+        let entity = id_of(&alias.entity, "an alias")?;
+        aliases.push((alias.namespace.as_str(), alias.alias.as_str(), entity));
+    }
+    tx.restore_aliases(space, &aliases).await?;
     // Runs of edges with one relation and time go in one statement, in order.
     let mut counts: BTreeMap<(&str, Direction), HashMap<EntityId, i64>> = BTreeMap::new();
     let mut run: Vec<(EntityId, EntityId)> = Vec::new();
     let mut seen = HashSet::with_capacity(dump.edges.len());
     for (i, edge) in dump.edges.iter().enumerate() {
-        let subject = id_of(&ids, &edge.subject, "an edge")?;
-        let member = id_of(&ids, &edge.member, "an edge")?;
+        let subject = id_of(&edge.subject, "an edge")?;
+        let member = id_of(&edge.member, "an edge")?;
         if !seen.insert((subject, edge.relation.as_str(), member)) {
-            return Err(LoadError::Invalid(format!(
-                "the {} edge {}/{} -> {}/{} appears twice in {}",
+            return Err(invalid(format!(
+                "the {} edge {}/{} -> {}/{} appears twice",
                 edge.relation,
                 edge.subject.kind,
                 edge.subject.key,
                 edge.member.kind,
-                edge.member.key,
-                dump.space
+                edge.member.key
             )));
         }
         run.push((subject, member));

@@ -527,25 +527,74 @@ impl LoadTx for PgTx<'_> {
         Ok(())
     }
 
-    async fn restore_entity(
+    async fn restore_entities(
         &mut self,
         space: SpaceId,
-        entity: &DumpedEntity,
-        owner: Option<EntityId>,
-    ) -> Result<Option<EntityId>, sqlx::Error> {
-        sqlx::query_scalar(
-            "INSERT INTO entities (space_id, kind, key, attrs, owner_id, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (space_id, kind, key) DO NOTHING RETURNING id",
+        entities: &[DumpedEntity],
+    ) -> Result<HashMap<(String, String), EntityId>, sqlx::Error> {
+        let kinds: Vec<&str> = entities.iter().map(|e| e.kind.as_str()).collect();
+        let keys: Vec<&str> = entities.iter().map(|e| e.key.as_str()).collect();
+        let attrs: Vec<String> = entities.iter().map(|e| e.attrs.to_string()).collect();
+        let created: Vec<i64> = entities.iter().map(|e| e.created_at).collect();
+        let updated: Vec<i64> = entities.iter().map(|e| e.updated_at).collect();
+        sqlx::query(
+            "INSERT INTO entities (space_id, kind, key, attrs, created_at, updated_at)
+             SELECT $1, kind, key, attrs, created_at, updated_at
+             FROM UNNEST($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+                 WITH ORDINALITY AS e (kind, key, attrs, created_at, updated_at, position)
+             ORDER BY position",
         )
         .bind(space)
-        .bind(&entity.kind)
-        .bind(&entity.key)
-        .bind(entity.attrs.to_string())
-        .bind(owner)
-        .bind(entity.created_at)
-        .bind(entity.updated_at)
-        .fetch_optional(&mut *self.conn)
-        .await
+        .bind(&kinds)
+        .bind(&keys)
+        .bind(&attrs)
+        .bind(&created)
+        .bind(&updated)
+        .execute(&mut *self.conn)
+        .await?;
+        let ids: Vec<(String, String, EntityId)> =
+            sqlx::query_as("SELECT kind, key, id FROM entities WHERE space_id = $1")
+                .bind(space)
+                .fetch_all(&mut *self.conn)
+                .await?;
+        Ok(ids
+            .into_iter()
+            .map(|(kind, key, id)| ((kind, key), id))
+            .collect())
+    }
+
+    async fn set_owners(&mut self, owners: &[(EntityId, EntityId)]) -> Result<(), sqlx::Error> {
+        let (ids, owner_ids): (Vec<EntityId>, Vec<EntityId>) = owners.iter().copied().unzip();
+        sqlx::query(
+            "UPDATE entities e SET owner_id = o.owner_id
+             FROM UNNEST($1::bigint[], $2::bigint[]) AS o (id, owner_id) WHERE e.id = o.id",
+        )
+        .bind(&ids)
+        .bind(&owner_ids)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn restore_aliases(
+        &mut self,
+        space: SpaceId,
+        aliases: &[(&str, &str, EntityId)],
+    ) -> Result<(), sqlx::Error> {
+        let namespaces: Vec<&str> = aliases.iter().map(|a| a.0).collect();
+        let names: Vec<&str> = aliases.iter().map(|a| a.1).collect();
+        let entities: Vec<EntityId> = aliases.iter().map(|a| a.2).collect();
+        sqlx::query(
+            "INSERT INTO aliases (space_id, namespace, alias, entity_id)
+             SELECT $1, namespace, alias, entity_id
+             FROM UNNEST($2::text[], $3::text[], $4::bigint[]) AS a (namespace, alias, entity_id)",
+        )
+        .bind(space)
+        .bind(&namespaces)
+        .bind(&names)
+        .bind(&entities)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
     }
 }

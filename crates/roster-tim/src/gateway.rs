@@ -139,8 +139,8 @@ impl Wire for Tim {
         Command::from_path(path.strip_prefix("/v4/")?).map(|_| path.to_string())
     }
 
-    fn vendor_code(&self, body: &Value) -> Option<Value> {
-        body.get("ErrorCode").cloned()
+    fn code_field(&self) -> &'static str {
+        "ErrorCode"
     }
 
     /// HTTP 200 whatever the code, as the REST gateway answers.

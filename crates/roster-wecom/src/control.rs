@@ -34,10 +34,10 @@ impl Wire for WecomWire {
         Some(format!("{DIALECT}/{}", corp.attrs.corp_id))
     }
 
-    fn vendor_code(&self, body: &Value) -> Option<Value> {
+    fn code_field(&self) -> &'static str {
         match self.audience {
-            Audience::Native => body.get("errcode").cloned(),
-            Audience::Qwif => body.get("code").cloned(),
+            Audience::Native => "errcode",
+            Audience::Qwif => "code",
         }
     }
 

@@ -363,30 +363,59 @@ impl LoadTx for SqliteTx<'_> {
         Ok(())
     }
 
-    async fn restore_entity(
+    async fn restore_entities(
         &mut self,
         space: SpaceId,
-        entity: &DumpedEntity,
-        owner: Option<EntityId>,
-    ) -> Result<Option<EntityId>, rusqlite::Error> {
+        entities: &[DumpedEntity],
+    ) -> Result<HashMap<(String, String), EntityId>, rusqlite::Error> {
+        let rows: Vec<(&str, &str, String, i64, i64)> = entities
+            .iter()
+            .map(|e| {
+                (
+                    e.kind.as_str(),
+                    e.key.as_str(),
+                    e.attrs.to_string(),
+                    e.created_at,
+                    e.updated_at,
+                )
+            })
+            .collect();
         self.0
             .prepare_cached(
-                "INSERT INTO entities (space_id, kind, key, attrs, owner_id, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (space_id, kind, key) DO NOTHING RETURNING id",
+                "INSERT INTO entities (space_id, kind, key, attrs, created_at, updated_at)
+                 SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
+                 FROM json_each(?2) ORDER BY key",
             )?
-            .query_row(
-                params![
-                    space,
-                    entity.kind,
-                    entity.key,
-                    entity.attrs.to_string(),
-                    owner,
-                    entity.created_at,
-                    entity.updated_at
-                ],
-                |row| row.get(0),
-            )
-            .optional()
+            .execute(params![space, json_list(&rows)])?;
+        let mut statement = self
+            .0
+            .prepare_cached("SELECT kind, key, id FROM entities WHERE space_id = ?1")?;
+        let ids =
+            statement.query_map([space], |row| Ok(((row.get(0)?, row.get(1)?), row.get(2)?)))?;
+        ids.collect()
+    }
+
+    async fn set_owners(&mut self, owners: &[(EntityId, EntityId)]) -> Result<(), rusqlite::Error> {
+        self.0
+            .prepare_cached(
+                "UPDATE entities SET owner_id = value ->> 1
+                 FROM json_each(?1) WHERE entities.id = value ->> 0",
+            )?
+            .execute([json_list(owners)])?;
+        Ok(())
+    }
+
+    async fn restore_aliases(
+        &mut self,
+        space: SpaceId,
+        aliases: &[(&str, &str, EntityId)],
+    ) -> Result<(), rusqlite::Error> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO aliases (space_id, namespace, alias, entity_id)
+                 SELECT ?1, value ->> 0, value ->> 1, value ->> 2 FROM json_each(?2)",
+            )?
+            .execute(params![space, json_list(aliases)])?;
+        Ok(())
     }
 }

@@ -181,6 +181,15 @@ impl Faults {
         self.0.lock().expect("faults lock").rules.clear();
     }
 
+    /// Whether a rule for this dialect names a space (requests are then matched on theirs).
+    pub fn names_spaces(&self, dialect: &str) -> bool {
+        let rules = self.0.lock().expect("faults lock");
+        rules
+            .rules
+            .iter()
+            .any(|r| r.spec.dialect == dialect && r.spec.space.is_some())
+    }
+
     /// Whether a rule for this dialect looks into bodies (the body is then read first).
     pub fn needs_body(&self, dialect: &str) -> bool {
         let rules = self.0.lock().expect("faults lock");

@@ -2,6 +2,7 @@
 //! a fault rule delay, answer or drop it, and records it in the journal, the access log and
 //! the metrics. roster's own routes pass untouched.
 
+use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -14,6 +15,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use hyper::body::Frame;
 use roster_http::DialectWire;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
@@ -62,7 +64,12 @@ pub async fn observe(
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
     let (parts, body) = request.into_parts();
-    let space = wire.wire.space_of(&parts);
+    // The space costs a credential check: only when the journal or a fault rule needs it.
+    let space = if observer.journal.is_on() || observer.faults.names_spaces(wire.name) {
+        wire.wire.space_of(&parts)
+    } else {
+        None
+    };
     let route = wire
         .wire
         .route_of(&parts)
@@ -147,8 +154,7 @@ pub async fn observe(
         } else {
             response.status().as_u16()
         };
-        let parsed: Option<Value> = serde_json::from_slice(&answer).ok();
-        let vendor_code = parsed.as_ref().and_then(|b| wire.wire.vendor_code(b));
+        let vendor_code = top_level_field(&answer, wire.wire.code_field());
         let log_id = wire.wire.log_id(response.headers());
         if let Some(log_id) = &log_id {
             tracing::Span::current().record("log_id", log_id.as_str());
@@ -170,9 +176,9 @@ pub async fn observe(
         .record(latency.as_secs_f64());
         if observer.journal.is_on() {
             let request_body = read.lock().expect("captured body").kept(body_limit);
-            let response_body = match &parsed {
+            let response_body = match serde_json::from_slice::<Value>(&answer).ok() {
                 Some(value) => {
-                    let text = redacted_json(value).to_string();
+                    let text = redacted_json(&value).to_string();
                     KeptBody::of(text.as_bytes(), body_limit, text.len())
                 }
                 None => KeptBody::of(&answer, body_limit, answer.len()),
@@ -202,6 +208,12 @@ pub async fn observe(
     }
     .instrument(span)
     .await
+}
+
+/// One top-level field of a JSON object, read without building the rest of it.
+fn top_level_field(body: &[u8], name: &str) -> Option<Value> {
+    let fields: HashMap<String, &RawValue> = serde_json::from_slice(body).ok()?;
+    serde_json::from_str(fields.get(name)?.get()).ok()
 }
 
 fn code_text(code: &Value) -> String {
