@@ -668,12 +668,21 @@ async fn fault_rules_answer_as_the_vendor_delay_and_drop(server: TestServer) {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn seed_fault_rules_metrics_and_readiness() {
+/// The demo seed with one fault rule.
+async fn start_with_a_seed_fault(database: Option<String>) -> TestServer {
     let seed = format!(
         "{DEMO}\n[[faults]]\ndialect = \"wecom\"\nroute = \"/cgi-bin/gettoken\"\nerror = {{ errcode = -1, errmsg = \"system busy\" }}\ncount = 1\n"
     );
-    let server = TestServer::start(None, &seed).await;
+    TestServer::start(database, &seed).await
+}
+
+mod seeded_faults {
+    use super::*;
+    on_both_backends!(super::start_with_a_seed_fault; seed_fault_rules_metrics_and_readiness);
+}
+
+async fn seed_fault_rules_metrics_and_readiness(server: TestServer) {
+    let backend = server.backend_name();
     let client = Client::of(&server);
     let url = format!(
         "{}/cgi-bin/gettoken?corpid={CORP}&corpsecret={SECRET}",
@@ -708,14 +717,14 @@ async fn seed_fault_rules_metrics_and_readiness() {
         "{metrics}"
     );
     assert!(metrics.contains("roster_faults_fired_total"), "{metrics}");
-    assert!(
-        metrics.contains(r#"roster_store_writes_total{backend="sqlite",outcome="applied"}"#),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("roster_sqlite_commit_batch_size"),
-        "{metrics}"
-    );
+    let writes = format!(r#"roster_store_writes_total{{backend="{backend}",outcome="applied"}}"#);
+    assert!(metrics.contains(&writes), "{metrics}");
+    if backend == "sqlite" {
+        assert!(
+            metrics.contains("roster_sqlite_commit_batch_size"),
+            "{metrics}"
+        );
+    }
     server.stop().await;
     let bad = format!("{DEMO}\n[[faults]]\ndialect = \"wecom\"\n");
     let dir = tempfile::tempdir().unwrap();
@@ -725,17 +734,28 @@ async fn seed_fault_rules_metrics_and_readiness() {
     assert!(error.to_string().contains("needs an action"), "{error}");
 }
 
-/// `roster exec` starts a roster of its own for the command and exits with its status.
+/// `roster exec` starts a roster of its own for the command and exits with its status, on
+/// temporary SQLite data or on the given PostgreSQL database.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_runs_a_command_against_its_own_roster() {
+    exec_runs_a_command(None).await;
+    if let Some(database) = common::postgres_database("exec_runs_a_command").await {
+        exec_runs_a_command(Some(database)).await;
+    }
+}
+
+async fn exec_runs_a_command(database: Option<String>) {
     let roster = env!("CARGO_BIN_EXE_roster");
     let script = format!(
         "test -n \"$ROSTER_WECOM_CORP_ID\" && test -n \"$ROSTER_FEISHU_APP_SECRET\" && \
          test -n \"$ROSTER_TIM_SECRET_KEY\" && {roster} spaces && exit 7"
     );
     let output = tokio::task::spawn_blocking(move || {
+        let database = database.map(|url| vec!["--database".to_string(), url]);
         Command::new(env!("CARGO_BIN_EXE_roster"))
-            .args(["exec", "--", "sh", "-c", &script])
+            .arg("exec")
+            .args(database.unwrap_or_default())
+            .args(["--", "sh", "-c", &script])
             .env_remove("ROSTER_URL")
             .env_remove("ROSTER_ADMIN_TOKEN")
             .output()
