@@ -6,6 +6,7 @@
 //! entity and relation, how many members it has and how many subjects it belongs to, so counts
 //! are O(1) and limits can be enforced inside the write transaction.
 
+mod changes;
 mod clock;
 pub mod coordination;
 mod cursor;
@@ -17,6 +18,7 @@ mod plan;
 pub mod seeded;
 mod store;
 
+pub use changes::*;
 pub use clock::{Clock, OffsetOutOfRange, MAX_OFFSET_SECONDS};
 pub use coordination::{Coordinator, Hold, Throttled, Window};
 pub use cursor::CursorKey;

@@ -162,6 +162,8 @@ pub struct WritePlan {
     /// The time every row the plan writes is stamped with.
     pub now: i64,
     pub steps: Vec<Step>,
+    /// Recorded with each change the plan makes (see [`crate::Change::context`]).
+    pub context: Option<Value>,
 }
 
 impl WritePlan {
@@ -170,6 +172,7 @@ impl WritePlan {
             space,
             now,
             steps: Vec::new(),
+            context: None,
         }
     }
 

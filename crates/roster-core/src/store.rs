@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use crate::model::*;
 use crate::plan::{Applied, Refusal, StepId, WritePlan};
-use crate::{Coordinator, SpaceDump};
+use crate::{Change, Coordinator, DeliveryAttempt, SpaceDump};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -156,4 +156,32 @@ pub trait Store: Send + Sync + 'static {
 
     /// Wait for in-flight work and close every connection (SQLite checkpoints its WAL).
     async fn close(&self);
+
+    /// The changes of `space` after the change `after` (a seq; 0: from the start), oldest
+    /// first, at most `limit`.
+    async fn changes(
+        &self,
+        space: SpaceId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Change>, StoreError>;
+    /// The last change of `space` whose callbacks are done; none before the cursor is set.
+    async fn delivery_cursor(&self, space: SpaceId) -> Result<Option<i64>, StoreError>;
+    /// Move the cursor of `space` from `from` (0 also when it is not set yet) to `to`; false
+    /// when it is no longer at `from` (another process moved it).
+    async fn advance_delivery_cursor(
+        &self,
+        space: SpaceId,
+        from: i64,
+        to: i64,
+    ) -> Result<bool, StoreError>;
+    /// Record a delivery attempt (its `id` is assigned); the id.
+    async fn record_attempt(&self, attempt: &DeliveryAttempt) -> Result<i64, StoreError>;
+    /// Delivery attempts (of `space`, or of all) with ids after `after`, oldest first.
+    async fn attempts(
+        &self,
+        space: Option<SpaceId>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError>;
 }

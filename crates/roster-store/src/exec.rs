@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde_json::Value;
 
 use roster_core::{
-    AddEdges, Applied, Direction, Entity, EntityId, Outcome, Refusal, RemoveEdges, SpaceId, Step,
-    StepId, StepResult, Target, WritePlan,
+    AddEdges, Applied, ChangeOp, Direction, Entity, EntityId, EntityRef, Outcome, Refusal,
+    RemoveEdges, SpaceId, Step, StepId, StepResult, Target, WritePlan,
 };
 
 /// How a write transaction holds an entity row it reads. SQLite has one writer, which holds
@@ -148,15 +148,129 @@ pub(crate) trait Tx {
         relation: &str,
         edges: &[(EntityId, EntityId)],
     ) -> Result<Vec<(EntityId, EntityId)>, Self::Error>;
+
+    /// The kind and key of each of `ids` that exists.
+    async fn entity_refs(
+        &mut self,
+        ids: &[EntityId],
+    ) -> Result<HashMap<EntityId, EntityRef>, Self::Error>;
+    /// Append the plan's changes to the change log of `space`, in order, after every change
+    /// committed before.
+    async fn record_changes(
+        &mut self,
+        space: SpaceId,
+        now: i64,
+        context: Option<&Value>,
+        changes: &[ChangeRow<'_>],
+    ) -> Result<(), Self::Error>;
 }
 
-/// Apply `plan` inside the open transaction: its results, or the first refused step (the
-/// caller then rolls back).
+/// A change as the change log stores it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChangeRow<'a> {
+    pub op: ChangeOp,
+    pub subject: &'a EntityRef,
+    pub relation: Option<&'a str>,
+    pub member: Option<&'a EntityRef>,
+}
+
+/// A change a plan made, by row id until the plan ends.
+struct Made {
+    op: ChangeOp,
+    subject: EntityId,
+    relation: Option<String>,
+    member: Option<EntityId>,
+}
+
+/// The changes a plan makes, and the names of the entities they are about, read before a
+/// deleted entity's row goes.
+#[derive(Default)]
+struct ChangeLog {
+    made: Vec<Made>,
+    refs: HashMap<EntityId, EntityRef>,
+}
+
+impl ChangeLog {
+    fn edges(&mut self, op: ChangeOp, relation: &str, pairs: &[(EntityId, EntityId)]) {
+        self.made.extend(pairs.iter().map(|(subject, member)| Made {
+            op,
+            subject: *subject,
+            relation: Some(relation.to_owned()),
+            member: Some(*member),
+        }));
+    }
+
+    fn entity(&mut self, op: ChangeOp, id: EntityId) {
+        self.made.push(Made {
+            op,
+            subject: id,
+            relation: None,
+            member: None,
+        });
+    }
+
+    fn created(&mut self, entity: &Entity) {
+        self.refs.insert(
+            entity.id,
+            EntityRef {
+                kind: entity.kind.clone(),
+                key: entity.key.clone(),
+            },
+        );
+        self.entity(ChangeOp::EntityCreated, entity.id);
+    }
+
+    /// Name every entity the changes are about (those still to be named exist: the deleted
+    /// ones were named before their rows went), and record the changes.
+    async fn record<T: Tx>(mut self, tx: &mut T, plan: &WritePlan) -> Result<(), T::Error> {
+        if self.made.is_empty() {
+            return Ok(());
+        }
+        let named: Vec<EntityId> = self
+            .made
+            .iter()
+            .flat_map(|m| std::iter::once(m.subject).chain(m.member))
+            .collect();
+        self.name(tx, &named).await?;
+        let rows: Vec<ChangeRow> = self
+            .made
+            .iter()
+            .map(|m| ChangeRow {
+                op: m.op,
+                subject: &self.refs[&m.subject],
+                relation: m.relation.as_deref(),
+                member: m.member.map(|id| &self.refs[&id]),
+            })
+            .collect();
+        tx.record_changes(plan.space, plan.now, plan.context.as_ref(), &rows)
+            .await
+    }
+
+    /// Read the names of those of `ids` not named yet (before they are deleted, or at the end).
+    async fn name<T: Tx>(&mut self, tx: &mut T, ids: &[EntityId]) -> Result<(), T::Error> {
+        let unnamed: Vec<EntityId> = ids
+            .iter()
+            .copied()
+            .filter(|id| !self.refs.contains_key(id))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        if !unnamed.is_empty() {
+            let found = tx.entity_refs(&unnamed).await?;
+            self.refs.extend(found);
+        }
+        Ok(())
+    }
+}
+
+/// Apply `plan` inside the open transaction, recording the changes it makes in the change log:
+/// its results, or the first refused step (the caller then rolls back).
 pub(crate) async fn apply<T: Tx>(
     tx: &mut T,
     plan: &WritePlan,
 ) -> Result<Result<Applied, (StepId, Refusal)>, T::Error> {
     let mut results: Vec<StepResult> = Vec::with_capacity(plan.steps.len());
+    let mut log = ChangeLog::default();
     for (index, step) in plan.steps.iter().enumerate() {
         let target = |target: &Target| match target {
             Target::Existing(id) => *id,
@@ -175,10 +289,13 @@ pub(crate) async fn apply<T: Tx>(
                 owner,
             } => {
                 let owner = owner.as_ref().map(target);
-                tx.insert_entity(space, now, kind, key, attrs, owner, false)
-                    .await?
-                    .map(StepResult::Entity)
-                    .ok_or(Refusal::KeyTaken)
+                let created = tx
+                    .insert_entity(space, now, kind, key, attrs, owner, false)
+                    .await?;
+                if let Some(entity) = &created {
+                    log.created(entity);
+                }
+                created.map(StepResult::Entity).ok_or(Refusal::KeyTaken)
             }
             Step::Upsert {
                 kind,
@@ -211,13 +328,13 @@ pub(crate) async fn apply<T: Tx>(
                     None => Err(Refusal::NotFound),
                 }
             }
-            Step::Delete { entity } => delete_entity(tx, space, target(entity)).await?,
+            Step::Delete { entity } => delete_entity(tx, &mut log, space, target(entity)).await?,
             Step::Prune {
                 kind,
                 created_before,
             } => {
                 for id in tx.created_before(space, kind, *created_before).await? {
-                    delete_entity(tx, space, id).await?.ok();
+                    delete_entity(tx, &mut log, space, id).await?.ok();
                 }
                 Ok(StepResult::Done)
             }
@@ -245,19 +362,22 @@ pub(crate) async fn apply<T: Tx>(
             }
             Step::AddEdges(add) => {
                 let members: Vec<EntityId> = add.members.iter().map(target).collect();
-                add_edges(tx, plan, add, target(&add.subject), &members)
+                add_edges(tx, &mut log, plan, add, target(&add.subject), &members)
                     .await?
                     .map(StepResult::Outcomes)
             }
-            Step::RemoveEdges(remove) => remove_edges(tx, space, remove, target(&remove.subject))
-                .await?
-                .map(StepResult::Outcomes),
+            Step::RemoveEdges(remove) => {
+                remove_edges(tx, &mut log, space, remove, target(&remove.subject))
+                    .await?
+                    .map(StepResult::Outcomes)
+            }
         };
         match done {
             Ok(result) => results.push(result),
             Err(refusal) => return Ok(Err((StepId(index), refusal))),
         }
     }
+    log.record(tx, plan).await?;
     Ok(Ok(Applied { results }))
 }
 
@@ -299,6 +419,7 @@ fn counter_keys<'a>(
 
 async fn add_edges<T: Tx>(
     tx: &mut T,
+    log: &mut ChangeLog,
     plan: &WritePlan,
     add: &AddEdges,
     subject: EntityId,
@@ -338,14 +459,15 @@ async fn add_edges<T: Tx>(
         .filter(|(_, o)| *o == Outcome::Added)
         .map(|(member, _)| *member)
         .collect();
-    link(tx, plan, subject, relation, &added).await?;
+    let pairs: Vec<(EntityId, EntityId)> = added.iter().map(|m| (subject, *m)).collect();
+    link_pairs(tx, log, plan, relation, &pairs).await?;
     if let Some(mutual) = mutual {
         let pairs: Vec<(EntityId, EntityId)> = decided
             .mutual
             .iter()
             .flat_map(|m| [(subject, *m), (*m, subject)])
             .collect();
-        link_pairs(tx, plan, mutual, &pairs).await?;
+        link_pairs(tx, log, plan, mutual, &pairs).await?;
     }
     Ok(Ok(outcomes))
 }
@@ -439,21 +561,10 @@ async fn decide<T: Tx>(
     Ok(decided)
 }
 
-/// Insert `subject --relation--> member` for each of `members` and count them.
-async fn link<T: Tx>(
-    tx: &mut T,
-    plan: &WritePlan,
-    subject: EntityId,
-    relation: &str,
-    members: &[EntityId],
-) -> Result<(), T::Error> {
-    let pairs: Vec<(EntityId, EntityId)> = members.iter().map(|m| (subject, *m)).collect();
-    link_pairs(tx, plan, relation, &pairs).await
-}
-
 /// Insert the edges and count them on both ends.
 async fn link_pairs<T: Tx>(
     tx: &mut T,
+    log: &mut ChangeLog,
     plan: &WritePlan,
     relation: &str,
     pairs: &[(EntityId, EntityId)],
@@ -463,6 +574,7 @@ async fn link_pairs<T: Tx>(
     }
     tx.insert_edges(plan.space, plan.now, relation, pairs)
         .await?;
+    log.edges(ChangeOp::EdgeAdded, relation, pairs);
     count_edges(tx, relation, pairs, 1, None).await
 }
 
@@ -494,6 +606,7 @@ async fn count_edges<T: Tx>(
 
 async fn remove_edges<T: Tx>(
     tx: &mut T,
+    log: &mut ChangeLog,
     space: SpaceId,
     remove: &RemoveEdges,
     subject: EntityId,
@@ -509,6 +622,7 @@ async fn remove_edges<T: Tx>(
     let pairs: Vec<(EntityId, EntityId)> = members.iter().map(|m| (subject, *m)).collect();
     let removed = tx.delete_edges(space, relation, &pairs).await?;
     count_edges(tx, relation, &removed, -1, None).await?;
+    log.edges(ChangeOp::EdgeRemoved, relation, &removed);
     if let Some(mutual) = mutual {
         let pairs: Vec<(EntityId, EntityId)> = removed
             .iter()
@@ -516,6 +630,7 @@ async fn remove_edges<T: Tx>(
             .collect();
         let dissolved = tx.delete_edges(space, mutual, &pairs).await?;
         count_edges(tx, mutual, &dissolved, -1, None).await?;
+        log.edges(ChangeOp::EdgeRemoved, mutual, &dissolved);
     }
     let removed: HashSet<EntityId> = removed.into_iter().map(|(_, m)| m).collect();
     Ok(Ok(members
@@ -536,14 +651,22 @@ async fn remove_edges<T: Tx>(
 /// is not returned, so it is not counted twice).
 async fn delete_entity<T: Tx>(
     tx: &mut T,
+    log: &mut ChangeLog,
     space: SpaceId,
     id: EntityId,
 ) -> Result<Result<StepResult, Refusal>, T::Error> {
     if tx.entity_space(id, RowLock::Update).await? != Some(space) {
         return Ok(Err(Refusal::NotFound));
     }
+    let deleted = tx.delete_edges_of(space, id).await?;
+    let ends: Vec<EntityId> = deleted
+        .iter()
+        .flat_map(|(subject, _, member)| [*subject, *member])
+        .chain([id])
+        .collect();
+    log.name(tx, &ends).await?;
     let mut by_relation: BTreeMap<String, Vec<(EntityId, EntityId)>> = BTreeMap::new();
-    for (subject, relation, member) in tx.delete_edges_of(space, id).await? {
+    for (subject, relation, member) in deleted {
         by_relation
             .entry(relation)
             .or_default()
@@ -552,7 +675,9 @@ async fn delete_entity<T: Tx>(
     for (relation, pairs) in by_relation {
         // The entity's own counters go with it; only the other ends are adjusted.
         count_edges(tx, &relation, &pairs, -1, Some(id)).await?;
+        log.edges(ChangeOp::EdgeRemoved, &relation, &pairs);
     }
     tx.delete_entity_rows(id).await?;
+    log.entity(ChangeOp::EntityDeleted, id);
     Ok(Ok(StepResult::Done))
 }

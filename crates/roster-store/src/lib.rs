@@ -9,6 +9,7 @@ macro_rules! entity_columns {
     };
 }
 
+mod changes;
 mod coordination;
 mod dumps;
 mod exec;

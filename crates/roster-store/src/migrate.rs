@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../migrations/postgres/0004_coordination.sql"),
     ),
+    (5, include_str!("../migrations/postgres/0005_changes.sql")),
 ];
 
 impl PgStore {

@@ -11,7 +11,7 @@ use crate::exec::direction_code;
 use crate::lookup::{pair, rows_in, Param};
 use crate::paging::{group_members, keyset, paginate};
 use crate::reads::{self, ENTITY_COLUMNS};
-use crate::{backend, writes, PgStore};
+use crate::{backend, changes, writes, PgStore};
 
 /// A batch insert of at least this many entities refreshes PostgreSQL's statistics.
 const ANALYZE_AFTER: usize = 1000;
@@ -393,6 +393,41 @@ impl Store for PgStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    async fn changes(
+        &self,
+        space: SpaceId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Change>, StoreError> {
+        changes::changes(&self.pool, space, after, limit).await
+    }
+
+    async fn delivery_cursor(&self, space: SpaceId) -> Result<Option<i64>, StoreError> {
+        changes::delivery_cursor(&self.pool, space).await
+    }
+
+    async fn advance_delivery_cursor(
+        &self,
+        space: SpaceId,
+        from: i64,
+        to: i64,
+    ) -> Result<bool, StoreError> {
+        changes::advance_delivery_cursor(&self.pool, space, from, to).await
+    }
+
+    async fn record_attempt(&self, attempt: &DeliveryAttempt) -> Result<i64, StoreError> {
+        changes::record_attempt(&self.pool, attempt).await
+    }
+
+    async fn attempts(
+        &self,
+        space: Option<SpaceId>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        changes::attempts(&self.pool, space, after, limit).await
     }
 
     async fn counts(

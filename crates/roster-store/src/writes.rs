@@ -10,13 +10,17 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use roster_core::{
-    Applied, Direction, DumpedEntity, Entity, EntityId, SpaceDump, SpaceId, StoreError, WritePlan,
+    Applied, Direction, DumpedEntity, Entity, EntityId, EntityRef, SpaceDump, SpaceId, StoreError,
+    WritePlan,
 };
 
 use crate::dumps::{self, LoadError, LoadTx};
-use crate::exec::{self, direction_code, CounterKey, RowLock, Tx};
+use crate::exec::{self, direction_code, ChangeRow, CounterKey, RowLock, Tx};
 use crate::lookup::{rows_in, Param};
 use crate::reads::{self, ENTITY_COLUMNS};
+
+/// The first key of the advisory lock that orders a space's change log ("rost").
+const CHANGE_LOG_LOCK: i32 = 0x726f_7374;
 
 pub(crate) type TxResult<T> = Result<(T, bool), sqlx::Error>;
 pub(crate) type TxFuture<'c, T> = Pin<Box<dyn Future<Output = TxResult<T>> + Send + 'c>>;
@@ -487,6 +491,63 @@ impl Tx for PgTx<'_> {
         .bind(members)
         .fetch_all(&mut *self.conn)
         .await
+    }
+
+    async fn entity_refs(
+        &mut self,
+        ids: &[EntityId],
+    ) -> Result<HashMap<EntityId, EntityRef>, sqlx::Error> {
+        let rows: Vec<(EntityId, String, String)> =
+            sqlx::query_as("SELECT id, kind, key FROM entities WHERE id = ANY($1)")
+                .bind(ids)
+                .fetch_all(&mut *self.conn)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, kind, key)| (id, EntityRef { kind, key }))
+            .collect())
+    }
+
+    async fn record_changes(
+        &mut self,
+        space: SpaceId,
+        now: i64,
+        context: Option<&Value>,
+        changes: &[ChangeRow<'_>],
+    ) -> Result<(), sqlx::Error> {
+        // Writers of one space take their seqs in turn and hold the turn until they commit,
+        // so seq order is commit order within a space and a reader past a seq misses nothing.
+        // (Two-key advisory locks do not overlap single-key ones.)
+        sqlx::query("SELECT pg_advisory_xact_lock($1, $2::int4)")
+            .bind(CHANGE_LOG_LOCK)
+            .bind(space)
+            .execute(&mut *self.conn)
+            .await?;
+        let column = |f: for<'r> fn(&'r ChangeRow<'r>) -> Option<&'r str>| -> Vec<Option<String>> {
+            changes.iter().map(|c| f(c).map(str::to_owned)).collect()
+        };
+        sqlx::query(
+            "INSERT INTO changes (space_id, plan, at, op, subject_kind, subject_key, relation,
+                                  member_kind, member_key, context)
+             SELECT $1, $10, $2, op, subject_kind, subject_key, relation, member_kind, member_key, $3
+             FROM UNNEST($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+                  WITH ORDINALITY AS c (op, subject_kind, subject_key, relation, member_kind,
+                                        member_key, i)
+             ORDER BY i",
+        )
+        .bind(space)
+        .bind(now)
+        .bind(context.map(Value::to_string))
+        .bind(column(|c| Some(c.op.as_str())))
+        .bind(column(|c| Some(c.subject.kind.as_str())))
+        .bind(column(|c| Some(c.subject.key.as_str())))
+        .bind(column(|c| c.relation))
+        .bind(column(|c| c.member.map(|m| m.kind.as_str())))
+        .bind(column(|c| c.member.map(|m| m.key.as_str())))
+        .bind(rand::random::<i64>())
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
     }
 }
 

@@ -260,6 +260,8 @@ on_both_backends!(
     aliases_and_targets_stay_in_their_space,
     members_of_many_subjects_in_one_read,
     dumps_load_into_another_space_and_replace_contents,
+    change_log_records_what_committed_plans_changed,
+    delivery_cursor_moves_from_where_it_is,
 );
 
 async fn batch_outcomes_and_counters(f: Fixture) {
@@ -1596,4 +1598,138 @@ async fn dumps_load_into_another_space_and_replace_contents(f: Fixture) {
     }
     assert_eq!(f.store.dump_space(copied.id).await.unwrap(), copy);
     assert_eq!(f.store.dump_space(f.space.id).await.unwrap(), dump);
+}
+
+/// The change log of the fixture's space after `after`.
+async fn changes_after(f: &Fixture, after: i64) -> Vec<Change> {
+    f.store.changes(f.space.id, after, 1000).await.unwrap()
+}
+
+/// (op, subject key, relation, member key) of each change.
+fn summary(changes: &[Change]) -> Vec<(ChangeOp, &str, Option<&str>, Option<&str>)> {
+    changes
+        .iter()
+        .map(|c| {
+            (
+                c.op,
+                c.subject.key.as_str(),
+                c.relation.as_deref(),
+                c.member.as_ref().map(|m| m.key.as_str()),
+            )
+        })
+        .collect()
+}
+
+async fn change_log_records_what_committed_plans_changed(f: Fixture) {
+    let a = f.entity("user", "a").await;
+    let b = f.entity("user", "b").await;
+    let start = changes_after(&f, 0).await;
+    assert_eq!(
+        summary(&start),
+        [
+            (ChangeOp::EntityCreated, "a", None, None),
+            (ChangeOp::EntityCreated, "b", None, None)
+        ]
+    );
+    let mark = start.last().unwrap().seq;
+
+    // One plan: its changes share a plan number and the plan's context.
+    let mut plan = f.plan(EDGES_AT);
+    plan.context = Some(json!({ "operator": "x" }));
+    plan.push(Step::AddEdges(f.add(a, &[b])));
+    f.store.apply(plan).await.unwrap();
+    // Nothing changes: nothing recorded.
+    f.add_edges(f.add(a, &[b])).await;
+    // A refused plan records nothing, though its first step did change something.
+    let mut plan = f.plan(EDGES_AT);
+    plan.push(Step::AddEdges(f.add(b, &[a])));
+    plan.create("user", "a", json!({}), None);
+    refused(f.store.apply(plan).await);
+    // Deleting an entity records the edges it was on, then the entity.
+    f.apply(EDGES_AT, Step::Delete { entity: b.into() })
+        .await
+        .unwrap();
+
+    let changes = changes_after(&f, mark).await;
+    assert_eq!(
+        summary(&changes),
+        [
+            (ChangeOp::EdgeAdded, "a", Some("r"), Some("b")),
+            (ChangeOp::EdgeRemoved, "a", Some("r"), Some("b")),
+            (ChangeOp::EntityDeleted, "b", None, None),
+        ]
+    );
+    assert_eq!(changes[0].context, Some(json!({ "operator": "x" })));
+    assert_eq!(changes[0].at, EDGES_AT);
+    assert_eq!(changes[1].plan, changes[2].plan);
+    assert_ne!(changes[0].plan, changes[1].plan);
+    assert!(changes.windows(2).all(|w| w[0].seq < w[1].seq));
+    // Paged from any point.
+    assert_eq!(changes_after(&f, changes[0].seq).await, changes[1..]);
+    assert_eq!(
+        f.store.changes(f.space.id, mark, 1).await.unwrap(),
+        changes[..1]
+    );
+}
+
+async fn delivery_cursor_moves_from_where_it_is(f: Fixture) {
+    let store = &f.store;
+    assert_eq!(store.delivery_cursor(f.space.id).await.unwrap(), None);
+    assert!(store
+        .advance_delivery_cursor(f.space.id, 0, 0)
+        .await
+        .unwrap());
+    assert_eq!(store.delivery_cursor(f.space.id).await.unwrap(), Some(0));
+    assert!(store
+        .advance_delivery_cursor(f.space.id, 0, 5)
+        .await
+        .unwrap());
+    // Another process moved it first: refused, and it stays.
+    assert!(!store
+        .advance_delivery_cursor(f.space.id, 0, 7)
+        .await
+        .unwrap());
+    assert!(!store
+        .advance_delivery_cursor(f.space.id, 3, 7)
+        .await
+        .unwrap());
+    assert_eq!(store.delivery_cursor(f.space.id).await.unwrap(), Some(5));
+
+    let attempt = DeliveryAttempt {
+        id: 0,
+        space: f.space.id,
+        change_seq: 5,
+        event: "e".into(),
+        url: "http://127.0.0.1:9/".into(),
+        request: "<xml/>".into(),
+        attempt: 1,
+        at: 10,
+        status: None,
+        response: String::new(),
+        error: Some("connection refused".into()),
+    };
+    let first = store.record_attempt(&attempt).await.unwrap();
+    let answered = DeliveryAttempt {
+        attempt: 2,
+        status: Some(200),
+        response: "ok".into(),
+        error: None,
+        ..attempt.clone()
+    };
+    let second = store.record_attempt(&answered).await.unwrap();
+    let listed = store.attempts(Some(f.space.id), 0, 10).await.unwrap();
+    assert_eq!(
+        listed,
+        [
+            DeliveryAttempt {
+                id: first,
+                ..attempt
+            },
+            DeliveryAttempt {
+                id: second,
+                ..answered
+            }
+        ]
+    );
+    assert_eq!(store.attempts(None, first, 10).await.unwrap(), listed[1..]);
 }

@@ -2,6 +2,7 @@
 //! The writer thread applies whole plans and commits them in groups; reader threads run whole
 //! reads (see [`threads`]). Statements are prepared once per connection and bind by position.
 
+mod changes;
 mod rows;
 mod threads;
 mod tx;
@@ -38,6 +39,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/sqlite/0003_references_by_key.sql"),
     ),
+    (5, include_str!("../../migrations/sqlite/0005_changes.sql")),
 ];
 
 pub(crate) struct SqliteStore {
@@ -581,6 +583,60 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         self.threads.close().await;
+    }
+
+    async fn changes(
+        &self,
+        space: SpaceId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Change>, StoreError> {
+        self.threads
+            .read(move |conn| changes::changes(conn, space, after, limit))
+            .await
+    }
+
+    async fn delivery_cursor(&self, space: SpaceId) -> Result<Option<i64>, StoreError> {
+        self.threads
+            .read(move |conn| changes::delivery_cursor(conn, space))
+            .await
+    }
+
+    async fn advance_delivery_cursor(
+        &self,
+        space: SpaceId,
+        from: i64,
+        to: i64,
+    ) -> Result<bool, StoreError> {
+        self.threads
+            .write(move |conn| {
+                changes::advance_delivery_cursor(conn, space, from, to)
+                    .map(|moved| (moved, true))
+                    .map_err(StoreError::backend)
+            })
+            .await
+    }
+
+    async fn record_attempt(&self, attempt: &DeliveryAttempt) -> Result<i64, StoreError> {
+        let attempt = attempt.clone();
+        self.threads
+            .write(move |conn| {
+                changes::record_attempt(conn, &attempt)
+                    .map(|id| (id, true))
+                    .map_err(StoreError::backend)
+            })
+            .await
+    }
+
+    async fn attempts(
+        &self,
+        space: Option<SpaceId>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        self.threads
+            .read(move |conn| changes::attempts(conn, space, after, limit))
+            .await
     }
 }
 

@@ -6,11 +6,11 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
-use roster_core::{Direction, DumpedEntity, Entity, EntityId, SpaceId};
+use roster_core::{Direction, DumpedEntity, Entity, EntityId, EntityRef, SpaceId};
 
 use super::rows::entity;
 use crate::dumps::LoadTx;
-use crate::exec::{direction_code, CounterKey, RowLock, Tx};
+use crate::exec::{direction_code, ChangeRow, CounterKey, RowLock, Tx};
 
 pub(crate) struct SqliteTx<'c>(pub &'c Connection);
 
@@ -332,6 +332,64 @@ impl Tx for SqliteTx<'_> {
             Ok((row.get(0)?, row.get(1)?))
         })?;
         deleted.collect()
+    }
+
+    async fn entity_refs(
+        &mut self,
+        ids: &[EntityId],
+    ) -> Result<HashMap<EntityId, EntityRef>, rusqlite::Error> {
+        let mut statement = self.0.prepare_cached(
+            "SELECT id, kind, key FROM entities WHERE id IN (SELECT value FROM json_each(?1))",
+        )?;
+        let rows = statement.query_map([json_list(ids)], |row| {
+            Ok((
+                row.get(0)?,
+                EntityRef {
+                    kind: row.get(1)?,
+                    key: row.get(2)?,
+                },
+            ))
+        })?;
+        rows.collect()
+    }
+
+    async fn record_changes(
+        &mut self,
+        space: SpaceId,
+        now: i64,
+        context: Option<&Value>,
+        changes: &[ChangeRow<'_>],
+    ) -> Result<(), rusqlite::Error> {
+        // One writer: seq order is commit order.
+        let rows: Vec<_> = changes
+            .iter()
+            .map(|c| {
+                (
+                    c.op.as_str(),
+                    &c.subject.kind,
+                    &c.subject.key,
+                    c.relation,
+                    c.member.map(|m| &m.kind),
+                    c.member.map(|m| &m.key),
+                )
+            })
+            .collect();
+        self.0
+            .prepare_cached(
+                "INSERT INTO changes (space_id, plan, at, op, subject_kind, subject_key, relation,
+                                      member_kind, member_key, context)
+                 SELECT ?1, ?5, ?2, value ->> 0, value ->> 1, value ->> 2, value ->> 3,
+                        value ->> 4, value ->> 5, ?3
+                 FROM json_each(?4) ORDER BY key",
+            )?
+            .execute(params![
+                space,
+                now,
+                context.map(Value::to_string),
+                json_list(&rows),
+                rand::random::<i64>()
+            ])?;
+        Ok(())
     }
 }
 

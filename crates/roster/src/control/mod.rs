@@ -2,6 +2,7 @@
 //! reset, snapshots, the request journal, fault rules). Every route needs the admin token
 //! (see [`crate::admin`]).
 
+mod changes;
 pub mod faults;
 pub mod journal;
 pub mod observe;
@@ -92,6 +93,15 @@ impl Control {
         Ok(all)
     }
 
+    /// The named space.
+    async fn space(&self, name: &SpaceName) -> Result<roster_core::Space, ControlError> {
+        self.spaces()
+            .await?
+            .into_iter()
+            .find(|s| s.dialect == name.dialect && s.key == name.key)
+            .ok_or_else(|| ControlError::UnknownSpace(name.to_string()))
+    }
+
     /// The dumps of the named spaces (all when `names` is empty).
     pub async fn dump(&self, names: &[SpaceName]) -> Result<Vec<SpaceDump>, ControlError> {
         let spaces = self.spaces().await?;
@@ -165,6 +175,8 @@ pub fn router(control: Arc<Control>, observer: Arc<Observer>) -> Router {
         .route("/spaces/{dialect}/{key}", delete(empty_space))
         .route("/reset", post(reset))
         .route("/snapshot", get(export).post(import))
+        .route("/changes", get(changes::list_changes))
+        .route("/deliveries", get(changes::list_deliveries))
         .with_state(control);
     let observing = Router::new()
         .route("/requests", get(list_requests).delete(clear_requests))

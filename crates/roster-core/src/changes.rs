@@ -1,0 +1,111 @@
+//! The change log: every relationship change a plan commits, recorded in the same transaction
+//! (an outbox), ordered per space by `seq`. Callbacks are rendered from it and it is the
+//! change feed a self-hosting team reads.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::dump::EntityRef;
+use crate::model::SpaceId;
+
+/// What a change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeOp {
+    EdgeAdded,
+    EdgeRemoved,
+    EntityCreated,
+    EntityDeleted,
+}
+
+impl ChangeOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeOp::EdgeAdded => "edge_added",
+            ChangeOp::EdgeRemoved => "edge_removed",
+            ChangeOp::EntityCreated => "entity_created",
+            ChangeOp::EntityDeleted => "entity_deleted",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            ChangeOp::EdgeAdded,
+            ChangeOp::EdgeRemoved,
+            ChangeOp::EntityCreated,
+            ChangeOp::EntityDeleted,
+        ]
+        .into_iter()
+        .find(|op| op.as_str() == text)
+    }
+}
+
+/// One committed change: an edge `subject --relation--> member` added or removed, or the
+/// entity `subject` created or deleted (no relation, no member).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub seq: i64,
+    #[serde(skip)]
+    pub space: SpaceId,
+    /// The same for every change of one plan (a vendor operation).
+    pub plan: i64,
+    pub at: i64,
+    pub op: ChangeOp,
+    pub subject: EntityRef,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<EntityRef>,
+    /// What the plan's dialect attached (the operator or app a vendor event names).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<Value>,
+}
+
+/// One attempt to deliver a callback rendered from changes up to `change_seq`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryAttempt {
+    pub id: i64,
+    #[serde(skip)]
+    pub space: SpaceId,
+    pub change_seq: i64,
+    /// The vendor's name of what was delivered (`change_contact/update_tag`).
+    pub event: String,
+    pub url: String,
+    /// The request body as sent.
+    pub request: String,
+    /// 1 for the first attempt of a delivery.
+    pub attempt: u32,
+    pub at: i64,
+    /// The receiver's status code; none when no answer came (`error` says why).
+    pub status: Option<u16>,
+    pub response: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A vendor callback ready to send, and how the vendor sends it.
+#[derive(Debug, Clone)]
+pub struct Callback {
+    /// The last change it reports.
+    pub change_seq: i64,
+    /// The vendor's name of the event (`change_contact/update_tag`).
+    pub event: String,
+    /// The receiver's URL with the vendor's query.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    /// The vendor's timeout of one attempt.
+    pub timeout: std::time::Duration,
+    /// The waits before each re-send after a failed attempt; its length is how many.
+    pub retries: Vec<std::time::Duration>,
+    /// Whether the receiver's status and body count as delivered.
+    pub accepted: fn(u16, &str) -> bool,
+}
+
+/// What a dialect sends when its spaces change.
+pub trait Callbacks: Send + Sync + 'static {
+    fn dialect(&self) -> &'static str;
+    /// The callbacks `changes` of `space` (consecutive, oldest first, whole plans) call for;
+    /// none when the space has no receiver.
+    fn render(&self, space: SpaceId, changes: &[Change]) -> Vec<Callback>;
+}
