@@ -8,6 +8,8 @@ use async_trait::async_trait;
 use roster_core::{Engine, EntityId, Live, Reload, Space, SpaceId, StoreError};
 use serde::{Deserialize, Serialize};
 
+use crate::callback::CallbackConfig;
+
 /// The `spaces.dialect` of every WeCom corp.
 pub(crate) const DIALECT: &str = "wecom";
 /// Entity kind and key of the record holding a corp's credentials.
@@ -21,6 +23,8 @@ pub(crate) struct CorpAttrs {
     pub corp_secret: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qwif: Option<QwifLogin>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback: Option<CallbackConfig>,
 }
 
 /// do1's developer credentials for the corp (`qwsecurity!getToken.action`).

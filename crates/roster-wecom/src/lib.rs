@@ -3,6 +3,7 @@
 //! over one [`directory`] of departments, users, tags and tag members, so a member added
 //! through one dialect is listed by the other, and limits hold across both.
 
+mod callback;
 mod control;
 mod corp;
 mod directory;
@@ -15,7 +16,7 @@ mod token;
 use std::sync::Arc;
 
 use axum::Router;
-use roster_core::{CursorKey, Engine, Reload, StoreError};
+use roster_core::{Callbacks, CursorKey, Engine, Reload, StoreError};
 use roster_http::DialectWire;
 
 pub use seed::{Seed, SeedError};
@@ -30,9 +31,19 @@ pub(crate) struct App {
     tokens: CursorKey,
 }
 
-/// Routes served at the origin root, and the two dialects as roster's control plane sees
-/// them. Call after the seed is applied: the corps it declares are loaded here.
-pub async fn router(engine: Engine) -> Result<(Router, [DialectWire; 2]), StoreError> {
+/// What [`router`] serves and how the rest of roster sees it.
+pub struct Dialect {
+    /// Routes served at the origin root.
+    pub router: Router,
+    /// The two dialects as roster's control plane sees them.
+    pub wires: [DialectWire; 2],
+    /// The contact-change callbacks of the corps.
+    pub callbacks: Arc<dyn Callbacks>,
+}
+
+/// The WeCom dialects. Call after the seed is applied: the corps it declares are loaded here.
+/// `retry_scale` multiplies the waits between callback re-sends.
+pub async fn router(engine: Engine, retry_scale: f64) -> Result<Dialect, StoreError> {
     let corps = Arc::new(corp::LiveCorps::load(engine.clone()).await?);
     let reload: Arc<dyn Reload> = corps.clone();
     engine.reloads.register(Arc::downgrade(&reload));
@@ -53,9 +64,18 @@ pub async fn router(engine: Engine) -> Result<(Router, [DialectWire; 2]), StoreE
         wire(corp::DIALECT, "/cgi-bin/", token::Audience::Native),
         wire("qwif", "/qwcgi/", token::Audience::Qwif),
     ];
+    let callbacks = Arc::new(callback::WecomCallbacks {
+        corps: app.corps.clone(),
+        clock: app.engine.clock.clone(),
+        retry_scale,
+    });
     let router = Router::new()
         .merge(native::routes())
         .merge(qwif::routes())
         .with_state(app);
-    Ok((router, wires))
+    Ok(Dialect {
+        router,
+        wires,
+        callbacks,
+    })
 }

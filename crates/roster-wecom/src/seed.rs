@@ -9,6 +9,7 @@ use std::sync::Arc;
 use roster_core::{Engine, StoreError, WritePlan};
 use serde::Deserialize;
 
+use crate::callback::{crypto::AesKey, CallbackConfig};
 use crate::corp::{Corp, CorpAttrs, Limits, QwifLogin, CORP_KEY, CORP_KIND, DIALECT};
 use crate::directory::{check_user, Directory, Fault, NewDepartment, NewTag, UserAttrs, ROOT};
 
@@ -26,6 +27,11 @@ struct CorpSeed {
     corp_secret: String,
     qwif_developer_id: Option<String>,
     qwif_developer_key: Option<String>,
+    /// Where contact-change callbacks go, with the token and EncodingAESKey to sign and
+    /// encrypt them (all three, or none).
+    callback_url: Option<String>,
+    callback_token: Option<String>,
+    callback_aes_key: Option<String>,
     #[serde(default)]
     limits: BTreeMap<String, i64>,
     #[serde(default)]
@@ -163,6 +169,22 @@ impl Seed {
                 }
             }
             Limits::overrides(&corp.limits).map_err(invalid)?;
+            match (
+                &corp.callback_url,
+                &corp.callback_token,
+                &corp.callback_aes_key,
+            ) {
+                (None, None, None) => {}
+                (Some(_), Some(_), Some(key)) => {
+                    AesKey::parse(key)
+                        .map_err(|why| invalid(format!("callback_aes_key: {why}")))?;
+                }
+                _ => {
+                    return Err(invalid(
+                        "callback_url, callback_token and callback_aes_key go together".into(),
+                    ))
+                }
+            }
         }
         Ok(())
     }
@@ -185,6 +207,11 @@ impl CorpSeed {
                     developer_id,
                     developer_key,
                 }),
+            callback: self.callback_url.clone().map(|url| CallbackConfig {
+                url,
+                token: self.callback_token.clone().unwrap_or_default(),
+                aes_key: self.callback_aes_key.clone().unwrap_or_default(),
+            }),
         };
         let mut plan = WritePlan::new(space.id, engine.clock.now());
         let corp = serde_json::to_value(&attrs).expect("corp attrs serialize");

@@ -49,6 +49,7 @@ pub async fn exec(args: ExecArgs) -> anyhow::Result<i32> {
         journal: JournalLimits::default(),
         admin_token: admin_token.clone(),
         tls: None,
+        callback_retry_scale: 1.0,
     })
     .await?;
     let (program, rest) = args.command.split_first().expect("clap requires a command");

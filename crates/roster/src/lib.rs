@@ -1,6 +1,7 @@
 //! The `roster` server: configuration, seed file, router assembly and the HTTP listener.
 
 pub mod admin;
+mod callbacks;
 pub mod client;
 pub mod control;
 pub mod exec;

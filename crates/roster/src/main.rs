@@ -180,6 +180,9 @@ struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "ROSTER_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Multiplies the vendors' waits between re-sends of a failed callback (0.01 in tests).
+    #[arg(long, env = "ROSTER_CALLBACK_RETRY_SCALE", default_value_t = 1.0)]
+    callback_retry_scale: f64,
 }
 
 impl ServeArgs {
@@ -347,6 +350,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         admin_token: admin_token.clone(),
         tls,
+        callback_retry_scale: args.callback_retry_scale,
     })
     .await?;
     let base = running.base_url();

@@ -14,7 +14,7 @@ use axum::{middleware, Json, Router};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
-use roster_core::{Clock, Engine};
+use roster_core::{Callbacks, Clock, Engine};
 use roster_http::DialectWire;
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -23,6 +23,7 @@ use tokio::sync::oneshot;
 use tokio_rustls::TlsAcceptor;
 
 use crate::admin;
+use crate::callbacks;
 use crate::control::faults::Faults;
 use crate::control::journal::{Journal, JournalLimits};
 use crate::control::observe::observe;
@@ -49,6 +50,8 @@ pub struct Config {
     pub admin_token: String,
     /// Serve HTTPS instead of HTTP.
     pub tls: Option<TlsSource>,
+    /// Multiplies the waits between the re-sends of a failed callback (tests shorten them).
+    pub callback_retry_scale: f64,
 }
 
 /// A server that is accepting connections.
@@ -104,7 +107,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         let loaded = control.load(snapshot::read(&file)?).await?;
         tracing::info!(spaces = ?loaded, "loaded snapshot {}", path.display());
     }
-    let (app, wires) = app(engine.clone(), control, &config, &seed).await?;
+    let (app, wires, dialects) = app(engine.clone(), control, &config, &seed).await?;
+    let workers = callbacks::start(engine.clone(), dialects).await?;
     let follower = follow_changes(engine).await?;
 
     let tls = match &config.tls {
@@ -120,6 +124,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         serve(listener, app, wires, acceptor, stopped).await;
         if let Some(follower) = follower {
             follower.abort();
+        }
+        for worker in workers {
+            worker.abort();
         }
         store.close().await;
     });
@@ -155,12 +162,13 @@ async fn app(
     control: Arc<Control>,
     config: &Config,
     seed: &Seed,
-) -> anyhow::Result<(Router, Arc<[DialectWire]>)> {
+) -> anyhow::Result<(Router, Arc<[DialectWire]>, Vec<Arc<dyn Callbacks>>)> {
     let feishu = roster_feishu::routes(engine.clone()).await?;
     let (tim, tim_wire) = roster_tim::router(engine.clone()).await?;
-    let (wecom, wecom_wires) = roster_wecom::router(engine.clone()).await?;
+    let wecom = roster_wecom::router(engine.clone(), config.callback_retry_scale).await?;
     let mut wires = vec![feishu.wire, tim_wire];
-    wires.extend(wecom_wires);
+    wires.extend(wecom.wires);
+    let dialects = vec![wecom.callbacks];
     let observer = Arc::new(Observer {
         journal: Journal::new(config.journal),
         faults: Faults::default(),
@@ -196,7 +204,7 @@ async fn app(
         .merge(own)
         .merge(feishu.api)
         .merge(tim)
-        .merge(wecom)
+        .merge(wecom.router)
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,
@@ -206,7 +214,7 @@ async fn app(
         })
         .layer(middleware::from_fn_with_state(observer, observe))
         .layer(middleware::from_fn(roster_http::drain_unread));
-    Ok((router, refusals))
+    Ok((router, refusals, dialects))
 }
 
 /// Ready once the database answers: for orchestrators and load balancers.

@@ -10,7 +10,7 @@ use super::{parse_id, Directory, Fault, Record, Tag, DEPARTMENT, PAGE, USER};
 
 /// `tag --member--> user | department`. One relation for both kinds, so the per-tag limit
 /// counts users and departments together, as WeCom does.
-const MEMBER: &str = "member";
+pub(crate) const MEMBER: &str = "member";
 
 /// Member ids as a client sent them: WeCom userids, and department ids in decimal.
 #[derive(Debug, Clone, Default)]

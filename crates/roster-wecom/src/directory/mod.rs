@@ -6,6 +6,7 @@
 mod departments;
 mod fault;
 mod members;
+pub(crate) use members::MEMBER;
 mod tags;
 mod users;
 
@@ -32,9 +33,9 @@ fn attrs_value(attrs: &impl Serialize) -> serde_json::Value {
 }
 
 /// Entity kinds of a corp's directory.
-const USER: &str = "user";
-const DEPARTMENT: &str = "department";
-const TAG: &str = "tag";
+pub(crate) const USER: &str = "user";
+pub(crate) const DEPARTMENT: &str = "department";
+pub(crate) const TAG: &str = "tag";
 
 /// How many rows one read of a list fetches.
 const PAGE: u32 = 1000;

@@ -31,6 +31,7 @@ impl TestServer {
             journal: Default::default(),
             admin_token: ADMIN_TOKEN.into(),
             tls: None,
+            callback_retry_scale: 1.0,
         };
         let running = start(config.clone()).await.expect("roster starts");
         Self {

@@ -1,0 +1,178 @@
+//! Delivers the vendors' callbacks from the change log: per dialect, a worker reads each
+//! space's changes after its delivery cursor, has the dialect render them, sends each callback
+//! (the vendor's timeout, re-sends on its schedule), records every attempt, then moves the
+//! cursor. The cursor is durable and moves only after the callbacks of the changes it passes
+//! were sent (or given up), so a crash re-sends rather than loses: delivery is at least once,
+//! in commit order. Writers never wait for it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use roster_core::{Callback, Callbacks, Change, DeliveryAttempt, Engine, Space, StoreError};
+
+/// How often a worker looks for new changes.
+const POLL: Duration = Duration::from_millis(100);
+/// Changes read at once.
+const BATCH: u32 = 500;
+/// A receiver's answer is recorded up to this many bytes.
+const RESPONSE_BYTES: usize = 4096;
+
+/// Start one worker per dialect, once every space's cursor is set (before roster serves a
+/// request, so no change made through the APIs is skipped); they run until aborted.
+pub async fn start(
+    engine: Engine,
+    dialects: Vec<Arc<dyn Callbacks>>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, StoreError> {
+    let client = reqwest::Client::new();
+    let mut workers = Vec::new();
+    for dialect in dialects {
+        let worker = Worker {
+            engine: engine.clone(),
+            client: client.clone(),
+            dialect,
+        };
+        for space in engine.store.spaces(worker.dialect.dialect()).await? {
+            worker.cursor(&space).await?;
+        }
+        workers.push(tokio::spawn(worker.run()));
+    }
+    Ok(workers)
+}
+
+struct Worker {
+    engine: Engine,
+    client: reqwest::Client,
+    dialect: Arc<dyn Callbacks>,
+}
+
+impl Worker {
+    async fn run(self) {
+        loop {
+            if let Err(e) = self.pass().await {
+                tracing::warn!(dialect = self.dialect.dialect(), "callbacks: {e}");
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Deliver what every space of the dialect has pending.
+    async fn pass(&self) -> Result<(), StoreError> {
+        for space in self.engine.store.spaces(self.dialect.dialect()).await? {
+            while self.space(&space).await? {}
+        }
+        Ok(())
+    }
+
+    /// Deliver one batch of the space's changes; whether there may be more.
+    async fn space(&self, space: &Space) -> Result<bool, StoreError> {
+        let store = &self.engine.store;
+        let cursor = self.cursor(space).await?;
+        let mut changes = store.changes(space.id, cursor, BATCH).await?;
+        let Some(last) = changes.last() else {
+            return Ok(false);
+        };
+        let full = changes.len() == BATCH as usize;
+        // A plan's changes are rendered together: a full batch leaves its last plan for the
+        // next, unless that plan is all the batch holds.
+        if full && changes.first().map(|c| c.plan) != Some(last.plan) {
+            let plan = last.plan;
+            while changes.last().is_some_and(|c| c.plan == plan) {
+                changes.pop();
+            }
+        }
+        let through = changes.last().map_or(cursor, |c| c.seq);
+        for callback in self.dialect.render(space.id, &changes) {
+            self.deliver(space, &callback).await?;
+        }
+        let moved = store
+            .advance_delivery_cursor(space.id, cursor, through)
+            .await?;
+        Ok(moved && full)
+    }
+
+    /// The space's delivery cursor. Set, when it is not, at the end of the change log:
+    /// callbacks start with the first change after the space is first served (what its seed
+    /// made is no vendor event).
+    async fn cursor(&self, space: &Space) -> Result<i64, StoreError> {
+        let store = &self.engine.store;
+        if let Some(cursor) = store.delivery_cursor(space.id).await? {
+            return Ok(cursor);
+        }
+        let mut end = 0;
+        loop {
+            let changes: Vec<Change> = store.changes(space.id, end, BATCH).await?;
+            match changes.last() {
+                Some(last) => end = last.seq,
+                None => break,
+            }
+        }
+        store.advance_delivery_cursor(space.id, 0, end).await?;
+        Ok(store.delivery_cursor(space.id).await?.unwrap_or(end))
+    }
+
+    /// Send until the receiver accepts or the vendor's re-sends run out, recording each try.
+    async fn deliver(&self, space: &Space, callback: &Callback) -> Result<(), StoreError> {
+        let waits = std::iter::once(Duration::ZERO).chain(callback.retries.iter().copied());
+        for (attempt, wait) in (1..).zip(waits) {
+            tokio::time::sleep(wait).await;
+            let (status, response, error) = self.send(callback).await;
+            let record = DeliveryAttempt {
+                id: 0,
+                space: space.id,
+                change_seq: callback.change_seq,
+                event: callback.event.clone(),
+                url: callback.url.clone(),
+                request: callback.body.clone(),
+                attempt,
+                at: self.engine.clock.now(),
+                status,
+                response: response.clone(),
+                error: error.clone(),
+            };
+            self.engine.store.record_attempt(&record).await?;
+            let accepted = status.is_some_and(|s| (callback.accepted)(s, &response));
+            tracing::info!(
+                dialect = self.dialect.dialect(),
+                space = space.key,
+                event = callback.event,
+                attempt,
+                status,
+                error,
+                accepted,
+                "callback"
+            );
+            if accepted {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// One POST: the status and body of the answer, or why there was none.
+    async fn send(&self, callback: &Callback) -> (Option<u16>, String, Option<String>) {
+        let mut request = self
+            .client
+            .post(&callback.url)
+            .timeout(callback.timeout)
+            .body(callback.body.clone());
+        for (name, value) in &callback.headers {
+            request = request.header(name, value);
+        }
+        let answer = match request.send().await {
+            Ok(answer) => answer,
+            Err(e) => return (None, String::new(), Some(e.to_string())),
+        };
+        let status = answer.status().as_u16();
+        match answer.bytes().await {
+            Ok(body) => {
+                let body = &body[..body.len().min(RESPONSE_BYTES)];
+                (
+                    Some(status),
+                    String::from_utf8_lossy(body).into_owned(),
+                    None,
+                )
+            }
+            Err(e) => (Some(status), String::new(), Some(e.to_string())),
+        }
+    }
+}
