@@ -26,6 +26,17 @@ pub struct AppAttrs {
     pub secret_key: String,
     pub admins: Vec<String>,
     pub follow_enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback: Option<CallbackConfig>,
+}
+
+/// Where the app's webhooks go (the console's callback URL), and the token of the console's
+/// optional callback authentication.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallbackConfig {
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 #[derive(Debug)]
@@ -36,6 +47,7 @@ pub struct App {
     pub admins: HashSet<String>,
     pub follow_enabled: bool,
     pub limits: Limits,
+    pub callback: Option<CallbackConfig>,
 }
 
 impl App {
@@ -67,6 +79,7 @@ impl App {
                     admins: attrs.admins.into_iter().collect(),
                     follow_enabled: attrs.follow_enabled,
                     limits: Limits::from_map(&space.limits).map_err(invalid)?,
+                    callback: attrs.callback,
                 }),
             );
         }

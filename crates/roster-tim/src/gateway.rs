@@ -12,11 +12,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::any;
 use axum::Router;
-use roster_core::{Engine, Live, Reload, StoreError};
+use roster_core::{Callbacks, Engine, Live, Reload, StoreError};
 use roster_http::{DialectWire, Wire};
 use serde_json::{Map, Value};
 
 use crate::app::{App, DIALECT};
+use crate::callback::TimCallbacks;
 use crate::wire::{self, code, Fail, Fields, Service};
 use crate::{accounts, follow, usersig};
 
@@ -27,10 +28,10 @@ const MAX_BODY: usize = 1 << 20;
 /// The app's plan or console switch does not include follows (a seed flag here).
 const FOLLOW_DISABLED: u32 = 30005;
 
-struct Tim {
-    engine: Engine,
+pub(crate) struct Tim {
+    pub(crate) engine: Engine,
     /// The apps by SDKAppID, held in memory: authenticating a call needs no database.
-    apps: Live<HashMap<u64, Arc<App>>>,
+    pub(crate) apps: Live<HashMap<u64, Arc<App>>>,
 }
 
 #[async_trait]
@@ -104,9 +105,17 @@ impl Command {
     }
 }
 
-/// Routes served at the origin root (everything under `/v4`), and the dialect as roster's
-/// control plane sees it.
-pub async fn router(engine: Engine) -> Result<(Router, DialectWire), StoreError> {
+/// What [`router`] serves and how the rest of roster sees it.
+pub struct Dialect {
+    /// Routes served at the origin root (everything under `/v4`).
+    pub router: Router,
+    /// The dialect as roster's control plane sees it.
+    pub wire: DialectWire,
+    /// The apps' webhooks.
+    pub callbacks: Arc<dyn Callbacks>,
+}
+
+pub async fn router(engine: Engine) -> Result<Dialect, StoreError> {
     let apps = Live::new(App::load_all(&engine).await?);
     let tim = Arc::new(Tim {
         engine: engine.clone(),
@@ -119,12 +128,17 @@ pub async fn router(engine: Engine) -> Result<(Router, DialectWire), StoreError>
         prefix: "/v4",
         wire: tim.clone(),
     };
+    let callbacks = Arc::new(TimCallbacks { tim: tim.clone() });
     let router = Router::new()
         .route("/v4", any(handle))
         .route("/v4/", any(handle))
         .route("/v4/{*command}", any(handle))
         .with_state(tim);
-    Ok((router, wire))
+    Ok(Dialect {
+        router,
+        wire,
+        callbacks,
+    })
 }
 
 impl Wire for Tim {

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod app;
+mod callback;
 mod follow;
 mod gateway;
 mod limits;
@@ -10,6 +11,6 @@ mod seed;
 pub mod usersig;
 mod wire;
 
-pub use gateway::router;
+pub use gateway::{router, Dialect};
 pub use limits::Limits;
 pub use seed::{AppSeed, Seed, SeedError};

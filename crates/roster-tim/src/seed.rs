@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::accounts::{self, user_id_problem};
-use crate::app::{AppAttrs, ACCOUNT_KIND, APP_KIND, DIALECT};
+use crate::app::{AppAttrs, CallbackConfig, ACCOUNT_KIND, APP_KIND, DIALECT};
 use crate::limits::Limits;
 use crate::usersig;
 
@@ -36,6 +36,10 @@ pub struct AppSeed {
     pub follow_enabled: bool,
     #[serde(default)]
     pub limits: Limits,
+    /// Where the app's webhooks (after follow, after unfollow) go.
+    pub callback_url: Option<String>,
+    /// The token of the optional callback authentication (`Sign`, `RequestTime`).
+    pub callback_token: Option<String>,
 }
 
 fn enabled() -> bool {
@@ -136,6 +140,16 @@ impl AppSeed {
                 return Err(self.invalid(problem));
             }
         }
+        if self.callback_token.is_some() && self.callback_url.is_none() {
+            return Err(self.invalid("callback_token needs a callback_url"));
+        }
+        if self
+            .callback_token
+            .as_ref()
+            .is_some_and(|token| token.is_empty() || token.len() > 128)
+        {
+            return Err(self.invalid("callback_token is 1 to 128 characters"));
+        }
         match self.limits.problem() {
             Some(problem) => Err(self.invalid(problem)),
             None => Ok(()),
@@ -156,6 +170,10 @@ impl AppSeed {
             secret_key: self.secret_key.clone(),
             admins: self.admins.clone(),
             follow_enabled: self.follow_enabled,
+            callback: self.callback_url.clone().map(|url| CallbackConfig {
+                url,
+                token: self.callback_token.clone(),
+            }),
         };
         let mut plan = WritePlan::new(space.id, engine.clock.now());
         let attrs = serde_json::to_value(attrs).expect("app attrs serialize");

@@ -164,11 +164,11 @@ async fn app(
     seed: &Seed,
 ) -> anyhow::Result<(Router, Arc<[DialectWire]>, Vec<Arc<dyn Callbacks>>)> {
     let feishu = roster_feishu::routes(engine.clone()).await?;
-    let (tim, tim_wire) = roster_tim::router(engine.clone()).await?;
+    let tim = roster_tim::router(engine.clone()).await?;
     let wecom = roster_wecom::router(engine.clone(), config.callback_retry_scale).await?;
-    let mut wires = vec![feishu.wire, tim_wire];
+    let mut wires = vec![feishu.wire, tim.wire];
     wires.extend(wecom.wires);
-    let dialects = vec![wecom.callbacks];
+    let dialects = vec![tim.callbacks, wecom.callbacks];
     let observer = Arc::new(Observer {
         journal: Journal::new(config.journal),
         faults: Faults::default(),
@@ -203,7 +203,7 @@ async fn app(
     let router = Router::new()
         .merge(own)
         .merge(feishu.api)
-        .merge(tim)
+        .merge(tim.router)
         .merge(wecom.router)
         .fallback(|| async {
             (

@@ -2,11 +2,24 @@
 test's `accept(path, query, headers, body)`, which returns (status, body); what it accepted is
 queued for the test to wait on."""
 
+import pathlib
 import queue
+import tempfile
 import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from roster_harness import SEEDS, Roster
+
+
+def roster_with_callbacks(seed, anchor, keys):
+    """A roster on tests/sdk/seeds/`seed` with the seed keys `keys` (lines of TOML) added after
+    the first `anchor` line, which opens the space that sends callbacks."""
+    text = (SEEDS / seed).read_text().replace(anchor, anchor + keys, 1)
+    path = pathlib.Path(tempfile.mkdtemp(prefix="roster-callbacks-")) / seed
+    path.write_text(text)
+    return Roster(str(path))
 
 
 class Receiver:

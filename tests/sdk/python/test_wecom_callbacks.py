@@ -5,8 +5,6 @@ app's callback URL does. The changes are made through wechatpy's client (native 
 do1's qwif wrapper."""
 
 import os
-import pathlib
-import tempfile
 import time
 
 import pytest
@@ -14,13 +12,11 @@ from wechatpy.enterprise import parse_message
 from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.exceptions import WeChatClientException
 
-from callback_receiver import Receiver
-from roster_harness import Roster
+from callback_receiver import Receiver, roster_with_callbacks
 from wecom_clients import Qwif, corp, wecom_client
 
 TOKEN = "callback-token-1"
 AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
-SEED = (pathlib.Path(__file__).resolve().parents[1] / "seeds" / "wecom.toml").read_text()
 
 
 class WeComApp:
@@ -53,18 +49,14 @@ def app():
 
 @pytest.fixture(scope="module")
 def roster(app):
-    seed = SEED.replace(
-        'qwif_developer_key = "c2RrLWRldmVsb3Blci1rZXktMQ=="',
-        'qwif_developer_key = "c2RrLWRldmVsb3Blci1rZXktMQ=="\n'
+    os.environ["ROSTER_CALLBACK_RETRY_SCALE"] = "0.01"
+    server = roster_with_callbacks(
+        "wecom.toml",
+        'qwif_developer_key = "c2RrLWRldmVsb3Blci1rZXktMQ=="\n',
         f'callback_url = "{app.receiver.url}"\n'
         f'callback_token = "{TOKEN}"\n'
-        f'callback_aes_key = "{AES_KEY}"',
-        1,
+        f'callback_aes_key = "{AES_KEY}"\n',
     )
-    path = pathlib.Path(tempfile.mkdtemp(prefix="roster-wecom-callbacks-")) / "seed.toml"
-    path.write_text(seed)
-    os.environ["ROSTER_CALLBACK_RETRY_SCALE"] = "0.01"
-    server = Roster(str(path))
     yield server
     server.stop()
 
