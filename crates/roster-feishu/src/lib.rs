@@ -5,6 +5,7 @@ mod apaas;
 mod auth;
 mod control;
 mod directory;
+mod events;
 mod im;
 mod login;
 mod profile;
@@ -19,7 +20,7 @@ use std::time::Duration;
 
 use axum::routing::{get, post};
 use axum::{middleware, Router};
-use roster_core::{Engine, Reload, StoreError, WritePlan};
+use roster_core::{Callbacks, Engine, Reload, StoreError, WritePlan};
 use roster_http::DialectWire;
 
 pub use seed::{Seed, SeedError};
@@ -41,12 +42,15 @@ pub struct Routes {
     pub api: Router,
     pub admin: Router,
     pub wire: DialectWire,
+    /// The apps' event subscriptions.
+    pub callbacks: Arc<dyn Callbacks>,
 }
 
 /// How often expired login codes, refresh tokens and chat `uuid` markers are removed.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
 
-pub async fn routes(engine: Engine) -> Result<Routes, StoreError> {
+/// `retry_scale` multiplies the waits between event retries.
+pub async fn routes(engine: Engine, retry_scale: f64) -> Result<Routes, StoreError> {
     let feishu = Arc::new(tenants::Feishu::load(engine.clone()).await?);
     let reload: Arc<dyn Reload> = feishu.clone();
     engine.reloads.register(Arc::downgrade(&reload));
@@ -130,8 +134,12 @@ pub async fn routes(engine: Engine) -> Result<Routes, StoreError> {
         wire: DialectWire {
             name: tenants::DIALECT,
             prefix: "/open-apis/",
-            wire: Arc::new(control::FeishuWire(feishu)),
+            wire: Arc::new(control::FeishuWire(feishu.clone())),
         },
+        callbacks: Arc::new(events::FeishuEvents {
+            feishu,
+            retry_scale,
+        }),
     })
 }
 

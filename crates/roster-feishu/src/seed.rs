@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::apaas::tasks::{declare, DeclareError, UserTaskSeed};
 use crate::apaas::{kunlun_id, KUNLUN_ID};
 use crate::directory::index_user;
+use crate::events::{Subscription, EVENT_TYPES};
 use crate::tenants::{all_entities, Tenant, APP, DIALECT, TENANT, USER};
 use crate::LIMITS;
 
@@ -43,6 +44,27 @@ pub struct AppSeed {
     pub app_secret: String,
     #[serde(default)]
     pub name: Option<String>,
+    /// The app's event subscription: its request URL, Verification Token, optional Encrypt
+    /// Key and the event types it subscribes to (all when absent).
+    #[serde(default)]
+    pub event_url: Option<String>,
+    #[serde(default)]
+    pub verification_token: Option<String>,
+    #[serde(default)]
+    pub encrypt_key: Option<String>,
+    #[serde(default)]
+    pub events: Option<Vec<String>>,
+}
+
+impl AppSeed {
+    fn subscription(&self) -> Option<Subscription> {
+        Some(Subscription {
+            url: self.event_url.clone()?,
+            verification_token: self.verification_token.clone().unwrap_or_default(),
+            encrypt_key: self.encrypt_key.clone().filter(|key| !key.is_empty()),
+            events: self.events.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,6 +131,27 @@ impl Seed {
                 if !app_ids.insert(&app.app_id) {
                     return invalid(format!("app_id {} is declared twice", app.app_id));
                 }
+                let subscribed = app.verification_token.is_some()
+                    || app.encrypt_key.is_some()
+                    || app.events.is_some();
+                if app.event_url.is_none() && subscribed {
+                    return invalid(format!(
+                        "app {}: verification_token, encrypt_key and events need an event_url",
+                        app.app_id
+                    ));
+                }
+                if let Some(unknown) = app
+                    .events
+                    .iter()
+                    .flatten()
+                    .find(|e| !EVENT_TYPES.contains(&e.as_str()))
+                {
+                    return invalid(format!(
+                        "app {}: unknown event type {unknown:?}; known: {}",
+                        app.app_id,
+                        EVENT_TYPES.join(", ")
+                    ));
+                }
             }
             if let Some(user) = tenant.users.iter().find(|u| u.user_id.is_empty()) {
                 return invalid(format!(
@@ -165,7 +208,10 @@ impl Seed {
                 .collect();
             let mut app_ids = apps_before.clone();
             for app in &seed.apps {
-                let attrs = json!({ "secret": app.app_secret, "name": app.name });
+                let mut attrs = json!({ "secret": app.app_secret, "name": app.name });
+                if let Some(subscription) = app.subscription() {
+                    attrs["subscription"] = json!(subscription);
+                }
                 plan.upsert(APP, &app.app_id, attrs, None);
                 if !app_ids.contains(&app.app_id) {
                     app_ids.push(app.app_id.clone());

@@ -11,6 +11,8 @@ use roster_core::{
 };
 use sha2::{Digest, Sha256};
 
+use crate::events::Subscription;
+
 pub const DIALECT: &str = "feishu";
 pub const TENANT: &str = "feishu.tenant";
 pub const APP: &str = "feishu.app";
@@ -30,6 +32,8 @@ pub struct App {
     pub secret: String,
     pub entity: EntityId,
     pub tenant: Arc<Tenant>,
+    /// Where its events go, if anywhere.
+    pub subscription: Option<Subscription>,
 }
 
 impl App {
@@ -62,6 +66,10 @@ impl Apps {
                         .as_str()
                         .unwrap_or_default()
                         .to_string(),
+                    subscription: serde_json::from_value(entity.attrs["subscription"].clone())
+                        .map_err(|e| {
+                            StoreError::backend(format!("app {} subscription: {e}", entity.key))
+                        })?,
                     app_id: entity.key,
                     entity: entity.id,
                     tenant: tenant.clone(),
@@ -108,6 +116,20 @@ impl Feishu {
         spaces.sort_unstable();
         spaces.dedup();
         spaces
+    }
+
+    /// The apps of the tenant of `space`, in app_id order.
+    pub fn apps_of(&self, space: SpaceId) -> Vec<Arc<App>> {
+        let mut apps: Vec<Arc<App>> = self
+            .apps
+            .get()
+            .by_id
+            .values()
+            .filter(|app| app.tenant.space.id == space)
+            .cloned()
+            .collect();
+        apps.sort_by(|a, b| a.app_id.cmp(&b.app_id));
+        apps
     }
 
     pub fn app(&self, app_id: &str) -> Option<Arc<App>> {

@@ -163,12 +163,12 @@ async fn app(
     config: &Config,
     seed: &Seed,
 ) -> anyhow::Result<(Router, Arc<[DialectWire]>, Vec<Arc<dyn Callbacks>>)> {
-    let feishu = roster_feishu::routes(engine.clone()).await?;
+    let feishu = roster_feishu::routes(engine.clone(), config.callback_retry_scale).await?;
     let tim = roster_tim::router(engine.clone()).await?;
     let wecom = roster_wecom::router(engine.clone(), config.callback_retry_scale).await?;
     let mut wires = vec![feishu.wire, tim.wire];
     wires.extend(wecom.wires);
-    let dialects = vec![tim.callbacks, wecom.callbacks];
+    let dialects = vec![feishu.callbacks, tim.callbacks, wecom.callbacks];
     let observer = Arc::new(Observer {
         journal: Journal::new(config.journal),
         faults: Faults::default(),

@@ -69,7 +69,7 @@ pub async fn add(
                     return Err(call.error(role.invalid_id()));
                 }
                 call.try_lock(&task).await?;
-                let mut plan = call.plan();
+                let mut plan = call.task_plan(&task);
                 let members = ids.iter().map(|id| users[id]).collect();
                 let added = call.add_members(&mut plan, task.id.into(), role, members);
                 let applied = call.feishu().engine.store.apply(plan).await;
@@ -185,7 +185,7 @@ async fn remove_members(
         return Err(call.error(role.invalid_id()));
     }
     call.try_lock(&task).await?;
-    let mut plan = call.plan();
+    let mut plan = call.task_plan(&task);
     let removal = plan.remove_edges(RemoveEdges {
         subject: task.id.into(),
         relation: role.relation().into(),

@@ -25,9 +25,11 @@ use roster_core::{
     AddEdges, AddPolicy, Entity, EntityId, Hold, Refusal, StepId, StoreError, Target, WritePlan,
 };
 use serde::de::DeserializeOwned;
+use serde_json::json;
 
 use crate::auth::{authenticate, Caller};
 use crate::directory::{self, IdType};
+use crate::events::TASK_CREATOR_APP;
 use crate::tenants::{Feishu, DIALECT};
 use crate::tokens::TokenKind;
 use crate::wire::{parse_json, read_body, ApiError, ApiResult, QueryParams};
@@ -342,6 +344,18 @@ impl Call {
 
     fn plan(&self) -> WritePlan {
         WritePlan::new(self.space(), self.feishu().now())
+    }
+
+    /// A plan that changes `task`, naming the app that created it for the events it sends.
+    fn task_plan(&self, task: &Entity) -> WritePlan {
+        let mut plan = self.plan();
+        if let Some(app) = task
+            .owner
+            .and_then(|owner| self.feishu().app_by_entity(owner))
+        {
+            plan.context = Some(json!({ TASK_CREATOR_APP: app.app_id }));
+        }
+        plan
     }
 
     /// Users named by `ids` (of the request's `user_id_type`), as the gateway translates them:

@@ -1,0 +1,221 @@
+//! Feishu event subscription 2.0, rendered from the change log: Task v1's
+//! `task.task.updated_v1` (to the app that created the task) and `task.task.update_tenant_v1`
+//! (to every app of the tenant) when a call changes a task's followers or collaborators. Each
+//! goes to the apps whose subscription has a request URL and the event type, in the v2
+//! envelope with the Verification Token, encrypted when the app has an Encrypt Key, and signed
+//! in the `X-Lark-*` headers.
+
+mod crypto;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use roster_core::{Callback, Callbacks, Change, ChangeOp, SpaceId};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::directory::open_id;
+use crate::tenants::{App, Feishu, DIALECT, USER};
+
+pub(crate) const TASK_UPDATED: &str = "task.task.updated_v1";
+pub(crate) const TASK_UPDATE_TENANT: &str = "task.task.update_tenant_v1";
+/// The event types roster sends (an app's `events` may name these).
+pub(crate) const EVENT_TYPES: &[&str] = &[TASK_UPDATED, TASK_UPDATE_TENANT];
+
+/// What a call's plan context says about the task it changed.
+pub(crate) const TASK_CREATOR_APP: &str = "task_creator_app";
+
+/// Feishu waits 3 seconds, then retries 4 times, after 15 s, 5 min, 1 h and 6 h.
+const TIMEOUT: Duration = Duration::from_secs(3);
+const RETRIES: [u64; 4] = [15, 300, 3600, 21600];
+
+/// An app's event subscription (the seed's `event_url`, `verification_token`, `encrypt_key`,
+/// `events`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub url: String,
+    pub verification_token: String,
+    pub encrypt_key: Option<String>,
+    /// The event types subscribed to; all when none.
+    pub events: Option<Vec<String>>,
+}
+
+impl Subscription {
+    fn wants(&self, event_type: &str) -> bool {
+        self.events
+            .as_ref()
+            .is_none_or(|types| types.iter().any(|t| t == event_type))
+    }
+}
+
+pub(crate) struct FeishuEvents {
+    pub feishu: Arc<Feishu>,
+    /// Multiplies the waits between retries (tests shorten them).
+    pub retry_scale: f64,
+}
+
+/// One event for one app (or, with no app, for every subscribed app of the tenant).
+struct Event {
+    seq: i64,
+    at: i64,
+    event_type: &'static str,
+    /// Only this app receives it.
+    app_id: Option<String>,
+    body: Box<dyn Fn(&App) -> Value>,
+}
+
+impl Callbacks for FeishuEvents {
+    fn dialect(&self) -> &'static str {
+        DIALECT
+    }
+
+    fn render(&self, space: SpaceId, changes: &[Change]) -> Vec<Callback> {
+        let apps = self.feishu.apps_of(space);
+        if apps.iter().all(|app| app.subscription.is_none()) {
+            return Vec::new();
+        }
+        let mut callbacks = Vec::new();
+        for event in changes
+            .chunk_by(|a, b| a.plan == b.plan)
+            .flat_map(task_events)
+        {
+            for app in &apps {
+                let Some(subscription) = &app.subscription else {
+                    continue;
+                };
+                let addressed = event.app_id.as_ref().is_none_or(|id| *id == app.app_id);
+                if addressed && subscription.wants(event.event_type) {
+                    callbacks.push(self.callback(app, subscription, &event));
+                }
+            }
+        }
+        callbacks
+    }
+}
+
+impl FeishuEvents {
+    fn callback(&self, app: &App, subscription: &Subscription, event: &Event) -> Callback {
+        let mut rng = rand::thread_rng();
+        let event_id: String = (0..32)
+            .map(|_| char::from_digit(rng.gen_range(0..16), 16).expect("a hex digit"))
+            .collect();
+        let envelope = json!({
+            "schema": "2.0",
+            "header": {
+                "event_id": event_id,
+                "event_type": event.event_type,
+                "create_time": (event.at * 1000).to_string(),
+                "token": subscription.verification_token,
+                "app_id": app.app_id,
+                "tenant_key": app.tenant.key,
+            },
+            "event": (event.body)(app),
+        });
+        let key = subscription.encrypt_key.as_deref().unwrap_or_default();
+        let body = match &subscription.encrypt_key {
+            Some(key) => json!({ "encrypt": crypto::encrypt(key, &envelope.to_string()) }),
+            None => envelope,
+        }
+        .to_string();
+        let timestamp = self.feishu.now().to_string();
+        let nonce: String = (0..16)
+            .map(|_| char::from(rng.gen_range(b'a'..=b'z')))
+            .collect();
+        let signature = crypto::signature(&timestamp, &nonce, key, &body);
+        Callback {
+            change_seq: event.seq,
+            event: event.event_type.to_owned(),
+            url: subscription.url.clone(),
+            headers: vec![
+                (
+                    "Content-Type".into(),
+                    "application/json; charset=utf-8".into(),
+                ),
+                ("X-Lark-Request-Timestamp".into(), timestamp),
+                ("X-Lark-Request-Nonce".into(), nonce),
+                ("X-Lark-Signature".into(), signature),
+            ],
+            body,
+            timeout: TIMEOUT,
+            retries: RETRIES
+                .iter()
+                .map(|s| Duration::from_secs(*s).mul_f64(self.retry_scale))
+                .collect(),
+            accepted: |status, _| status == 200,
+        }
+    }
+}
+
+/// The Task v1 events of one plan: per task and role whose members it changed, one
+/// `task.task.updated_v1` for the task's creator app, and one `task.task.update_tenant_v1`
+/// per role and direction, listing the users.
+fn task_events(plan: &[Change]) -> Vec<Event> {
+    let (seq, at) = plan.last().map_or((0, 0), |c| (c.seq, c.at));
+    let creator = plan
+        .first()
+        .and_then(|c| c.context.as_ref())
+        .and_then(|context| context[TASK_CREATOR_APP].as_str())
+        .map(str::to_owned);
+    // (task, role, added) -> users
+    let mut changed: BTreeMap<(&str, &'static str, bool), Vec<String>> = BTreeMap::new();
+    for change in plan {
+        let role = match change.relation.as_deref() {
+            Some("follower") => "follower",
+            Some("collaborator") => "collaborator",
+            _ => continue,
+        };
+        let Some(user) = change.member.as_ref().filter(|m| m.kind == USER) else {
+            continue;
+        };
+        let added = match change.op {
+            ChangeOp::EdgeAdded => true,
+            ChangeOp::EdgeRemoved => false,
+            _ => continue,
+        };
+        changed
+            .entry((change.subject.key.as_str(), role, added))
+            .or_default()
+            .push(user.key.clone());
+    }
+    let mut events = Vec::new();
+    let mut updated: Vec<(&str, &str)> = Vec::new();
+    for ((task, role, added), users) in changed {
+        if !updated.contains(&(task, role)) {
+            updated.push((task, role));
+            let obj_type = if role == "follower" { 3 } else { 2 };
+            let task_id = task.to_owned();
+            events.push(Event {
+                seq,
+                at,
+                event_type: TASK_UPDATED,
+                app_id: Some(creator.clone().unwrap_or_default()),
+                body: Box::new(move |_| json!({ "task_id": task_id, "obj_type": obj_type })),
+            });
+        }
+        let task_id = task.to_owned();
+        events.push(Event {
+            seq,
+            at,
+            event_type: TASK_UPDATE_TENANT,
+            app_id: None,
+            body: Box::new(move |app| {
+                let ids: Vec<Value> = users
+                    .iter()
+                    .map(|user| {
+                        let open_id = open_id(&app.tenant.key, &app.app_id, user);
+                        json!({ "union_id": "", "user_id": "", "open_id": open_id })
+                    })
+                    .collect();
+                json!({
+                    "user_id_list": { "user_id_list": ids },
+                    "task_id": task_id,
+                    "object_type": role,
+                    "event_type": if added { "create" } else { "delete" },
+                })
+            }),
+        });
+    }
+    events
+}

@@ -1,0 +1,149 @@
+"""Feishu event subscription 2.0 for Task v1 follower and collaborator changes, received by
+lark-oapi 1.7.5's own `EventDispatcherHandler` (the Python SDK's webhook receiver): one app
+with an Encrypt Key (decrypted and signature-checked by the SDK), one without (token-checked).
+The changes are made through the SDK's task client."""
+
+import json
+
+import lark_oapi as lark
+import lark_oapi.api.task.v1 as task
+import pytest
+from lark_oapi.core.model import RawRequest
+
+from callback_receiver import Receiver, roster_with_callbacks
+from test_feishu import APP_ID, add_collaborators, add_followers, client_of, create_task, open_id
+
+OTHER_APP = "cli_acme_events"
+ENCRYPT_KEY = "roster-encrypt-key"
+TOKENS = {APP_ID: "verification-token-1", OTHER_APP: "verification-token-2"}
+
+
+class LarkApp:
+    """An app's request URL: lark-oapi's dispatcher checks and decodes each POST."""
+
+    def __init__(self, app_id, encrypt_key):
+        self.app_id = app_id
+        received = []
+        self.handler = (
+            lark.EventDispatcherHandler.builder(encrypt_key, TOKENS[app_id])
+            .register_p2_task_task_updated_v1(lambda data: self.put("updated", data))
+            .register_p2_task_task_update_tenant_v1(lambda data: self.put("tenant", data))
+            .build()
+        )
+        self.receiver = Receiver(self.accept)
+        self.received = received
+
+    def put(self, kind, data):
+        self.receiver.received.put((kind, data))
+
+    def accept(self, path, query, headers, body):
+        request = RawRequest()
+        request.uri = path
+        # As lark-oapi's Flask adapter hands them over: Title-Case names.
+        request.headers = {name.title(): value for name, value in headers.items()}
+        request.body = body
+        response = self.handler.do(request)
+        return response.status_code, response.content
+
+
+@pytest.fixture(scope="module")
+def apps():
+    apps = {APP_ID: LarkApp(APP_ID, ENCRYPT_KEY), OTHER_APP: LarkApp(OTHER_APP, "")}
+    yield apps
+    for app in apps.values():
+        app.receiver.stop()
+
+
+@pytest.fixture(scope="module")
+def roster(apps):
+    server = roster_with_callbacks(
+        "feishu.toml",
+        'app_secret = "acme-secret-1"\n',
+        f'event_url = "{apps[APP_ID].receiver.url}"\n'
+        f'verification_token = "{TOKENS[APP_ID]}"\n'
+        f'encrypt_key = "{ENCRYPT_KEY}"\n'
+        "\n[[feishu.tenants.apps]]\n"
+        f'app_id = "{OTHER_APP}"\n'
+        'app_secret = "acme-secret-2"\n'
+        f'event_url = "{apps[OTHER_APP].receiver.url}"\n'
+        f'verification_token = "{TOKENS[OTHER_APP]}"\n'
+        'events = ["task.task.update_tenant_v1"]\n',
+    )
+    yield server
+    server.stop()
+
+
+def test_follower_changes_reach_the_creator_and_the_tenant(apps, roster):
+    client = client_of(roster)
+    made = create_task(client)
+    alice, bob = open_id(client, "alice"), open_id(client, "bob")
+    assert add_followers(client, made.id, [alice, bob]).success()
+
+    creator = apps[APP_ID].receiver
+    events = [creator.next(), creator.next()]
+    by_kind = {kind: data for kind, data in events}
+    updated = by_kind["updated"]
+    assert updated.header.event_type == "task.task.updated_v1"
+    assert (updated.header.app_id, updated.header.tenant_key) == (APP_ID, "acme")
+    assert (updated.event.task_id, updated.event.obj_type) == (made.id, 3)
+    tenant = by_kind["tenant"]
+    assert (tenant.event.task_id, tenant.event.object_type, tenant.event.event_type) == (
+        made.id, "follower", "create")
+    assert [u.open_id for u in tenant.event.user_id_list.user_id_list] == [alice, bob]
+
+    # The other app subscribed to tenant-wide changes only, and sees its own open_ids.
+    kind, other = apps[OTHER_APP].receiver.next()
+    assert kind == "tenant" and other.header.app_id == OTHER_APP
+    assert other.header.token == TOKENS[OTHER_APP]
+    other_ids = [u.open_id for u in other.event.user_id_list.user_id_list]
+    assert len(other_ids) == 2 and alice not in other_ids
+    assert apps[OTHER_APP].receiver.quiet(0.5)
+
+
+def test_removed_followers_and_added_collaborators(apps, roster):
+    client = client_of(roster)
+    made = create_task(client)
+    carol = open_id(client, "carol")
+    assert add_collaborators(client, made.id, [carol]).success()
+    events = dict([apps[APP_ID].receiver.next(), apps[APP_ID].receiver.next()])
+    assert events["updated"].event.obj_type == 2
+    assert events["tenant"].event.object_type == "collaborator"
+    apps[OTHER_APP].receiver.next()
+
+    assert add_followers(client, made.id, [carol]).success()
+    for receiver in (apps[APP_ID].receiver, apps[APP_ID].receiver, apps[OTHER_APP].receiver):
+        receiver.next()
+    removed = client.task.v1.task_follower.delete(
+        task.DeleteTaskFollowerRequest.builder().task_id(made.id).follower_id(carol)
+        .user_id_type("open_id").build())
+    assert removed.success()
+    events = dict([apps[APP_ID].receiver.next(), apps[APP_ID].receiver.next()])
+    assert events["updated"].event.obj_type == 3
+    assert (events["tenant"].event.event_type,
+            [u.open_id for u in events["tenant"].event.user_id_list.user_id_list]) == ("delete", [carol])
+    apps[OTHER_APP].receiver.next()
+
+
+def test_refused_calls_send_nothing(apps, roster):
+    client = client_of(roster)
+    made = create_task(client)
+    for receiver in (apps[APP_ID].receiver, apps[OTHER_APP].receiver):
+        assert receiver.quiet(0.3)
+    alice = open_id(client, "alice")
+    assert add_followers(client, made.id, [alice]).success()
+    for receiver in (apps[APP_ID].receiver, apps[APP_ID].receiver, apps[OTHER_APP].receiver):
+        receiver.next()
+    assert add_followers(client, made.id, [alice]).code == 1470430  # already a follower
+    assert add_followers(client, made.id, ["ou_nobody"]).code != 0
+    for receiver in (apps[APP_ID].receiver, apps[OTHER_APP].receiver):
+        assert receiver.quiet(0.5)
+
+
+def test_deliveries_are_encrypted_for_an_app_with_a_key(roster):
+    status, page = roster.admin("GET", "/deliveries?space=feishu/acme&limit=1000")
+    assert status == 200
+    bodies = {d["url"]: json.loads(d["request"]) for d in page["deliveries"]}
+    assert all(d["status"] == 200 for d in page["deliveries"])
+    encrypted = [b for b in bodies.values() if list(b) == ["encrypt"]]
+    plain = [b for b in bodies.values() if b.get("schema") == "2.0"]
+    assert len(encrypted) == 1 and len(plain) == 1
