@@ -169,3 +169,55 @@ pub async fn requests(
         }
     }
 }
+
+/// One delivery attempt as one line: when, what, where, how the receiver answered.
+fn delivery_line(attempt: &serde_json::Value) -> String {
+    let answer = match (&attempt["status"], attempt["error"].as_str()) {
+        (serde_json::Value::Null, Some(error)) => format!("no answer: {error}"),
+        (status, _) => format!("{status} {}", attempt["response"].as_str().unwrap_or("")),
+    };
+    format!(
+        "{:>6} {} change={} {} try {} -> {} {}",
+        attempt["id"],
+        attempt["at"],
+        attempt["change_seq"],
+        attempt["event"].as_str().unwrap_or("-"),
+        attempt["attempt"],
+        attempt["url"].as_str().unwrap_or("-"),
+        answer.trim_end(),
+    )
+}
+
+/// `roster events`: the callback deliveries (oldest first), every attempt with the receiver's
+/// answer; with `follow` every new one as it is made.
+pub async fn events(
+    target: &Target,
+    space: Option<&str>,
+    json: bool,
+    follow: bool,
+) -> anyhow::Result<()> {
+    let mut after = 0;
+    loop {
+        let mut query = vec![("after", after.to_string()), ("limit", "1000".to_string())];
+        if let Some(space) = space {
+            query.push(("space", space.to_string()));
+        }
+        let request = target.request(Method::GET, "/deliveries").query(&query);
+        let page = target.json(request).await?;
+        let attempts = page["deliveries"].as_array().cloned().unwrap_or_default();
+        for attempt in &attempts {
+            if json {
+                println!("{attempt}");
+            } else {
+                println!("{}", delivery_line(attempt));
+            }
+        }
+        after = page["next"].as_i64().unwrap_or(after);
+        if attempts.len() < 1000 {
+            if !follow {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    }
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use rand::Rng;
 use reqwest::Method;
-use roster::client::{requests, write_atomically, RequestFilter, Target};
+use roster::client::{events, requests, write_atomically, RequestFilter, Target};
 use roster::control::journal::JournalLimits;
 use roster::exec::{exec, ExecArgs};
 use roster::server::{self, Config};
@@ -58,6 +58,21 @@ enum Command {
         /// Forget every journaled request instead.
         #[arg(long, conflicts_with_all = ["follow", "json"])]
         clear: bool,
+    },
+    /// Show the callbacks a running roster delivered: every attempt with the receiver's
+    /// answer (oldest first), or follow new ones.
+    Events {
+        #[command(flatten)]
+        target: Target,
+        /// Only this space (dialect/key, for example wecom/ww00000000000000).
+        #[arg(long)]
+        space: Option<String>,
+        /// Print each attempt as one line of JSON, with the request body.
+        #[arg(long)]
+        json: bool,
+        /// Keep printing attempts as they are made.
+        #[arg(long, short)]
+        follow: bool,
     },
     /// List, add or remove a running roster's fault rules.
     #[command(subcommand)]
@@ -245,6 +260,12 @@ async fn main() -> anyhow::Result<()> {
             }
             requests(&target, &filter, json, follow).await
         }
+        Command::Events {
+            target,
+            space,
+            json,
+            follow,
+        } => events(&target, space.as_deref(), json, follow).await,
         Command::Faults(FaultsCommand::List { target }) => {
             let answer = target.json(target.request(Method::GET, "/faults")).await?;
             for rule in answer["faults"].as_array().into_iter().flatten() {

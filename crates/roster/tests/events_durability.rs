@@ -244,6 +244,26 @@ async fn callbacks_survive_kill_9(database: Option<String>) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // `roster events` lists every attempt, each answered by the receiver.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["events", "--json", "--space", &format!("tim/{APP}")])
+        .args(["--url", &server.base, "--admin-token", ADMIN_TOKEN])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let attempts: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(!attempts.is_empty());
+    for attempt in &attempts {
+        assert_eq!(attempt["status"], 200, "{attempt}");
+        assert!(attempt["event"]
+            .as_str()
+            .unwrap()
+            .starts_with("Follow.CallbackAfterFollow"));
+    }
     server.kill();
     let allowed: BTreeSet<Event> = made.iter().cloned().chain(maybe).collect();
     for event in received.0.lock().unwrap().iter() {
