@@ -23,11 +23,12 @@ function scratchPostgres() {
   return base.slice(0, base.lastIndexOf('/') + 1) + name;
 }
 
+// `seed`: a file of tests/sdk/seeds, or an absolute path.
 export async function startRoster(seed) {
   const args = [
     'serve', '--listen', '127.0.0.1:0',
     '--data', mkdtempSync(path.join(tmpdir(), 'roster-sdk-')),
-    '--seed', path.join(ROOT, 'tests', 'sdk', 'seeds', seed),
+    '--seed', path.isAbsolute(seed) ? seed : path.join(ROOT, 'tests', 'sdk', 'seeds', seed),
     '--admin-token', ADMIN_TOKEN,
   ];
   if (process.env.ROSTER_SDK_BACKEND === 'postgres') args.push('--database', scratchPostgres());
