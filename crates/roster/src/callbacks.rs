@@ -3,7 +3,8 @@
 //! (the vendor's timeout, re-sends on its schedule), records every attempt, then moves the
 //! cursor. The cursor is durable and moves only after the callbacks of the changes it passes
 //! were sent (or given up), so a crash re-sends rather than loses: delivery is at least once,
-//! in commit order. Writers never wait for it.
+//! in commit order. Writers never wait for it. Of several processes on one database, one
+//! delivers each dialect's callbacks at a time.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +48,18 @@ struct Worker {
 
 impl Worker {
     async fn run(self) {
+        // One process on a database delivers a dialect's callbacks; the others wait to take
+        // over (the hold ends with its holder's connection).
+        let key = format!("callbacks/{}", self.dialect.dialect());
+        let _hold = loop {
+            match self.engine.coordinator.hold_long(&key).await {
+                Ok(hold) => break hold,
+                Err(e) => {
+                    tracing::warn!(dialect = self.dialect.dialect(), "callbacks: {e}");
+                    tokio::time::sleep(POLL).await;
+                }
+            }
+        };
         loop {
             if let Err(e) = self.pass().await {
                 tracing::warn!(dialect = self.dialect.dialect(), "callbacks: {e}");

@@ -10,7 +10,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from roster_harness import SEEDS, Roster
+from roster_harness import SEEDS, start
 
 
 def roster_with_callbacks(seed, anchor, keys):
@@ -19,7 +19,7 @@ def roster_with_callbacks(seed, anchor, keys):
     text = (SEEDS / seed).read_text().replace(anchor, anchor + keys, 1)
     path = pathlib.Path(tempfile.mkdtemp(prefix="roster-callbacks-")) / seed
     path.write_text(text)
-    return Roster(str(path))
+    return start(str(path))
 
 
 class Receiver:

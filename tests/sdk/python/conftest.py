@@ -2,11 +2,7 @@ import os
 
 import pytest
 
-from roster_harness import Cluster, Roster
-
-# With ROSTER_SDK_PROCESSES=N (PostgreSQL only), every suite runs against N roster processes
-# on one database behind a round-robin proxy.
-PROCESSES = int(os.environ.get("ROSTER_SDK_PROCESSES", "1"))
+from roster_harness import Roster, start
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +11,7 @@ def roster(request):
     module's tests built is then moved, by snapshot, into a roster on a fresh PostgreSQL
     database (when one is configured), which must export the very same file."""
     seed = getattr(request.module, "SEED")
-    server = Cluster(seed, PROCESSES) if PROCESSES > 1 else Roster(seed)
+    server = start(seed)
     yield server
     server.advance_clock(0)
     if os.environ.get("ROSTER_TEST_DATABASE_URL"):

@@ -207,3 +207,13 @@ class Cluster:
         self.proxy.close()
         for member in self.members:
             member.stop()
+
+
+# With ROSTER_SDK_PROCESSES=N (PostgreSQL only), every suite runs against N roster processes
+# on one database behind a round-robin proxy.
+PROCESSES = int(os.environ.get("ROSTER_SDK_PROCESSES", "1"))
+
+
+def start(seed: str):
+    """A `Roster`, or a `Cluster` of PROCESSES, on `seed`."""
+    return Cluster(seed, PROCESSES) if PROCESSES > 1 else Roster(seed)

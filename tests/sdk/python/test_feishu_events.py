@@ -11,7 +11,9 @@ import pytest
 from lark_oapi.core.model import RawRequest
 
 from callback_receiver import Receiver, roster_with_callbacks
-from test_feishu import APP_ID, add_collaborators, add_followers, client_of, create_task, open_id
+from test_feishu import (  # noqa: F401 (fresh_token_cache: the autouse fixture applies here too)
+    APP_ID, add_collaborators, add_followers, client_of, create_task, fresh_token_cache, open_id,
+)
 
 OTHER_APP = "cli_acme_events"
 ENCRYPT_KEY = "roster-encrypt-key"

@@ -5,7 +5,7 @@ import time
 import pytest
 from wechatpy.exceptions import WeChatClientException
 
-from conftest import PROCESSES
+from roster_harness import PROCESSES
 from wecom_clients import Qwif, wecom_client
 
 SEED = "wecom.toml"
