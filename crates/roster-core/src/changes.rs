@@ -83,10 +83,13 @@ pub struct DeliveryAttempt {
     pub error: Option<String>,
 }
 
+/// Whether a receiver's status and body count as delivered.
+pub type Accepted = std::sync::Arc<dyn Fn(u16, &str) -> bool + Send + Sync>;
+
 /// A vendor callback ready to send, and how the vendor sends it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Callback {
-    /// The last change it reports.
+    /// The last change it reports (0 for a handshake, which reports none).
     pub change_seq: i64,
     /// The vendor's name of the event (`change_contact/update_tag`).
     pub event: String,
@@ -99,7 +102,7 @@ pub struct Callback {
     /// The waits before each re-send after a failed attempt; its length is how many.
     pub retries: Vec<std::time::Duration>,
     /// Whether the receiver's status and body count as delivered.
-    pub accepted: fn(u16, &str) -> bool,
+    pub accepted: Accepted,
 }
 
 /// What a dialect sends when its spaces change.
@@ -108,4 +111,9 @@ pub trait Callbacks: Send + Sync + 'static {
     /// The callbacks `changes` of `space` (consecutive, oldest first, whole plans) call for;
     /// none when the space has no receiver.
     fn render(&self, space: SpaceId, changes: &[Change]) -> Vec<Callback>;
+    /// What the vendor sends a receiver URL when it is configured (a verification challenge),
+    /// by space: sent once when delivery starts.
+    fn handshakes(&self) -> Vec<(SpaceId, Callback)> {
+        Vec::new()
+    }
 }

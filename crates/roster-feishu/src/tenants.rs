@@ -120,16 +120,15 @@ impl Feishu {
 
     /// The apps of the tenant of `space`, in app_id order.
     pub fn apps_of(&self, space: SpaceId) -> Vec<Arc<App>> {
-        let mut apps: Vec<Arc<App>> = self
-            .apps
-            .get()
-            .by_id
-            .values()
-            .filter(|app| app.tenant.space.id == space)
-            .cloned()
-            .collect();
+        let mut apps = self.all_apps();
+        apps.retain(|app| app.tenant.space.id == space);
         apps.sort_by(|a, b| a.app_id.cmp(&b.app_id));
         apps
+    }
+
+    /// Every app of every tenant.
+    pub fn all_apps(&self) -> Vec<Arc<App>> {
+        self.apps.get().by_id.values().cloned().collect()
     }
 
     pub fn app(&self, app_id: &str) -> Option<Arc<App>> {

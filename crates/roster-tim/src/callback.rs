@@ -47,9 +47,9 @@ impl Callbacks for TimCallbacks {
                 timeout: TIMEOUT,
                 // "After" callbacks are not re-sent unless the console enables it.
                 retries: Vec::new(),
-                accepted: |status, body| {
+                accepted: Arc::new(|status, body| {
                     status == 200 && serde_json::from_str::<Value>(body).is_ok()
-                },
+                }),
             })
             .collect()
     }

@@ -1,9 +1,10 @@
 //! Delivers the vendors' callbacks from the change log: per dialect, a worker reads each
 //! space's changes after its delivery cursor, has the dialect render them, sends each callback
-//! (the vendor's timeout, re-sends on its schedule), records every attempt, then moves the
-//! cursor. The cursor is durable and moves only after the callbacks of the changes it passes
-//! were sent (or given up), so a crash re-sends rather than loses: delivery is at least once,
-//! in commit order. Writers never wait for it. Of several processes on one database, one
+//! once (the vendor's timeout), records every attempt, then moves the cursor; a callback the
+//! receiver did not accept is re-sent on the vendor's schedule in the background. The cursor
+//! is durable and moves only after the first attempt of every callback of the changes it
+//! passes, so a crash re-sends rather than loses: each callback is sent at least once, first
+//! attempts in commit order (pending re-sends are held in memory). Writers never wait for it. Of several processes on one database, one
 //! delivers each dialect's callbacks at a time.
 
 use std::sync::Arc;
@@ -35,7 +36,7 @@ pub async fn start(
         for space in engine.store.spaces(worker.dialect.dialect()).await? {
             worker.cursor(&space).await?;
         }
-        workers.push(tokio::spawn(worker.run()));
+        workers.push(tokio::spawn(Arc::new(worker).run()));
     }
     Ok(workers)
 }
@@ -47,7 +48,7 @@ struct Worker {
 }
 
 impl Worker {
-    async fn run(self) {
+    async fn run(self: Arc<Self>) {
         // One process on a database delivers a dialect's callbacks; the others wait to take
         // over (the hold ends with its holder's connection).
         let key = format!("callbacks/{}", self.dialect.dialect());
@@ -60,6 +61,9 @@ impl Worker {
                 }
             }
         };
+        if let Err(e) = self.handshakes().await {
+            tracing::warn!(dialect = self.dialect.dialect(), "callbacks: {e}");
+        }
         loop {
             if let Err(e) = self.pass().await {
                 tracing::warn!(dialect = self.dialect.dialect(), "callbacks: {e}");
@@ -68,8 +72,19 @@ impl Worker {
         }
     }
 
+    /// Send each configured URL the vendor's verification challenge.
+    async fn handshakes(self: &Arc<Self>) -> Result<(), StoreError> {
+        let spaces = self.engine.store.spaces(self.dialect.dialect()).await?;
+        for (space, callback) in self.dialect.handshakes() {
+            if let Some(space) = spaces.iter().find(|s| s.id == space) {
+                self.deliver(space, &callback).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Deliver what every space of the dialect has pending.
-    async fn pass(&self) -> Result<(), StoreError> {
+    async fn pass(self: &Arc<Self>) -> Result<(), StoreError> {
         for space in self.engine.store.spaces(self.dialect.dialect()).await? {
             while self.space(&space).await? {}
         }
@@ -77,7 +92,7 @@ impl Worker {
     }
 
     /// Deliver one batch of the space's changes; whether there may be more.
-    async fn space(&self, space: &Space) -> Result<bool, StoreError> {
+    async fn space(self: &Arc<Self>, space: &Space) -> Result<bool, StoreError> {
         let store = &self.engine.store;
         let cursor = self.cursor(space).await?;
         let mut changes = store.changes(space.id, cursor, BATCH).await?;
@@ -123,42 +138,68 @@ impl Worker {
         Ok(store.delivery_cursor(space.id).await?.unwrap_or(end))
     }
 
-    /// Send until the receiver accepts or the vendor's re-sends run out, recording each try.
-    async fn deliver(&self, space: &Space, callback: &Callback) -> Result<(), StoreError> {
-        let waits = std::iter::once(Duration::ZERO).chain(callback.retries.iter().copied());
-        for (attempt, wait) in (1..).zip(waits) {
-            tokio::time::sleep(wait).await;
-            let (status, response, error) = self.send(callback).await;
-            let record = DeliveryAttempt {
-                id: 0,
-                space: space.id,
-                change_seq: callback.change_seq,
-                event: callback.event.clone(),
-                url: callback.url.clone(),
-                request: callback.body.clone(),
-                attempt,
-                at: self.engine.clock.now(),
-                status,
-                response: response.clone(),
-                error: error.clone(),
-            };
-            self.engine.store.record_attempt(&record).await?;
-            let accepted = status.is_some_and(|s| (callback.accepted)(s, &response));
-            tracing::info!(
-                dialect = self.dialect.dialect(),
-                space = space.key,
-                event = callback.event,
-                attempt,
-                status,
-                error,
-                accepted,
-                "callback"
-            );
-            if accepted {
-                return Ok(());
-            }
+    /// Send once; when the receiver does not accept, re-send on the vendor's schedule in the
+    /// background, so that one failing receiver holds up no other callback. Each try is
+    /// recorded.
+    async fn deliver(
+        self: &Arc<Self>,
+        space: &Space,
+        callback: &Callback,
+    ) -> Result<(), StoreError> {
+        if self.attempt(space, callback, 1).await? || callback.retries.is_empty() {
+            return Ok(());
         }
+        let (worker, space, callback) = (self.clone(), space.clone(), callback.clone());
+        tokio::spawn(async move {
+            for (attempt, wait) in (2..).zip(callback.retries.iter().copied()) {
+                tokio::time::sleep(wait).await;
+                match worker.attempt(&space, &callback, attempt).await {
+                    Ok(true) => return,
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(dialect = worker.dialect.dialect(), "callbacks: {e}");
+                        return;
+                    }
+                }
+            }
+        });
         Ok(())
+    }
+
+    /// Try `callback` once and record it: whether the receiver accepted it.
+    async fn attempt(
+        &self,
+        space: &Space,
+        callback: &Callback,
+        attempt: u32,
+    ) -> Result<bool, StoreError> {
+        let (status, response, error) = self.send(callback).await;
+        let record = DeliveryAttempt {
+            id: 0,
+            space: space.id,
+            change_seq: callback.change_seq,
+            event: callback.event.clone(),
+            url: callback.url.clone(),
+            request: callback.body.clone(),
+            attempt,
+            at: self.engine.clock.now(),
+            status,
+            response: response.clone(),
+            error: error.clone(),
+        };
+        self.engine.store.record_attempt(&record).await?;
+        let accepted = status.is_some_and(|s| (callback.accepted)(s, &response));
+        tracing::info!(
+            dialect = self.dialect.dialect(),
+            space = space.key,
+            event = callback.event,
+            attempt,
+            status,
+            error,
+            accepted,
+            "callback"
+        );
+        Ok(accepted)
     }
 
     /// One POST: the status and body of the answer, or why there was none.

@@ -67,6 +67,18 @@ async function openId(userId) {
   return res.data.user.open_id;
 }
 
+test('the url_verification challenge is answered by adaptDefault with autoChallenge', async () => {
+  let challenge;
+  for (let i = 0; i < 50 && !challenge; i += 1) {
+    const { body } = await roster.admin('GET', '/deliveries?space=feishu/acme');
+    challenge = body.deliveries.find((d) => d.event === 'url_verification');
+    if (!challenge) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(challenge.status, 200);
+  assert.deepEqual(Object.keys(JSON.parse(challenge.request)), ['encrypt']);
+  assert.deepEqual(Object.keys(JSON.parse(challenge.response)), ['challenge']);
+});
+
 test('follower changes arrive decrypted and signed', async () => {
   const created = await client.task.v1.task.create({
     params: { user_id_type: 'open_id' },

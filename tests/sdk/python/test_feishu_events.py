@@ -4,6 +4,7 @@ with an Encrypt Key (decrypted and signature-checked by the SDK), one without (t
 The changes are made through the SDK's task client."""
 
 import json
+import time
 
 import lark_oapi as lark
 import lark_oapi.api.task.v1 as task
@@ -75,6 +76,26 @@ def roster(apps):
     server.stop()
 
 
+def test_each_request_url_answers_the_url_verification_challenge(apps, roster):
+    """Sent when delivery starts, encrypted for the app with a key; the SDK answers it."""
+    for _ in range(50):
+        status, page = roster.admin("GET", "/deliveries?space=feishu/acme")
+        challenges = [d for d in page["deliveries"] if d["event"] == "url_verification"]
+        if len(challenges) == 2:
+            break
+        time.sleep(0.1)
+    assert sorted(d["url"] for d in challenges) == sorted(a.receiver.url for a in apps.values())
+    for delivery in challenges:
+        sent = json.loads(delivery["request"])
+        answer = json.loads(delivery["response"])
+        assert delivery["status"] == 200 and list(answer) == ["challenge"]
+        if delivery["url"] == apps[APP_ID].receiver.url:
+            assert list(sent) == ["encrypt"]
+        else:
+            assert sent == {"challenge": answer["challenge"], "token": TOKENS[OTHER_APP],
+                            "type": "url_verification"}
+
+
 def test_follower_changes_reach_the_creator_and_the_tenant(apps, roster):
     client = client_of(roster)
     made = create_task(client)
@@ -144,8 +165,9 @@ def test_refused_calls_send_nothing(apps, roster):
 def test_deliveries_are_encrypted_for_an_app_with_a_key(roster):
     status, page = roster.admin("GET", "/deliveries?space=feishu/acme&limit=1000")
     assert status == 200
-    bodies = {d["url"]: json.loads(d["request"]) for d in page["deliveries"]}
-    assert all(d["status"] == 200 for d in page["deliveries"])
+    events = [d for d in page["deliveries"] if d["event"] != "url_verification"]
+    bodies = {d["url"]: json.loads(d["request"]) for d in events}
+    assert all(d["status"] == 200 for d in events)
     encrypted = [b for b in bodies.values() if list(b) == ["encrypt"]]
     plain = [b for b in bodies.values() if b.get("schema") == "2.0"]
     assert len(encrypted) == 1 and len(plain) == 1

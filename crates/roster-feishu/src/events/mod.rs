@@ -3,7 +3,8 @@
 //! (to every app of the tenant) when a call changes a task's followers or collaborators. Each
 //! goes to the apps whose subscription has a request URL and the event type, in the v2
 //! envelope with the Verification Token, encrypted when the app has an Encrypt Key, and signed
-//! in the `X-Lark-*` headers.
+//! in the `X-Lark-*` headers. When delivery starts, each request URL first gets the
+//! `url_verification` challenge.
 
 mod crypto;
 
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
-use roster_core::{Callback, Callbacks, Change, ChangeOp, SpaceId};
+use roster_core::{Accepted, Callback, Callbacks, Change, ChangeOp, SpaceId};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -93,18 +94,25 @@ impl Callbacks for FeishuEvents {
         }
         callbacks
     }
+
+    fn handshakes(&self) -> Vec<(SpaceId, Callback)> {
+        let mut apps = self.feishu.all_apps();
+        apps.sort_by(|a, b| a.app_id.cmp(&b.app_id));
+        apps.iter()
+            .filter_map(|app| {
+                let subscription = app.subscription.as_ref()?;
+                Some((app.tenant.space.id, self.challenge(subscription)))
+            })
+            .collect()
+    }
 }
 
 impl FeishuEvents {
     fn callback(&self, app: &App, subscription: &Subscription, event: &Event) -> Callback {
-        let mut rng = rand::thread_rng();
-        let event_id: String = (0..32)
-            .map(|_| char::from_digit(rng.gen_range(0..16), 16).expect("a hex digit"))
-            .collect();
         let envelope = json!({
             "schema": "2.0",
             "header": {
-                "event_id": event_id,
+                "event_id": random_text(32, 16),
                 "event_type": event.event_type,
                 "create_time": (event.at * 1000).to_string(),
                 "token": subscription.verification_token,
@@ -113,20 +121,57 @@ impl FeishuEvents {
             },
             "event": (event.body)(app),
         });
+        let accepted: Accepted = Arc::new(|status, _| status == 200);
+        self.post(
+            subscription,
+            event.seq,
+            event.event_type,
+            &envelope,
+            accepted,
+        )
+    }
+
+    /// The `url_verification` challenge: answered with `{"challenge": <the same>}`.
+    fn challenge(&self, subscription: &Subscription) -> Callback {
+        let challenge = random_text(36, 36);
+        let body = json!({
+            "challenge": challenge,
+            "token": subscription.verification_token,
+            "type": "url_verification",
+        });
+        let accepted: Accepted = Arc::new(move |status, answer| {
+            let answer: Option<Value> = serde_json::from_str(answer).ok();
+            status == 200 && answer.is_some_and(|a| a["challenge"] == challenge.as_str())
+        });
+        // Answered within 1 s, and not retried: the console just says the URL failed.
+        Callback {
+            timeout: Duration::from_secs(1),
+            retries: Vec::new(),
+            ..self.post(subscription, 0, "url_verification", &body, accepted)
+        }
+    }
+
+    /// `plaintext` to the app's request URL: encrypted when it has an Encrypt Key, signed.
+    fn post(
+        &self,
+        subscription: &Subscription,
+        seq: i64,
+        event_type: &str,
+        plaintext: &Value,
+        accepted: Accepted,
+    ) -> Callback {
         let key = subscription.encrypt_key.as_deref().unwrap_or_default();
         let body = match &subscription.encrypt_key {
-            Some(key) => json!({ "encrypt": crypto::encrypt(key, &envelope.to_string()) }),
-            None => envelope,
+            Some(key) => json!({ "encrypt": crypto::encrypt(key, &plaintext.to_string()) }),
+            None => plaintext.clone(),
         }
         .to_string();
         let timestamp = self.feishu.now().to_string();
-        let nonce: String = (0..16)
-            .map(|_| char::from(rng.gen_range(b'a'..=b'z')))
-            .collect();
+        let nonce = random_text(16, 36);
         let signature = crypto::signature(&timestamp, &nonce, key, &body);
         Callback {
-            change_seq: event.seq,
-            event: event.event_type.to_owned(),
+            change_seq: seq,
+            event: event_type.to_owned(),
             url: subscription.url.clone(),
             headers: vec![
                 (
@@ -143,9 +188,17 @@ impl FeishuEvents {
                 .iter()
                 .map(|s| Duration::from_secs(*s).mul_f64(self.retry_scale))
                 .collect(),
-            accepted: |status, _| status == 200,
+            accepted,
         }
     }
+}
+
+/// `length` random digits of base `radix` (16: hex; 36: digits and lower-case letters).
+fn random_text(length: usize, radix: u32) -> String {
+    let mut rng = rand::thread_rng();
+    (0..length)
+        .map(|_| char::from_digit(rng.gen_range(0..radix), radix).expect("a digit of the radix"))
+        .collect()
 }
 
 /// The Task v1 events of one plan: per task and role whose members it changed, one

@@ -87,7 +87,7 @@ impl Callbacks for WecomCallbacks {
                     ),
                     timeout: TIMEOUT,
                     retries: vec![RESEND_AFTER.mul_f64(self.retry_scale); RESENDS],
-                    accepted: |status, _| status == 200,
+                    accepted: Arc::new(|status, _| status == 200),
                 }
             })
             .collect()
