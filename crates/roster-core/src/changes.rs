@@ -71,6 +71,8 @@ pub struct DeliveryAttempt {
     /// The vendor's name of what was delivered (`change_contact/update_tag`).
     pub event: String,
     pub url: String,
+    /// The request headers roster set, as sent.
+    pub headers: Vec<(String, String)>,
     /// The request body as sent.
     pub request: String,
     /// 1 for the first attempt of a delivery.

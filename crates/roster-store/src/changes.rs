@@ -12,7 +12,7 @@ use crate::backend;
 pub(crate) const CHANGE_COLUMNS: &str =
     "seq, space_id, plan, at, op, subject_kind, subject_key, relation, member_kind, member_key, context";
 pub(crate) const ATTEMPT_COLUMNS: &str =
-    "id, space_id, change_seq, event, url, request, attempt, at, status, response, error";
+    "id, space_id, change_seq, event, url, headers, request, attempt, at, status, response, error";
 
 /// A row of `changes`, in [`CHANGE_COLUMNS`] order.
 pub(crate) type ChangeRow = (
@@ -37,12 +37,18 @@ pub(crate) type AttemptRow = (
     String,
     String,
     String,
+    String,
     i64,
     i64,
     Option<i64>,
     String,
     Option<String>,
 );
+
+/// Headers as their column stores them.
+pub(crate) fn json_text(headers: &[(String, String)]) -> String {
+    serde_json::to_string(headers).expect("headers serialize")
+}
 
 pub(crate) fn change(row: ChangeRow) -> Result<Change, StoreError> {
     let (
@@ -81,21 +87,23 @@ pub(crate) fn change(row: ChangeRow) -> Result<Change, StoreError> {
     })
 }
 
-pub(crate) fn attempt(row: AttemptRow) -> DeliveryAttempt {
-    let (id, space, change_seq, event, url, request, attempt, at, status, response, error) = row;
-    DeliveryAttempt {
+pub(crate) fn attempt(row: AttemptRow) -> Result<DeliveryAttempt, StoreError> {
+    let (id, space, change_seq, event, url, headers, request, attempt, at, status, response, error) =
+        row;
+    Ok(DeliveryAttempt {
         id,
         space,
         change_seq,
         event,
         url,
+        headers: serde_json::from_str(&headers).map_err(backend)?,
         request,
         attempt: attempt as u32,
         at,
         status: status.map(|s| s as u16),
         response,
         error,
-    }
+    })
 }
 
 pub(crate) async fn changes(
@@ -159,9 +167,9 @@ pub(crate) async fn advance_delivery_cursor(
 
 pub(crate) async fn record_attempt(pool: &PgPool, a: &DeliveryAttempt) -> Result<i64, StoreError> {
     sqlx::query_scalar(
-        "INSERT INTO delivery_attempts (space_id, change_seq, event, url, request, attempt, at,
-                                        status, response, error)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        "INSERT INTO delivery_attempts (space_id, change_seq, event, url, headers, request,
+                                        attempt, at, status, response, error)
+         VALUES ($1, $2, $3, $4, $11, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(a.space)
     .bind(a.change_seq)
@@ -173,6 +181,7 @@ pub(crate) async fn record_attempt(pool: &PgPool, a: &DeliveryAttempt) -> Result
     .bind(a.status.map(i64::from))
     .bind(&a.response)
     .bind(&a.error)
+    .bind(json_text(&a.headers))
     .fetch_one(pool)
     .await
     .map_err(backend)
@@ -194,5 +203,5 @@ pub(crate) async fn attempts(
     .fetch_all(pool)
     .await
     .map_err(backend)?;
-    Ok(rows.into_iter().map(attempt).collect())
+    rows.into_iter().map(attempt).collect()
 }

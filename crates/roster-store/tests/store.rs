@@ -1701,6 +1701,7 @@ async fn delivery_cursor_moves_from_where_it_is(f: Fixture) {
         change_seq: 5,
         event: "e".into(),
         url: "http://127.0.0.1:9/".into(),
+        headers: vec![("Content-Type".into(), "text/xml".into())],
         request: "<xml/>".into(),
         attempt: 1,
         at: 10,

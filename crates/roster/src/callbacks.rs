@@ -173,13 +173,21 @@ impl Worker {
         callback: &Callback,
         attempt: u32,
     ) -> Result<bool, StoreError> {
-        let (status, response, error) = self.send(callback).await;
+        let (status, response, error) = send(
+            &self.client,
+            &callback.url,
+            &callback.headers,
+            &callback.body,
+            callback.timeout,
+        )
+        .await;
         let record = DeliveryAttempt {
             id: 0,
             space: space.id,
             change_seq: callback.change_seq,
             event: callback.event.clone(),
             url: callback.url.clone(),
+            headers: callback.headers.clone(),
             request: callback.body.clone(),
             attempt,
             at: self.engine.clock.now(),
@@ -201,32 +209,34 @@ impl Worker {
         );
         Ok(accepted)
     }
+}
 
-    /// One POST: the status and body of the answer, or why there was none.
-    async fn send(&self, callback: &Callback) -> (Option<u16>, String, Option<String>) {
-        let mut request = self
-            .client
-            .post(&callback.url)
-            .timeout(callback.timeout)
-            .body(callback.body.clone());
-        for (name, value) in &callback.headers {
-            request = request.header(name, value);
+/// One POST: the status and (first bytes of the) body of the answer, or why there was none.
+pub(crate) async fn send(
+    client: &reqwest::Client,
+    url: &str,
+    headers: &[(String, String)],
+    body: &str,
+    timeout: Duration,
+) -> (Option<u16>, String, Option<String>) {
+    let mut request = client.post(url).timeout(timeout).body(body.to_owned());
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let answer = match request.send().await {
+        Ok(answer) => answer,
+        Err(e) => return (None, String::new(), Some(e.to_string())),
+    };
+    let status = answer.status().as_u16();
+    match answer.bytes().await {
+        Ok(body) => {
+            let body = &body[..body.len().min(RESPONSE_BYTES)];
+            (
+                Some(status),
+                String::from_utf8_lossy(body).into_owned(),
+                None,
+            )
         }
-        let answer = match request.send().await {
-            Ok(answer) => answer,
-            Err(e) => return (None, String::new(), Some(e.to_string())),
-        };
-        let status = answer.status().as_u16();
-        match answer.bytes().await {
-            Ok(body) => {
-                let body = &body[..body.len().min(RESPONSE_BYTES)];
-                (
-                    Some(status),
-                    String::from_utf8_lossy(body).into_owned(),
-                    None,
-                )
-            }
-            Err(e) => (Some(status), String::new(), Some(e.to_string())),
-        }
+        Err(e) => (Some(status), String::new(), Some(e.to_string())),
     }
 }

@@ -188,6 +188,19 @@ fn delivery_line(attempt: &serde_json::Value) -> String {
     )
 }
 
+/// `roster events --redeliver ID`: send attempt `ID`'s request again; print the new attempt.
+pub async fn redeliver(target: &Target, id: i64, json: bool) -> anyhow::Result<()> {
+    let path = format!("/deliveries/{id}/redeliver");
+    let answer = target.json(target.request(Method::POST, &path)).await?;
+    let attempt = &answer["delivery"];
+    if json {
+        println!("{attempt}");
+    } else {
+        println!("{}", delivery_line(attempt));
+    }
+    Ok(())
+}
+
 /// `roster events`: the callback deliveries (oldest first), every attempt with the receiver's
 /// answer; with `follow` every new one as it is made.
 pub async fn events(

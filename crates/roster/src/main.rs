@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use rand::Rng;
 use reqwest::Method;
-use roster::client::{events, requests, write_atomically, RequestFilter, Target};
+use roster::client::{events, redeliver, requests, write_atomically, RequestFilter, Target};
 use roster::control::journal::JournalLimits;
 use roster::exec::{exec, ExecArgs};
 use roster::server::{self, Config};
@@ -73,6 +73,9 @@ enum Command {
         /// Keep printing attempts as they are made.
         #[arg(long, short)]
         follow: bool,
+        /// Send the request of this attempt again, as it was, and print the new attempt.
+        #[arg(long, conflicts_with = "follow")]
+        redeliver: Option<i64>,
     },
     /// List, add or remove a running roster's fault rules.
     #[command(subcommand)]
@@ -262,9 +265,16 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Events {
             target,
+            json,
+            redeliver: Some(id),
+            ..
+        } => redeliver(&target, id, json).await,
+        Command::Events {
+            target,
             space,
             json,
             follow,
+            redeliver: None,
         } => events(&target, space.as_deref(), json, follow).await,
         Command::Faults(FaultsCommand::List { target }) => {
             let answer = target.json(target.request(Method::GET, "/faults")).await?;

@@ -264,6 +264,19 @@ async fn callbacks_survive_kill_9(database: Option<String>) {
             .unwrap()
             .starts_with("Follow.CallbackAfterFollow"));
     }
+    // `roster events --redeliver` sends one again, as it was.
+    let first = attempts[0]["id"].to_string();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["events", "--json", "--redeliver", &first])
+        .args(["--url", &server.base, "--admin-token", ADMIN_TOKEN])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let again: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        (&again["status"], &again["request"]),
+        (&json!(200), &attempts[0]["request"])
+    );
     server.kill();
     let allowed: BTreeSet<Event> = made.iter().cloned().chain(maybe).collect();
     for event in received.0.lock().unwrap().iter() {

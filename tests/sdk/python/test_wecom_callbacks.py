@@ -140,6 +140,20 @@ def test_failed_deliveries_are_resent_and_recorded(app, roster):
     assert attempts[0]["url"].startswith(app.receiver.url + "?msg_signature=")
 
 
+def test_redeliver_sends_the_same_request_again(app, roster):
+    status, page = roster.admin("GET", "/deliveries?space=wecom/wwsdkcorp1&limit=1000")
+    last = page["deliveries"][-1]
+    status, answer = roster.admin("POST", f"/deliveries/{last['id']}/redeliver")
+    assert status == 200
+    again = answer["delivery"]
+    assert (again["status"], again["attempt"], again["id"] > last["id"]) == (
+        200, last["attempt"] + 1, True)
+    assert (again["request"], again["headers"]) == (last["request"], last["headers"])
+    event = app.receiver.next()
+    assert (event["TagId"], event["AddUserItems"]) == ("39", "wangwu")
+    assert roster.admin("POST", "/deliveries/999999/redeliver")[0] == 404
+
+
 def test_change_feed_pages_every_change(roster):
     status, first = roster.admin("GET", "/changes?space=wecom/wwsdkcorp1&limit=2")
     assert status == 200 and len(first["changes"]) == 2

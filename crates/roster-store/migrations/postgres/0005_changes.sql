@@ -28,6 +28,7 @@ CREATE TABLE delivery_attempts (
     change_seq BIGINT NOT NULL,
     event      TEXT NOT NULL,
     url        TEXT NOT NULL,
+    headers    TEXT NOT NULL,
     request    TEXT NOT NULL,
     attempt    BIGINT NOT NULL,
     at         BIGINT NOT NULL,

@@ -4,7 +4,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use roster_core::{Change, DeliveryAttempt, SpaceId, StoreError};
 
-use crate::changes::{attempt, change, AttemptRow, ChangeRow, ATTEMPT_COLUMNS, CHANGE_COLUMNS};
+use crate::changes::{
+    attempt, change, json_text, AttemptRow, ChangeRow, ATTEMPT_COLUMNS, CHANGE_COLUMNS,
+};
 
 pub(super) fn changes(
     conn: &Connection,
@@ -54,9 +56,9 @@ pub(super) fn advance_delivery_cursor(
 
 pub(super) fn record_attempt(conn: &Connection, a: &DeliveryAttempt) -> rusqlite::Result<i64> {
     conn.prepare_cached(
-        "INSERT INTO delivery_attempts (space_id, change_seq, event, url, request, attempt, at,
-                                        status, response, error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+        "INSERT INTO delivery_attempts (space_id, change_seq, event, url, headers, request,
+                                        attempt, at, status, response, error)
+         VALUES (?1, ?2, ?3, ?4, ?11, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
     )?
     .query_row(
         params![
@@ -69,7 +71,8 @@ pub(super) fn record_attempt(conn: &Connection, a: &DeliveryAttempt) -> rusqlite
             a.at,
             a.status,
             a.response,
-            a.error
+            a.error,
+            json_text(&a.headers)
         ],
         |row| row.get(0),
     )
@@ -88,5 +91,5 @@ pub(super) fn attempts(
     let rows: Vec<AttemptRow> = super::collect(conn, &sql, params![space, after, limit], |row| {
         row.try_into()
     })?;
-    Ok(rows.into_iter().map(attempt).collect())
+    rows.into_iter().map(attempt).collect()
 }

@@ -2,21 +2,26 @@
 //! `GET /_roster/changes?space=dialect/key&after=SEQ&limit=N`, every relationship change of a
 //! space in commit order, resumable from the `next` cursor of the last page; and
 //! `GET /_roster/deliveries?space=&after=ID&limit=N`, every callback attempt with the
-//! receiver's answer.
+//! receiver's answer; `POST /_roster/deliveries/{id}/redeliver` sends one again.
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
+use roster_core::DeliveryAttempt;
+
 use super::{parse_space_name, Control, ControlError};
+use crate::callbacks;
 
 /// A page holds at most this many items.
 const MAX_LIMIT: u32 = 1000;
 const DEFAULT_LIMIT: u32 = 100;
+/// How long a redelivery waits for the receiver.
+const REDELIVERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,4 +71,36 @@ pub(super) async fn list_deliveries(
         .await?;
     let next = attempts.last().map_or(query.after, |a| a.id);
     Ok(Json(json!({ "deliveries": attempts, "next": next })).into_response())
+}
+
+/// `POST /_roster/deliveries/{id}/redeliver`: send the request of attempt `id` again, exactly as
+/// it was (same headers and body), and record it as the next attempt; the new attempt.
+pub(super) async fn redeliver(
+    State(control): State<Arc<Control>>,
+    Path(id): Path<i64>,
+) -> Result<Response, ControlError> {
+    let store = &control.engine.store;
+    let earlier = store.attempts(None, id - 1, 1).await?;
+    let Some(earlier) = earlier.into_iter().find(|a| a.id == id) else {
+        return Err(ControlError::UnknownDelivery(id));
+    };
+    let client = reqwest::Client::new();
+    let (status, response, error) = callbacks::send(
+        &client,
+        &earlier.url,
+        &earlier.headers,
+        &earlier.request,
+        REDELIVERY_TIMEOUT,
+    )
+    .await;
+    let mut again = DeliveryAttempt {
+        attempt: earlier.attempt + 1,
+        at: control.engine.clock.now(),
+        status,
+        response,
+        error,
+        ..earlier
+    };
+    again.id = store.record_attempt(&again).await?;
+    Ok(Json(json!({ "delivery": again })).into_response())
 }

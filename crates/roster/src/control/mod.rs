@@ -40,6 +40,8 @@ pub struct Control {
 pub enum ControlError {
     #[error("no space {0}; GET /_roster/spaces lists them")]
     UnknownSpace(String),
+    #[error("no delivery attempt {0}; GET /_roster/deliveries lists them")]
+    UnknownDelivery(i64),
     #[error("space names look like dialect/key (for example tim/1400000001), not {0:?}")]
     BadSpaceName(String),
     #[error(transparent)]
@@ -53,7 +55,9 @@ pub enum ControlError {
 impl IntoResponse for ControlError {
     fn into_response(self) -> Response {
         let status = match &self {
-            ControlError::UnknownSpace(_) => StatusCode::NOT_FOUND,
+            ControlError::UnknownSpace(_) | ControlError::UnknownDelivery(_) => {
+                StatusCode::NOT_FOUND
+            }
             ControlError::BadSpaceName(_)
             | ControlError::Snapshot(_)
             | ControlError::Store(StoreError::InvalidDump(_)) => StatusCode::BAD_REQUEST,
@@ -177,6 +181,7 @@ pub fn router(control: Arc<Control>, observer: Arc<Observer>) -> Router {
         .route("/snapshot", get(export).post(import))
         .route("/changes", get(changes::list_changes))
         .route("/deliveries", get(changes::list_deliveries))
+        .route("/deliveries/{id}/redeliver", post(changes::redeliver))
         .with_state(control);
     let observing = Router::new()
         .route("/requests", get(list_requests).delete(clear_requests))
