@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::{Accepting, TenantOnly, TenantOrUser, UserOnly};
+use crate::events::CREATED_USER;
 use crate::profile::{self, contact_user};
 use crate::tenants::{derived_id, App, Feishu, Tenant, USER};
 use crate::tokens::random_hex;
@@ -266,6 +267,8 @@ pub async fn create_user(
         "employee_no": body.employee_no.unwrap_or_default(),
     });
     let mut plan = WritePlan::new(tenant.space.id, feishu.engine.clock.now());
+    // The user as created, for the `contact.user.created_v3` event.
+    plan.context = Some(json!({ CREATED_USER: attrs }));
     let user = plan.create(USER, &user_id, attrs.clone(), None);
     let contact = index_user(&mut plan, tenant, user.into(), &user_id, &attrs);
     if let Some(token) = client_token {

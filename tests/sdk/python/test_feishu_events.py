@@ -7,6 +7,7 @@ import json
 import time
 
 import lark_oapi as lark
+import lark_oapi.api.contact.v3 as contact
 import lark_oapi.api.task.v1 as task
 import pytest
 from lark_oapi.core.model import RawRequest
@@ -31,6 +32,7 @@ class LarkApp:
             lark.EventDispatcherHandler.builder(encrypt_key, TOKENS[app_id])
             .register_p2_task_task_updated_v1(lambda data: self.put("updated", data))
             .register_p2_task_task_update_tenant_v1(lambda data: self.put("tenant", data))
+            .register_p2_contact_user_created_v3(lambda data: self.put("user", data))
             .build()
         )
         self.receiver = Receiver(self.accept)
@@ -160,6 +162,22 @@ def test_refused_calls_send_nothing(apps, roster):
     assert add_followers(client, made.id, ["ou_nobody"]).code != 0
     for receiver in (apps[APP_ID].receiver, apps[OTHER_APP].receiver):
         assert receiver.quiet(0.5)
+
+
+def test_users_created_through_the_contact_api(apps, roster):
+    client = client_of(roster)
+    user = contact.User.builder().user_id("yara").name("Yara").email("yara@acme.example").build()
+    created = client.contact.v3.user.create(
+        contact.CreateUserRequest.builder().user_id_type("user_id").request_body(user).build())
+    assert created.success(), created.msg
+    kind, data = apps[APP_ID].receiver.next()
+    assert (kind, data.header.event_type) == ("user", "contact.user.created_v3")
+    made = data.event.object
+    assert (made.user_id, made.open_id, made.union_id) == (
+        "yara", created.data.user.open_id, created.data.user.union_id)
+    assert (made.name, made.email) == ("Yara", "yara@acme.example")
+    # The other app subscribed to task events only.
+    assert apps[OTHER_APP].receiver.quiet(0.5)
 
 
 def test_deliveries_are_encrypted_for_an_app_with_a_key(roster):

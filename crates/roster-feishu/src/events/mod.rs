@@ -1,6 +1,7 @@
 //! Feishu event subscription 2.0, rendered from the change log: Task v1's
 //! `task.task.updated_v1` (to the app that created the task) and `task.task.update_tenant_v1`
-//! (to every app of the tenant) when a call changes a task's followers or collaborators. Each
+//! (to every app of the tenant) when a call changes a task's followers or collaborators, and
+//! `contact.user.created_v3` (to every app) when a call creates a user. Each
 //! goes to the apps whose subscription has a request URL and the event type, in the v2
 //! envelope with the Verification Token, encrypted when the app has an Encrypt Key, and signed
 //! in the `X-Lark-*` headers. When delivery starts, each request URL first gets the
@@ -13,20 +14,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
-use roster_core::{Accepted, Callback, Callbacks, Change, ChangeOp, SpaceId};
+use roster_core::{Accepted, Callback, Callbacks, Change, ChangeOp, Entity, SpaceId};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::directory::open_id;
+use crate::profile::contact_user;
 use crate::tenants::{App, Feishu, DIALECT, USER};
 
 pub(crate) const TASK_UPDATED: &str = "task.task.updated_v1";
 pub(crate) const TASK_UPDATE_TENANT: &str = "task.task.update_tenant_v1";
+pub(crate) const USER_CREATED: &str = "contact.user.created_v3";
 /// The event types roster sends (an app's `events` may name these).
-pub(crate) const EVENT_TYPES: &[&str] = &[TASK_UPDATED, TASK_UPDATE_TENANT];
+pub(crate) const EVENT_TYPES: &[&str] = &[TASK_UPDATED, TASK_UPDATE_TENANT, USER_CREATED];
 
 /// What a call's plan context says about the task it changed.
 pub(crate) const TASK_CREATOR_APP: &str = "task_creator_app";
+/// What a call's plan context holds of the user it created: its attrs.
+pub(crate) const CREATED_USER: &str = "created_user";
 
 /// Feishu waits 3 seconds, then retries 4 times, after 15 s, 5 min, 1 h and 6 h.
 const TIMEOUT: Duration = Duration::from_secs(3);
@@ -78,10 +83,12 @@ impl Callbacks for FeishuEvents {
             return Vec::new();
         }
         let mut callbacks = Vec::new();
-        for event in changes
-            .chunk_by(|a, b| a.plan == b.plan)
-            .flat_map(task_events)
-        {
+        let events = changes.chunk_by(|a, b| a.plan == b.plan).flat_map(|plan| {
+            let mut events = task_events(plan);
+            events.extend(user_events(space, plan));
+            events
+        });
+        for event in events {
             for app in &apps {
                 let Some(subscription) = &app.subscription else {
                     continue;
@@ -199,6 +206,32 @@ fn random_text(length: usize, radix: u32) -> String {
     (0..length)
         .map(|_| char::from_digit(rng.gen_range(0..radix), radix).expect("a digit of the radix"))
         .collect()
+}
+
+/// `contact.user.created_v3` for the user a plan created through the contact API (its
+/// context holds the user's attrs), rendered for each app as the contact API renders it.
+fn user_events(space: SpaceId, plan: &[Change]) -> Option<Event> {
+    let created = plan
+        .iter()
+        .find(|c| c.op == ChangeOp::EntityCreated && c.subject.kind == USER)?;
+    let attrs = plan.first()?.context.as_ref()?.get(CREATED_USER)?.clone();
+    let user = Entity {
+        id: 0,
+        space_id: space,
+        kind: USER.to_owned(),
+        key: created.subject.key.clone(),
+        attrs,
+        owner: None,
+        created_at: created.at,
+        updated_at: created.at,
+    };
+    Some(Event {
+        seq: plan.last()?.seq,
+        at: created.at,
+        event_type: USER_CREATED,
+        app_id: None,
+        body: Box::new(move |app| json!({ "object": contact_user(app, &user) })),
+    })
 }
 
 /// The Task v1 events of one plan: per task and role whose members it changed, one
