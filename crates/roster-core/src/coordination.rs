@@ -79,6 +79,10 @@ pub trait Coordinator: Send + Sync {
     /// dies.
     async fn hold_long(&self, key: &str) -> Result<Hold, StoreError>;
 
+    /// [`Coordinator::hold_long`] if no one holds it now, else `None` at once (waiting holds
+    /// no connection).
+    async fn try_hold_long(&self, key: &str) -> Result<Option<Hold>, StoreError>;
+
     /// Tell every roster process on the database that spaces, credentials or limits changed.
     async fn announce_change(&self) -> Result<(), StoreError>;
 
@@ -145,6 +149,10 @@ impl Coordinator for InMemory {
 
     async fn hold_long(&self, key: &str) -> Result<Hold, StoreError> {
         self.hold(key).await
+    }
+
+    async fn try_hold_long(&self, key: &str) -> Result<Option<Hold>, StoreError> {
+        self.try_hold(key).await
     }
 
     async fn announce_change(&self) -> Result<(), StoreError> {

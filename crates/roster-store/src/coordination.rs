@@ -86,6 +86,17 @@ impl Coordinator for PgCoordinator {
         Ok(Hold::guard(tx))
     }
 
+    async fn try_hold_long(&self, key: &str) -> Result<Option<Hold>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let taken: bool =
+            sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
+        Ok(taken.then(|| Hold::guard(tx)))
+    }
+
     async fn announce_change(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT pg_notify($1, '')")
             .bind(CHANGES)

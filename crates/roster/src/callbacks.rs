@@ -14,6 +14,8 @@ use roster_core::{Callback, Callbacks, Change, DeliveryAttempt, Engine, Space, S
 
 /// How often a worker looks for new changes.
 const POLL: Duration = Duration::from_millis(100);
+/// How often a process that does not deliver a dialect's callbacks looks whether to.
+const TAKE_OVER: Duration = Duration::from_secs(1);
 /// Changes read at once.
 const BATCH: u32 = 500;
 /// A receiver's answer is recorded up to this many bytes.
@@ -49,17 +51,16 @@ struct Worker {
 
 impl Worker {
     async fn run(self: Arc<Self>) {
-        // One process on a database delivers a dialect's callbacks; the others wait to take
-        // over (the hold ends with its holder's connection).
+        // One process on a database delivers a dialect's callbacks; the others look now and
+        // then whether to take over (the hold ends with its holder's connection).
         let key = format!("callbacks/{}", self.dialect.dialect());
         let _hold = loop {
-            match self.engine.coordinator.hold_long(&key).await {
-                Ok(hold) => break hold,
-                Err(e) => {
-                    tracing::warn!(dialect = self.dialect.dialect(), "callbacks: {e}");
-                    tokio::time::sleep(POLL).await;
-                }
+            match self.engine.coordinator.try_hold_long(&key).await {
+                Ok(Some(hold)) => break hold,
+                Ok(None) => {}
+                Err(e) => tracing::warn!(dialect = self.dialect.dialect(), "callbacks: {e}"),
             }
+            tokio::time::sleep(TAKE_OVER).await;
         };
         if let Err(e) = self.handshakes().await {
             tracing::warn!(dialect = self.dialect.dialect(), "callbacks: {e}");
