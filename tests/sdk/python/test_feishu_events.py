@@ -8,6 +8,7 @@ import time
 
 import lark_oapi as lark
 import lark_oapi.api.contact.v3 as contact
+import lark_oapi.api.im.v1 as im
 import lark_oapi.api.task.v1 as task
 import pytest
 from lark_oapi.core.model import RawRequest
@@ -33,6 +34,7 @@ class LarkApp:
             .register_p2_task_task_updated_v1(lambda data: self.put("updated", data))
             .register_p2_task_task_update_tenant_v1(lambda data: self.put("tenant", data))
             .register_p2_contact_user_created_v3(lambda data: self.put("user", data))
+            .register_p2_im_chat_member_user_added_v1(lambda data: self.put("chat", data))
             .build()
         )
         self.receiver = Receiver(self.accept)
@@ -177,6 +179,29 @@ def test_users_created_through_the_contact_api(apps, roster):
         "yara", created.data.user.open_id, created.data.user.union_id)
     assert (made.name, made.email) == ("Yara", "yara@acme.example")
     # The other app subscribed to task events only.
+    assert apps[OTHER_APP].receiver.quiet(0.5)
+
+
+def test_users_added_to_a_chat_reach_its_bots(apps, roster):
+    client = client_of(roster)
+    created = client.im.v1.chat.create(
+        im.CreateChatRequest.builder().user_id_type("user_id").request_body(
+            im.CreateChatRequestBody.builder().name("Launch").user_id_list(["alice"]).build()
+        ).build())
+    assert created.success(), created.msg
+    chat_id = created.data.chat_id
+    added = client.im.v1.chat_members.create(
+        im.CreateChatMembersRequest.builder().chat_id(chat_id).member_id_type("user_id")
+        .request_body(im.CreateChatMembersRequestBody.builder().id_list(["bob", "carol"]).build())
+        .build())
+    assert added.success(), added.msg
+    kind, data = apps[APP_ID].receiver.next()
+    assert (kind, data.header.event_type) == ("chat", "im.chat.member.user.added_v1")
+    event = data.event
+    assert (event.chat_id, event.name, event.external) == (chat_id, "Launch", False)
+    assert [(u.name, u.user_id.user_id, u.user_id.open_id) for u in event.users] == [
+        ("Bob", "bob", open_id(client, "bob")), ("Carol", "carol", open_id(client, "carol"))]
+    # The other app's bot is not in the chat (and it subscribed to task events only).
     assert apps[OTHER_APP].receiver.quiet(0.5)
 
 

@@ -301,9 +301,16 @@ pub async fn chat_group(
                     "the app's bot is not in the chat",
                 ));
             }
-            chat::add(&feishu, tenant, chat.id, Members::Users, &members)
-                .await
-                .map_err(chat_group_error)?;
+            chat::add(
+                &feishu,
+                tenant,
+                &chat,
+                Members::Users,
+                &members,
+                Some(operator),
+            )
+            .await
+            .map_err(chat_group_error)?;
             chat
         }
         None => {

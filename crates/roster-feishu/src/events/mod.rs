@@ -1,7 +1,9 @@
 //! Feishu event subscription 2.0, rendered from the change log: Task v1's
 //! `task.task.updated_v1` (to the app that created the task) and `task.task.update_tenant_v1`
 //! (to every app of the tenant) when a call changes a task's followers or collaborators, and
-//! `contact.user.created_v3` (to every app) when a call creates a user. Each
+//! `contact.user.created_v3` (to every app) when a call creates a user, and
+//! `im.chat.member.user.added_v1` (to the apps whose bots are in the chat) when a call adds
+//! users to a chat. Each
 //! goes to the apps whose subscription has a request URL and the event type, in the v2
 //! envelope with the Verification Token, encrypted when the app has an Encrypt Key, and signed
 //! in the `X-Lark-*` headers. When delivery starts, each request URL first gets the
@@ -18,20 +20,29 @@ use roster_core::{Accepted, Callback, Callbacks, Change, ChangeOp, Entity, Space
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::directory::open_id;
+use crate::directory::{open_id, union_id};
+use crate::im::chat::CHAT;
 use crate::profile::contact_user;
 use crate::tenants::{App, Feishu, DIALECT, USER};
 
 pub(crate) const TASK_UPDATED: &str = "task.task.updated_v1";
 pub(crate) const TASK_UPDATE_TENANT: &str = "task.task.update_tenant_v1";
 pub(crate) const USER_CREATED: &str = "contact.user.created_v3";
+pub(crate) const CHAT_USERS_ADDED: &str = "im.chat.member.user.added_v1";
 /// The event types roster sends (an app's `events` may name these).
-pub(crate) const EVENT_TYPES: &[&str] = &[TASK_UPDATED, TASK_UPDATE_TENANT, USER_CREATED];
+pub(crate) const EVENT_TYPES: &[&str] = &[
+    TASK_UPDATED,
+    TASK_UPDATE_TENANT,
+    USER_CREATED,
+    CHAT_USERS_ADDED,
+];
 
 /// What a call's plan context says about the task it changed.
 pub(crate) const TASK_CREATOR_APP: &str = "task_creator_app";
 /// What a call's plan context holds of the user it created: its attrs.
 pub(crate) const CREATED_USER: &str = "created_user";
+/// What a call's plan context holds of the users it added to a chat (see `im::chat`).
+pub(crate) const ADDED_USERS: &str = "added_users";
 
 /// Feishu waits 3 seconds, then retries 4 times, after 15 s, 5 min, 1 h and 6 h.
 const TIMEOUT: Duration = Duration::from_secs(3);
@@ -67,8 +78,8 @@ struct Event {
     seq: i64,
     at: i64,
     event_type: &'static str,
-    /// Only this app receives it.
-    app_id: Option<String>,
+    /// Only these apps receive it (all subscribed apps when none).
+    apps: Option<Vec<String>>,
     body: Box<dyn Fn(&App) -> Value>,
 }
 
@@ -86,6 +97,7 @@ impl Callbacks for FeishuEvents {
         let events = changes.chunk_by(|a, b| a.plan == b.plan).flat_map(|plan| {
             let mut events = task_events(plan);
             events.extend(user_events(space, plan));
+            events.extend(chat_events(plan));
             events
         });
         for event in events {
@@ -93,7 +105,10 @@ impl Callbacks for FeishuEvents {
                 let Some(subscription) = &app.subscription else {
                     continue;
                 };
-                let addressed = event.app_id.as_ref().is_none_or(|id| *id == app.app_id);
+                let addressed = event
+                    .apps
+                    .as_ref()
+                    .is_none_or(|ids| ids.contains(&app.app_id));
                 if addressed && subscription.wants(event.event_type) {
                     callbacks.push(self.callback(app, subscription, &event));
                 }
@@ -229,8 +244,64 @@ fn user_events(space: SpaceId, plan: &[Change]) -> Option<Event> {
         seq: plan.last()?.seq,
         at: created.at,
         event_type: USER_CREATED,
-        app_id: None,
+        apps: None,
         body: Box::new(move |app| json!({ "object": contact_user(app, &user) })),
+    })
+}
+
+/// `im.chat.member.user.added_v1` for the users a call added to a chat (its context names the
+/// bots in the chat, which receive it, and what the event tells of the chat and users).
+fn chat_events(plan: &[Change]) -> Option<Event> {
+    let added = plan.first()?.context.as_ref()?.get(ADDED_USERS)?.clone();
+    let change = plan
+        .iter()
+        .find(|c| c.op == ChangeOp::EdgeAdded && c.subject.kind == CHAT)?;
+    let users: Vec<String> = plan
+        .iter()
+        .filter(|c| c.op == ChangeOp::EdgeAdded && c.subject.kind == CHAT)
+        .filter_map(|c| c.member.as_ref().filter(|m| m.kind == USER))
+        .map(|m| m.key.clone())
+        .collect();
+    let chat_id = change.subject.key.clone();
+    let bots = serde_json::from_value(added["bots"].clone()).ok()?;
+    Some(Event {
+        seq: plan.last()?.seq,
+        at: change.at,
+        event_type: CHAT_USERS_ADDED,
+        apps: Some(bots),
+        body: Box::new(move |app| {
+            let tenant = &app.tenant.key;
+            let ids = |user: &str| {
+                json!({
+                    "union_id": union_id(tenant, user),
+                    "user_id": user,
+                    "open_id": open_id(tenant, &app.app_id, user),
+                })
+            };
+            let operator = match added["operator"].as_str() {
+                Some(user) => ids(user),
+                None => json!({ "union_id": "", "user_id": "", "open_id": "" }),
+            };
+            let users: Vec<Value> = users
+                .iter()
+                .map(|user| {
+                    json!({
+                        "name": added["names"][user.as_str()].as_str().unwrap_or_default(),
+                        "tenant_key": tenant,
+                        "user_id": ids(user),
+                    })
+                })
+                .collect();
+            json!({
+                "chat_id": chat_id,
+                "operator_id": operator,
+                "external": false,
+                "operator_tenant_key": tenant,
+                "users": users,
+                "name": added["chat_name"].as_str().unwrap_or_default(),
+                "i18n_names": added["i18n_names"],
+            })
+        }),
     })
 }
 
@@ -276,7 +347,7 @@ fn task_events(plan: &[Change]) -> Vec<Event> {
                 seq,
                 at,
                 event_type: TASK_UPDATED,
-                app_id: Some(creator.clone().unwrap_or_default()),
+                apps: Some(creator.iter().cloned().collect()),
                 body: Box::new(move |_| json!({ "task_id": task_id, "obj_type": obj_type })),
             });
         }
@@ -285,7 +356,7 @@ fn task_events(plan: &[Change]) -> Vec<Event> {
             seq,
             at,
             event_type: TASK_UPDATE_TENANT,
-            app_id: None,
+            apps: None,
             body: Box::new(move |app| {
                 let ids: Vec<Value> = users
                     .iter()

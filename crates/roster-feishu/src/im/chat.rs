@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::auth::Caller;
+use crate::events::ADDED_USERS;
 use crate::tenants::{App, Feishu, Tenant};
 use crate::tokens::{random_hex, TokenKind};
 
@@ -104,16 +105,61 @@ pub async fn find(feishu: &Feishu, tenant: &Tenant, chat_id: &str) -> Result<Fou
 pub async fn add(
     feishu: &Feishu,
     tenant: &Tenant,
-    chat: EntityId,
+    chat: &Entity,
     kind: Members,
     members: &[EntityId],
+    operator: Option<EntityId>,
 ) -> Result<Vec<(EntityId, Outcome)>, MembershipError> {
     let mut plan = WritePlan::new(tenant.space.id, feishu.now());
-    let Some(step) = add_step(&mut plan, tenant, chat.into(), kind, members) else {
+    if kind == Members::Users {
+        plan.context = added_users(feishu, tenant, chat, members, operator).await?;
+    }
+    let Some(step) = add_step(&mut plan, tenant, chat.id.into(), kind, members) else {
         return Ok(Vec::new());
     };
     let applied = feishu.engine.store.apply(plan).await;
     membership(batch_outcomes(applied, step)?)
+}
+
+/// What `im.chat.member.user.added_v1` tells of users added to `chat`: the chat's name, the
+/// bots in it (the apps that receive it), the users' names and the operator. Read only when an
+/// app of the tenant subscribes to events.
+async fn added_users(
+    feishu: &Feishu,
+    tenant: &Tenant,
+    chat: &Entity,
+    users: &[EntityId],
+    operator: Option<EntityId>,
+) -> Result<Option<Value>, StoreError> {
+    let apps = feishu.apps_of(tenant.space.id);
+    if apps.iter().all(|app| app.subscription.is_none()) {
+        return Ok(None);
+    }
+    let store = &feishu.engine.store;
+    let bots = store
+        .members_of(tenant.space.id, &[chat.id], Members::Bots.relation())
+        .await?
+        .remove(&chat.id)
+        .unwrap_or_default();
+    let bots: Vec<String> = bots
+        .iter()
+        .filter_map(|bot| feishu.app_by_entity(*bot).map(|app| app.app_id.clone()))
+        .collect();
+    let mut named: Vec<EntityId> = users.to_vec();
+    named.extend(operator);
+    let entities = store.entities(&named).await?;
+    let names: serde_json::Map<String, Value> = users
+        .iter()
+        .filter_map(|id| entities.get(id))
+        .map(|user| (user.key.clone(), user.attrs["name"].clone()))
+        .collect();
+    Ok(Some(json!({ ADDED_USERS: {
+        "chat_name": chat.attrs["name"],
+        "i18n_names": chat.attrs["i18n_names"],
+        "bots": bots,
+        "names": names,
+        "operator": operator.and_then(|id| entities.get(&id)).map(|user| user.key.clone()),
+    }})))
 }
 
 /// The step adding `members` to a chat, all or none; `None` when there are none to add.

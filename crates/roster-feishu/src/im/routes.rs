@@ -460,7 +460,7 @@ pub async fn add_members(
     if members.is_empty() {
         return Err(error(NO_VALID_MEMBERS));
     }
-    chat::add(&feishu, tenant, chat.id, side, &members)
+    chat::add(&feishu, tenant, &chat, side, &members, caller.user)
         .await
         .map_err(membership_error)?;
     Ok(success(json!({
