@@ -201,6 +201,14 @@ async fn reset_returns_every_space_or_one_to_the_seed(server: TestServer) {
         .await;
     assert_eq!(status, 400, "{answer}");
     assert!(answer["error"].as_str().unwrap().contains("dialect/key"));
+    let (status, answer) = client
+        .admin(reqwest::Method::DELETE, "/spaces/tim/1", None)
+        .await;
+    assert_eq!(status, 404, "{answer}");
+    let (status, answer) = client
+        .admin(reqwest::Method::DELETE, "/spaces/nope/1", None)
+        .await;
+    assert_eq!(status, 400, "{answer}");
     server.stop().await;
 }
 
@@ -467,12 +475,10 @@ async fn journal_records_vendor_requests_without_credentials(server: TestServer)
         r#"{"tagid":1008,"userlist":["lisi"]}"#
     );
     let text = serde_json::to_string(&all).unwrap();
-    for secret in [SECRET, "demo-app-secret", token.as_str(), "usersig="] {
-        assert!(
-            !text.contains(secret) || secret == "usersig=" && text.contains("usersig=[redacted]"),
-            "{secret} in {text}"
-        );
+    for secret in [SECRET, "demo-app-secret", token.as_str()] {
+        assert!(!text.contains(secret), "{secret} in {text}");
     }
+    assert!(text.contains("usersig=[redacted]"), "{text}");
     assert!(
         !text.contains("\"t-"),
         "a tenant token is journaled: {text}"

@@ -70,6 +70,17 @@ impl IntoResponse for ControlError {
     }
 }
 
+/// The space of `spaces` that `name` names.
+fn named<'a>(
+    spaces: &'a [roster_core::Space],
+    name: &SpaceName,
+) -> Result<&'a roster_core::Space, ControlError> {
+    spaces
+        .iter()
+        .find(|s| s.dialect == name.dialect && s.key == name.key)
+        .ok_or_else(|| ControlError::UnknownSpace(name.to_string()))
+}
+
 pub fn parse_space_name(text: &str) -> Result<SpaceName, ControlError> {
     match text.split_once('/') {
         Some((dialect, key)) if DIALECTS.contains(&dialect) && !key.is_empty() => Ok(SpaceName {
@@ -99,11 +110,7 @@ impl Control {
 
     /// The named space.
     async fn space(&self, name: &SpaceName) -> Result<roster_core::Space, ControlError> {
-        self.spaces()
-            .await?
-            .into_iter()
-            .find(|s| s.dialect == name.dialect && s.key == name.key)
-            .ok_or_else(|| ControlError::UnknownSpace(name.to_string()))
+        named(&self.spaces().await?, name).cloned()
     }
 
     /// The dumps of the named spaces (all when `names` is empty).
@@ -114,12 +121,7 @@ impl Control {
         } else {
             names
                 .iter()
-                .map(|name| {
-                    spaces
-                        .iter()
-                        .find(|s| s.dialect == name.dialect && s.key == name.key)
-                        .ok_or_else(|| ControlError::UnknownSpace(name.to_string()))
-                })
+                .map(|name| named(&spaces, name))
                 .collect::<Result<_, _>>()?
         };
         let mut dumps = Vec::with_capacity(chosen.len());
@@ -143,11 +145,7 @@ impl Control {
     /// Delete everything the named space holds, in one transaction: it is served no more
     /// (until a seed declares it again).
     pub async fn empty(&self, name: SpaceName) -> Result<Vec<String>, ControlError> {
-        let spaces = self.spaces().await?;
-        let space = spaces
-            .iter()
-            .find(|s| s.dialect == name.dialect && s.key == name.key)
-            .ok_or_else(|| ControlError::UnknownSpace(name.to_string()))?;
+        let space = self.space(&name).await?;
         self.load(vec![SpaceDump {
             limits: space.limits.clone(),
             space: name,
@@ -216,21 +214,20 @@ async fn list_faults(State(observer): State<Arc<Observer>>) -> Response {
 
 /// `POST /_roster/faults` with one rule, or a list of rules (added all or none).
 async fn add_faults(State(observer): State<Arc<Observer>>, body: axum::body::Bytes) -> Response {
-    let specs: Vec<faults::RuleSpec> = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Array(items)) => match serde_json::from_value(Value::Array(items)) {
-            Ok(specs) => specs,
-            Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid rule: {e}")),
-        },
-        Ok(one) => match serde_json::from_value(one) {
-            Ok(spec) => vec![spec],
-            Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid rule: {e}")),
-        },
+    let specs = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Array(items)) => items,
+        Ok(one) => vec![one],
         Err(e) => {
             return error(
                 StatusCode::BAD_REQUEST,
                 &format!("expected a JSON rule: {e}"),
             )
         }
+    };
+    let specs: Vec<faults::RuleSpec> = match specs.into_iter().map(serde_json::from_value).collect()
+    {
+        Ok(specs) => specs,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid rule: {e}")),
     };
     if let Some(why) = specs.iter().find_map(|s| s.validate().err()) {
         return error(StatusCode::BAD_REQUEST, &why);

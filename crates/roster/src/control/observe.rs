@@ -99,7 +99,7 @@ pub async fn observe(
             let bytes = bytes.unwrap_or_default();
             read.lock().expect("captured body").keep(&bytes, body_limit);
             (Body::from(bytes), read, parsed)
-        } else {
+        } else if observer.journal.is_on() {
             let read = Arc::new(Mutex::new(Captured::default()));
             let tee = Tee {
                 inner: body,
@@ -107,6 +107,8 @@ pub async fn observe(
                 limit: body_limit,
             };
             (Body::new(tee), read, None)
+        } else {
+            (body, Arc::default(), None)
         };
         let rule = observer.faults.fire(&faults::Request {
             dialect: wire.name,
