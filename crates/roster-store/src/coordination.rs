@@ -114,15 +114,22 @@ impl Coordinator for PgCoordinator {
             .map_err(backend)?;
         listener.listen(CHANGES).await.map_err(backend)?;
         let (changed, changes) = mpsc::channel(1);
+        // Ends when nobody takes the changes any more or the pool closes, handing its
+        // connection back so that closing the pool does not wait for it.
         tokio::spawn(async move {
             loop {
-                match listener.try_recv().await {
+                let received = tokio::select! {
+                    received = listener.try_recv() => received,
+                    () = changed.closed() => return,
+                };
+                match received {
                     // A full channel already says "changed": nothing is lost by not waiting.
                     Ok(_) => {
                         if let Err(mpsc::error::TrySendError::Closed(())) = changed.try_send(()) {
                             return;
                         }
                     }
+                    Err(sqlx::Error::PoolClosed) => return,
                     Err(e) => {
                         tracing::warn!("listening for configuration changes: {e}");
                         tokio::time::sleep(Duration::from_secs(1)).await;

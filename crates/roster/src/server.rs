@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use roster_core::{Callbacks, Clock, Engine};
@@ -231,6 +231,12 @@ async fn readyz(State(engine): State<Engine>) -> Response {
 
 /// How long a client may take to finish its TLS handshake.
 const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's head once it started one: a connection
+/// that stalls mid-head is closed rather than held (and rather than holding up a shutdown).
+const HEAD_READ: Duration = Duration::from_secs(10);
+/// How long a shutdown waits for the requests in flight. Under the 30 s most supervisors
+/// (systemd, Kubernetes, test harnesses) give a process between SIGTERM and SIGKILL.
+const DRAIN: Duration = Duration::from_secs(10);
 
 /// HTTP/1.1 (over TLS when `tls` is given) with Title-Case response header names: the Python
 /// SDKs look headers up case-sensitively (`Content-Type`, `X-Tt-Logid`).
@@ -274,11 +280,15 @@ async fn serve(
         }
     }
     drop(listener);
-    if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown())
+    let open = graceful.count();
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
         .await
         .is_err()
     {
-        tracing::warn!("connections still open after 30 s; closing them");
+        tracing::warn!(
+            open,
+            "requests still running after {DRAIN:?}; closing their connections"
+        );
     }
 }
 
@@ -289,6 +299,8 @@ where
 {
     let connection = hyper::server::conn::http1::Builder::new()
         .title_case_headers(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEAD_READ)
         .serve_connection(
             TokioIo::new(Refusals::new(io, wires)),
             TowerToHyperService::new(app),

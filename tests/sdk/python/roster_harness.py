@@ -76,8 +76,14 @@ class Roster:
     def stop(self):
         """Graceful stop (SIGTERM), as an operator would."""
         self.process.terminate()
-        self.process.wait(timeout=30)
-        self.process.stdout.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError("roster did not stop within 30 s of SIGTERM")
+        finally:
+            self.process.stdout.close()
 
     def restart(self):
         self.stop()

@@ -85,6 +85,24 @@ impl Server {
         self.child.wait().unwrap();
     }
 
+    /// SIGTERM, as an operator or a supervisor stops a server; how long it took to exit, if
+    /// it did within `limit` (else it is killed).
+    pub fn terminate(mut self, limit: Duration) -> Option<Duration> {
+        let sent = Instant::now();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+        while sent.elapsed() < limit {
+            if self.child.try_wait().expect("wait for roster").is_some() {
+                return Some(sent.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// The resident memory of the process, in kB (Linux).
     pub fn rss_kb(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
