@@ -13,6 +13,9 @@ pub struct Space {
     pub key: String,
     /// Limit overrides by name; a dialect falls back to the vendor default for absent names.
     pub limits: BTreeMap<String, i64>,
+    /// Bumped each time the space's contents are loaded whole (a reset, a snapshot import);
+    /// dialects seal it into their tokens, so earlier tokens stop working.
+    pub generation: i64,
 }
 
 impl Space {

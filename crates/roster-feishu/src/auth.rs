@@ -117,6 +117,7 @@ pub fn authenticate(feishu: &Feishu, headers: &HeaderMap) -> Result<Caller, ApiE
     };
     let app = feishu
         .app_by_entity(claims.app)
+        .filter(|app| app.issuer() == (claims.app, claims.generation))
         .ok_or_else(invalid)?
         .clone();
     Ok(Caller {
@@ -174,7 +175,7 @@ pub async fn tenant_access_token(
     match app_of_request(&feishu, body).await {
         Err((code, msg)) => token_error(code, msg),
         Ok(app) => {
-            let (claims, expire) = Claims::for_app(TokenKind::Tenant, app.entity, feishu.now());
+            let (claims, expire) = Claims::for_app(TokenKind::Tenant, app.issuer(), feishu.now());
             token_reply(json!({
                 "code": 0,
                 "msg": "ok",
@@ -194,8 +195,8 @@ pub async fn app_access_token(
         Ok(app) => {
             let now = feishu.now();
             let key = &feishu.engine.token_key;
-            let (app_token, expire) = Claims::for_app(TokenKind::App, app.entity, now);
-            let (tenant_token, _) = Claims::for_app(TokenKind::Tenant, app.entity, now);
+            let (app_token, expire) = Claims::for_app(TokenKind::App, app.issuer(), now);
+            let (tenant_token, _) = Claims::for_app(TokenKind::Tenant, app.issuer(), now);
             token_reply(json!({
                 "code": 0,
                 "msg": "ok",

@@ -12,6 +12,7 @@ use roster_core::{
 use sha2::{Digest, Sha256};
 
 use crate::events::Subscription;
+use crate::tokens::Issuer;
 
 pub const DIALECT: &str = "feishu";
 pub const TENANT: &str = "feishu.tenant";
@@ -40,6 +41,11 @@ impl App {
     /// The app's own open_id (what `creator_id` shows for things it made with a tenant token).
     pub fn open_id(&self) -> String {
         derived_id("ou_", &["app", &self.tenant.key, &self.app_id])
+    }
+
+    /// What its tokens name as their issuer.
+    pub fn issuer(&self) -> Issuer {
+        (self.entity, self.tenant.space.generation)
     }
 }
 

@@ -39,6 +39,9 @@ pub struct Claims {
     pub kind: TokenKind,
     /// The app entity the token was issued to.
     pub app: EntityId,
+    /// The generation of the app's tenant when it was issued: a reset or snapshot load of
+    /// the tenant ends its tokens.
+    pub generation: i64,
     /// The user entity, for user tokens.
     pub user: Option<EntityId>,
     pub expires_at: i64,
@@ -52,17 +55,21 @@ pub enum TokenError {
     Expired,
 }
 
-const CLAIMS_LEN: usize = 1 + 8 + 8 + 8 + 8;
+/// Who issues a token: the app entity and its tenant's generation.
+pub type Issuer = (EntityId, i64);
+
+const CLAIMS_LEN: usize = 1 + 8 + 8 + 8 + 8 + 8;
 const MAC_LEN: usize = 16;
 
 impl Claims {
     /// The tenant or app token of `app` for the slot `now` falls in, and its remaining seconds.
-    pub fn for_app(kind: TokenKind, app: EntityId, now: i64) -> (Self, i64) {
+    pub fn for_app(kind: TokenKind, (app, generation): Issuer, now: i64) -> (Self, i64) {
         let slot = ACCESS_TOKEN_TTL * 3 / 4;
         let expires_at = now.div_euclid(slot) * slot + ACCESS_TOKEN_TTL;
         let claims = Claims {
             kind,
             app,
+            generation,
             user: None,
             expires_at,
             nonce: 0,
@@ -70,10 +77,11 @@ impl Claims {
         (claims, expires_at - now)
     }
 
-    pub fn for_user(app: EntityId, user: EntityId, now: i64) -> Self {
+    pub fn for_user((app, generation): Issuer, user: EntityId, now: i64) -> Self {
         Claims {
             kind: TokenKind::User,
             app,
+            generation,
             user: Some(user),
             expires_at: now + ACCESS_TOKEN_TTL,
             nonce: rand::thread_rng().gen(),
@@ -87,6 +95,7 @@ impl Claims {
         out[9..17].copy_from_slice(&self.user.unwrap_or(0).to_be_bytes());
         out[17..25].copy_from_slice(&self.expires_at.to_be_bytes());
         out[25..33].copy_from_slice(&self.nonce.to_be_bytes());
+        out[33..41].copy_from_slice(&self.generation.to_be_bytes());
         out
     }
 
@@ -130,6 +139,7 @@ impl Claims {
             user: (user != 0).then_some(user),
             expires_at: int(17..25),
             nonce: u64::from_be_bytes(claims[25..33].try_into().expect("8 bytes")),
+            generation: int(33..41),
         };
         if now >= claims.expires_at {
             return Err(TokenError::Expired);
@@ -174,15 +184,15 @@ mod tests {
     #[test]
     fn tenant_tokens_follow_the_reissue_rule() {
         let start = 5400 * 1000; // a slot boundary
-        let (claims, expire) = Claims::for_app(TokenKind::Tenant, 7, start);
+        let (claims, expire) = Claims::for_app(TokenKind::Tenant, (7, 1), start);
         assert_eq!(expire, 7200);
         let token = claims.seal(KEY);
         assert!(token.starts_with("t-"));
         // Same token while at least 30 minutes remain, with the remaining lifetime.
-        let (later, expire) = Claims::for_app(TokenKind::Tenant, 7, start + 5399);
+        let (later, expire) = Claims::for_app(TokenKind::Tenant, (7, 1), start + 5399);
         assert_eq!((later.seal(KEY), expire), (token.clone(), 1801));
         // With less than 30 minutes left a new token comes; the old one still works.
-        let (next, expire) = Claims::for_app(TokenKind::Tenant, 7, start + 5400);
+        let (next, expire) = Claims::for_app(TokenKind::Tenant, (7, 1), start + 5400);
         assert_ne!(next.seal(KEY), token);
         assert_eq!(expire, 7200);
         assert_eq!(Claims::open(KEY, &token, start + 7199), Ok(claims));
@@ -194,7 +204,7 @@ mod tests {
 
     #[test]
     fn tokens_are_tamper_evident() {
-        let claims = Claims::for_user(3, 9, 100);
+        let claims = Claims::for_user((3, 1), 9, 100);
         let token = claims.seal(KEY);
         assert_eq!(Claims::open(KEY, &token, 101), Ok(claims));
         assert_eq!(
@@ -210,8 +220,8 @@ mod tests {
         assert_eq!(Claims::open(KEY, &edited, 101), Err(TokenError::Invalid));
         assert_eq!(Claims::open(KEY, "u-zz", 101), Err(TokenError::Invalid));
         assert_ne!(
-            Claims::for_user(3, 9, 100).seal(KEY),
-            Claims::for_user(3, 9, 100).seal(KEY)
+            Claims::for_user((3, 1), 9, 100).seal(KEY),
+            Claims::for_user((3, 1), 9, 100).seal(KEY)
         );
     }
 }

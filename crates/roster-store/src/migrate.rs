@@ -18,6 +18,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0004_coordination.sql"),
     ),
     (5, include_str!("../migrations/postgres/0005_changes.sql")),
+    (
+        6,
+        include_str!("../migrations/postgres/0006_space_generation.sql"),
+    ),
 ];
 
 impl PgStore {

@@ -33,6 +33,7 @@ pub(crate) fn space(row: &PgRow) -> Result<Space, StoreError> {
         dialect: row.try_get("dialect").map_err(backend)?,
         key: row.try_get("key").map_err(backend)?,
         limits,
+        generation: row.try_get("generation").map_err(backend)?,
     })
 }
 

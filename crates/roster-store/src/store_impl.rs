@@ -2,6 +2,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
+use sqlx::PgConnection;
 use sqlx::Row;
 
 use roster_core::*;
@@ -47,7 +48,7 @@ impl Store for PgStore {
         let row = sqlx::query(
             "INSERT INTO spaces (dialect, key, limits) VALUES ($1, $2, $3)
              ON CONFLICT (dialect, key) DO UPDATE SET limits = excluded.limits
-             RETURNING id, dialect, key, limits",
+             RETURNING id, dialect, key, limits, generation",
         )
         .bind(dialect)
         .bind(key)
@@ -59,7 +60,7 @@ impl Store for PgStore {
     }
 
     async fn spaces(&self, dialect: &str) -> Result<Vec<Space>, StoreError> {
-        sqlx::query("SELECT id, dialect, key, limits FROM spaces WHERE dialect = $1 ORDER BY id")
+        sqlx::query("SELECT id, dialect, key, limits, generation FROM spaces WHERE dialect = $1 ORDER BY id")
             .bind(dialect)
             .fetch_all(&self.pool)
             .await
@@ -106,47 +107,9 @@ impl Store for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        let row = sqlx::query("SELECT id, dialect, key, limits FROM spaces WHERE id = $1")
-            .bind(space)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(backend)?;
-        let space = reads::space(&row)?;
-        let entities = sqlx::query(&format!(
-            "SELECT {ENTITY_COLUMNS} FROM entities WHERE space_id = $1 ORDER BY id"
-        ))
-        .bind(space.id)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(backend)?
-        .iter()
-        .map(reads::entity)
-        .collect::<Result<_, _>>()?;
-        let aliases = sqlx::query_as(
-            "SELECT namespace, alias, entity_id FROM aliases WHERE space_id = $1
-             ORDER BY namespace COLLATE \"C\", alias COLLATE \"C\"",
-        )
-        .bind(space.id)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let edges = sqlx::query_as(
-            "SELECT e.subject_id, n.name, e.member_id, e.created_at
-             FROM edges e JOIN names n ON n.id = e.relation_id
-             WHERE e.space_id = $1 ORDER BY e.seq",
-        )
-        .bind(space.id)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(backend)?;
+        let rows = space_rows(&mut tx, space).await?;
         tx.commit().await.map_err(backend)?;
-        SpaceRows {
-            space,
-            entities,
-            aliases,
-            edges,
-        }
-        .into_dump()
+        rows.into_dump()
     }
 
     async fn load_spaces(&self, dumps: Vec<SpaceDump>) -> Result<(), StoreError> {
@@ -521,4 +484,50 @@ impl PgStore {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         rows_in(&mut conn, sql, fixed, list).await.map_err(backend)
     }
+}
+
+/// The rows of `space`, read on `conn` (in a transaction that makes the reads one state).
+pub(crate) async fn space_rows(
+    conn: &mut PgConnection,
+    space: SpaceId,
+) -> Result<SpaceRows, StoreError> {
+    let row = sqlx::query("SELECT id, dialect, key, limits, generation FROM spaces WHERE id = $1")
+        .bind(space)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(backend)?;
+    let space = reads::space(&row)?;
+    let entities = sqlx::query(&format!(
+        "SELECT {ENTITY_COLUMNS} FROM entities WHERE space_id = $1 ORDER BY id"
+    ))
+    .bind(space.id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?
+    .iter()
+    .map(reads::entity)
+    .collect::<Result<_, _>>()?;
+    let aliases = sqlx::query_as(
+        "SELECT namespace, alias, entity_id FROM aliases WHERE space_id = $1
+         ORDER BY namespace COLLATE \"C\", alias COLLATE \"C\"",
+    )
+    .bind(space.id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    let edges = sqlx::query_as(
+        "SELECT e.subject_id, n.name, e.member_id, e.created_at
+         FROM edges e JOIN names n ON n.id = e.relation_id
+         WHERE e.space_id = $1 ORDER BY e.seq",
+    )
+    .bind(space.id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(SpaceRows {
+        space,
+        entities,
+        aliases,
+        edges,
+    })
 }

@@ -14,7 +14,7 @@ use roster_core::{
     WritePlan,
 };
 
-use crate::dumps::{self, LoadError, LoadTx};
+use crate::dumps::{self, LoadError, LoadTx, SpaceRows};
 use crate::exec::{self, direction_code, ChangeRow, CounterKey, RowLock, Tx};
 use crate::lookup::{rows_in, Param};
 use crate::reads::{self, ENTITY_COLUMNS};
@@ -58,6 +58,7 @@ pub(crate) async fn load(
         match dumps::load_space(&mut tx, dump).await {
             Ok(()) => {}
             Err(LoadError::Invalid(why)) => return Ok((Err(StoreError::InvalidDump(why)), false)),
+            Err(LoadError::Read(e)) => return Ok((Err(e), false)),
             Err(LoadError::Backend(e)) => return Err(e),
         }
     }
@@ -560,7 +561,8 @@ impl LoadTx for PgTx<'_> {
     ) -> Result<SpaceId, sqlx::Error> {
         sqlx::query_scalar(
             "INSERT INTO spaces (dialect, key, limits) VALUES ($1, $2, $3)
-             ON CONFLICT (dialect, key) DO UPDATE SET limits = excluded.limits
+             ON CONFLICT (dialect, key) DO UPDATE
+                 SET limits = excluded.limits, generation = spaces.generation + 1
              RETURNING id",
         )
         .bind(dialect)
@@ -571,10 +573,18 @@ impl LoadTx for PgTx<'_> {
     }
 
     /// The space's entities are locked first: writers that hold them finish before, and
-    /// writers that come after find them gone.
+    /// writers that come after wait for the load.
+    async fn space_rows(&mut self, space: SpaceId) -> Result<SpaceRows, StoreError> {
+        sqlx::query("SELECT id FROM entities WHERE space_id = $1 ORDER BY id FOR UPDATE")
+            .bind(space)
+            .execute(&mut *self.conn)
+            .await
+            .map_err(StoreError::backend)?;
+        crate::store_impl::space_rows(self.conn, space).await
+    }
+
     async fn clear_space(&mut self, space: SpaceId) -> Result<(), sqlx::Error> {
         for sql in [
-            "SELECT id FROM entities WHERE space_id = $1 ORDER BY id FOR UPDATE",
             "DELETE FROM counters WHERE entity_id IN (SELECT id FROM entities WHERE space_id = $1)",
             "DELETE FROM edges WHERE space_id = $1",
             "DELETE FROM aliases WHERE space_id = $1",
@@ -588,22 +598,48 @@ impl LoadTx for PgTx<'_> {
         Ok(())
     }
 
+    async fn delete_entities(
+        &mut self,
+        space: SpaceId,
+        ids: &[EntityId],
+    ) -> Result<(), sqlx::Error> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query("DELETE FROM counters WHERE entity_id = ANY($1)")
+            .bind(ids)
+            .execute(&mut *self.conn)
+            .await?;
+        for sql in [
+            "DELETE FROM aliases WHERE space_id = $1 AND entity_id = ANY($2)",
+            "DELETE FROM entities WHERE space_id = $1 AND id = ANY($2)",
+        ] {
+            sqlx::query(sql)
+                .bind(space)
+                .bind(ids)
+                .execute(&mut *self.conn)
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn restore_entities(
         &mut self,
         space: SpaceId,
-        entities: &[DumpedEntity],
+        entities: &[&DumpedEntity],
     ) -> Result<HashMap<(String, String), EntityId>, sqlx::Error> {
         let kinds: Vec<&str> = entities.iter().map(|e| e.kind.as_str()).collect();
         let keys: Vec<&str> = entities.iter().map(|e| e.key.as_str()).collect();
         let attrs: Vec<String> = entities.iter().map(|e| e.attrs.to_string()).collect();
         let created: Vec<i64> = entities.iter().map(|e| e.created_at).collect();
         let updated: Vec<i64> = entities.iter().map(|e| e.updated_at).collect();
-        sqlx::query(
+        let ids: Vec<(String, String, EntityId)> = sqlx::query_as(
             "INSERT INTO entities (space_id, kind, key, attrs, created_at, updated_at)
              SELECT $1, kind, key, attrs, created_at, updated_at
              FROM UNNEST($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
                  WITH ORDINALITY AS e (kind, key, attrs, created_at, updated_at, position)
-             ORDER BY position",
+             ORDER BY position
+             RETURNING kind, key, id",
         )
         .bind(space)
         .bind(&kinds)
@@ -611,21 +647,50 @@ impl LoadTx for PgTx<'_> {
         .bind(&attrs)
         .bind(&created)
         .bind(&updated)
-        .execute(&mut *self.conn)
+        .fetch_all(&mut *self.conn)
         .await?;
-        let ids: Vec<(String, String, EntityId)> =
-            sqlx::query_as("SELECT kind, key, id FROM entities WHERE space_id = $1")
-                .bind(space)
-                .fetch_all(&mut *self.conn)
-                .await?;
         Ok(ids
             .into_iter()
             .map(|(kind, key, id)| ((kind, key), id))
             .collect())
     }
 
-    async fn set_owners(&mut self, owners: &[(EntityId, EntityId)]) -> Result<(), sqlx::Error> {
-        let (ids, owner_ids): (Vec<EntityId>, Vec<EntityId>) = owners.iter().copied().unzip();
+    async fn rewrite_entities(
+        &mut self,
+        entities: &[(EntityId, &DumpedEntity)],
+    ) -> Result<(), sqlx::Error> {
+        if entities.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<EntityId> = entities.iter().map(|(id, _)| *id).collect();
+        let attrs: Vec<String> = entities.iter().map(|(_, e)| e.attrs.to_string()).collect();
+        let created: Vec<i64> = entities.iter().map(|(_, e)| e.created_at).collect();
+        let updated: Vec<i64> = entities.iter().map(|(_, e)| e.updated_at).collect();
+        sqlx::query(
+            "UPDATE entities e SET attrs = r.attrs, created_at = r.created_at,
+                 updated_at = r.updated_at
+             FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::bigint[])
+                 AS r (id, attrs, created_at, updated_at)
+             WHERE e.id = r.id",
+        )
+        .bind(&ids)
+        .bind(&attrs)
+        .bind(&created)
+        .bind(&updated)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_owners(
+        &mut self,
+        owners: &[(EntityId, Option<EntityId>)],
+    ) -> Result<(), sqlx::Error> {
+        if owners.is_empty() {
+            return Ok(());
+        }
+        let (ids, owner_ids): (Vec<EntityId>, Vec<Option<EntityId>>) =
+            owners.iter().copied().unzip();
         sqlx::query(
             "UPDATE entities e SET owner_id = o.owner_id
              FROM UNNEST($1::bigint[], $2::bigint[]) AS o (id, owner_id) WHERE e.id = o.id",
@@ -637,11 +702,35 @@ impl LoadTx for PgTx<'_> {
         Ok(())
     }
 
+    async fn delete_aliases(
+        &mut self,
+        space: SpaceId,
+        names: &[(&str, &str)],
+    ) -> Result<(), sqlx::Error> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let (namespaces, aliases): (Vec<&str>, Vec<&str>) = names.iter().copied().unzip();
+        sqlx::query(
+            "DELETE FROM aliases a USING UNNEST($2::text[], $3::text[]) AS d (namespace, alias)
+             WHERE a.space_id = $1 AND a.namespace = d.namespace AND a.alias = d.alias",
+        )
+        .bind(space)
+        .bind(&namespaces)
+        .bind(&aliases)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
     async fn restore_aliases(
         &mut self,
         space: SpaceId,
         aliases: &[(&str, &str, EntityId)],
     ) -> Result<(), sqlx::Error> {
+        if aliases.is_empty() {
+            return Ok(());
+        }
         let namespaces: Vec<&str> = aliases.iter().map(|a| a.0).collect();
         let names: Vec<&str> = aliases.iter().map(|a| a.1).collect();
         let entities: Vec<EntityId> = aliases.iter().map(|a| a.2).collect();

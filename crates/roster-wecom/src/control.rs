@@ -27,7 +27,7 @@ impl Wire for WecomWire {
         let params = Params::of(&request.uri);
         let (app, now) = (&self.app, self.app.engine.clock.now());
         let space = token::verify(&app.tokens, self.audience, params.get(param)?, now, |s| {
-            app.corps.credentials(s)
+            app.corps.generation(s)
         })
         .ok()?;
         let corp = app.corps.by_space(space)?;

@@ -86,6 +86,8 @@ pub(crate) struct Corp {
     pub entity: EntityId,
     pub attrs: CorpAttrs,
     pub limits: Limits,
+    /// The space's generation (see [`roster_core::Space::generation`]).
+    pub generation: i64,
 }
 
 #[derive(Default)]
@@ -116,6 +118,7 @@ impl Corps {
                 space: space.id,
                 entity: record.id,
                 limits: Limits::of(&space),
+                generation: space.generation,
                 attrs,
             });
             corps
@@ -195,8 +198,8 @@ impl LiveCorps {
             .cloned()
     }
 
-    /// The credentials record of the corp in `space`, which its tokens are bound to.
-    pub(crate) fn credentials(&self, space: SpaceId) -> Option<EntityId> {
-        self.corps.get().by_space(space).map(|corp| corp.entity)
+    /// The generation of the corp in `space`, which its tokens name.
+    pub(crate) fn generation(&self, space: SpaceId) -> Option<i64> {
+        self.corps.get().by_space(space).map(|corp| corp.generation)
     }
 }

@@ -223,6 +223,7 @@ impl CorpSeed {
                 space: space.id,
                 entity: record.id,
                 limits: Limits::of(&space),
+                generation: space.generation,
                 attrs,
             }),
         );

@@ -1,7 +1,7 @@
 //! Stateless access tokens: `<space>.<sealed expiry>`, the expiry sealed with roster-core's
 //! [`CursorKey`] under the engine's token key and a scope naming the dialect, the space and
-//! the corp's credentials record (a reset makes a new record: earlier tokens stop working, as
-//! after a secret change at the vendor).
+//! its generation (a reset or snapshot load raises it: earlier tokens stop working, as after
+//! a secret change at the vendor).
 //! Verifying one needs no database, and every roster process on the same database accepts the
 //! others' tokens.
 //!
@@ -10,7 +10,7 @@
 //! gets the same token, valid until 7200 s after the slot began (so `expires_in` is between
 //! 3600 and 7200). A token of an earlier slot stays valid until its own expiry.
 
-use roster_core::{CursorKey, EntityId, SpaceId};
+use roster_core::{CursorKey, SpaceId};
 
 const LIFETIME_SECONDS: i64 = 7200;
 const SLOT_SECONDS: i64 = 3600;
@@ -25,12 +25,12 @@ pub(crate) enum Audience {
 }
 
 impl Audience {
-    fn scope(self, space: SpaceId, credentials: EntityId) -> String {
+    fn scope(self, space: SpaceId, generation: i64) -> String {
         let dialect = match self {
             Audience::Native => "wecom-native-access-token",
             Audience::Qwif => "wecom-qwif-token",
         };
-        format!("{dialect}/{space}/{credentials}")
+        format!("{dialect}/{space}/{generation}")
     }
 }
 
@@ -50,34 +50,34 @@ pub(crate) enum Refused {
 pub(crate) fn issue(
     key: &CursorKey,
     audience: Audience,
-    (space, credentials): (SpaceId, EntityId),
+    (space, generation): (SpaceId, i64),
     now: i64,
 ) -> Issued {
     let expires_at = now.div_euclid(SLOT_SECONDS) * SLOT_SECONDS + LIFETIME_SECONDS;
-    let scope = audience.scope(space, credentials);
+    let scope = audience.scope(space, generation);
     Issued {
         token: format!("{space}.{}", key.seal(&scope, expires_at)),
         expires_in: expires_at - now,
     }
 }
 
-/// The space the token was issued for; `credentials` names each served space's current
-/// credentials record.
+/// The space the token was issued for; `generation` gives each served space's current
+/// generation.
 pub(crate) fn verify(
     key: &CursorKey,
     audience: Audience,
     token: &str,
     now: i64,
-    credentials: impl Fn(SpaceId) -> Option<EntityId>,
+    generation: impl Fn(SpaceId) -> Option<i64>,
 ) -> Result<SpaceId, Refused> {
     let (space_text, sealed) = token.split_once('.').ok_or(Refused::Invalid)?;
     let space: SpaceId = space_text.parse().map_err(|_| Refused::Invalid)?;
     if space.to_string() != space_text {
         return Err(Refused::Invalid);
     }
-    let credentials = credentials(space).ok_or(Refused::Invalid)?;
+    let generation = generation(space).ok_or(Refused::Invalid)?;
     let expires_at = key
-        .open(&audience.scope(space, credentials), sealed)
+        .open(&audience.scope(space, generation), sealed)
         .ok_or(Refused::Invalid)?;
     if now >= expires_at {
         return Err(Refused::Expired);
@@ -89,7 +89,7 @@ pub(crate) fn verify(
 mod tests {
     use super::*;
 
-    fn corp(space: SpaceId) -> Option<EntityId> {
+    fn corp(space: SpaceId) -> Option<i64> {
         (space == 7).then_some(70)
     }
 
@@ -154,7 +154,7 @@ mod tests {
         assert_eq!(
             verify(&key(), Audience::Native, &token, now, reset),
             Err(Refused::Invalid),
-            "a token of the corp's earlier credentials record"
+            "a token of the corp's generation before a reset"
         );
         let (_, sealed) = token.split_once('.').unwrap();
         for forged in [

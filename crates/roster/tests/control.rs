@@ -109,6 +109,7 @@ async fn start(database: Option<String>) -> TestServer {
 
 on_both_backends!(super::start;
     reset_returns_every_space_or_one_to_the_seed,
+    reset_leaves_exactly_the_seeds_state,
     snapshot_saves_and_loads_through_the_subcommands,
     journal_records_vendor_requests_without_credentials,
     fault_rules_answer_as_the_vendor_delay_and_drop,
@@ -209,6 +210,77 @@ async fn reset_returns_every_space_or_one_to_the_seed(server: TestServer) {
         .admin(reqwest::Method::DELETE, "/spaces/nope/1", None)
         .await;
     assert_eq!(status, 400, "{answer}");
+    server.stop().await;
+}
+
+/// A reset leaves what a snapshot sees (every entity, alias and edge, in order) as the seed
+/// left it: after changes it can append to, after changes it cannot (a seeded account
+/// deleted) and after none; a snapshot load leaves exactly its file, also when an edge must
+/// go back before one that stayed.
+async fn reset_leaves_exactly_the_seeds_state(server: TestServer) {
+    let client = Client::of(&server);
+    let reset = || client.admin(reqwest::Method::POST, "/reset", None);
+    let snapshot = || async {
+        let url = format!("{}/_roster/snapshot", client.base);
+        let response = client.http.get(url).bearer_auth(ADMIN_TOKEN).send().await;
+        response.unwrap().text().await.unwrap()
+    };
+    assert_eq!(reset().await.0, 200);
+    let seeded = snapshot().await;
+
+    // Appended: new members, a new user, a follow.
+    let token = client.wecom_token(CORP, SECRET).await;
+    assert_eq!(client.tag_add(&token, &["lisi"]).await["errcode"], 0);
+    let user =
+        json!({ "userid": "newbie", "name": "New", "department": [2], "mobile": "13800000001" });
+    assert_eq!(
+        client.wecom(&token, "user/create", user).await["errcode"],
+        0
+    );
+    assert_eq!(
+        client.follow("UserID_001", &["UserID_002"]).await["ErrorCode"],
+        0
+    );
+    assert_ne!(snapshot().await, seeded);
+    assert_eq!(reset().await.0, 200);
+    assert_eq!(snapshot().await, seeded);
+
+    // Out of order: a seeded account deleted (the new ones would come after it).
+    let deleted = json!({ "DeleteItem": [{ "UserID": "UserID_001" }] });
+    let answer = client
+        .tim("im_open_login_svc/account_delete", deleted)
+        .await;
+    assert_eq!(answer["ErrorCode"], 0, "{answer}");
+    assert_eq!(reset().await.0, 200);
+    assert_eq!(snapshot().await, seeded);
+
+    // A snapshot loads as exactly its file too, here with an edge to put back before one
+    // that stayed.
+    let token = client.wecom_token(CORP, SECRET).await;
+    client.tag_add(&token, &["lisi"]).await;
+    client.tag_add(&token, &["wangwu"]).await;
+    let saved = snapshot().await;
+    let body = json!({ "tagid": 1008, "userlist": ["lisi"] });
+    assert_eq!(
+        client.wecom(&token, "tag/deltagusers", body).await["errcode"],
+        0
+    );
+    client.tag_add(&token, &["lisi"]).await;
+    let url = format!("{}/_roster/snapshot", client.base);
+    let request = client
+        .http
+        .post(url)
+        .bearer_auth(ADMIN_TOKEN)
+        .body(saved.clone());
+    assert_eq!(request.send().await.unwrap().status(), 200);
+    assert_eq!(snapshot().await, saved);
+    assert_eq!(reset().await.0, 200);
+    assert_eq!(snapshot().await, seeded);
+
+    // Nothing changed.
+    assert_eq!(reset().await.0, 200);
+    assert_eq!(snapshot().await, seeded);
+    assert_eq!(server.raw_database().await.wrong_counters().await, 0);
     server.stop().await;
 }
 

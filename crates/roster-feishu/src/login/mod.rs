@@ -147,7 +147,7 @@ pub async fn redeem(
     }
     .ok_or(Refused::NoUser)?;
 
-    let access = Claims::for_user(app.entity, user.id, now);
+    let access = Claims::for_user(app.issuer(), user.id, now);
     let refresh = format!("ur-{}", random_hex(20));
     let mut plan = WritePlan::new(space, now);
     let consumed = plan.delete(grant.id);

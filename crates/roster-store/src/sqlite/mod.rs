@@ -40,6 +40,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0003_references_by_key.sql"),
     ),
     (5, include_str!("../../migrations/sqlite/0005_changes.sql")),
+    (
+        6,
+        include_str!("../../migrations/sqlite/0006_space_generation.sql"),
+    ),
 ];
 
 pub(crate) struct SqliteStore {
@@ -114,7 +118,7 @@ fn entity_page(
 fn space_rows(conn: &Connection, space: SpaceId) -> Result<SpaceRows, StoreError> {
     let space = conn
         .query_row(
-            "SELECT id, dialect, key, limits FROM spaces WHERE id = ?1",
+            "SELECT id, dialect, key, limits, generation FROM spaces WHERE id = ?1",
             [space],
             rows::space,
         )
@@ -202,7 +206,7 @@ impl Store for SqliteStore {
                 conn.query_row(
                     "INSERT INTO spaces (dialect, key, limits) VALUES (?1, ?2, ?3)
                      ON CONFLICT (dialect, key) DO UPDATE SET limits = excluded.limits
-                     RETURNING id, dialect, key, limits",
+                     RETURNING id, dialect, key, limits, generation",
                     params![dialect, key, limits],
                     rows::space,
                 )
@@ -218,7 +222,7 @@ impl Store for SqliteStore {
             .read(move |conn| {
                 collect(
                     conn,
-                    "SELECT id, dialect, key, limits FROM spaces WHERE dialect = ?1 ORDER BY id",
+                    "SELECT id, dialect, key, limits, generation FROM spaces WHERE dialect = ?1 ORDER BY id",
                     [dialect],
                     rows::space,
                 )
@@ -569,6 +573,7 @@ impl Store for SqliteStore {
                         Err(LoadError::Invalid(why)) => {
                             return Ok((Err(StoreError::InvalidDump(why)), false))
                         }
+                        Err(LoadError::Read(e)) => return Err(e),
                         Err(LoadError::Backend(e)) => return Err(StoreError::backend(e)),
                     }
                 }

@@ -34,6 +34,7 @@ pub(crate) fn space(row: &Row) -> rusqlite::Result<Space> {
         dialect: row.get(1)?,
         key: row.get(2)?,
         limits,
+        generation: row.get(4)?,
     })
 }
 

@@ -6,10 +6,10 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
-use roster_core::{Direction, DumpedEntity, Entity, EntityId, EntityRef, SpaceId};
+use roster_core::{Direction, DumpedEntity, Entity, EntityId, EntityRef, SpaceId, StoreError};
 
 use super::rows::entity;
-use crate::dumps::LoadTx;
+use crate::dumps::{LoadTx, SpaceRows};
 use crate::exec::{direction_code, ChangeRow, CounterKey, RowLock, Tx};
 
 pub(crate) struct SqliteTx<'c>(pub &'c Connection);
@@ -403,10 +403,15 @@ impl LoadTx for SqliteTx<'_> {
         self.0
             .prepare_cached(
                 "INSERT INTO spaces (dialect, key, limits) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (dialect, key) DO UPDATE SET limits = excluded.limits
+                 ON CONFLICT (dialect, key) DO UPDATE
+                 SET limits = excluded.limits, generation = spaces.generation + 1
                  RETURNING id",
             )?
             .query_row(params![dialect, key, limits], |row| row.get(0))
+    }
+
+    async fn space_rows(&mut self, space: SpaceId) -> Result<SpaceRows, StoreError> {
+        super::space_rows(self.0, space)
     }
 
     async fn clear_space(&mut self, space: SpaceId) -> Result<(), rusqlite::Error> {
@@ -421,10 +426,34 @@ impl LoadTx for SqliteTx<'_> {
         Ok(())
     }
 
+    async fn delete_entities(
+        &mut self,
+        space: SpaceId,
+        ids: &[EntityId],
+    ) -> Result<(), rusqlite::Error> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids = json_list(ids);
+        self.0
+            .prepare_cached(
+                "DELETE FROM counters WHERE entity_id IN (SELECT value FROM json_each(?1))",
+            )?
+            .execute([&ids])?;
+        for sql in [
+            "DELETE FROM aliases WHERE space_id = ?1
+               AND entity_id IN (SELECT value FROM json_each(?2))",
+            "DELETE FROM entities WHERE space_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+        ] {
+            self.0.prepare_cached(sql)?.execute(params![space, ids])?;
+        }
+        Ok(())
+    }
+
     async fn restore_entities(
         &mut self,
         space: SpaceId,
-        entities: &[DumpedEntity],
+        entities: &[&DumpedEntity],
     ) -> Result<HashMap<(String, String), EntityId>, rusqlite::Error> {
         let rows: Vec<(&str, &str, String, i64, i64)> = entities
             .iter()
@@ -438,22 +467,47 @@ impl LoadTx for SqliteTx<'_> {
                 )
             })
             .collect();
-        self.0
-            .prepare_cached(
-                "INSERT INTO entities (space_id, kind, key, attrs, created_at, updated_at)
-                 SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
-                 FROM json_each(?2) ORDER BY key",
-            )?
-            .execute(params![space, json_list(&rows)])?;
-        let mut statement = self
-            .0
-            .prepare_cached("SELECT kind, key, id FROM entities WHERE space_id = ?1")?;
-        let ids =
-            statement.query_map([space], |row| Ok(((row.get(0)?, row.get(1)?), row.get(2)?)))?;
+        // `key` is the position in the list: ids follow the list's order.
+        let mut statement = self.0.prepare_cached(
+            "INSERT INTO entities (space_id, kind, key, attrs, created_at, updated_at)
+             SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
+             FROM json_each(?2) ORDER BY key
+             RETURNING kind, key, id",
+        )?;
+        let ids = statement.query_map(params![space, json_list(&rows)], |row| {
+            Ok(((row.get(0)?, row.get(1)?), row.get(2)?))
+        })?;
         ids.collect()
     }
 
-    async fn set_owners(&mut self, owners: &[(EntityId, EntityId)]) -> Result<(), rusqlite::Error> {
+    async fn rewrite_entities(
+        &mut self,
+        entities: &[(EntityId, &DumpedEntity)],
+    ) -> Result<(), rusqlite::Error> {
+        if entities.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<(EntityId, String, i64, i64)> = entities
+            .iter()
+            .map(|(id, e)| (*id, e.attrs.to_string(), e.created_at, e.updated_at))
+            .collect();
+        self.0
+            .prepare_cached(
+                "UPDATE entities SET attrs = value ->> 1, created_at = value ->> 2,
+                     updated_at = value ->> 3
+                 FROM json_each(?1) WHERE entities.id = value ->> 0",
+            )?
+            .execute([json_list(&rows)])?;
+        Ok(())
+    }
+
+    async fn set_owners(
+        &mut self,
+        owners: &[(EntityId, Option<EntityId>)],
+    ) -> Result<(), rusqlite::Error> {
+        if owners.is_empty() {
+            return Ok(());
+        }
         self.0
             .prepare_cached(
                 "UPDATE entities SET owner_id = value ->> 1
@@ -463,11 +517,31 @@ impl LoadTx for SqliteTx<'_> {
         Ok(())
     }
 
+    async fn delete_aliases(
+        &mut self,
+        space: SpaceId,
+        names: &[(&str, &str)],
+    ) -> Result<(), rusqlite::Error> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        self.0
+            .prepare_cached(
+                "DELETE FROM aliases WHERE space_id = ?1
+                   AND (namespace, alias) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2))",
+            )?
+            .execute(params![space, json_list(names)])?;
+        Ok(())
+    }
+
     async fn restore_aliases(
         &mut self,
         space: SpaceId,
         aliases: &[(&str, &str, EntityId)],
     ) -> Result<(), rusqlite::Error> {
+        if aliases.is_empty() {
+            return Ok(());
+        }
         self.0
             .prepare_cached(
                 "INSERT INTO aliases (space_id, namespace, alias, entity_id)

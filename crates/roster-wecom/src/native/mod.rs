@@ -159,7 +159,7 @@ async fn open(app: &App, request: Request, input: Input) -> Result<(Call, bool),
         .ok_or_else(|| ApiError::new(41001, "access_token missing"))?;
     let now = app.engine.clock.now();
     let corp = match token::verify(&app.tokens, Audience::Native, token, now, |space| {
-        app.corps.credentials(space)
+        app.corps.generation(space)
     }) {
         Ok(space) => app.corps.by_space(space),
         Err(Refused::Expired) => return Err(ApiError::new(42001, "access_token expired")),
@@ -212,7 +212,7 @@ async fn get_token(State(app): State<App>, request: Request) -> Response {
         let issued = token::issue(
             &app.tokens,
             Audience::Native,
-            (corp.space, corp.entity),
+            (corp.space, corp.generation),
             app.engine.clock.now(),
         );
         Ok(reply(

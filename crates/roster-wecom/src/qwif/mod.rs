@@ -171,7 +171,7 @@ async fn open(app: &App, request: Request, part: Option<&str>) -> Result<Call, Q
         .ok_or_else(|| QwifError::new("41001", "缺少token参数"))?;
     let now = app.engine.clock.now();
     let corp = match token::verify(&app.tokens, Audience::Qwif, token, now, |space| {
-        app.corps.credentials(space)
+        app.corps.generation(space)
     }) {
         Ok(space) => app.corps.by_space(space),
         Err(Refused::Expired) => return Err(QwifError::new("42001", "token已过期")),
@@ -259,7 +259,7 @@ async fn get_token(State(app): State<App>, request: Request) -> Response {
     let issued = token::issue(
         &app.tokens,
         Audience::Qwif,
-        (corp.space, corp.entity),
+        (corp.space, corp.generation),
         app.engine.clock.now(),
     );
     success(Token {

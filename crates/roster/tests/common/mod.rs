@@ -197,4 +197,28 @@ impl RawDatabase {
             }
         }
     }
+
+    /// The one number `sql` selects.
+    pub async fn number(&mut self, sql: &str) -> i64 {
+        match self {
+            RawDatabase::Sqlite(conn) => conn.query_row(sql, [], |row| row.get(0)).unwrap(),
+            RawDatabase::Postgres(conn) => sqlx::query_scalar(sql).fetch_one(conn).await.unwrap(),
+        }
+    }
+
+    /// How many counters disagree with the edges they count (a missing counter counts 0).
+    pub async fn wrong_counters(&mut self) -> i64 {
+        self.number(
+            "SELECT (SELECT count(*) FROM counters c WHERE c.n <> (
+                         SELECT count(*) FROM edges e WHERE e.relation_id = c.relation_id
+                           AND ((c.direction = 0 AND e.subject_id = c.entity_id)
+                             OR (c.direction = 1 AND e.member_id = c.entity_id))))
+                  + (SELECT count(*) FROM (
+                         SELECT subject_id AS entity_id, relation_id, 0 AS direction FROM edges
+                         UNION SELECT member_id, relation_id, 1 FROM edges) g
+                     WHERE NOT EXISTS (SELECT 1 FROM counters c WHERE c.entity_id = g.entity_id
+                         AND c.relation_id = g.relation_id AND c.direction = g.direction))",
+        )
+        .await
+    }
 }
