@@ -83,10 +83,48 @@ pub struct DeliveryAttempt {
     pub response: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The re-send that follows, while one is to come.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resend: Option<Resend>,
 }
 
-/// Whether a receiver's status and body count as delivered.
-pub type Accepted = std::sync::Arc<dyn Fn(u16, &str) -> bool + Send + Sync>;
+/// What a receiver must answer for a callback to count as delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Acceptance {
+    /// HTTP 200.
+    Ok,
+    /// HTTP 200 with a JSON body.
+    OkJson,
+    /// HTTP 200 with a JSON body whose `challenge` is this one.
+    Challenge(String),
+}
+
+impl Acceptance {
+    pub fn accepts(&self, status: u16, body: &str) -> bool {
+        let json = || serde_json::from_str::<Value>(body).ok();
+        status == 200
+            && match self {
+                Acceptance::Ok => true,
+                Acceptance::OkJson => json().is_some(),
+                Acceptance::Challenge(challenge) => {
+                    json().is_some_and(|answer| answer["challenge"] == challenge.as_str())
+                }
+            }
+    }
+}
+
+/// A re-send still to come, for a callback its receiver did not accept: kept with the attempt
+/// it follows, so that it survives a restart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resend {
+    /// When it is due (Unix milliseconds, wall time).
+    pub due_ms: i64,
+    /// The waits before each further re-send, should this one fail too.
+    pub then_ms: Vec<u64>,
+    pub timeout_ms: u64,
+    pub acceptance: Acceptance,
+}
 
 /// A vendor callback ready to send, and how the vendor sends it.
 #[derive(Clone)]
@@ -103,8 +141,8 @@ pub struct Callback {
     pub timeout: std::time::Duration,
     /// The waits before each re-send after a failed attempt; its length is how many.
     pub retries: Vec<std::time::Duration>,
-    /// Whether the receiver's status and body count as delivered.
-    pub accepted: Accepted,
+    /// What the receiver must answer.
+    pub acceptance: Acceptance,
 }
 
 /// What a dialect sends when its spaces change.

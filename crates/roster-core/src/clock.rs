@@ -8,13 +8,17 @@ pub struct Clock {
     offset_ms: AtomicI64,
 }
 
+/// Real Unix milliseconds, for what runs on real time (timers, leases), never moved by a
+/// [`Clock`] offset.
+pub fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 impl Clock {
     pub fn now_ms(&self) -> i64 {
-        let real = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        real + self.offset_ms.load(Ordering::Relaxed)
+        wall_ms() + self.offset_ms.load(Ordering::Relaxed)
     }
 
     /// Unix seconds.

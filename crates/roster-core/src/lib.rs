@@ -19,7 +19,7 @@ pub mod seeded;
 mod store;
 
 pub use changes::*;
-pub use clock::{Clock, OffsetOutOfRange, MAX_OFFSET_SECONDS};
+pub use clock::{wall_ms, Clock, OffsetOutOfRange, MAX_OFFSET_SECONDS};
 pub use coordination::{Coordinator, Hold, Throttled, Window};
 pub use cursor::CursorKey;
 pub use dump::*;

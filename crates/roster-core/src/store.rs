@@ -175,8 +175,15 @@ pub trait Store: Send + Sync + 'static {
         from: i64,
         to: i64,
     ) -> Result<bool, StoreError>;
-    /// Record a delivery attempt (its `id` is assigned); the id.
-    async fn record_attempt(&self, attempt: &DeliveryAttempt) -> Result<i64, StoreError>;
+    /// Record a delivery attempt (its `id` is assigned), in one transaction with ending the
+    /// pending re-send of the attempt it `follows`, if any; the id.
+    async fn record_attempt(
+        &self,
+        attempt: &DeliveryAttempt,
+        follows: Option<i64>,
+    ) -> Result<i64, StoreError>;
+    /// The attempts of `space` with a re-send to come.
+    async fn pending_resends(&self, space: SpaceId) -> Result<Vec<DeliveryAttempt>, StoreError>;
     /// Delivery attempts (of `space`, or of all) with ids after `after`, oldest first.
     async fn attempts(
         &self,

@@ -5,14 +5,14 @@
 use serde_json::Value;
 use sqlx::PgPool;
 
-use roster_core::{Change, ChangeOp, DeliveryAttempt, EntityRef, SpaceId, StoreError};
+use roster_core::{Change, ChangeOp, DeliveryAttempt, EntityRef, Resend, SpaceId, StoreError};
 
 use crate::backend;
 
 pub(crate) const CHANGE_COLUMNS: &str =
     "seq, space_id, plan, at, op, subject_kind, subject_key, relation, member_kind, member_key, context";
 pub(crate) const ATTEMPT_COLUMNS: &str =
-    "id, space_id, change_seq, event, url, headers, request, attempt, at, status, response, error";
+    "id, space_id, change_seq, event, url, headers, request, attempt, at, status, response, error, resend";
 
 /// A row of `changes`, in [`CHANGE_COLUMNS`] order.
 pub(crate) type ChangeRow = (
@@ -43,11 +43,19 @@ pub(crate) type AttemptRow = (
     Option<i64>,
     String,
     Option<String>,
+    Option<String>,
 );
 
 /// Headers as their column stores them.
 pub(crate) fn json_text(headers: &[(String, String)]) -> String {
     serde_json::to_string(headers).expect("headers serialize")
+}
+
+/// A pending re-send as its column stores it.
+pub(crate) fn resend_text(resend: &Option<Resend>) -> Option<String> {
+    resend
+        .as_ref()
+        .map(|r| serde_json::to_string(r).expect("a re-send serializes"))
 }
 
 pub(crate) fn change(row: ChangeRow) -> Result<Change, StoreError> {
@@ -88,8 +96,21 @@ pub(crate) fn change(row: ChangeRow) -> Result<Change, StoreError> {
 }
 
 pub(crate) fn attempt(row: AttemptRow) -> Result<DeliveryAttempt, StoreError> {
-    let (id, space, change_seq, event, url, headers, request, attempt, at, status, response, error) =
-        row;
+    let (
+        id,
+        space,
+        change_seq,
+        event,
+        url,
+        headers,
+        request,
+        attempt,
+        at,
+        status,
+        response,
+        error,
+        resend,
+    ) = row;
     Ok(DeliveryAttempt {
         id,
         space,
@@ -103,6 +124,10 @@ pub(crate) fn attempt(row: AttemptRow) -> Result<DeliveryAttempt, StoreError> {
         status: status.map(|s| s as u16),
         response,
         error,
+        resend: resend
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(backend)?,
     })
 }
 
@@ -165,11 +190,23 @@ pub(crate) async fn advance_delivery_cursor(
     Ok(set.rows_affected() == 1)
 }
 
-pub(crate) async fn record_attempt(pool: &PgPool, a: &DeliveryAttempt) -> Result<i64, StoreError> {
-    sqlx::query_scalar(
+pub(crate) async fn record_attempt(
+    pool: &PgPool,
+    a: &DeliveryAttempt,
+    follows: Option<i64>,
+) -> Result<i64, StoreError> {
+    let mut tx = pool.begin().await.map_err(backend)?;
+    if let Some(earlier) = follows {
+        sqlx::query("UPDATE delivery_attempts SET resend = NULL WHERE id = $1")
+            .bind(earlier)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+    }
+    let id = sqlx::query_scalar(
         "INSERT INTO delivery_attempts (space_id, change_seq, event, url, headers, request,
-                                        attempt, at, status, response, error)
-         VALUES ($1, $2, $3, $4, $11, $5, $6, $7, $8, $9, $10) RETURNING id",
+                                        attempt, at, status, response, error, resend)
+         VALUES ($1, $2, $3, $4, $11, $5, $6, $7, $8, $9, $10, $12) RETURNING id",
     )
     .bind(a.space)
     .bind(a.change_seq)
@@ -182,9 +219,27 @@ pub(crate) async fn record_attempt(pool: &PgPool, a: &DeliveryAttempt) -> Result
     .bind(&a.response)
     .bind(&a.error)
     .bind(json_text(&a.headers))
-    .fetch_one(pool)
+    .bind(resend_text(&a.resend))
+    .fetch_one(&mut *tx)
     .await
-    .map_err(backend)
+    .map_err(backend)?;
+    tx.commit().await.map_err(backend)?;
+    Ok(id)
+}
+
+pub(crate) async fn pending_resends(
+    pool: &PgPool,
+    space: SpaceId,
+) -> Result<Vec<DeliveryAttempt>, StoreError> {
+    let rows: Vec<AttemptRow> = sqlx::query_as(&format!(
+        "SELECT {ATTEMPT_COLUMNS} FROM delivery_attempts
+         WHERE space_id = $1 AND resend IS NOT NULL ORDER BY id"
+    ))
+    .bind(space)
+    .fetch_all(pool)
+    .await
+    .map_err(backend)?;
+    rows.into_iter().map(attempt).collect()
 }
 
 pub(crate) async fn attempts(

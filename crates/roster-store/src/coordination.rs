@@ -2,11 +2,11 @@
 //! a log of recent requests per key (sliding windows, as the in-memory one) and leases on
 //! exclusive sections. One statement per call; nothing is held between calls.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use roster_core::coordination::Release;
-use roster_core::{Coordinator, Hold, StoreError, Throttled, Window};
+use roster_core::{wall_ms, Coordinator, Hold, StoreError, Throttled, Window};
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio::sync::mpsc;
@@ -21,12 +21,6 @@ const LEASE: Duration = Duration::from_secs(30);
 
 pub(crate) struct PgCoordinator {
     pub(crate) pool: PgPool,
-}
-
-fn wall_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[async_trait]

@@ -22,6 +22,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../migrations/postgres/0006_space_generation.sql"),
     ),
+    (
+        7,
+        include_str!("../migrations/postgres/0007_durable_resends.sql"),
+    ),
 ];
 
 impl PgStore {

@@ -380,8 +380,16 @@ impl Store for PgStore {
         changes::advance_delivery_cursor(&self.pool, space, from, to).await
     }
 
-    async fn record_attempt(&self, attempt: &DeliveryAttempt) -> Result<i64, StoreError> {
-        changes::record_attempt(&self.pool, attempt).await
+    async fn record_attempt(
+        &self,
+        attempt: &DeliveryAttempt,
+        follows: Option<i64>,
+    ) -> Result<i64, StoreError> {
+        changes::record_attempt(&self.pool, attempt, follows).await
+    }
+
+    async fn pending_resends(&self, space: SpaceId) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        changes::pending_resends(&self.pool, space).await
     }
 
     async fn attempts(

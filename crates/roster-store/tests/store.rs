@@ -1695,6 +1695,12 @@ async fn delivery_cursor_moves_from_where_it_is(f: Fixture) {
         .unwrap());
     assert_eq!(store.delivery_cursor(f.space.id).await.unwrap(), Some(5));
 
+    let resend = Resend {
+        due_ms: 1_000,
+        then_ms: vec![2_000],
+        timeout_ms: 500,
+        acceptance: Acceptance::Ok,
+    };
     let attempt = DeliveryAttempt {
         id: 0,
         space: f.space.id,
@@ -1708,22 +1714,35 @@ async fn delivery_cursor_moves_from_where_it_is(f: Fixture) {
         status: None,
         response: String::new(),
         error: Some("connection refused".into()),
+        resend: Some(resend.clone()),
     };
-    let first = store.record_attempt(&attempt).await.unwrap();
+    let first = store.record_attempt(&attempt, None).await.unwrap();
+    let pending = store.pending_resends(f.space.id).await.unwrap();
+    assert_eq!(
+        pending,
+        [DeliveryAttempt {
+            id: first,
+            ..attempt.clone()
+        }]
+    );
+    // The re-send, answered, ends the pending one in the same write.
     let answered = DeliveryAttempt {
         attempt: 2,
         status: Some(200),
         response: "ok".into(),
         error: None,
+        resend: None,
         ..attempt.clone()
     };
-    let second = store.record_attempt(&answered).await.unwrap();
+    let second = store.record_attempt(&answered, Some(first)).await.unwrap();
+    assert_eq!(store.pending_resends(f.space.id).await.unwrap(), []);
     let listed = store.attempts(Some(f.space.id), 0, 10).await.unwrap();
     assert_eq!(
         listed,
         [
             DeliveryAttempt {
                 id: first,
+                resend: None,
                 ..attempt
             },
             DeliveryAttempt {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use roster_core::{Callback, Callbacks, Change, ChangeOp, SpaceId};
+use roster_core::{Acceptance, Callback, Callbacks, Change, ChangeOp, SpaceId};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -47,9 +47,7 @@ impl Callbacks for TimCallbacks {
                 timeout: TIMEOUT,
                 // "After" callbacks are not re-sent unless the console enables it.
                 retries: Vec::new(),
-                accepted: Arc::new(|status, body| {
-                    status == 200 && serde_json::from_str::<Value>(body).is_ok()
-                }),
+                acceptance: Acceptance::OkJson,
             })
             .collect()
     }

@@ -4,13 +4,18 @@
 //! receiver did not accept is re-sent on the vendor's schedule in the background. The cursor
 //! is durable and moves only after the first attempt of every callback of the changes it
 //! passes, so a crash re-sends rather than loses: each callback is sent at least once, first
-//! attempts in commit order (pending re-sends are held in memory). Writers never wait for it. Of several processes on one database, one
-//! delivers each dialect's callbacks at a time.
+//! attempts in commit order. A re-send still to come is recorded with the attempt it follows,
+//! and taken up again by whichever process delivers the dialect's callbacks after a restart.
+//! Writers never wait for it. Of several processes on one database, one delivers each
+//! dialect's callbacks at a time.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use roster_core::{Callback, Callbacks, Change, DeliveryAttempt, Engine, Space, StoreError};
+use roster_core::{
+    wall_ms, Acceptance, Callback, Callbacks, Change, DeliveryAttempt, Engine, Resend, Space,
+    StoreError,
+};
 
 /// How often a worker looks for new changes.
 const POLL: Duration = Duration::from_millis(100);
@@ -63,6 +68,9 @@ impl Worker {
             tokio::time::sleep(TAKE_OVER).await;
         };
         if let Err(e) = self.handshakes().await {
+            tracing::warn!(dialect = self.dialect.dialect(), "callbacks: {e}");
+        }
+        if let Err(e) = self.resume().await {
             tracing::warn!(dialect = self.dialect.dialect(), "callbacks: {e}");
         }
         loop {
@@ -141,22 +149,69 @@ impl Worker {
 
     /// Send once; when the receiver does not accept, re-send on the vendor's schedule in the
     /// background, so that one failing receiver holds up no other callback. Each try is
-    /// recorded.
+    /// recorded with the re-send to come, if any.
     async fn deliver(
         self: &Arc<Self>,
         space: &Space,
         callback: &Callback,
     ) -> Result<(), StoreError> {
-        if self.attempt(space, callback, 1).await? || callback.retries.is_empty() {
-            return Ok(());
+        let delivery = Arc::new(Delivery::from(callback));
+        let waits: Vec<u64> = callback.retries.iter().map(millis).collect();
+        if let Some((id, resend)) = self.try_once(space, &delivery, 1, None, &waits).await? {
+            self.resend_later(space.clone(), delivery, 2, id, resend);
         }
-        let (worker, space, callback) = (self.clone(), space.clone(), callback.clone());
+        Ok(())
+    }
+
+    /// Take up the re-sends that an earlier holder of the dialect's deliveries (this process
+    /// before a restart, or another process) left to come.
+    async fn resume(self: &Arc<Self>) -> Result<(), StoreError> {
+        for space in self.engine.store.spaces(self.dialect.dialect()).await? {
+            for earlier in self.engine.store.pending_resends(space.id).await? {
+                let Some(resend) = earlier.resend.clone() else {
+                    continue;
+                };
+                let delivery = Arc::new(Delivery {
+                    change_seq: earlier.change_seq,
+                    event: earlier.event,
+                    url: earlier.url,
+                    headers: earlier.headers,
+                    body: earlier.request,
+                    timeout: Duration::from_millis(resend.timeout_ms),
+                    acceptance: resend.acceptance.clone(),
+                });
+                self.resend_later(
+                    space.clone(),
+                    delivery,
+                    earlier.attempt + 1,
+                    earlier.id,
+                    resend,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-send when due, and again on the rest of the schedule until the receiver accepts.
+    fn resend_later(
+        self: &Arc<Self>,
+        space: Space,
+        delivery: Arc<Delivery>,
+        mut attempt: u32,
+        mut follows: i64,
+        mut resend: Resend,
+    ) {
+        let worker = self.clone();
         tokio::spawn(async move {
-            for (attempt, wait) in (2..).zip(callback.retries.iter().copied()) {
-                tokio::time::sleep(wait).await;
-                match worker.attempt(&space, &callback, attempt).await {
-                    Ok(true) => return,
-                    Ok(false) => {}
+            loop {
+                let wait = resend.due_ms.saturating_sub(wall_ms()).max(0) as u64;
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+                let tried = worker
+                    .try_once(&space, &delivery, attempt, Some(follows), &resend.then_ms)
+                    .await;
+                match tried {
+                    Ok(Some((id, next))) => (attempt, follows, resend) = (attempt + 1, id, next),
+                    Ok(None) => return,
                     Err(e) => {
                         tracing::warn!(dialect = worker.dialect.dialect(), "callbacks: {e}");
                         return;
@@ -164,52 +219,95 @@ impl Worker {
                 }
             }
         });
-        Ok(())
     }
 
-    /// Try `callback` once and record it: whether the receiver accepted it.
-    async fn attempt(
+    /// Try `delivery` once and record it, in one write with ending the re-send it `follows`;
+    /// when the receiver did not accept and `waits` (ms) remain, the recorded attempt's id and
+    /// the re-send to come.
+    async fn try_once(
         &self,
         space: &Space,
-        callback: &Callback,
+        delivery: &Delivery,
         attempt: u32,
-    ) -> Result<bool, StoreError> {
+        follows: Option<i64>,
+        waits: &[u64],
+    ) -> Result<Option<(i64, Resend)>, StoreError> {
         let (status, response, error) = send(
             &self.client,
-            &callback.url,
-            &callback.headers,
-            &callback.body,
-            callback.timeout,
+            &delivery.url,
+            &delivery.headers,
+            &delivery.body,
+            delivery.timeout,
         )
         .await;
-        let record = DeliveryAttempt {
-            id: 0,
-            space: space.id,
-            change_seq: callback.change_seq,
-            event: callback.event.clone(),
-            url: callback.url.clone(),
-            headers: callback.headers.clone(),
-            request: callback.body.clone(),
-            attempt,
-            at: self.engine.clock.now(),
-            status,
-            response: response.clone(),
-            error: error.clone(),
+        let accepted = status.is_some_and(|s| delivery.acceptance.accepts(s, &response));
+        let resend = match waits.split_first() {
+            Some((wait, then)) if !accepted => Some(Resend {
+                due_ms: wall_ms().saturating_add(*wait as i64),
+                then_ms: then.to_vec(),
+                timeout_ms: millis(&delivery.timeout),
+                acceptance: delivery.acceptance.clone(),
+            }),
+            _ => None,
         };
-        self.engine.store.record_attempt(&record).await?;
-        let accepted = status.is_some_and(|s| (callback.accepted)(s, &response));
         tracing::info!(
             dialect = self.dialect.dialect(),
             space = space.key,
-            event = callback.event,
+            event = delivery.event,
             attempt,
             status,
             error,
             accepted,
             "callback"
         );
-        Ok(accepted)
+        let record = DeliveryAttempt {
+            id: 0,
+            space: space.id,
+            change_seq: delivery.change_seq,
+            event: delivery.event.clone(),
+            url: delivery.url.clone(),
+            headers: delivery.headers.clone(),
+            request: delivery.body.clone(),
+            attempt,
+            at: self.engine.clock.now(),
+            status,
+            response,
+            error,
+            resend: resend.clone(),
+        };
+        let id = self.engine.store.record_attempt(&record, follows).await?;
+        Ok(resend.map(|resend| (id, resend)))
     }
+}
+
+/// What is sent and how the answer is judged: from a fresh [`Callback`], or from the attempt
+/// whose re-send is taken up after a restart.
+struct Delivery {
+    change_seq: i64,
+    event: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: String,
+    timeout: Duration,
+    acceptance: Acceptance,
+}
+
+impl From<&Callback> for Delivery {
+    fn from(callback: &Callback) -> Self {
+        Delivery {
+            change_seq: callback.change_seq,
+            event: callback.event.clone(),
+            url: callback.url.clone(),
+            headers: callback.headers.clone(),
+            body: callback.body.clone(),
+            timeout: callback.timeout,
+            acceptance: callback.acceptance.clone(),
+        }
+    }
+}
+
+fn millis(duration: &Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// One POST: the status and (first bytes of the) body of the answer, or why there was none.

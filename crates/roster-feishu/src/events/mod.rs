@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
-use roster_core::{Accepted, Callback, Callbacks, Change, ChangeOp, Entity, SpaceId};
+use roster_core::{Acceptance, Callback, Callbacks, Change, ChangeOp, Entity, SpaceId};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -143,13 +143,12 @@ impl FeishuEvents {
             },
             "event": (event.body)(app),
         });
-        let accepted: Accepted = Arc::new(|status, _| status == 200);
         self.post(
             subscription,
             event.seq,
             event.event_type,
             &envelope,
-            accepted,
+            Acceptance::Ok,
         )
     }
 
@@ -161,15 +160,12 @@ impl FeishuEvents {
             "token": subscription.verification_token,
             "type": "url_verification",
         });
-        let accepted: Accepted = Arc::new(move |status, answer| {
-            let answer: Option<Value> = serde_json::from_str(answer).ok();
-            status == 200 && answer.is_some_and(|a| a["challenge"] == challenge.as_str())
-        });
+        let acceptance = Acceptance::Challenge(challenge);
         // Answered within 1 s, and not retried: the console just says the URL failed.
         Callback {
             timeout: Duration::from_secs(1),
             retries: Vec::new(),
-            ..self.post(subscription, 0, "url_verification", &body, accepted)
+            ..self.post(subscription, 0, "url_verification", &body, acceptance)
         }
     }
 
@@ -180,7 +176,7 @@ impl FeishuEvents {
         seq: i64,
         event_type: &str,
         plaintext: &Value,
-        accepted: Accepted,
+        acceptance: Acceptance,
     ) -> Callback {
         let key = subscription.encrypt_key.as_deref().unwrap_or_default();
         let body = match &subscription.encrypt_key {
@@ -210,7 +206,7 @@ impl FeishuEvents {
                 .iter()
                 .map(|s| Duration::from_secs(*s).mul_f64(self.retry_scale))
                 .collect(),
-            accepted,
+            acceptance,
         }
     }
 }

@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use roster_core::{Change, DeliveryAttempt, SpaceId, StoreError};
 
 use crate::changes::{
-    attempt, change, json_text, AttemptRow, ChangeRow, ATTEMPT_COLUMNS, CHANGE_COLUMNS,
+    attempt, change, json_text, resend_text, AttemptRow, ChangeRow, ATTEMPT_COLUMNS, CHANGE_COLUMNS,
 };
 
 pub(super) fn changes(
@@ -54,11 +54,19 @@ pub(super) fn advance_delivery_cursor(
     Ok(set == 1)
 }
 
-pub(super) fn record_attempt(conn: &Connection, a: &DeliveryAttempt) -> rusqlite::Result<i64> {
+pub(super) fn record_attempt(
+    conn: &Connection,
+    a: &DeliveryAttempt,
+    follows: Option<i64>,
+) -> rusqlite::Result<i64> {
+    if let Some(earlier) = follows {
+        conn.prepare_cached("UPDATE delivery_attempts SET resend = NULL WHERE id = ?1")?
+            .execute([earlier])?;
+    }
     conn.prepare_cached(
         "INSERT INTO delivery_attempts (space_id, change_seq, event, url, headers, request,
-                                        attempt, at, status, response, error)
-         VALUES (?1, ?2, ?3, ?4, ?11, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+                                        attempt, at, status, response, error, resend)
+         VALUES (?1, ?2, ?3, ?4, ?11, ?5, ?6, ?7, ?8, ?9, ?10, ?12) RETURNING id",
     )?
     .query_row(
         params![
@@ -72,10 +80,23 @@ pub(super) fn record_attempt(conn: &Connection, a: &DeliveryAttempt) -> rusqlite
             a.status,
             a.response,
             a.error,
-            json_text(&a.headers)
+            json_text(&a.headers),
+            resend_text(&a.resend)
         ],
         |row| row.get(0),
     )
+}
+
+pub(super) fn pending_resends(
+    conn: &Connection,
+    space: SpaceId,
+) -> Result<Vec<DeliveryAttempt>, StoreError> {
+    let sql = format!(
+        "SELECT {ATTEMPT_COLUMNS} FROM delivery_attempts
+         WHERE space_id = ?1 AND resend IS NOT NULL ORDER BY id"
+    );
+    let rows: Vec<AttemptRow> = super::collect(conn, &sql, [space], |row| row.try_into())?;
+    rows.into_iter().map(attempt).collect()
 }
 
 pub(super) fn attempts(

@@ -44,6 +44,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../migrations/sqlite/0006_space_generation.sql"),
     ),
+    (
+        7,
+        include_str!("../../migrations/sqlite/0007_durable_resends.sql"),
+    ),
 ];
 
 pub(crate) struct SqliteStore {
@@ -622,14 +626,24 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn record_attempt(&self, attempt: &DeliveryAttempt) -> Result<i64, StoreError> {
+    async fn record_attempt(
+        &self,
+        attempt: &DeliveryAttempt,
+        follows: Option<i64>,
+    ) -> Result<i64, StoreError> {
         let attempt = attempt.clone();
         self.threads
             .write(move |conn| {
-                changes::record_attempt(conn, &attempt)
+                changes::record_attempt(conn, &attempt, follows)
                     .map(|id| (id, true))
                     .map_err(StoreError::backend)
             })
+            .await
+    }
+
+    async fn pending_resends(&self, space: SpaceId) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        self.threads
+            .read(move |conn| changes::pending_resends(conn, space))
             .await
     }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
-use roster_core::{Callback, Callbacks, Change, ChangeOp, Clock, SpaceId};
+use roster_core::{Acceptance, Callback, Callbacks, Change, ChangeOp, Clock, SpaceId};
 use serde::{Deserialize, Serialize};
 
 use crate::corp::{LiveCorps, DIALECT};
@@ -87,7 +87,7 @@ impl Callbacks for WecomCallbacks {
                     ),
                     timeout: TIMEOUT,
                     retries: vec![RESEND_AFTER.mul_f64(self.retry_scale); RESENDS],
-                    accepted: Arc::new(|status, _| status == 200),
+                    acceptance: Acceptance::Ok,
                 }
             })
             .collect()

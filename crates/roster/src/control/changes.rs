@@ -99,8 +99,9 @@ pub(super) async fn redeliver(
         status,
         response,
         error,
+        resend: None,
         ..earlier
     };
-    again.id = store.record_attempt(&again).await?;
+    again.id = store.record_attempt(&again, None).await?;
     Ok(Json(json!({ "delivery": again })).into_response())
 }
