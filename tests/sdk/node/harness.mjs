@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const ADMIN_TOKEN = 'conformance-admin-token';
@@ -23,15 +24,69 @@ function scratchPostgres() {
   return base.slice(0, base.lastIndexOf('/') + 1) + name;
 }
 
-// `seed`: a file of tests/sdk/seeds, or an absolute path.
+// With ROSTER_SDK_PROCESSES=N (PostgreSQL only), every test file runs against N roster
+// processes on one database behind a round-robin proxy.
+export const PROCESSES = Number(process.env.ROSTER_SDK_PROCESSES || '1');
+
+// `seed`: a file of tests/sdk/seeds, or an absolute path. A roster, or a cluster of
+// PROCESSES behind a round-robin proxy with the same interface.
 export async function startRoster(seed) {
+  if (PROCESSES <= 1) {
+    const database = process.env.ROSTER_SDK_BACKEND === 'postgres' ? scratchPostgres() : undefined;
+    return startProcess(seed, database);
+  }
+  const database = scratchPostgres();
+  const members = [];
+  for (let i = 0; i < PROCESSES; i++) members.push(await startProcess(seed, database));
+  const proxy = await roundRobin(members.map((m) => new URL(m.url)));
+  // roster's own routes that keep per-process state go to every process.
+  const perProcess = ['/clock', '/faults', '/requests'];
+  return {
+    url: proxy.url,
+    async admin(method, route, body) {
+      if (method !== 'GET' && perProcess.some((p) => route.startsWith(p))) {
+        const answers = [];
+        for (const member of members) answers.push(await member.admin(method, route, body));
+        return answers[0];
+      }
+      return members[0].admin(method, route, body);
+    },
+    async stop() {
+      proxy.close();
+      for (const member of members) await member.stop();
+    },
+  };
+}
+
+// A TCP proxy on a free local port that hands each new connection to the next backend in
+// turn (what a load balancer in front of several roster processes does).
+async function roundRobin(backends) {
+  let next = 0;
+  const server = net.createServer((client) => {
+    const { hostname, port } = backends[next++ % backends.length];
+    const backend = net.connect(Number(port), hostname);
+    client.pipe(backend).pipe(client);
+    const end = () => { client.destroy(); backend.destroy(); };
+    client.on('error', end);
+    backend.on('error', end);
+    client.on('close', end);
+    backend.on('close', end);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close() { server.close(); },
+  };
+}
+
+async function startProcess(seed, database) {
   const args = [
     'serve', '--listen', '127.0.0.1:0',
     '--data', mkdtempSync(path.join(tmpdir(), 'roster-sdk-')),
     '--seed', path.isAbsolute(seed) ? seed : path.join(ROOT, 'tests', 'sdk', 'seeds', seed),
     '--admin-token', ADMIN_TOKEN,
   ];
-  if (process.env.ROSTER_SDK_BACKEND === 'postgres') args.push('--database', scratchPostgres());
+  if (database) args.push('--database', database);
   const child = spawn(rosterBinary(), args, {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ROSTER_LOG: process.env.ROSTER_LOG || 'warn' },
