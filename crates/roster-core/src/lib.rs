@@ -6,6 +6,7 @@
 //! entity and relation, how many members it has and how many subjects it belongs to, so counts
 //! are O(1) and limits can be enforced inside the write transaction.
 
+mod browse;
 mod changes;
 mod clock;
 pub mod coordination;
@@ -18,6 +19,7 @@ mod plan;
 pub mod seeded;
 mod store;
 
+pub use browse::*;
 pub use changes::*;
 pub use clock::{wall_ms, Clock, OffsetOutOfRange, MAX_OFFSET_SECONDS};
 pub use coordination::{Coordinator, Hold, Throttled, Window};

@@ -5,7 +5,10 @@ use async_trait::async_trait;
 
 use crate::model::*;
 use crate::plan::{Applied, Refusal, StepId, WritePlan};
-use crate::{Change, Coordinator, DeliveryAttempt, SpaceDump};
+use crate::{
+    Change, Coordinator, DeliveryAttempt, EntitySearch, NamedEdge, RelationCount, SpaceCounts,
+    SpaceDump,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -191,4 +194,25 @@ pub trait Store: Send + Sync + 'static {
         after: i64,
         limit: u32,
     ) -> Result<Vec<DeliveryAttempt>, StoreError>;
+
+    /// How many entities of each kind `space` holds, and how many edges (for operators: it
+    /// counts rows, so its cost grows with the space).
+    async fn space_counts(&self, space: SpaceId) -> Result<SpaceCounts, StoreError>;
+    /// The entities `search` matches, in id order (`PageRequest::after` is an entity id).
+    async fn search_entities(
+        &self,
+        search: &EntitySearch,
+        page: PageRequest,
+    ) -> Result<Page<Entity>, StoreError>;
+    /// Every alias of `entity`, as (namespace, alias), in that order.
+    async fn entity_aliases(&self, entity: EntityId) -> Result<Vec<(String, String)>, StoreError>;
+    /// The relations `entity` has edges under, from each side it is on, by relation name.
+    async fn relations_of(&self, entity: EntityId) -> Result<Vec<RelationCount>, StoreError>;
+    /// Edges of `space` with an end among `entities`, oldest first, at most `limit`.
+    async fn edges_touching(
+        &self,
+        space: SpaceId,
+        entities: &[EntityId],
+        limit: u32,
+    ) -> Result<Vec<NamedEdge>, StoreError>;
 }

@@ -9,6 +9,7 @@ macro_rules! entity_columns {
     };
 }
 
+mod browse;
 mod changes;
 mod coordination;
 mod dumps;

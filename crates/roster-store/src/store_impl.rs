@@ -12,7 +12,7 @@ use crate::exec::direction_code;
 use crate::lookup::{pair, rows_in, Param};
 use crate::paging::{group_members, keyset, paginate};
 use crate::reads::{self, ENTITY_COLUMNS};
-use crate::{backend, changes, writes, PgStore};
+use crate::{backend, browse, changes, writes, PgStore};
 
 /// A batch insert of at least this many entities refreshes PostgreSQL's statistics.
 const ANALYZE_AFTER: usize = 1000;
@@ -417,6 +417,35 @@ impl Store for PgStore {
             found.insert(entity, n);
         }
         Ok(found)
+    }
+
+    async fn space_counts(&self, space: SpaceId) -> Result<SpaceCounts, StoreError> {
+        browse::counts(&self.pool, space).await
+    }
+
+    async fn search_entities(
+        &self,
+        search: &EntitySearch,
+        page: PageRequest,
+    ) -> Result<Page<Entity>, StoreError> {
+        browse::search(&self.pool, search, page).await
+    }
+
+    async fn entity_aliases(&self, entity: EntityId) -> Result<Vec<(String, String)>, StoreError> {
+        browse::aliases(&self.pool, entity).await
+    }
+
+    async fn relations_of(&self, entity: EntityId) -> Result<Vec<RelationCount>, StoreError> {
+        browse::relations(&self.pool, entity).await
+    }
+
+    async fn edges_touching(
+        &self,
+        space: SpaceId,
+        entities: &[EntityId],
+        limit: u32,
+    ) -> Result<Vec<NamedEdge>, StoreError> {
+        browse::edges_touching(&self.pool, space, entities, limit).await
     }
 }
 

@@ -2,6 +2,7 @@
 //! The writer thread applies whole plans and commits them in groups; reader threads run whole
 //! reads (see [`threads`]). Statements are prepared once per connection and bind by position.
 
+mod browse;
 mod changes;
 mod rows;
 mod threads;
@@ -655,6 +656,47 @@ impl Store for SqliteStore {
     ) -> Result<Vec<DeliveryAttempt>, StoreError> {
         self.threads
             .read(move |conn| changes::attempts(conn, space, after, limit))
+            .await
+    }
+
+    async fn space_counts(&self, space: SpaceId) -> Result<SpaceCounts, StoreError> {
+        self.threads
+            .read(move |conn| browse::counts(conn, space))
+            .await
+    }
+
+    async fn search_entities(
+        &self,
+        search: &EntitySearch,
+        page: PageRequest,
+    ) -> Result<Page<Entity>, StoreError> {
+        let search = search.clone();
+        self.threads
+            .read(move |conn| browse::search(conn, &search, page))
+            .await
+    }
+
+    async fn entity_aliases(&self, entity: EntityId) -> Result<Vec<(String, String)>, StoreError> {
+        self.threads
+            .read(move |conn| browse::aliases(conn, entity))
+            .await
+    }
+
+    async fn relations_of(&self, entity: EntityId) -> Result<Vec<RelationCount>, StoreError> {
+        self.threads
+            .read(move |conn| browse::relations(conn, entity))
+            .await
+    }
+
+    async fn edges_touching(
+        &self,
+        space: SpaceId,
+        entities: &[EntityId],
+        limit: u32,
+    ) -> Result<Vec<NamedEdge>, StoreError> {
+        let entities = entities.to_vec();
+        self.threads
+            .read(move |conn| browse::edges_touching(conn, space, &entities, limit))
             .await
     }
 }

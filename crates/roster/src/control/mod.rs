@@ -2,6 +2,7 @@
 //! reset, snapshots, the request journal, fault rules). Every route needs the admin token
 //! (see [`crate::admin`]).
 
+mod browse;
 mod changes;
 pub mod faults;
 pub mod journal;
@@ -42,6 +43,12 @@ pub enum ControlError {
     UnknownSpace(String),
     #[error("no delivery attempt {0}; GET /_roster/deliveries lists them")]
     UnknownDelivery(i64),
+    #[error("no entity of kind {0:?} with key {1:?} in this space")]
+    UnknownEntity(String, String),
+    #[error("the page token is not one this list gave out")]
+    BadPageToken,
+    #[error("{0}")]
+    BadQuery(String),
     #[error("space names look like dialect/key (for example tim/1400000001), not {0:?}")]
     BadSpaceName(String),
     #[error(transparent)]
@@ -55,10 +62,12 @@ pub enum ControlError {
 impl IntoResponse for ControlError {
     fn into_response(self) -> Response {
         let status = match &self {
-            ControlError::UnknownSpace(_) | ControlError::UnknownDelivery(_) => {
-                StatusCode::NOT_FOUND
-            }
+            ControlError::UnknownSpace(_)
+            | ControlError::UnknownDelivery(_)
+            | ControlError::UnknownEntity(..) => StatusCode::NOT_FOUND,
             ControlError::BadSpaceName(_)
+            | ControlError::BadPageToken
+            | ControlError::BadQuery(_)
             | ControlError::Snapshot(_)
             | ControlError::Store(StoreError::InvalidDump(_)) => StatusCode::BAD_REQUEST,
             ControlError::Store(_) | ControlError::Baseline(_) => {
@@ -174,7 +183,17 @@ impl Control {
 pub fn router(control: Arc<Control>, observer: Arc<Observer>) -> Router {
     let steering = Router::new()
         .route("/spaces", get(list_spaces))
-        .route("/spaces/{dialect}/{key}", delete(empty_space))
+        .route(
+            "/spaces/{dialect}/{key}",
+            get(browse::space_summary).delete(empty_space),
+        )
+        .route(
+            "/spaces/{dialect}/{key}/entities",
+            get(browse::search_entities),
+        )
+        .route("/spaces/{dialect}/{key}/entity", get(browse::entity))
+        .route("/spaces/{dialect}/{key}/edges", get(browse::edges))
+        .route("/spaces/{dialect}/{key}/graph", get(browse::graph))
         .route("/reset", post(reset))
         .route("/snapshot", get(export).post(import))
         .route("/changes", get(changes::list_changes))
