@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 
 use crate::model::{Direction, EntityId, SpaceId};
 
-/// How many entities of each kind a space holds, and how many edges.
+/// How many entities of each kind a space holds, how many edges, and where its change log is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SpaceCounts {
     pub kinds: BTreeMap<String, i64>,
     pub edges: i64,
+    /// The seq of the space's last change (0 before the first): where to follow it from.
+    pub last_change: i64,
 }
 
 /// Entities of a space whose key, or any of whose aliases, starts with `prefix` (every entity

@@ -17,13 +17,22 @@ use crate::reads::{self, ENTITY_COLUMNS};
 /// A row of a relation count: relation name, direction code, count.
 pub(crate) type RelationRow = (String, i64, i64);
 
-/// Counts of (kind, entities) rows and of edges.
-pub(crate) fn space_counts(kinds: Vec<(String, i64)>, edges: i64) -> SpaceCounts {
+/// (kind, entities) rows, the edges and the last change's seq as counts.
+pub(crate) fn space_counts(
+    kinds: Vec<(String, i64)>,
+    (edges, last_change): (i64, i64),
+) -> SpaceCounts {
     SpaceCounts {
         kinds: kinds.into_iter().collect(),
         edges,
+        last_change,
     }
 }
+
+/// Edges of the space ($1 or ?1), and its last change's seq.
+pub(crate) const EDGES_AND_LAST_CHANGE: &str = "SELECT
+    (SELECT COUNT(*) FROM edges WHERE space_id = $1),
+    (SELECT COALESCE(MAX(seq), 0) FROM changes WHERE space_id = $1)";
 
 pub(crate) fn relation(row: RelationRow) -> Result<RelationCount, StoreError> {
     let (relation, direction, count) = row;
@@ -55,12 +64,12 @@ pub(crate) async fn counts(pool: &PgPool, space: SpaceId) -> Result<SpaceCounts,
     .fetch_all(pool)
     .await
     .map_err(backend)?;
-    let (edges,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM edges WHERE space_id = $1")
+    let totals = sqlx::query_as(EDGES_AND_LAST_CHANGE)
         .bind(space)
         .fetch_one(pool)
         .await
         .map_err(backend)?;
-    Ok(space_counts(kinds, edges))
+    Ok(space_counts(kinds, totals))
 }
 
 pub(crate) async fn search(

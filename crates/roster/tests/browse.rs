@@ -109,6 +109,21 @@ async fn a_space_counts_its_entities_by_kind_and_its_edges(api: Api) {
     let after = ok(&api, WECOM).await;
     let edges = |v: &Value| v["counts"]["edges"].as_i64().unwrap();
     assert_eq!(edges(&after), edges(&before) + 2, "{after}");
+    // The change log moved by the two edges: following it from there sees nothing older.
+    let (last_before, last_after) = (
+        before["last_change"].as_i64(),
+        after["last_change"].as_i64(),
+    );
+    assert_eq!(last_after, last_before.map(|seq| seq + 2), "{after}");
+    let changes = ok(
+        &api,
+        &format!(
+            "/changes?space=wecom/wwbrowse&after={}",
+            last_after.unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(changes["changes"], json!([]));
 
     let tim = ok(&api, TIM).await;
     // The four accounts and the administrator.

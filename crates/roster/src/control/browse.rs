@@ -102,8 +102,9 @@ fn page_limit(limit: Option<u32>) -> u32 {
     limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
 }
 
-/// `GET /_roster/spaces/{dialect}/{key}`: the space, its limit overrides, and how many entities
-/// of each kind and edges it holds.
+/// `GET /_roster/spaces/{dialect}/{key}`: the space, its limit overrides, how many entities
+/// of each kind and edges it holds, and the seq of its last change (to follow
+/// `/_roster/changes` from).
 pub(super) async fn space_summary(
     State(control): State<Arc<Control>>,
     Path(at): Named,
@@ -116,6 +117,7 @@ pub(super) async fn space_summary(
         "key": space.key,
         "limits": space.limits,
         "counts": { "kinds": counts.kinds, "edges": counts.edges },
+        "last_change": counts.last_change,
     }))
     .into_response())
 }
