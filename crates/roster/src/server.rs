@@ -189,7 +189,9 @@ async fn app(
         .layer(middleware::from_fn_with_state(
             admin_token,
             admin::require_token,
-        ));
+        ))
+        // The console's page holds no data; its script calls the routes above with the token.
+        .nest("/console", roster_console::router());
     // roster's own routes refuse in roster's envelope.
     let own = Router::new()
         .route(
