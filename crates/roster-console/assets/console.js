@@ -79,13 +79,21 @@ function replace(target, ...children) {
 
 const failure = (error) => h('p', { class: 'error', role: 'alert' }, error.message ?? String(error));
 
-/// What a view shows while it waits, then what `fill` builds, or the error.
+/// How many times each element was filled: only the latest fill of an element shows.
+const fills = new WeakMap();
+
+/// Fill `target` with what `build` builds, or the error; unless a later fill started meanwhile.
 async function fill(target, build) {
+  const turn = (fills.get(target) ?? 0) + 1;
+  fills.set(target, turn);
+  let built;
   try {
-    replace(target, await build());
+    built = await build();
   } catch (error) {
-    if (!(error instanceof SignedOut)) replace(target, failure(error));
+    if (error instanceof SignedOut) return;
+    built = failure(error);
   }
+  if (fills.get(target) === turn) replace(target, built);
 }
 
 const time = (seconds) => new Date(seconds * 1000).toLocaleString();
@@ -150,14 +158,17 @@ function show() {
 
 const live = {
   timer: null,
+  /// Counts follows, so a poll that was in flight when its view went away stops there.
+  generation: 0,
   stop() {
     clearTimeout(this.timer);
-    this.timer = null;
+    this.generation += 1;
     document.getElementById('live').hidden = true;
   },
   /// Follow `space`'s changes after `seq`; `refresh(changes)` on each batch.
   follow(space, seq, refresh) {
     this.stop();
+    const generation = this.generation;
     const badge = document.getElementById('live');
     badge.hidden = false;
     badge.textContent = 'live';
@@ -165,6 +176,7 @@ const live = {
     const poll = async () => {
       try {
         const page = await api(`/changes${query({ space, after: seq, limit: 1000 })}`);
+        if (generation !== this.generation) return;
         seq = page.next;
         if (page.changes.length) {
           badge.textContent = `live · ${page.changes.length} new`;
@@ -174,7 +186,7 @@ const live = {
         if (error instanceof SignedOut) return;
         badge.textContent = 'live · retrying';
       }
-      if (this.timer !== null) this.timer = setTimeout(poll, POLL_MS);
+      if (generation === this.generation) this.timer = setTimeout(poll, POLL_MS);
     };
     this.timer = setTimeout(poll, POLL_MS);
   },
