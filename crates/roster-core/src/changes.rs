@@ -7,6 +7,8 @@ use serde_json::Value;
 
 use crate::dump::EntityRef;
 use crate::model::SpaceId;
+use crate::plan::WritePlan;
+use crate::store::{Store, StoreError};
 
 /// What a change did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +72,8 @@ pub struct DeliveryAttempt {
     pub change_seq: i64,
     /// The vendor's name of what was delivered (`change_contact/update_tag`).
     pub event: String,
+    #[serde(default)]
+    pub method: CallbackMethod,
     pub url: String,
     /// The request headers roster set, as sent.
     pub headers: Vec<(String, String)>,
@@ -98,6 +102,8 @@ pub enum Acceptance {
     OkJson,
     /// HTTP 200 with a JSON body whose `challenge` is this one.
     Challenge(String),
+    /// HTTP 200 with exactly this body.
+    Echo(String),
 }
 
 impl Acceptance {
@@ -110,6 +116,7 @@ impl Acceptance {
                 Acceptance::Challenge(challenge) => {
                     json().is_some_and(|answer| answer["challenge"] == challenge.as_str())
                 }
+                Acceptance::Echo(echo) => body == echo,
             }
     }
 }
@@ -126,9 +133,36 @@ pub struct Resend {
     pub acceptance: Acceptance,
 }
 
+/// How a callback is sent: events are POSTed; WeCom checks a URL with a GET.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum CallbackMethod {
+    #[default]
+    Post,
+    Get,
+}
+
+impl CallbackMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallbackMethod::Post => "POST",
+            CallbackMethod::Get => "GET",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "POST" => Some(CallbackMethod::Post),
+            "GET" => Some(CallbackMethod::Get),
+            _ => None,
+        }
+    }
+}
+
 /// A vendor callback ready to send, and how the vendor sends it.
 #[derive(Clone)]
 pub struct Callback {
+    pub method: CallbackMethod,
     /// The last change it reports (0 for a handshake, which reports none).
     pub change_seq: i64,
     /// The vendor's name of the event (`change_contact/update_tag`).
@@ -145,7 +179,71 @@ pub struct Callback {
     pub acceptance: Acceptance,
 }
 
+/// A receiver set or removed at run time: the plan that stores it (its entity's attributes
+/// rewritten, only if unchanged since they were read), and the vendor's check of a new URL,
+/// which must pass first.
+pub struct ReceiverUpdate {
+    pub plan: WritePlan,
+    pub verification: Option<Callback>,
+}
+
+impl ReceiverUpdate {
+    /// The update that sets (or, with `None`, removes) attribute `attr` of the entity `kind`
+    /// `key` of `space`, where a dialect keeps a receiver.
+    pub async fn of_attr(
+        store: &dyn Store,
+        (space, now): (SpaceId, i64),
+        (kind, key): (&str, &str),
+        attr: &str,
+        value: Option<Value>,
+        verification: Option<Callback>,
+    ) -> Result<Self, ReceiverError> {
+        let entity = store
+            .find_entity(space, kind, key)
+            .await?
+            .ok_or_else(|| ReceiverError::NotFound(format!("no {kind} {key:?} in this space")))?;
+        let mut attrs = entity.attrs.clone();
+        let Some(fields) = attrs.as_object_mut() else {
+            return Err(StoreError::backend(format!("{kind} {key:?} has no attributes")).into());
+        };
+        match value {
+            Some(value) => fields.insert(attr.to_string(), value),
+            None => fields.remove(attr),
+        };
+        let mut plan = WritePlan::new(space, now);
+        plan.update_from(&entity, attrs);
+        Ok(ReceiverUpdate { plan, verification })
+    }
+}
+
+/// A receiver URL: absolute, http or https, with a host.
+pub fn check_callback_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("{url:?} is not an http:// or https:// URL"))?;
+    if rest.is_empty() || rest.starts_with(['/', '?', '#']) || url.chars().any(char::is_whitespace)
+    {
+        return Err(format!("{url:?} is not a URL with a host"));
+    }
+    Ok(())
+}
+
+/// Why a receiver cannot be set or removed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiverError {
+    /// The keys are not a receiver's (the message says which and why).
+    #[error("{0}")]
+    Invalid(String),
+    /// What the keys name is not in the space.
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// What a dialect sends when its spaces change.
+#[async_trait::async_trait]
 pub trait Callbacks: Send + Sync + 'static {
     fn dialect(&self) -> &'static str;
     /// The callbacks `changes` of `space` (consecutive, oldest first, whole plans) call for;
@@ -156,4 +254,15 @@ pub trait Callbacks: Send + Sync + 'static {
     fn handshakes(&self) -> Vec<(SpaceId, Callback)> {
         Vec::new()
     }
+    /// The receivers configured in `space`, each as the seed file's keys.
+    fn receivers(&self, space: SpaceId) -> Vec<Value>;
+    /// Set a receiver of `space` from the seed file's keys, or (`remove`) remove the one
+    /// `keys` name; `now` is the plan's time.
+    async fn update_receiver(
+        &self,
+        space: SpaceId,
+        keys: &Value,
+        remove: bool,
+        now: i64,
+    ) -> Result<ReceiverUpdate, ReceiverError>;
 }

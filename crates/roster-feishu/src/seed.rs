@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::apaas::tasks::{declare, DeclareError, UserTaskSeed};
 use crate::apaas::{kunlun_id, KUNLUN_ID};
 use crate::directory::index_user;
-use crate::events::{Subscription, EVENT_TYPES};
+use crate::events::Subscription;
 use crate::tenants::{all_entities, Tenant, APP, DIALECT, TENANT, USER};
 use crate::LIMITS;
 
@@ -57,13 +57,13 @@ pub struct AppSeed {
 }
 
 impl AppSeed {
-    fn subscription(&self) -> Option<Subscription> {
-        Some(Subscription {
-            url: self.event_url.clone()?,
-            verification_token: self.verification_token.clone().unwrap_or_default(),
-            encrypt_key: self.encrypt_key.clone().filter(|key| !key.is_empty()),
-            events: self.events.clone(),
-        })
+    fn subscription(&self) -> Result<Option<Subscription>, String> {
+        Subscription::from_keys(
+            self.event_url.as_deref(),
+            self.verification_token.as_deref(),
+            self.encrypt_key.as_deref(),
+            self.events.as_deref(),
+        )
     }
 }
 
@@ -131,26 +131,8 @@ impl Seed {
                 if !app_ids.insert(&app.app_id) {
                     return invalid(format!("app_id {} is declared twice", app.app_id));
                 }
-                let subscribed = app.verification_token.is_some()
-                    || app.encrypt_key.is_some()
-                    || app.events.is_some();
-                if app.event_url.is_none() && subscribed {
-                    return invalid(format!(
-                        "app {}: verification_token, encrypt_key and events need an event_url",
-                        app.app_id
-                    ));
-                }
-                if let Some(unknown) = app
-                    .events
-                    .iter()
-                    .flatten()
-                    .find(|e| !EVENT_TYPES.contains(&e.as_str()))
-                {
-                    return invalid(format!(
-                        "app {}: unknown event type {unknown:?}; known: {}",
-                        app.app_id,
-                        EVENT_TYPES.join(", ")
-                    ));
+                if let Err(why) = app.subscription() {
+                    return invalid(format!("app {}: {why}", app.app_id));
                 }
             }
             if let Some(user) = tenant.users.iter().find(|u| u.user_id.is_empty()) {
@@ -209,7 +191,7 @@ impl Seed {
             let mut app_ids = apps_before.clone();
             for app in &seed.apps {
                 let mut attrs = json!({ "secret": app.app_secret, "name": app.name });
-                if let Some(subscription) = app.subscription() {
+                if let Ok(Some(subscription)) = app.subscription() {
                     attrs["subscription"] = json!(subscription);
                 }
                 plan.upsert(APP, &app.app_id, attrs, None);

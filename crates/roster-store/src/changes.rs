@@ -5,14 +5,16 @@
 use serde_json::Value;
 use sqlx::PgPool;
 
-use roster_core::{Change, ChangeOp, DeliveryAttempt, EntityRef, Resend, SpaceId, StoreError};
+use roster_core::{
+    CallbackMethod, Change, ChangeOp, DeliveryAttempt, EntityRef, Resend, SpaceId, StoreError,
+};
 
 use crate::backend;
 
 pub(crate) const CHANGE_COLUMNS: &str =
     "seq, space_id, plan, at, op, subject_kind, subject_key, relation, member_kind, member_key, context";
 pub(crate) const ATTEMPT_COLUMNS: &str =
-    "id, space_id, change_seq, event, url, headers, request, attempt, at, status, response, error, resend";
+    "id, space_id, change_seq, event, url, headers, request, attempt, at, status, response, error, resend, method";
 
 /// A row of `changes`, in [`CHANGE_COLUMNS`] order.
 pub(crate) type ChangeRow = (
@@ -44,6 +46,7 @@ pub(crate) type AttemptRow = (
     String,
     Option<String>,
     Option<String>,
+    String,
 );
 
 /// Headers as their column stores them.
@@ -110,12 +113,15 @@ pub(crate) fn attempt(row: AttemptRow) -> Result<DeliveryAttempt, StoreError> {
         response,
         error,
         resend,
+        method,
     ) = row;
     Ok(DeliveryAttempt {
         id,
         space,
         change_seq,
         event,
+        method: CallbackMethod::parse(&method)
+            .ok_or_else(|| backend(format!("unknown callback method {method:?}")))?,
         url,
         headers: serde_json::from_str(&headers).map_err(backend)?,
         request,
@@ -205,8 +211,8 @@ pub(crate) async fn record_attempt(
     }
     let id = sqlx::query_scalar(
         "INSERT INTO delivery_attempts (space_id, change_seq, event, url, headers, request,
-                                        attempt, at, status, response, error, resend)
-         VALUES ($1, $2, $3, $4, $11, $5, $6, $7, $8, $9, $10, $12) RETURNING id",
+                                        attempt, at, status, response, error, resend, method)
+         VALUES ($1, $2, $3, $4, $11, $5, $6, $7, $8, $9, $10, $12, $13) RETURNING id",
     )
     .bind(a.space)
     .bind(a.change_seq)
@@ -220,6 +226,7 @@ pub(crate) async fn record_attempt(
     .bind(&a.error)
     .bind(json_text(&a.headers))
     .bind(resend_text(&a.resend))
+    .bind(a.method.as_str())
     .fetch_one(&mut *tx)
     .await
     .map_err(backend)?;

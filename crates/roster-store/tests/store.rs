@@ -1706,6 +1706,7 @@ async fn delivery_cursor_moves_from_where_it_is(f: Fixture) {
         space: f.space.id,
         change_seq: 5,
         event: "e".into(),
+        method: CallbackMethod::Get,
         url: "http://127.0.0.1:9/".into(),
         headers: vec![("Content-Type".into(), "text/xml".into())],
         request: "<xml/>".into(),

@@ -39,6 +39,38 @@ pub struct CallbackConfig {
     pub token: Option<String>,
 }
 
+impl CallbackConfig {
+    /// From the seed file's keys (`callback_url`, `callback_token`); none without a URL.
+    pub fn from_keys(
+        url: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<Option<CallbackConfig>, String> {
+        let Some(url) = url else {
+            return match token {
+                Some(_) => Err("callback_token needs a callback_url".into()),
+                None => Ok(None),
+            };
+        };
+        roster_core::check_callback_url(url).map_err(|why| format!("callback_url: {why}"))?;
+        if token.is_some_and(|token| token.is_empty() || token.len() > 128) {
+            return Err("callback_token is 1 to 128 characters".into());
+        }
+        Ok(Some(CallbackConfig {
+            url: url.to_string(),
+            token: token.map(str::to_string),
+        }))
+    }
+
+    /// As the seed file's keys.
+    pub fn keys(&self) -> serde_json::Value {
+        let mut keys = serde_json::json!({ "callback_url": self.url });
+        if let Some(token) = &self.token {
+            keys["callback_token"] = token.as_str().into();
+        }
+        keys
+    }
+}
+
 #[derive(Debug)]
 pub struct App {
     pub sdkappid: u64,

@@ -6,11 +6,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use roster_core::{Acceptance, Callback, Callbacks, Change, ChangeOp, SpaceId};
+use async_trait::async_trait;
+use roster_core::{
+    Acceptance, Callback, CallbackMethod, Callbacks, Change, ChangeOp, ReceiverError,
+    ReceiverUpdate, SpaceId,
+};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::app::{CallbackConfig, DIALECT, FOLLOWS};
+use crate::app::{CallbackConfig, APP_KIND, DIALECT, FOLLOWS};
 use crate::gateway::Tim;
 
 /// The vendor waits 2 seconds for an answer (269/1522).
@@ -22,9 +27,64 @@ pub(crate) struct TimCallbacks {
     pub tim: Arc<Tim>,
 }
 
+/// A receiver as `PUT /_roster/callbacks/tim/{sdkappid}` takes it: the seed file's keys.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReceiverKeys {
+    callback_url: Option<String>,
+    callback_token: Option<String>,
+}
+
+#[async_trait]
 impl Callbacks for TimCallbacks {
     fn dialect(&self) -> &'static str {
         DIALECT
+    }
+
+    fn receivers(&self, space: SpaceId) -> Vec<Value> {
+        let apps = self.tim.apps.get();
+        apps.values()
+            .filter(|app| app.space_id == space)
+            .filter_map(|app| app.callback.as_ref().map(CallbackConfig::keys))
+            .collect()
+    }
+
+    async fn update_receiver(
+        &self,
+        space: SpaceId,
+        keys: &Value,
+        remove: bool,
+        now: i64,
+    ) -> Result<ReceiverUpdate, ReceiverError> {
+        let apps = self.tim.apps.get();
+        let app = apps
+            .values()
+            .find(|app| app.space_id == space)
+            .ok_or_else(|| ReceiverError::NotFound("the app is not served".into()))?;
+        let value = if remove {
+            None
+        } else {
+            let keys: ReceiverKeys = serde_json::from_value(keys.clone())
+                .map_err(|e| ReceiverError::Invalid(e.to_string()))?;
+            let config = CallbackConfig::from_keys(
+                keys.callback_url.as_deref(),
+                keys.callback_token.as_deref(),
+            )
+            .map_err(ReceiverError::Invalid)?
+            .ok_or_else(|| ReceiverError::Invalid("callback_url is missing".into()))?;
+            Some(serde_json::to_value(config).expect("a callback config serializes"))
+        };
+        let store = &*self.tim.engine.store;
+        let app_key = app.sdkappid.to_string();
+        ReceiverUpdate::of_attr(
+            store,
+            (space, now),
+            (APP_KIND, &app_key),
+            "callback",
+            value,
+            None,
+        )
+        .await
     }
 
     fn render(&self, space: SpaceId, changes: &[Change]) -> Vec<Callback> {
@@ -39,6 +99,7 @@ impl Callbacks for TimCallbacks {
             .chunk_by(|a, b| a.plan == b.plan)
             .flat_map(follows)
             .map(|(seq, command, body)| Callback {
+                method: CallbackMethod::Post,
                 change_seq: seq,
                 event: command.to_owned(),
                 url: self.url(app.sdkappid, config, command),

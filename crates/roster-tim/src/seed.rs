@@ -128,6 +128,10 @@ impl AppSeed {
         }
     }
 
+    fn callback(&self) -> Result<Option<CallbackConfig>, String> {
+        CallbackConfig::from_keys(self.callback_url.as_deref(), self.callback_token.as_deref())
+    }
+
     fn check(&self) -> Result<(), SeedError> {
         if self.secret_key.is_empty() {
             return Err(self.invalid("secret_key is empty"));
@@ -140,16 +144,7 @@ impl AppSeed {
                 return Err(self.invalid(problem));
             }
         }
-        if self.callback_token.is_some() && self.callback_url.is_none() {
-            return Err(self.invalid("callback_token needs a callback_url"));
-        }
-        if self
-            .callback_token
-            .as_ref()
-            .is_some_and(|token| token.is_empty() || token.len() > 128)
-        {
-            return Err(self.invalid("callback_token is 1 to 128 characters"));
-        }
+        self.callback().map_err(|why| self.invalid(why))?;
         match self.limits.problem() {
             Some(problem) => Err(self.invalid(problem)),
             None => Ok(()),
@@ -170,10 +165,7 @@ impl AppSeed {
             secret_key: self.secret_key.clone(),
             admins: self.admins.clone(),
             follow_enabled: self.follow_enabled,
-            callback: self.callback_url.clone().map(|url| CallbackConfig {
-                url,
-                token: self.callback_token.clone(),
-            }),
+            callback: self.callback().map_err(|why| self.invalid(why))?,
         };
         let mut plan = WritePlan::new(space.id, engine.clock.now());
         let attrs = serde_json::to_value(attrs).expect("app attrs serialize");

@@ -183,6 +183,10 @@ impl LiveCorps {
         self.corps.get().by_space(space).cloned()
     }
 
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     pub(crate) fn by_corp_id(&self, corp_id: &str) -> Option<Arc<Corp>> {
         self.corps.get().by_corp_id(corp_id).cloned()
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use roster_core::{Engine, StoreError, WritePlan};
 use serde::Deserialize;
 
-use crate::callback::{crypto::AesKey, CallbackConfig};
+use crate::callback::CallbackConfig;
 use crate::corp::{Corp, CorpAttrs, Limits, QwifLogin, CORP_KEY, CORP_KIND, DIALECT};
 use crate::directory::{check_user, Directory, Fault, NewDepartment, NewTag, UserAttrs, ROOT};
 
@@ -169,28 +169,21 @@ impl Seed {
                 }
             }
             Limits::overrides(&corp.limits).map_err(invalid)?;
-            match (
-                &corp.callback_url,
-                &corp.callback_token,
-                &corp.callback_aes_key,
-            ) {
-                (None, None, None) => {}
-                (Some(_), Some(_), Some(key)) => {
-                    AesKey::parse(key)
-                        .map_err(|why| invalid(format!("callback_aes_key: {why}")))?;
-                }
-                _ => {
-                    return Err(invalid(
-                        "callback_url, callback_token and callback_aes_key go together".into(),
-                    ))
-                }
-            }
+            corp.callback().map_err(invalid)?;
         }
         Ok(())
     }
 }
 
 impl CorpSeed {
+    fn callback(&self) -> Result<Option<CallbackConfig>, String> {
+        CallbackConfig::from_keys(
+            self.callback_url.as_deref(),
+            self.callback_token.as_deref(),
+            self.callback_aes_key.as_deref(),
+        )
+    }
+
     async fn apply(&self, engine: &Engine) -> Result<(), SeedError> {
         let space = engine
             .store
@@ -207,11 +200,7 @@ impl CorpSeed {
                     developer_id,
                     developer_key,
                 }),
-            callback: self.callback_url.clone().map(|url| CallbackConfig {
-                url,
-                token: self.callback_token.clone().unwrap_or_default(),
-                aes_key: self.callback_aes_key.clone().unwrap_or_default(),
-            }),
+            callback: self.callback().map_err(SeedError::Invalid)?,
         };
         let mut plan = WritePlan::new(space.id, engine.clock.now());
         let corp = serde_json::to_value(&attrs).expect("corp attrs serialize");

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use roster_core::{
-    wall_ms, Acceptance, Callback, Callbacks, Change, DeliveryAttempt, Engine, Resend, Space,
-    StoreError,
+    wall_ms, Acceptance, Callback, CallbackMethod, Callbacks, Change, DeliveryAttempt, Engine,
+    Resend, Space, StoreError,
 };
 
 /// How often a worker looks for new changes.
@@ -172,6 +172,7 @@ impl Worker {
                     continue;
                 };
                 let delivery = Arc::new(Delivery {
+                    method: earlier.method,
                     change_seq: earlier.change_seq,
                     event: earlier.event,
                     url: earlier.url,
@@ -221,9 +222,8 @@ impl Worker {
         });
     }
 
-    /// Try `delivery` once and record it, in one write with ending the re-send it `follows`;
-    /// when the receiver did not accept and `waits` (ms) remain, the recorded attempt's id and
-    /// the re-send to come.
+    /// Try `delivery` once (see [`try_once`]); the recorded attempt's id and the re-send to
+    /// come, if any.
     async fn try_once(
         &self,
         space: &Space,
@@ -232,57 +232,84 @@ impl Worker {
         follows: Option<i64>,
         waits: &[u64],
     ) -> Result<Option<(i64, Resend)>, StoreError> {
-        let (status, response, error) = send(
+        let (record, _) = try_once(
+            &self.engine,
             &self.client,
-            &delivery.url,
-            &delivery.headers,
-            &delivery.body,
-            delivery.timeout,
+            space,
+            delivery,
+            (attempt, follows),
+            waits,
         )
-        .await;
-        let accepted = status.is_some_and(|s| delivery.acceptance.accepts(s, &response));
-        let resend = match waits.split_first() {
-            Some((wait, then)) if !accepted => Some(Resend {
-                due_ms: wall_ms().saturating_add(*wait as i64),
-                then_ms: then.to_vec(),
-                timeout_ms: millis(&delivery.timeout),
-                acceptance: delivery.acceptance.clone(),
-            }),
-            _ => None,
-        };
-        tracing::info!(
-            dialect = self.dialect.dialect(),
-            space = space.key,
-            event = delivery.event,
-            attempt,
-            status,
-            error,
-            accepted,
-            "callback"
-        );
-        let record = DeliveryAttempt {
-            id: 0,
-            space: space.id,
-            change_seq: delivery.change_seq,
-            event: delivery.event.clone(),
-            url: delivery.url.clone(),
-            headers: delivery.headers.clone(),
-            request: delivery.body.clone(),
-            attempt,
-            at: self.engine.clock.now(),
-            status,
-            response,
-            error,
-            resend: resend.clone(),
-        };
-        let id = self.engine.store.record_attempt(&record, follows).await?;
-        Ok(resend.map(|resend| (id, resend)))
+        .await?;
+        Ok(record.resend.map(|resend| (record.id, resend)))
     }
+}
+
+/// Try `delivery` once and record it as attempt `attempt`, in one write with ending the
+/// re-send of the attempt it `follows`; when the receiver does not accept and `waits` (ms)
+/// remain, the record holds the re-send to come. The record (with its id) and whether the
+/// receiver accepted.
+pub(crate) async fn try_once(
+    engine: &Engine,
+    client: &reqwest::Client,
+    space: &Space,
+    delivery: &Delivery,
+    (attempt, follows): (u32, Option<i64>),
+    waits: &[u64],
+) -> Result<(DeliveryAttempt, bool), StoreError> {
+    let (status, response, error) = send(
+        client,
+        delivery.method,
+        &delivery.url,
+        &delivery.headers,
+        &delivery.body,
+        delivery.timeout,
+    )
+    .await;
+    let accepted = status.is_some_and(|s| delivery.acceptance.accepts(s, &response));
+    let resend = match waits.split_first() {
+        Some((wait, then)) if !accepted => Some(Resend {
+            due_ms: wall_ms().saturating_add(*wait as i64),
+            then_ms: then.to_vec(),
+            timeout_ms: millis(&delivery.timeout),
+            acceptance: delivery.acceptance.clone(),
+        }),
+        _ => None,
+    };
+    tracing::info!(
+        dialect = space.dialect,
+        space = space.key,
+        event = delivery.event,
+        attempt,
+        status,
+        error,
+        accepted,
+        "callback"
+    );
+    let mut record = DeliveryAttempt {
+        id: 0,
+        space: space.id,
+        change_seq: delivery.change_seq,
+        event: delivery.event.clone(),
+        method: delivery.method,
+        url: delivery.url.clone(),
+        headers: delivery.headers.clone(),
+        request: delivery.body.clone(),
+        attempt,
+        at: engine.clock.now(),
+        status,
+        response,
+        error,
+        resend,
+    };
+    record.id = engine.store.record_attempt(&record, follows).await?;
+    Ok((record, accepted))
 }
 
 /// What is sent and how the answer is judged: from a fresh [`Callback`], or from the attempt
 /// whose re-send is taken up after a restart.
-struct Delivery {
+pub(crate) struct Delivery {
+    method: CallbackMethod,
     change_seq: i64,
     event: String,
     url: String,
@@ -295,6 +322,7 @@ struct Delivery {
 impl From<&Callback> for Delivery {
     fn from(callback: &Callback) -> Self {
         Delivery {
+            method: callback.method,
             change_seq: callback.change_seq,
             event: callback.event.clone(),
             url: callback.url.clone(),
@@ -313,12 +341,17 @@ fn millis(duration: &Duration) -> u64 {
 /// One POST: the status and (first bytes of the) body of the answer, or why there was none.
 pub(crate) async fn send(
     client: &reqwest::Client,
+    method: CallbackMethod,
     url: &str,
     headers: &[(String, String)],
     body: &str,
     timeout: Duration,
 ) -> (Option<u16>, String, Option<String>) {
-    let mut request = client.post(url).timeout(timeout).body(body.to_owned());
+    let mut request = match method {
+        CallbackMethod::Post => client.post(url).body(body.to_owned()),
+        CallbackMethod::Get => client.get(url),
+    }
+    .timeout(timeout);
     for (name, value) in headers {
         request = request.header(name, value);
     }

@@ -168,7 +168,7 @@ async fn app(
     let wecom = roster_wecom::router(engine.clone(), config.callback_retry_scale).await?;
     let mut wires = vec![feishu.wire, tim.wire];
     wires.extend(wecom.wires);
-    let dialects = vec![feishu.callbacks, tim.callbacks, wecom.callbacks];
+    let dialects: Vec<Arc<dyn Callbacks>> = vec![feishu.callbacks, tim.callbacks, wecom.callbacks];
     let observer = Arc::new(Observer {
         journal: Journal::new(config.journal),
         faults: Faults::default(),
@@ -185,6 +185,7 @@ async fn app(
     let admin = Router::new()
         .merge(admin::router(engine.clock.clone()))
         .merge(control::router(control, observer.clone()))
+        .merge(control::receivers::router(engine.clone(), dialects.clone()))
         .merge(feishu.admin)
         .layer(middleware::from_fn_with_state(
             admin_token,

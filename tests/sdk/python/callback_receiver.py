@@ -1,6 +1,7 @@
 """A local HTTP server standing in for an app's callback URL: each POST is handed to the
-test's `accept(path, query, headers, body)`, which returns (status, body); what it accepted is
-queued for the test to wait on."""
+test's `accept(path, query, headers, body)`, which returns (status, body), and each GET (a
+vendor's check of the URL) too, with `body` None; what it accepted is queued for the test to
+wait on."""
 
 import pathlib
 import queue
@@ -30,9 +31,12 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", 0))
-                body = self.rfile.read(length)
+            def do_GET(self):
+                self.do_POST(body=None)
+
+            def do_POST(self, body=b""):
+                if body is not None:
+                    body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 parsed = urllib.parse.urlsplit(self.path)
                 query = dict(urllib.parse.parse_qsl(parsed.query))
                 receiver.requests.append((parsed.path, query, dict(self.headers), body))

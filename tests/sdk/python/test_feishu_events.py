@@ -14,6 +14,7 @@ import pytest
 from lark_oapi.core.model import RawRequest
 
 from callback_receiver import Receiver, roster_with_callbacks
+from roster_harness import PROCESSES
 from test_feishu import (  # noqa: F401 (fresh_token_cache: the autouse fixture applies here too)
     APP_ID, add_collaborators, add_followers, client_of, create_task, fresh_token_cache, open_id,
 )
@@ -214,3 +215,35 @@ def test_deliveries_are_encrypted_for_an_app_with_a_key(roster):
     encrypted = [b for b in bodies.values() if list(b) == ["encrypt"]]
     plain = [b for b in bodies.values() if b.get("schema") == "2.0"]
     assert len(encrypted) == 1 and len(plain) == 1
+
+
+def test_a_request_url_set_at_run_time_answers_the_challenge_first(apps, roster):
+    """PUT /_roster/callbacks: roster sends the url_verification challenge before it saves a
+    request URL, as the developer console does; lark-oapi's dispatcher answers it, and the
+    app's events go there from then on. A URL whose dispatcher expects another Verification
+    Token fails the challenge: refused, and nothing changes."""
+    moved = LarkApp(OTHER_APP, "")
+    try:
+        keys = {"app_id": OTHER_APP, "event_url": moved.receiver.url,
+                "verification_token": TOKENS[OTHER_APP], "events": ["task.task.update_tenant_v1"]}
+        status, answer = roster.admin("PUT", "/callbacks/feishu/acme", keys)
+        assert status == 200, answer
+        assert keys in answer["receivers"]
+        path, query, headers, body = moved.receiver.requests[0]
+        assert json.loads(body)["type"] == "url_verification"
+        if PROCESSES > 1:
+            time.sleep(1)  # the other processes hear of it within a second
+        client = client_of(roster)
+        made = create_task(client)
+        assert add_followers(client, made.id, [open_id(client, "alice")]).success()
+        kind, data = moved.receiver.next()
+        assert (kind, data.header.app_id, data.event.task_id) == ("tenant", OTHER_APP, made.id)
+        assert apps[OTHER_APP].receiver.quiet(0.5)
+
+        status, answer = roster.admin(
+            "PUT", "/callbacks/feishu/acme", dict(keys, verification_token="not-the-token"))
+        assert status == 400, answer
+        status, answer = roster.admin("GET", "/callbacks/feishu/acme")
+        assert keys in answer["receivers"]
+    finally:
+        moved.receiver.stop()

@@ -10,9 +10,10 @@ import time
 import pytest
 from wechatpy.enterprise import parse_message
 from wechatpy.enterprise.crypto import WeChatCrypto
-from wechatpy.exceptions import WeChatClientException
+from wechatpy.exceptions import InvalidSignatureException, WeChatClientException
 
 from callback_receiver import Receiver, roster_with_callbacks
+from roster_harness import PROCESSES
 from wecom_clients import Qwif, corp, wecom_client
 
 TOKEN = "callback-token-1"
@@ -20,15 +21,24 @@ AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 
 
 class WeComApp:
-    """An app's callback URL: wechatpy checks and decrypts each POST. `fail_next` answers the
-    next N deliveries with 500 (after decrypting them), as a broken receiver would."""
+    """An app's callback URL: wechatpy checks and decrypts each POST, and answers the URL
+    check (a GET) with the decrypted `echostr`. `fail_next` answers the next N deliveries with
+    500 (after decrypting them), as a broken receiver would."""
 
-    def __init__(self):
-        self.crypto = WeChatCrypto(TOKEN, AES_KEY, corp(1)["corp_id"])
+    def __init__(self, token=TOKEN):
+        self.crypto = WeChatCrypto(token, AES_KEY, corp(1)["corp_id"])
         self.fail_next = 0
         self.receiver = Receiver(self.accept)
 
     def accept(self, path, query, headers, body):
+        if body is None:
+            try:
+                echo = self.crypto.check_signature(
+                    query["msg_signature"], query["timestamp"], query["nonce"], query["echostr"]
+                )
+            except InvalidSignatureException:
+                return 403, b"bad signature"
+            return 200, echo.encode() if isinstance(echo, str) else echo
         xml = self.crypto.decrypt_message(
             body, query["msg_signature"], query["timestamp"], query["nonce"]
         )
@@ -165,3 +175,36 @@ def test_change_feed_pages_every_change(roster):
     assert {"kind": "user", "key": "wangwu"} in [c["member"] for c in added]
     status, again = roster.admin("GET", f"/changes?space=wecom/wwsdkcorp1&after={rest['next']}")
     assert again == {"changes": [], "next": rest["next"]}
+
+
+def test_a_callback_url_set_at_run_time_passes_the_echostr_check(roster):
+    """PUT /_roster/callbacks: roster first checks the URL as WeCom's console does when one is
+    saved (a GET whose echostr wechatpy decrypts and echoes); from then on the callbacks go
+    there. A URL that fails the check (another token) is refused and nothing changes."""
+    corp_id = corp(1)["corp_id"]
+    moved = WeComApp()
+    wrong = WeComApp(token="another-token")
+    try:
+        keys = {"callback_url": moved.receiver.url, "callback_token": TOKEN,
+                "callback_aes_key": AES_KEY}
+        status, answer = roster.admin("PUT", f"/callbacks/wecom/{corp_id}", keys)
+        assert (status, answer["receivers"]) == (200, [keys]), answer
+        path, query, headers, body = moved.receiver.requests[0]
+        assert body is None and set(query) == {"msg_signature", "timestamp", "nonce", "echostr"}
+        if PROCESSES > 1:
+            time.sleep(1)  # the other processes hear of it within a second
+        client = wecom_client(roster)
+        tag_id = client.tag.create("moved")["tagid"]
+        client.tag.add_users(tag_id, ["lisi"])
+        event = moved.receiver.next()
+        assert (event["ChangeType"], event["TagId"], event["AddUserItems"]) == (
+            "update_tag", str(tag_id), "lisi")
+
+        refused = dict(keys, callback_url=wrong.receiver.url)
+        status, answer = roster.admin("PUT", f"/callbacks/wecom/{corp_id}", refused)
+        assert status == 400 and "403" in answer["error"], answer
+        status, answer = roster.admin("GET", f"/callbacks/wecom/{corp_id}")
+        assert answer["receivers"] == [keys]
+    finally:
+        moved.receiver.stop()
+        wrong.receiver.stop()

@@ -15,15 +15,19 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use rand::Rng;
-use roster_core::{Acceptance, Callback, Callbacks, Change, ChangeOp, Entity, SpaceId};
+use roster_core::{
+    Acceptance, Callback, CallbackMethod, Callbacks, Change, ChangeOp, Entity, ReceiverError,
+    ReceiverUpdate, SpaceId,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::directory::{open_id, union_id};
 use crate::im::chat::CHAT;
 use crate::profile::contact_user;
-use crate::tenants::{App, Feishu, DIALECT, USER};
+use crate::tenants::{App, Feishu, APP, DIALECT, USER};
 
 pub(crate) const TASK_UPDATED: &str = "task.task.updated_v1";
 pub(crate) const TASK_UPDATE_TENANT: &str = "task.task.update_tenant_v1";
@@ -60,6 +64,56 @@ pub struct Subscription {
 }
 
 impl Subscription {
+    /// From the seed file's keys of an app; none without an `event_url`.
+    pub fn from_keys(
+        event_url: Option<&str>,
+        verification_token: Option<&str>,
+        encrypt_key: Option<&str>,
+        events: Option<&[String]>,
+    ) -> Result<Option<Subscription>, String> {
+        let Some(url) = event_url else {
+            if verification_token.is_some() || encrypt_key.is_some() || events.is_some() {
+                return Err("verification_token, encrypt_key and events need an event_url".into());
+            }
+            return Ok(None);
+        };
+        roster_core::check_callback_url(url).map_err(|why| format!("event_url: {why}"))?;
+        if let Some(unknown) = events
+            .into_iter()
+            .flatten()
+            .find(|e| !EVENT_TYPES.contains(&e.as_str()))
+        {
+            return Err(format!(
+                "unknown event type {unknown:?}; known: {}",
+                EVENT_TYPES.join(", ")
+            ));
+        }
+        Ok(Some(Subscription {
+            url: url.to_string(),
+            verification_token: verification_token.unwrap_or_default().to_string(),
+            encrypt_key: encrypt_key
+                .filter(|key| !key.is_empty())
+                .map(str::to_string),
+            events: events.map(<[String]>::to_vec),
+        }))
+    }
+
+    /// As the seed file's keys of `app_id`.
+    fn keys(&self, app_id: &str) -> Value {
+        let mut keys = json!({
+            "app_id": app_id,
+            "event_url": self.url,
+            "verification_token": self.verification_token,
+        });
+        if let Some(key) = &self.encrypt_key {
+            keys["encrypt_key"] = key.as_str().into();
+        }
+        if let Some(events) = &self.events {
+            keys["events"] = json!(events);
+        }
+        keys
+    }
+
     fn wants(&self, event_type: &str) -> bool {
         self.events
             .as_ref()
@@ -83,9 +137,75 @@ struct Event {
     body: Box<dyn Fn(&App) -> Value>,
 }
 
+/// A receiver as `PUT /_roster/callbacks/feishu/{tenant_key}` takes it: the seed file's keys
+/// of one of the tenant's apps (only `app_id` to remove one).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReceiverKeys {
+    app_id: String,
+    event_url: Option<String>,
+    verification_token: Option<String>,
+    encrypt_key: Option<String>,
+    events: Option<Vec<String>>,
+}
+
+#[async_trait]
 impl Callbacks for FeishuEvents {
     fn dialect(&self) -> &'static str {
         DIALECT
+    }
+
+    fn receivers(&self, space: SpaceId) -> Vec<Value> {
+        self.feishu
+            .apps_of(space)
+            .iter()
+            .filter_map(|app| Some(app.subscription.as_ref()?.keys(&app.app_id)))
+            .collect()
+    }
+
+    /// A new request URL must answer the `url_verification` challenge first, as the
+    /// developer console requires before it saves one.
+    async fn update_receiver(
+        &self,
+        space: SpaceId,
+        keys: &Value,
+        remove: bool,
+        now: i64,
+    ) -> Result<ReceiverUpdate, ReceiverError> {
+        let keys: ReceiverKeys = serde_json::from_value(keys.clone())
+            .map_err(|e| ReceiverError::Invalid(e.to_string()))?;
+        let app = self
+            .feishu
+            .apps_of(space)
+            .into_iter()
+            .find(|app| app.app_id == keys.app_id)
+            .ok_or_else(|| {
+                ReceiverError::NotFound(format!("no app {:?} in this tenant", keys.app_id))
+            })?;
+        let (value, verification) = if remove {
+            (None, None)
+        } else {
+            let subscription = Subscription::from_keys(
+                keys.event_url.as_deref(),
+                keys.verification_token.as_deref(),
+                keys.encrypt_key.as_deref(),
+                keys.events.as_deref(),
+            )
+            .map_err(ReceiverError::Invalid)?
+            .ok_or_else(|| ReceiverError::Invalid("event_url is missing".into()))?;
+            let challenge = self.challenge(&subscription);
+            (Some(json!(subscription)), Some(challenge))
+        };
+        let store = &*self.feishu.engine.store;
+        ReceiverUpdate::of_attr(
+            store,
+            (space, now),
+            (APP, &app.app_id),
+            "subscription",
+            value,
+            verification,
+        )
+        .await
     }
 
     fn render(&self, space: SpaceId, changes: &[Change]) -> Vec<Callback> {
@@ -188,6 +308,7 @@ impl FeishuEvents {
         let nonce = random_text(16, 36);
         let signature = crypto::signature(&timestamp, &nonce, key, &body);
         Callback {
+            method: CallbackMethod::Post,
             change_seq: seq,
             event: event_type.to_owned(),
             url: subscription.url.clone(),

@@ -65,8 +65,8 @@ pub(super) fn record_attempt(
     }
     conn.prepare_cached(
         "INSERT INTO delivery_attempts (space_id, change_seq, event, url, headers, request,
-                                        attempt, at, status, response, error, resend)
-         VALUES (?1, ?2, ?3, ?4, ?11, ?5, ?6, ?7, ?8, ?9, ?10, ?12) RETURNING id",
+                                        attempt, at, status, response, error, resend, method)
+         VALUES (?1, ?2, ?3, ?4, ?11, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13) RETURNING id",
     )?
     .query_row(
         params![
@@ -81,7 +81,8 @@ pub(super) fn record_attempt(
             a.response,
             a.error,
             json_text(&a.headers),
-            resend_text(&a.resend)
+            resend_text(&a.resend),
+            a.method.as_str()
         ],
         |row| row.get(0),
     )

@@ -10,11 +10,16 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use rand::Rng;
-use roster_core::{Acceptance, Callback, Callbacks, Change, ChangeOp, Clock, SpaceId};
+use roster_core::{
+    Acceptance, Callback, CallbackMethod, Callbacks, Change, ChangeOp, Clock, ReceiverError,
+    ReceiverUpdate, SpaceId,
+};
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
-use crate::corp::{LiveCorps, DIALECT};
+use crate::corp::{LiveCorps, CORP_KEY, CORP_KIND, DIALECT};
 use crate::directory::{DEPARTMENT, MEMBER, TAG, USER};
 use crypto::AesKey;
 
@@ -33,6 +38,51 @@ pub(crate) struct CallbackConfig {
     pub aes_key: String,
 }
 
+impl CallbackConfig {
+    /// From the seed file's keys: all three, or none.
+    pub(crate) fn from_keys(
+        url: Option<&str>,
+        token: Option<&str>,
+        aes_key: Option<&str>,
+    ) -> Result<Option<CallbackConfig>, String> {
+        let (url, token, aes_key) = match (url, token, aes_key) {
+            (None, None, None) => return Ok(None),
+            (Some(url), Some(token), Some(aes_key)) => (url, token, aes_key),
+            _ => {
+                return Err("callback_url, callback_token and callback_aes_key go together".into())
+            }
+        };
+        roster_core::check_callback_url(url).map_err(|why| format!("callback_url: {why}"))?;
+        if token.is_empty() || token.len() > 32 {
+            return Err("callback_token is 1 to 32 characters".into());
+        }
+        AesKey::parse(aes_key).map_err(|why| format!("callback_aes_key: {why}"))?;
+        Ok(Some(CallbackConfig {
+            url: url.into(),
+            token: token.into(),
+            aes_key: aes_key.into(),
+        }))
+    }
+
+    /// As the seed file's keys.
+    fn keys(&self) -> Value {
+        json!({
+            "callback_url": self.url,
+            "callback_token": self.token,
+            "callback_aes_key": self.aes_key,
+        })
+    }
+}
+
+/// A receiver as `PUT /_roster/callbacks/wecom/{corp_id}` takes it: the seed file's keys.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReceiverKeys {
+    callback_url: Option<String>,
+    callback_token: Option<String>,
+    callback_aes_key: Option<String>,
+}
+
 pub(crate) struct WecomCallbacks {
     pub corps: Arc<LiveCorps>,
     pub clock: Arc<Clock>,
@@ -40,9 +90,58 @@ pub(crate) struct WecomCallbacks {
     pub retry_scale: f64,
 }
 
+#[async_trait]
 impl Callbacks for WecomCallbacks {
     fn dialect(&self) -> &'static str {
         DIALECT
+    }
+
+    fn receivers(&self, space: SpaceId) -> Vec<Value> {
+        let corp = self.corps.by_space(space);
+        corp.and_then(|corp| corp.attrs.callback.as_ref().map(CallbackConfig::keys))
+            .into_iter()
+            .collect()
+    }
+
+    /// A new URL is checked first as WeCom's console does when one is saved: a GET with an
+    /// encrypted `echostr`, answered with its plaintext within a second (path/90930).
+    async fn update_receiver(
+        &self,
+        space: SpaceId,
+        keys: &Value,
+        remove: bool,
+        now: i64,
+    ) -> Result<ReceiverUpdate, ReceiverError> {
+        let corp = self
+            .corps
+            .by_space(space)
+            .ok_or_else(|| ReceiverError::NotFound("the corp is not served".into()))?;
+        let (value, verification) = if remove {
+            (None, None)
+        } else {
+            let keys: ReceiverKeys = serde_json::from_value(keys.clone())
+                .map_err(|e| ReceiverError::Invalid(e.to_string()))?;
+            let config = CallbackConfig::from_keys(
+                keys.callback_url.as_deref(),
+                keys.callback_token.as_deref(),
+                keys.callback_aes_key.as_deref(),
+            )
+            .map_err(ReceiverError::Invalid)?
+            .ok_or_else(|| ReceiverError::Invalid("callback_url is missing".into()))?;
+            let check = self.url_check(&corp.attrs.corp_id, &config);
+            let value = serde_json::to_value(&config).expect("a callback config serializes");
+            (Some(value), Some(check))
+        };
+        let store = &*self.corps.engine().store;
+        ReceiverUpdate::of_attr(
+            store,
+            (space, now),
+            (CORP_KIND, CORP_KEY),
+            "callback",
+            value,
+            verification,
+        )
+        .await
     }
 
     fn render(&self, space: SpaceId, changes: &[Change]) -> Vec<Callback> {
@@ -75,6 +174,7 @@ impl Callbacks for WecomCallbacks {
                     .finish();
                 let separator = if config.url.contains('?') { '&' } else { '?' };
                 Callback {
+                    method: CallbackMethod::Post,
                     change_seq: event.seq,
                     event: format!("change_contact/{}", event.change_type),
                     url: format!("{}{separator}{query}", config.url),
@@ -91,6 +191,39 @@ impl Callbacks for WecomCallbacks {
                 }
             })
             .collect()
+    }
+}
+
+impl WecomCallbacks {
+    /// The GET that checks a URL: `echostr` is a random number encrypted like a message.
+    fn url_check(&self, corp_id: &str, config: &CallbackConfig) -> Callback {
+        let key = AesKey::parse(&config.aes_key).expect("checked by from_keys");
+        let mut rng = rand::thread_rng();
+        let echo = rng
+            .gen_range(1_000_000_000_000_000u64..10_000_000_000_000_000)
+            .to_string();
+        let echostr = key.encrypt(&echo, corp_id);
+        let timestamp = self.clock.now().to_string();
+        let nonce = rng.gen_range(100_000_000u64..10_000_000_000).to_string();
+        let signature = crypto::signature(&config.token, &timestamp, &nonce, &echostr);
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("msg_signature", &signature)
+            .append_pair("timestamp", &timestamp)
+            .append_pair("nonce", &nonce)
+            .append_pair("echostr", &echostr)
+            .finish();
+        let separator = if config.url.contains('?') { '&' } else { '?' };
+        Callback {
+            method: CallbackMethod::Get,
+            change_seq: 0,
+            event: "url_verification".into(),
+            url: format!("{}{separator}{query}", config.url),
+            headers: Vec::new(),
+            body: String::new(),
+            timeout: Duration::from_secs(1),
+            retries: Vec::new(),
+            acceptance: Acceptance::Echo(echo),
+        }
     }
 }
 

@@ -87,6 +87,7 @@ pub(super) async fn redeliver(
     let client = reqwest::Client::new();
     let (status, response, error) = callbacks::send(
         &client,
+        earlier.method,
         &earlier.url,
         &earlier.headers,
         &earlier.request,

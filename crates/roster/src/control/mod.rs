@@ -7,6 +7,7 @@ mod changes;
 pub mod faults;
 pub mod journal;
 pub mod observe;
+pub mod receivers;
 mod reset;
 
 use std::sync::Arc;
@@ -141,8 +142,8 @@ impl Control {
     }
 
     /// Replace the dumped spaces' contents in one transaction, then let every dialect read
-    /// its spaces again (tokens bound to replaced credentials stop working), in this process
-    /// at once and in the others on the database as they hear of it.
+    /// its spaces again (the tokens of the spaces' earlier generation stop working), in this
+    /// process at once and in the others on the database as they hear of it.
     pub async fn load(&self, dumps: Vec<SpaceDump>) -> Result<Vec<String>, ControlError> {
         let names = dumps.iter().map(|d| d.space.to_string()).collect();
         self.engine.store.load_spaces(dumps).await?;
