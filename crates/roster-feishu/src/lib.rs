@@ -93,7 +93,9 @@ pub async fn routes(engine: Engine, retry_scale: f64) -> Result<Routes, StoreErr
         .route("/im/v1/chats/{chat_id}", get(im::routes::get_chat))
         .route(
             "/im/v1/chats/{chat_id}/members",
-            get(im::routes::list_members).post(im::routes::add_members),
+            get(im::routes::list_members)
+                .post(im::routes::add_members)
+                .delete(im::routes::remove_members),
         )
         .route("/apaas/v1/user_task/query", post(apaas::routes::query))
         .route(

@@ -108,6 +108,15 @@ impl Server {
         self.send(request).await
     }
 
+    async fn delete(&self, token: &str, path: &str, body: Value) -> Reply {
+        let request = self
+            .http
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .json(&body);
+        self.send(request).await
+    }
+
     async fn post_raw(&self, token: &str, path: &str, body: &'static str) -> Reply {
         let request = self.http.post(self.url(path)).bearer_auth(token).body(body);
         self.send(request).await
@@ -832,6 +841,58 @@ async fn user_task_operations_change_what_query_shows() {
 }
 
 const CHATS: &str = "/open-apis/im/v1/chats";
+
+#[tokio::test]
+async fn im_chat_members_are_removed_by_the_owner_or_a_bot_manager() {
+    for s in servers("feishu_apaas im chat member removal").await {
+        let acme = s.token(ACME).await;
+        let other = s.token(ACME_OTHER_APP).await;
+        let created = s
+            .post(
+                &acme,
+                &format!("{CHATS}?user_id_type=user_id&set_bot_manager=true"),
+                json!({ "name": "Ops", "owner_id": "u02", "user_id_list": ["u01", "u03"],
+                        "bot_id_list": [ACME_OTHER_APP.0] }),
+            )
+            .await;
+        let chat_id = created.data()["chat_id"].as_str().unwrap().to_string();
+        let users = format!("{CHATS}/{chat_id}/members?member_id_type=user_id");
+        let bots = format!("{CHATS}/{chat_id}/members?member_id_type=app_id");
+
+        // Refused, changing nothing: a bot that is neither owner nor manager, the owner
+        // itself, nobody who is a member, too many ids, no ids.
+        for (token, path, ids, code) in [
+            (&other, &users, json!(["u01"]), 232014),
+            (&acme, &users, json!(["u02"]), 232076),
+            (&acme, &users, json!(["zz", "u04"]), 232027),
+            (&acme, &users, json!([]), 232027),
+            (&acme, &users, json!(vec!["u01"; 51]), 99992402),
+            (&acme, &bots, json!(vec![ACME_OTHER_APP.0; 6]), 99992402),
+        ] {
+            let before = s.snapshot().await;
+            let reply = s.delete(token, path, json!({ "id_list": ids })).await;
+            assert_eq!(
+                (reply.status, reply.code()),
+                (400, code),
+                "{ids}: {}",
+                reply.body
+            );
+            assert_eq!(before, s.snapshot().await, "{ids} changed data");
+        }
+
+        let removed = s
+            .delete(&acme, &users, json!({ "id_list": ["u01", "zz"] }))
+            .await;
+        assert_eq!(removed.data()["invalid_id_list"], json!(["zz"]));
+        assert_eq!(s.member_user_ids(&acme, &chat_id, 50).await, ["u02", "u03"]);
+        let removed = s
+            .delete(&acme, &bots, json!({ "id_list": [ACME_OTHER_APP.0] }))
+            .await;
+        assert_eq!(removed.data()["invalid_id_list"], json!([]));
+        let chat = s.get(&acme, &format!("{CHATS}/{chat_id}")).await;
+        assert_eq!(chat.data()["bot_count"], "1");
+    }
+}
 
 #[tokio::test]
 async fn im_chats_create_read_and_add_members() {

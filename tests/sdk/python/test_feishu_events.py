@@ -36,6 +36,7 @@ class LarkApp:
             .register_p2_task_task_update_tenant_v1(lambda data: self.put("tenant", data))
             .register_p2_contact_user_created_v3(lambda data: self.put("user", data))
             .register_p2_im_chat_member_user_added_v1(lambda data: self.put("chat", data))
+            .register_p2_im_chat_member_user_deleted_v1(lambda data: self.put("left", data))
             .build()
         )
         self.receiver = Receiver(self.accept)
@@ -204,6 +205,38 @@ def test_users_added_to_a_chat_reach_its_bots(apps, roster):
         ("Bob", "bob", open_id(client, "bob")), ("Carol", "carol", open_id(client, "carol"))]
     # The other app's bot is not in the chat (and it subscribed to task events only).
     assert apps[OTHER_APP].receiver.quiet(0.5)
+
+
+def test_users_removed_from_a_chat_reach_its_bots(apps, roster):
+    client = client_of(roster)
+    created = client.im.v1.chat.create(
+        im.CreateChatRequest.builder().user_id_type("user_id").request_body(
+            im.CreateChatRequestBody.builder().name("Retro").user_id_list(["alice", "bob"])
+            .build()
+        ).build())
+    assert created.success(), created.msg
+    chat_id = created.data.chat_id
+
+    def delete(ids, id_type="user_id"):
+        return client.im.v1.chat_members.delete(
+            im.DeleteChatMembersRequest.builder().chat_id(chat_id).member_id_type(id_type)
+            .request_body(im.DeleteChatMembersRequestBody.builder().id_list(ids).build())
+            .build())
+
+    removed = delete(["bob", "nobody"])
+    assert removed.success(), removed.msg
+    assert removed.data.invalid_id_list == ["nobody"]
+    kind, data = apps[APP_ID].receiver.next()
+    assert (kind, data.header.event_type) == ("left", "im.chat.member.user.deleted_v1")
+    assert (data.event.chat_id, data.event.name) == (chat_id, "Retro")
+    assert [(u.name, u.user_id.user_id) for u in data.event.users] == [("Bob", "bob")]
+
+    # The bot owns the chat: it cannot be removed; nobody valid is refused; nothing is sent.
+    owner = delete([APP_ID], "app_id")
+    assert (owner.code, owner.msg) == (232076, "Can't kick chat owner.")
+    again = delete(["bob"])
+    assert again.code == 232027
+    assert apps[APP_ID].receiver.quiet(0.5) and apps[OTHER_APP].receiver.quiet(0.1)
 
 
 def test_deliveries_are_encrypted_for_an_app_with_a_key(roster):

@@ -33,12 +33,14 @@ pub(crate) const TASK_UPDATED: &str = "task.task.updated_v1";
 pub(crate) const TASK_UPDATE_TENANT: &str = "task.task.update_tenant_v1";
 pub(crate) const USER_CREATED: &str = "contact.user.created_v3";
 pub(crate) const CHAT_USERS_ADDED: &str = "im.chat.member.user.added_v1";
+pub(crate) const CHAT_USERS_DELETED: &str = "im.chat.member.user.deleted_v1";
 /// The event types roster sends (an app's `events` may name these).
 pub(crate) const EVENT_TYPES: &[&str] = &[
     TASK_UPDATED,
     TASK_UPDATE_TENANT,
     USER_CREATED,
     CHAT_USERS_ADDED,
+    CHAT_USERS_DELETED,
 ];
 
 /// What a call's plan context says about the task it changed.
@@ -46,7 +48,7 @@ pub(crate) const TASK_CREATOR_APP: &str = "task_creator_app";
 /// What a call's plan context holds of the user it created: its attrs.
 pub(crate) const CREATED_USER: &str = "created_user";
 /// What a call's plan context holds of the users it added to a chat (see `im::chat`).
-pub(crate) const ADDED_USERS: &str = "added_users";
+pub(crate) const CHAT_USERS: &str = "added_users";
 
 /// Feishu waits 3 seconds, then retries 4 times, after 15 s, 5 min, 1 h and 6 h.
 const TIMEOUT: Duration = Duration::from_secs(3);
@@ -366,16 +368,21 @@ fn user_events(space: SpaceId, plan: &[Change]) -> Option<Event> {
     })
 }
 
-/// `im.chat.member.user.added_v1` for the users a call added to a chat (its context names the
-/// bots in the chat, which receive it, and what the event tells of the chat and users).
+/// `im.chat.member.user.added_v1` for the users a call added to a chat, `deleted_v1` for those
+/// it removed (its context names the bots in the chat, which receive it, and what the event
+/// tells of the chat and users).
 fn chat_events(plan: &[Change]) -> Option<Event> {
-    let added = plan.first()?.context.as_ref()?.get(ADDED_USERS)?.clone();
-    let change = plan
-        .iter()
-        .find(|c| c.op == ChangeOp::EdgeAdded && c.subject.kind == CHAT)?;
+    let added = plan.first()?.context.as_ref()?.get(CHAT_USERS)?.clone();
+    let change = plan.iter().find(|c| {
+        matches!(c.op, ChangeOp::EdgeAdded | ChangeOp::EdgeRemoved) && c.subject.kind == CHAT
+    })?;
+    let event_type = match change.op {
+        ChangeOp::EdgeAdded => CHAT_USERS_ADDED,
+        _ => CHAT_USERS_DELETED,
+    };
     let users: Vec<String> = plan
         .iter()
-        .filter(|c| c.op == ChangeOp::EdgeAdded && c.subject.kind == CHAT)
+        .filter(|c| c.op == change.op && c.subject.kind == CHAT)
         .filter_map(|c| c.member.as_ref().filter(|m| m.kind == USER))
         .map(|m| m.key.clone())
         .collect();
@@ -384,7 +391,7 @@ fn chat_events(plan: &[Change]) -> Option<Event> {
     Some(Event {
         seq: plan.last()?.seq,
         at: change.at,
-        event_type: CHAT_USERS_ADDED,
+        event_type,
         apps: Some(bots),
         body: Box::new(move |app| {
             let tenant = &app.tenant.key;

@@ -6,14 +6,14 @@
 //! looking outside the caller's space.
 
 use roster_core::{
-    batch_outcomes, AddEdges, AddPolicy, Direction, Entity, EntityId, Outcome, Refusal, StepId,
-    StoreError, Target, WritePlan,
+    batch_outcomes, AddEdges, AddPolicy, Direction, Entity, EntityId, Outcome, Refusal,
+    RemoveEdges, StepId, StoreError, Target, WritePlan,
 };
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::auth::Caller;
-use crate::events::ADDED_USERS;
+use crate::events::CHAT_USERS;
 use crate::tenants::{App, Feishu, Tenant};
 use crate::tokens::{random_hex, TokenKind};
 
@@ -110,10 +110,7 @@ pub async fn add(
     members: &[EntityId],
     operator: Option<EntityId>,
 ) -> Result<Vec<(EntityId, Outcome)>, MembershipError> {
-    let mut plan = WritePlan::new(tenant.space.id, feishu.now());
-    if kind == Members::Users {
-        plan.context = added_users(feishu, tenant, chat, members, operator).await?;
-    }
+    let mut plan = members_plan(feishu, tenant, chat, kind, members, operator).await?;
     let Some(step) = add_step(&mut plan, tenant, chat.id.into(), kind, members) else {
         return Ok(Vec::new());
     };
@@ -121,10 +118,51 @@ pub async fn add(
     membership(batch_outcomes(applied, step)?)
 }
 
-/// What `im.chat.member.user.added_v1` tells of users added to `chat`: the chat's name, the
-/// bots in it (the apps that receive it), the users' names and the operator. Read only when an
-/// app of the tenant subscribes to events.
-async fn added_users(
+/// Remove members in one batch; those that were members (and are no more).
+pub async fn remove(
+    feishu: &Feishu,
+    tenant: &Tenant,
+    chat: &Entity,
+    kind: Members,
+    members: &[EntityId],
+    operator: Option<EntityId>,
+) -> Result<Vec<EntityId>, StoreError> {
+    let mut plan = members_plan(feishu, tenant, chat, kind, members, operator).await?;
+    let step = plan.remove_edges(RemoveEdges {
+        subject: chat.id.into(),
+        relation: kind.relation().into(),
+        members: members.to_vec(),
+        reciprocal: None,
+    });
+    let applied = feishu.engine.store.apply(plan).await?;
+    Ok(applied
+        .outcomes(step)
+        .iter()
+        .filter(|(_, outcome)| *outcome == Outcome::Removed)
+        .map(|(member, _)| *member)
+        .collect())
+}
+
+/// A plan changing `chat`'s members, with what its events will tell of the users.
+async fn members_plan(
+    feishu: &Feishu,
+    tenant: &Tenant,
+    chat: &Entity,
+    kind: Members,
+    members: &[EntityId],
+    operator: Option<EntityId>,
+) -> Result<WritePlan, StoreError> {
+    let mut plan = WritePlan::new(tenant.space.id, feishu.now());
+    if kind == Members::Users {
+        plan.context = changed_users(feishu, tenant, chat, members, operator).await?;
+    }
+    Ok(plan)
+}
+
+/// What `im.chat.member.user.added_v1` and `deleted_v1` tell of users added to or removed
+/// from `chat`: the chat's name, the bots in it (the apps that receive it), the users' names
+/// and the operator. Read only when an app of the tenant subscribes to events.
+async fn changed_users(
     feishu: &Feishu,
     tenant: &Tenant,
     chat: &Entity,
@@ -153,7 +191,7 @@ async fn added_users(
         .filter_map(|id| entities.get(id))
         .map(|user| (user.key.clone(), user.attrs["name"].clone()))
         .collect();
-    Ok(Some(json!({ ADDED_USERS: {
+    Ok(Some(json!({ CHAT_USERS: {
         "chat_name": chat.attrs["name"],
         "i18n_names": chat.attrs["i18n_names"],
         "bots": bots,

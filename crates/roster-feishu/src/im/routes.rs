@@ -1,4 +1,5 @@
-//! `POST /im/v1/chats`, `GET /im/v1/chats/:chat_id`, `GET` and `POST /im/v1/chats/:chat_id/members`.
+//! `POST /im/v1/chats`, `GET /im/v1/chats/:chat_id`, `GET`, `POST` and `DELETE
+//! /im/v1/chats/:chat_id/members`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,12 +11,13 @@ use serde_json::{json, Value};
 
 use super::chat::{self, Found, Members, MembershipError};
 use super::{
-    error, CHAT_FULL, INVALID_CHAT_ID, INVALID_PARAMETER, NOT_IN_CHAT, NO_VALID_MEMBERS,
-    OTHER_TENANT, PUBLIC_CHAT_NAME, UNAVAILABLE_IDS,
+    error, CHAT_FULL, INVALID_CHAT_ID, INVALID_PARAMETER, NOT_IN_CHAT, NO_PERMISSION,
+    NO_VALID_MEMBERS, OTHER_TENANT, OWNER_STAYS, PUBLIC_CHAT_NAME, UNAVAILABLE_IDS,
 };
 use crate::auth::{Accepting, Caller, TenantOnly, TenantOrUser};
 use crate::directory::{refuse_unknown, render, resolve, resolve_all, unresolved, IdType};
 use crate::tenants::{App, Feishu, Tenant};
+use crate::tokens::TokenKind;
 use crate::wire::{success, ApiError, ApiResult, JsonBody, QueryParams};
 
 /// Users per create or add-members call, and bots per call.
@@ -401,34 +403,19 @@ pub struct AddMembers {
     id_list: Option<Vec<String>>,
 }
 
-/// `POST /open-apis/im/v1/chats/:chat_id/members`: users (by `member_id_type`) or bots
-/// (`member_id_type=app_id`). `succeed_type=1` adds the ids that exist and lists the others.
-pub async fn add_members(
-    State(feishu): State<Arc<Feishu>>,
-    Accepting(caller): TenantOrUser,
-    query: QueryParams,
-    Path(chat_id): Path<String>,
-    JsonBody(body): JsonBody<AddMembers>,
-) -> ApiResult {
-    // `member_id_type=app_id` names bots; the other types name users.
-    let id_type = match query.get("member_id_type") {
-        Some("app_id") => None,
-        _ => Some(IdType::from_query(&query, "member_id_type")?),
-    };
-    let side = match id_type {
-        Some(_) => Members::Users,
-        None => Members::Bots,
-    };
-    let lenient = match query.int("succeed_type")?.unwrap_or(0) {
-        0 | 2 => false,
-        1 => true,
-        _ => {
-            return Err(ApiError::field_validation(
-                "succeed_type",
-                "succeed_type must be 0, 1 or 2",
-            ))
-        }
-    };
+/// `member_id_type`: `app_id` names bots; the other types name users.
+fn member_ids(query: &QueryParams) -> Result<(Option<IdType>, Members), ApiError> {
+    Ok(match query.get("member_id_type") {
+        Some("app_id") => (None, Members::Bots),
+        _ => (
+            Some(IdType::from_query(query, "member_id_type")?),
+            Members::Users,
+        ),
+    })
+}
+
+/// The request's ids: at least one, at most a call's worth of `side`.
+fn id_list(body: AddMembers, side: Members) -> Result<Vec<String>, ApiError> {
     let ids = body.id_list.unwrap_or_default();
     if ids.is_empty() {
         return Err(error(NO_VALID_MEMBERS));
@@ -440,15 +427,49 @@ pub async fn add_members(
     if ids.len() > per_call {
         return Err(too_many("id_list", per_call));
     }
-    let chat = joined_chat(&feishu, &caller, &chat_id).await?;
-    let tenant = caller.tenant();
-    let found: HashMap<String, EntityId> = match id_type {
-        Some(id_type) => resolve(&feishu, &caller.app, id_type, &ids).await?,
+    Ok(ids)
+}
+
+/// The entities `ids` name: users by `id_type`, or bots by app_id when it is none.
+async fn found_members(
+    feishu: &Feishu,
+    caller: &Caller,
+    id_type: Option<IdType>,
+    ids: &[String],
+) -> Result<HashMap<String, EntityId>, ApiError> {
+    Ok(match id_type {
+        Some(id_type) => resolve(feishu, &caller.app, id_type, ids).await?,
         None => ids
             .iter()
-            .filter_map(|id| bot(&feishu, tenant, id).map(|b| (id.clone(), b)))
+            .filter_map(|id| bot(feishu, caller.tenant(), id).map(|b| (id.clone(), b)))
             .collect(),
+    })
+}
+
+/// `POST /open-apis/im/v1/chats/:chat_id/members`: users (by `member_id_type`) or bots
+/// (`member_id_type=app_id`). `succeed_type=1` adds the ids that exist and lists the others.
+pub async fn add_members(
+    State(feishu): State<Arc<Feishu>>,
+    Accepting(caller): TenantOrUser,
+    query: QueryParams,
+    Path(chat_id): Path<String>,
+    JsonBody(body): JsonBody<AddMembers>,
+) -> ApiResult {
+    let (id_type, side) = member_ids(&query)?;
+    let lenient = match query.int("succeed_type")?.unwrap_or(0) {
+        0 | 2 => false,
+        1 => true,
+        _ => {
+            return Err(ApiError::field_validation(
+                "succeed_type",
+                "succeed_type must be 0, 1 or 2",
+            ))
+        }
     };
+    let ids = id_list(body, side)?;
+    let chat = joined_chat(&feishu, &caller, &chat_id).await?;
+    let tenant = caller.tenant();
+    let found = found_members(&feishu, &caller, id_type, &ids).await?;
     let missing = unresolved(&ids, &found);
     if !missing.is_empty() && !lenient {
         return Err(match id_type {
@@ -468,4 +489,49 @@ pub async fn add_members(
         "not_existed_id_list": missing,
         "pending_approval_id_list": [],
     })))
+}
+
+/// `DELETE /open-apis/im/v1/chats/:chat_id/members`: users (by `member_id_type`) or bots
+/// (`member_id_type=app_id`) out of the chat, by its owner or one of its bot managers; never
+/// the owner. Ids that name no member come back in `invalid_id_list`; when none does, 232027.
+pub async fn remove_members(
+    State(feishu): State<Arc<Feishu>>,
+    Accepting(caller): TenantOrUser,
+    query: QueryParams,
+    Path(chat_id): Path<String>,
+    JsonBody(body): JsonBody<AddMembers>,
+) -> ApiResult {
+    let (id_type, side) = member_ids(&query)?;
+    let ids = id_list(body, side)?;
+    let chat = chat_of(&feishu, &caller, &chat_id).await?;
+    let operator = match caller.user {
+        Some(user) if caller.kind == TokenKind::User => user,
+        _ => caller.app.entity,
+    };
+    let bot_manager = caller.kind != TokenKind::User
+        && chat.attrs["bot_managers"]
+            .as_array()
+            .is_some_and(|ids| ids.iter().any(|id| id == caller.app.app_id.as_str()));
+    if chat.owner != Some(operator) && !bot_manager {
+        return Err(error(NO_PERMISSION));
+    }
+    let tenant = caller.tenant();
+    let found = found_members(&feishu, &caller, id_type, &ids).await?;
+    let members = chat::distinct(ids.iter().filter_map(|id| found.get(id).copied()));
+    if chat.owner.is_some_and(|owner| members.contains(&owner)) {
+        return Err(error(OWNER_STAYS));
+    }
+    let removed = chat::remove(&feishu, tenant, &chat, side, &members, caller.user).await?;
+    if removed.is_empty() {
+        return Err(error(NO_VALID_MEMBERS));
+    }
+    let invalid: Vec<&String> = ids
+        .iter()
+        .filter(|id| {
+            found
+                .get(*id)
+                .is_none_or(|member| !removed.contains(member))
+        })
+        .collect();
+    Ok(success(json!({ "invalid_id_list": invalid })))
 }
