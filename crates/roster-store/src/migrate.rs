@@ -56,9 +56,9 @@ impl PgStore {
             if applied.is_some() {
                 continue;
             }
-            for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-                tx.execute(statement).await.map_err(backend)?;
-            }
+            // The whole file in one simple-protocol round trip: statements and comments as
+            // written, no splitting on semicolons.
+            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(backend)?;
             sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)")
                 .bind(version)
                 .execute(&mut *tx)
