@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use crate::model::*;
 use crate::plan::{Applied, Refusal, StepId, WritePlan};
 use crate::{
-    Change, Coordinator, DeliveryAttempt, EntitySearch, NamedEdge, RelationCount, SpaceCounts,
-    SpaceDump,
+    Change, Coordinator, DeliveryAttempt, EntitySearch, NamedEdge, RelationCount, Resend,
+    SpaceCounts, SpaceDump,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -187,6 +187,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<i64, StoreError>;
     /// The attempts of `space` with a re-send to come.
     async fn pending_resends(&self, space: SpaceId) -> Result<Vec<DeliveryAttempt>, StoreError>;
+    /// Replace the re-send of `attempt` with `claimed` if it is still `expected`: whether
+    /// this caller now owns it (no other process, no dropped one, sends it meanwhile).
+    async fn claim_resend(
+        &self,
+        attempt: i64,
+        expected: &Resend,
+        claimed: &Resend,
+    ) -> Result<bool, StoreError>;
+    /// Cancel every re-send still to come in `space` (its receiver changed).
+    async fn drop_resends(&self, space: SpaceId) -> Result<(), StoreError>;
     /// Delivery attempts (of `space`, or of all) with ids after `after`, oldest first.
     async fn attempts(
         &self,

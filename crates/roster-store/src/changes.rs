@@ -234,6 +234,34 @@ pub(crate) async fn record_attempt(
     Ok(id)
 }
 
+pub(crate) async fn claim_resend(
+    pool: &PgPool,
+    attempt: i64,
+    expected: &Resend,
+    claimed: &Resend,
+) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("UPDATE delivery_attempts SET resend = $3 WHERE id = $1 AND resend = $2")
+            .bind(attempt)
+            .bind(resend_text(&Some(expected.clone())))
+            .bind(resend_text(&Some(claimed.clone())))
+            .execute(pool)
+            .await
+            .map_err(backend)?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) async fn drop_resends(pool: &PgPool, space: SpaceId) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE delivery_attempts SET resend = NULL WHERE space_id = $1 AND resend IS NOT NULL",
+    )
+    .bind(space)
+    .execute(pool)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
 pub(crate) async fn pending_resends(
     pool: &PgPool,
     space: SpaceId,

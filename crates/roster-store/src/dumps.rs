@@ -74,7 +74,9 @@ pub(crate) trait LoadTx: Tx {
         key: &str,
         limits: &str,
     ) -> Result<SpaceId, Self::Error>;
-    /// The space's rows as they stand, no writer of the space running meanwhile.
+    /// Keep every writer of the space out until the transaction ends.
+    async fn lock_space(&mut self, space: SpaceId) -> Result<(), Self::Error>;
+    /// The space's rows as they stand.
     async fn space_rows(&mut self, space: SpaceId) -> Result<SpaceRows, StoreError>;
     /// Delete every entity, alias, edge and counter of the space.
     async fn clear_space(&mut self, space: SpaceId) -> Result<(), Self::Error>;
@@ -141,6 +143,7 @@ pub(crate) async fn load_space<T: LoadTx>(
     let space = tx
         .upsert_space(&dump.space.dialect, &dump.space.key, &limits)
         .await?;
+    tx.lock_space(space).await?;
     let mut current = tx.space_rows(space).await.map_err(LoadError::Read)?;
     if !keeps_order(
         current
@@ -185,6 +188,8 @@ pub(crate) async fn load_space<T: LoadTx>(
     // Edges: those to remove (by ids) and those to add (by names, in the dump's order).
     let mut dumped_edges = Vec::with_capacity(dump.edges.len());
     let mut dumped_set = HashSet::with_capacity(dump.edges.len());
+    // An edge is keyed without its time: the same one twice is a contradiction at any times.
+    let mut keys = HashSet::with_capacity(dump.edges.len());
     for edge in &dump.edges {
         let named_edge = (
             name(&edge.subject),
@@ -192,7 +197,8 @@ pub(crate) async fn load_space<T: LoadTx>(
             name(&edge.member),
             edge.created_at,
         );
-        if !dumped_set.insert(named_edge) {
+        dumped_set.insert(named_edge);
+        if !keys.insert((named_edge.0, named_edge.1, named_edge.2)) {
             return Err(invalid(format!(
                 "the {} edge {}/{} -> {}/{} appears twice",
                 edge.relation,
@@ -419,4 +425,27 @@ fn keeps_order<T: PartialEq>(
     current
         .filter(|item| kept(item))
         .all(|item| wanted.next().is_some_and(|w| w == item))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keeps_order;
+
+    fn keeps(current: &[u8], wanted: &[u8]) -> bool {
+        keeps_order(current.iter(), wanted.iter(), |x| wanted.contains(x))
+    }
+
+    #[test]
+    fn kept_rows_must_be_the_wanted_ones_first_in_their_order() {
+        assert!(keeps(&[], &[1, 2]));
+        assert!(keeps(&[1, 2], &[1, 2]));
+        assert!(
+            keeps(&[1, 2, 9], &[1, 2, 3]),
+            "stale rows go, new ones come after"
+        );
+        assert!(keeps(&[1, 9, 2], &[1, 2, 3]));
+        assert!(!keeps(&[2, 1], &[1, 2]), "kept out of order");
+        assert!(!keeps(&[1, 3], &[1, 2, 3]), "2 would come after 3");
+        assert!(!keeps(&[2], &[1, 2]), "1 would come after 2");
+    }
 }

@@ -58,7 +58,10 @@ impl PgStore {
             }
             // The whole file in one simple-protocol round trip: statements and comments as
             // written, no splitting on semicolons.
-            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(backend)?;
+            sqlx::raw_sql(sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
             sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)")
                 .bind(version)
                 .execute(&mut *tx)

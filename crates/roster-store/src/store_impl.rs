@@ -392,6 +392,19 @@ impl Store for PgStore {
         changes::pending_resends(&self.pool, space).await
     }
 
+    async fn claim_resend(
+        &self,
+        attempt: i64,
+        expected: &Resend,
+        claimed: &Resend,
+    ) -> Result<bool, StoreError> {
+        changes::claim_resend(&self.pool, attempt, expected, claimed).await
+    }
+
+    async fn drop_resends(&self, space: SpaceId) -> Result<(), StoreError> {
+        changes::drop_resends(&self.pool, space).await
+    }
+
     async fn attempts(
         &self,
         space: Option<SpaceId>,

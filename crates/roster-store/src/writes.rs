@@ -572,14 +572,23 @@ impl LoadTx for PgTx<'_> {
         .await
     }
 
-    /// The space's entities are locked first: writers that hold them finish before, and
-    /// writers that come after wait for the load.
+    /// The space's row (which every insert of an entity of the space key-share locks through
+    /// its foreign key), then its entities (which writers lock before they change them or
+    /// their edges): writers that hold either finish first, and those that come after wait.
+    async fn lock_space(&mut self, space: SpaceId) -> Result<(), sqlx::Error> {
+        for sql in [
+            "SELECT id FROM spaces WHERE id = $1 FOR UPDATE",
+            "SELECT id FROM entities WHERE space_id = $1 ORDER BY id FOR UPDATE",
+        ] {
+            sqlx::query(sql)
+                .bind(space)
+                .execute(&mut *self.conn)
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn space_rows(&mut self, space: SpaceId) -> Result<SpaceRows, StoreError> {
-        sqlx::query("SELECT id FROM entities WHERE space_id = $1 ORDER BY id FOR UPDATE")
-            .bind(space)
-            .execute(&mut *self.conn)
-            .await
-            .map_err(StoreError::backend)?;
         crate::store_impl::space_rows(self.conn, space).await
     }
 

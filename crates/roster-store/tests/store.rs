@@ -1726,6 +1726,16 @@ async fn delivery_cursor_moves_from_where_it_is(f: Fixture) {
             ..attempt.clone()
         }]
     );
+    // One claimant wins a re-send; one that read it before loses it.
+    let claimed = Resend {
+        due_ms: 9_000,
+        ..resend.clone()
+    };
+    assert!(store.claim_resend(first, &resend, &claimed).await.unwrap());
+    assert!(!store.claim_resend(first, &resend, &claimed).await.unwrap());
+    let pending = store.pending_resends(f.space.id).await.unwrap();
+    assert_eq!(pending[0].resend, Some(claimed.clone()));
+    assert!(store.claim_resend(first, &claimed, &resend).await.unwrap());
     // The re-send, answered, ends the pending one in the same write.
     let answered = DeliveryAttempt {
         attempt: 2,
@@ -1744,7 +1754,7 @@ async fn delivery_cursor_moves_from_where_it_is(f: Fixture) {
             DeliveryAttempt {
                 id: first,
                 resend: None,
-                ..attempt
+                ..attempt.clone()
             },
             DeliveryAttempt {
                 id: second,
@@ -1753,4 +1763,11 @@ async fn delivery_cursor_moves_from_where_it_is(f: Fixture) {
         ]
     );
     assert_eq!(store.attempts(None, first, 10).await.unwrap(), listed[1..]);
+
+    // A receiver change drops what is still to come.
+    let third = store.record_attempt(&attempt, None).await.unwrap();
+    assert_eq!(store.pending_resends(f.space.id).await.unwrap().len(), 1);
+    store.drop_resends(f.space.id).await.unwrap();
+    assert_eq!(store.pending_resends(f.space.id).await.unwrap(), []);
+    assert!(!store.claim_resend(third, &resend, &claimed).await.unwrap());
 }

@@ -23,6 +23,8 @@ const POLL: Duration = Duration::from_millis(100);
 const TAKE_OVER: Duration = Duration::from_secs(1);
 /// Changes read at once.
 const BATCH: u32 = 500;
+/// How much longer than one try's timeout a claimed re-send stays claimed.
+const CLAIM_MARGIN_MS: i64 = 5_000;
 /// A receiver's answer is recorded up to this many bytes.
 const RESPONSE_BYTES: usize = 4096;
 
@@ -207,6 +209,24 @@ impl Worker {
             loop {
                 let wait = resend.due_ms.saturating_sub(wall_ms()).max(0) as u64;
                 tokio::time::sleep(Duration::from_millis(wait)).await;
+                // Claimed for the length of one try: another process taking it up meanwhile
+                // (or a receiver change, which drops it) ends this chain; a crash before the
+                // try is recorded leaves it due again once the claim lapses.
+                let claimed = Resend {
+                    due_ms: wall_ms()
+                        .saturating_add(millis(&delivery.timeout) as i64)
+                        .saturating_add(CLAIM_MARGIN_MS),
+                    ..resend.clone()
+                };
+                let store = &worker.engine.store;
+                match store.claim_resend(follows, &resend, &claimed).await {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(e) => {
+                        tracing::warn!(dialect = worker.dialect.dialect(), "callbacks: {e}");
+                        return;
+                    }
+                }
                 let tried = worker
                     .try_once(&space, &delivery, attempt, Some(follows), &resend.then_ms)
                     .await;

@@ -234,9 +234,10 @@ async fn readyz(State(engine): State<Engine>) -> Response {
 
 /// How long a client may take to finish its TLS handshake.
 const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
-/// How long a client may take to send a request's head once it started one: a connection
-/// that stalls mid-head is closed rather than held (and rather than holding up a shutdown).
-const HEAD_READ: Duration = Duration::from_secs(10);
+/// How long a connection may wait for a request's head to arrive in full (hyper counts an idle
+/// keep-alive connection as waiting for the next head): nginx's default keep-alive timeout,
+/// so that neither a client that stalls mid-head nor one that went away holds a connection.
+const HEAD_READ: Duration = Duration::from_secs(75);
 /// How long a shutdown waits for the requests in flight. Under the 30 s most supervisors
 /// (systemd, Kubernetes, test harnesses) give a process between SIGTERM and SIGKILL.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -283,14 +284,14 @@ async fn serve(
         }
     }
     drop(listener);
-    let open = graceful.count();
+    let connections = graceful.count();
     if tokio::time::timeout(DRAIN, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!(
-            open,
-            "requests still running after {DRAIN:?}; closing their connections"
+            connections,
+            "connections still busy after {DRAIN:?}; closing them"
         );
     }
 }

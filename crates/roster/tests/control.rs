@@ -275,6 +275,27 @@ async fn reset_leaves_exactly_the_seeds_state(server: TestServer) {
         .body(saved.clone());
     assert_eq!(request.send().await.unwrap().status(), 200);
     assert_eq!(snapshot().await, saved);
+
+    // The same edge twice, at two times, is a file that contradicts itself: refused whole.
+    let edge = saved.lines().find(|l| l.starts_with(r#"{"edge""#)).unwrap();
+    let mut twice: Value = serde_json::from_str(edge).unwrap();
+    twice["edge"]["created_at"] = json!(twice["edge"]["created_at"].as_i64().unwrap() + 1);
+    let contradicting = saved.replacen(edge, &format!("{edge}\n{twice}"), 1);
+    let url = format!("{}/_roster/snapshot", client.base);
+    let request = client
+        .http
+        .post(url)
+        .bearer_auth(ADMIN_TOKEN)
+        .body(contradicting);
+    let refused = request.send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let answer: Value = refused.json().await.unwrap();
+    assert!(
+        answer["error"].as_str().unwrap().contains("appears twice"),
+        "{answer}"
+    );
+    assert_eq!(snapshot().await, saved);
+
     assert_eq!(reset().await.0, 200);
     assert_eq!(snapshot().await, seeded);
 

@@ -257,7 +257,7 @@ async fn three_processes_on_one_database_behave_as_one_server() {
         .unwrap();
     assert_eq!(reset.status(), 200);
     loop {
-        // The corp's credentials record is new: every process refuses the earlier token.
+        // The corp's generation went up: every process refuses the earlier token.
         let answers = concurrently((0..PROCESSES).map(|i| {
             let (client, token) = (cluster.client(i), wecom_token.clone());
             async move {

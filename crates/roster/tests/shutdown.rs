@@ -1,6 +1,6 @@
 //! A graceful stop of the real binary (SIGTERM) is not held up by clients: a connection that
-//! never sent a byte is closed at once, one that stalls halfway through a request's head is
-//! closed after the head timeout, and the database (with PostgreSQL's LISTEN connection) closes.
+//! never sent a byte is closed at once, one that stalls halfway through a request's head once
+//! the drain time is up, and the database (with PostgreSQL's LISTEN connection) closes.
 //! SQLite always; PostgreSQL too when ROSTER_TEST_DATABASE_URL is set.
 
 mod common;
@@ -12,8 +12,8 @@ use std::time::Duration;
 use common::process::Server;
 use roster_store::test_support::{postgres_url, scratch_postgres};
 
-/// Far above the server's own bounds (10 s for a head, 10 s of drain), far below the 30 s a
-/// supervisor waits before SIGKILL.
+/// Far above the server's drain time (10 s), far below the 30 s a supervisor waits before
+/// SIGKILL.
 const STOP_LIMIT: Duration = Duration::from_secs(25);
 
 async fn stops_despite_idle_and_stalled_clients(database: Option<String>) {

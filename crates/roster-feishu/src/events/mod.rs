@@ -47,7 +47,8 @@ pub(crate) const EVENT_TYPES: &[&str] = &[
 pub(crate) const TASK_CREATOR_APP: &str = "task_creator_app";
 /// What a call's plan context holds of the user it created: its attrs.
 pub(crate) const CREATED_USER: &str = "created_user";
-/// What a call's plan context holds of the users it added to a chat (see `im::chat`).
+/// What a call's plan context holds of the users it added to or removed from a chat (see
+/// `im::chat`); the value is older than removals, and change-log rows keep it.
 pub(crate) const CHAT_USERS: &str = "added_users";
 
 /// Feishu waits 3 seconds, then retries 4 times, after 15 s, 5 min, 1 h and 6 h.

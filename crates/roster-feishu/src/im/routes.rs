@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use roster_core::{Direction, Entity, EntityId, PageRequest};
+use roster_core::{Direction, Entity, EntityId, PageRequest, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -521,7 +521,15 @@ pub async fn remove_members(
     if chat.owner.is_some_and(|owner| members.contains(&owner)) {
         return Err(error(OWNER_STAYS));
     }
-    let removed = chat::remove(&feishu, tenant, &chat, side, &members, caller.user).await?;
+    if members.is_empty() {
+        return Err(error(NO_VALID_MEMBERS));
+    }
+    let removed = match chat::remove(&feishu, tenant, &chat, side, &members, caller.user).await {
+        Ok(removed) => removed,
+        // The chat was deleted meanwhile.
+        Err(StoreError::Refused { .. }) => return Err(error(INVALID_CHAT_ID)),
+        Err(e) => return Err(e.into()),
+    };
     if removed.is_empty() {
         return Err(error(NO_VALID_MEMBERS));
     }

@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use roster_core::{Change, DeliveryAttempt, SpaceId, StoreError};
+use roster_core::{Change, DeliveryAttempt, Resend, SpaceId, StoreError};
 
 use crate::changes::{
     attempt, change, json_text, resend_text, AttemptRow, ChangeRow, ATTEMPT_COLUMNS, CHANGE_COLUMNS,
@@ -86,6 +86,30 @@ pub(super) fn record_attempt(
         ],
         |row| row.get(0),
     )
+}
+
+pub(super) fn claim_resend(
+    conn: &Connection,
+    attempt: i64,
+    expected: &Resend,
+    claimed: &Resend,
+) -> rusqlite::Result<bool> {
+    let done = conn
+        .prepare_cached("UPDATE delivery_attempts SET resend = ?3 WHERE id = ?1 AND resend = ?2")?
+        .execute(params![
+            attempt,
+            resend_text(&Some(expected.clone())),
+            resend_text(&Some(claimed.clone()))
+        ])?;
+    Ok(done == 1)
+}
+
+pub(super) fn drop_resends(conn: &Connection, space: SpaceId) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE delivery_attempts SET resend = NULL WHERE space_id = ?1 AND resend IS NOT NULL",
+    )?
+    .execute([space])?;
+    Ok(())
 }
 
 pub(super) fn pending_resends(

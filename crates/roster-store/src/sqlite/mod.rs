@@ -648,6 +648,32 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn claim_resend(
+        &self,
+        attempt: i64,
+        expected: &Resend,
+        claimed: &Resend,
+    ) -> Result<bool, StoreError> {
+        let (expected, claimed) = (expected.clone(), claimed.clone());
+        self.threads
+            .write(move |conn| {
+                changes::claim_resend(conn, attempt, &expected, &claimed)
+                    .map(|claimed| (claimed, true))
+                    .map_err(StoreError::backend)
+            })
+            .await
+    }
+
+    async fn drop_resends(&self, space: SpaceId) -> Result<(), StoreError> {
+        self.threads
+            .write(move |conn| {
+                changes::drop_resends(conn, space)
+                    .map(|()| ((), true))
+                    .map_err(StoreError::backend)
+            })
+            .await
+    }
+
     async fn attempts(
         &self,
         space: Option<SpaceId>,

@@ -410,6 +410,11 @@ impl LoadTx for SqliteTx<'_> {
             .query_row(params![dialect, key, limits], |row| row.get(0))
     }
 
+    /// SQLite's one writer holds the whole database: nothing to lock.
+    async fn lock_space(&mut self, _space: SpaceId) -> Result<(), rusqlite::Error> {
+        Ok(())
+    }
+
     async fn space_rows(&mut self, space: SpaceId) -> Result<SpaceRows, StoreError> {
         super::space_rows(self.0, space)
     }

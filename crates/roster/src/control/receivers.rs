@@ -92,7 +92,11 @@ impl Receivers {
         }
         let store = &self.engine.store;
         match store.apply(update.plan).await {
-            Ok(_) => {}
+            // Re-sends still to come were for the receiver as it was.
+            Ok(_) => store
+                .drop_resends(space.id)
+                .await
+                .map_err(|e| ControlError::from(e).into_response())?,
             Err(StoreError::Refused { .. }) => {
                 let why = "the receiver changed meanwhile; nothing changed, try again";
                 return Err(error(StatusCode::CONFLICT, why));
