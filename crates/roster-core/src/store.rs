@@ -187,11 +187,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<i64, StoreError>;
     /// The attempts of `space` with a re-send to come.
     async fn pending_resends(&self, space: SpaceId) -> Result<Vec<DeliveryAttempt>, StoreError>;
-    /// Replace the re-send of `attempt` with `claimed` if it is still `expected`: whether
-    /// this caller now owns it (no other process, no dropped one, sends it meanwhile).
+    /// Replace the re-send of `attempt` (of `space`) with `claimed` if it is still
+    /// `expected`: whether this caller now owns it (no other process sends it meanwhile, and
+    /// a dropped one is not sent).
     async fn claim_resend(
         &self,
-        attempt: i64,
+        (space, attempt): (SpaceId, i64),
         expected: &Resend,
         claimed: &Resend,
     ) -> Result<bool, StoreError>;

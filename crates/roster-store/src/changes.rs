@@ -203,7 +203,8 @@ pub(crate) async fn record_attempt(
 ) -> Result<i64, StoreError> {
     let mut tx = pool.begin().await.map_err(backend)?;
     if let Some(earlier) = follows {
-        sqlx::query("UPDATE delivery_attempts SET resend = NULL WHERE id = $1")
+        sqlx::query("UPDATE delivery_attempts SET resend = NULL WHERE space_id = $1 AND id = $2")
+            .bind(a.space)
             .bind(earlier)
             .execute(&mut *tx)
             .await
@@ -236,18 +237,20 @@ pub(crate) async fn record_attempt(
 
 pub(crate) async fn claim_resend(
     pool: &PgPool,
-    attempt: i64,
+    (space, attempt): (SpaceId, i64),
     expected: &Resend,
     claimed: &Resend,
 ) -> Result<bool, StoreError> {
-    let done =
-        sqlx::query("UPDATE delivery_attempts SET resend = $3 WHERE id = $1 AND resend = $2")
-            .bind(attempt)
-            .bind(resend_text(&Some(expected.clone())))
-            .bind(resend_text(&Some(claimed.clone())))
-            .execute(pool)
-            .await
-            .map_err(backend)?;
+    let done = sqlx::query(
+        "UPDATE delivery_attempts SET resend = $4 WHERE space_id = $1 AND id = $2 AND resend = $3",
+    )
+    .bind(space)
+    .bind(attempt)
+    .bind(resend_text(&Some(expected.clone())))
+    .bind(resend_text(&Some(claimed.clone())))
+    .execute(pool)
+    .await
+    .map_err(backend)?;
     Ok(done.rows_affected() == 1)
 }
 

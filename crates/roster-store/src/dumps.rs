@@ -372,7 +372,8 @@ pub(crate) async fn load_space<T: LoadTx>(
             by_entity.into_iter().filter(|(_, n)| *n != 0).collect();
         if !deltas.is_empty() {
             deltas.sort_unstable();
-            tx.bump_counters(relation, direction, &deltas).await?;
+            tx.bump_counters(space, relation, direction, &deltas)
+                .await?;
         }
     }
     Ok(())

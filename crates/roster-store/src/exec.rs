@@ -39,12 +39,6 @@ pub(crate) fn direction_code(direction: Direction) -> i64 {
 pub(crate) trait Tx {
     type Error;
 
-    /// The space of the entity, if it exists.
-    async fn entity_space(
-        &mut self,
-        id: EntityId,
-        lock: RowLock,
-    ) -> Result<Option<SpaceId>, Self::Error>;
     /// Which of `ids` are entities of `space`.
     async fn in_space(
         &mut self,
@@ -104,21 +98,30 @@ pub(crate) trait Tx {
         space: SpaceId,
         id: EntityId,
     ) -> Result<Vec<(EntityId, String, EntityId)>, Self::Error>;
-    /// Delete the entity with its own counters and aliases (its edges are gone already).
-    async fn delete_entity_rows(&mut self, id: EntityId) -> Result<(), Self::Error>;
+    /// Delete the entity (of `space`) with its own counters and aliases (its edges are gone
+    /// already).
+    async fn delete_entity_rows(&mut self, space: SpaceId, id: EntityId)
+        -> Result<(), Self::Error>;
 
-    /// Lock the counter rows (creating missing ones at zero), in the order given.
-    async fn lock_counters(&mut self, keys: &[CounterKey<'_>]) -> Result<(), Self::Error>;
-    /// The counts of `entities` (absent: zero).
+    /// Lock the counter rows of entities of `space` (creating missing ones at zero), in the
+    /// order given.
+    async fn lock_counters(
+        &mut self,
+        space: SpaceId,
+        keys: &[CounterKey<'_>],
+    ) -> Result<(), Self::Error>;
+    /// The counts of `entities` of `space` (absent: zero).
     async fn counters(
         &mut self,
+        space: SpaceId,
         entities: &[EntityId],
         relation: &str,
         direction: Direction,
     ) -> Result<HashMap<EntityId, i64>, Self::Error>;
-    /// Add each delta to its counter, creating missing ones.
+    /// Add each delta to its counter (of an entity of `space`), creating missing ones.
     async fn bump_counters(
         &mut self,
+        space: SpaceId,
         relation: &str,
         direction: Direction,
         deltas: &[(EntityId, i64)],
@@ -322,9 +325,7 @@ pub(crate) async fn apply<T: Tx>(
                     .await?
                 {
                     Some(entity) => Ok(StepResult::Entity(entity)),
-                    None if tx.entity_space(id, RowLock::None).await? == Some(space) => {
-                        Err(Refusal::Changed)
-                    }
+                    None if owned(tx, space, id, RowLock::None).await? => Err(Refusal::Changed),
                     None => Err(Refusal::NotFound),
                 }
             }
@@ -425,7 +426,7 @@ async fn add_edges<T: Tx>(
     subject: EntityId,
     members: &[EntityId],
 ) -> Result<Result<Vec<(EntityId, Outcome)>, Refusal>, T::Error> {
-    if tx.entity_space(subject, RowLock::Share).await? != Some(plan.space) {
+    if !owned(tx, plan.space, subject, RowLock::Share).await? {
         return Ok(Err(Refusal::NotFound));
     }
     let relation = add.relation.as_str();
@@ -438,7 +439,7 @@ async fn add_edges<T: Tx>(
         .copied()
         .filter(|m| in_space.contains(m))
         .collect();
-    tx.lock_counters(&counter_keys(subject, relation, mutual, &known))
+    tx.lock_counters(plan.space, &counter_keys(subject, relation, mutual, &known))
         .await?;
     let decided = decide(tx, plan.space, add, subject, &members, &in_space).await?;
     let mut outcomes = decided.outcomes;
@@ -496,7 +497,7 @@ async fn decide<T: Tx>(
     let count = |counts: &HashMap<EntityId, i64>, id: &EntityId| counts.get(id).copied();
     let mut subject_members = match add.caps.members_per_subject {
         Some(_) => tx
-            .counters(&[subject], relation, Direction::Members)
+            .counters(space, &[subject], relation, Direction::Members)
             .await?
             .remove(&subject)
             .unwrap_or(0),
@@ -504,7 +505,7 @@ async fn decide<T: Tx>(
     };
     let memberships = match add.caps.subjects_per_member {
         Some(_) => {
-            tx.counters(members, relation, Direction::Memberships)
+            tx.counters(space, members, relation, Direction::Memberships)
                 .await?
         }
         None => HashMap::new(),
@@ -518,7 +519,7 @@ async fn decide<T: Tx>(
             ids.push(subject);
             let partners = match reciprocal.max_per_entity {
                 Some(_) => {
-                    tx.counters(&ids, &reciprocal.relation, Direction::Members)
+                    tx.counters(space, &ids, &reciprocal.relation, Direction::Members)
                         .await?
                 }
                 None => HashMap::new(),
@@ -575,13 +576,24 @@ async fn link_pairs<T: Tx>(
     tx.insert_edges(plan.space, plan.now, relation, pairs)
         .await?;
     log.edges(ChangeOp::EdgeAdded, relation, pairs);
-    count_edges(tx, relation, pairs, 1, None).await
+    count_edges(tx, plan.space, relation, pairs, 1, None).await
+}
+
+/// Whether `id` is an entity of `space`, locked as `lock` asks.
+async fn owned<T: Tx>(
+    tx: &mut T,
+    space: SpaceId,
+    id: EntityId,
+    lock: RowLock,
+) -> Result<bool, T::Error> {
+    Ok(tx.in_space(space, &[id], lock).await?.contains(&id))
 }
 
 /// Add `sign` per edge to the counters of both its ends, but those of `except` (an entity
 /// being deleted, whose counters go with it).
 async fn count_edges<T: Tx>(
     tx: &mut T,
+    space: SpaceId,
     relation: &str,
     pairs: &[(EntityId, EntityId)],
     sign: i64,
@@ -599,7 +611,8 @@ async fn count_edges<T: Tx>(
             }
         }
         let deltas: Vec<(EntityId, i64)> = deltas.into_iter().collect();
-        tx.bump_counters(relation, direction, &deltas).await?;
+        tx.bump_counters(space, relation, direction, &deltas)
+            .await?;
     }
     Ok(())
 }
@@ -611,17 +624,17 @@ async fn remove_edges<T: Tx>(
     remove: &RemoveEdges,
     subject: EntityId,
 ) -> Result<Result<Vec<(EntityId, Outcome)>, Refusal>, T::Error> {
-    if tx.entity_space(subject, RowLock::Share).await? != Some(space) {
+    if !owned(tx, space, subject, RowLock::Share).await? {
         return Ok(Err(Refusal::NotFound));
     }
     let relation = remove.relation.as_str();
     let mutual = remove.reciprocal.as_deref();
     let members = distinct(&remove.members);
-    tx.lock_counters(&counter_keys(subject, relation, mutual, &members))
+    tx.lock_counters(space, &counter_keys(subject, relation, mutual, &members))
         .await?;
     let pairs: Vec<(EntityId, EntityId)> = members.iter().map(|m| (subject, *m)).collect();
     let removed = tx.delete_edges(space, relation, &pairs).await?;
-    count_edges(tx, relation, &removed, -1, None).await?;
+    count_edges(tx, space, relation, &removed, -1, None).await?;
     log.edges(ChangeOp::EdgeRemoved, relation, &removed);
     if let Some(mutual) = mutual {
         let pairs: Vec<(EntityId, EntityId)> = removed
@@ -629,7 +642,7 @@ async fn remove_edges<T: Tx>(
             .flat_map(|(s, m)| [(*s, *m), (*m, *s)])
             .collect();
         let dissolved = tx.delete_edges(space, mutual, &pairs).await?;
-        count_edges(tx, mutual, &dissolved, -1, None).await?;
+        count_edges(tx, space, mutual, &dissolved, -1, None).await?;
         log.edges(ChangeOp::EdgeRemoved, mutual, &dissolved);
     }
     let removed: HashSet<EntityId> = removed.into_iter().map(|(_, m)| m).collect();
@@ -655,7 +668,7 @@ async fn delete_entity<T: Tx>(
     space: SpaceId,
     id: EntityId,
 ) -> Result<Result<StepResult, Refusal>, T::Error> {
-    if tx.entity_space(id, RowLock::Update).await? != Some(space) {
+    if !owned(tx, space, id, RowLock::Update).await? {
         return Ok(Err(Refusal::NotFound));
     }
     let deleted = tx.delete_edges_of(space, id).await?;
@@ -674,10 +687,10 @@ async fn delete_entity<T: Tx>(
     }
     for (relation, pairs) in by_relation {
         // The entity's own counters go with it; only the other ends are adjusted.
-        count_edges(tx, &relation, &pairs, -1, Some(id)).await?;
+        count_edges(tx, space, &relation, &pairs, -1, Some(id)).await?;
         log.edges(ChangeOp::EdgeRemoved, &relation, &pairs);
     }
-    tx.delete_entity_rows(id).await?;
+    tx.delete_entity_rows(space, id).await?;
     log.entity(ChangeOp::EntityDeleted, id);
     Ok(Ok(StepResult::Done))
 }

@@ -26,6 +26,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../migrations/postgres/0007_durable_resends.sql"),
     ),
+    (
+        8,
+        include_str!("../migrations/postgres/0008_distribution_keys.sql"),
+    ),
 ];
 
 impl PgStore {

@@ -394,7 +394,7 @@ impl Store for PgStore {
 
     async fn claim_resend(
         &self,
-        attempt: i64,
+        attempt: (SpaceId, i64),
         expected: &Resend,
         claimed: &Resend,
     ) -> Result<bool, StoreError> {

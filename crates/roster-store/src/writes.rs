@@ -165,20 +165,6 @@ fn entity(row: &sqlx::postgres::PgRow) -> Result<Entity, sqlx::Error> {
 impl Tx for PgTx<'_> {
     type Error = sqlx::Error;
 
-    async fn entity_space(
-        &mut self,
-        id: EntityId,
-        lock: RowLock,
-    ) -> Result<Option<SpaceId>, sqlx::Error> {
-        let lock = lock_clause(lock);
-        sqlx::query_scalar(&format!(
-            "SELECT space_id FROM entities WHERE id = $1{lock}"
-        ))
-        .bind(id)
-        .fetch_optional(&mut *self.conn)
-        .await
-    }
-
     async fn in_space(
         &mut self,
         space: SpaceId,
@@ -333,18 +319,19 @@ impl Tx for PgTx<'_> {
         .await
     }
 
-    async fn delete_entity_rows(&mut self, id: EntityId) -> Result<(), sqlx::Error> {
-        for sql in [
-            "DELETE FROM counters WHERE entity_id = $1",
-            "DELETE FROM aliases WHERE entity_id = $1",
-            "DELETE FROM entities WHERE id = $1",
-        ] {
-            sqlx::query(sql).bind(id).execute(&mut *self.conn).await?;
-        }
-        Ok(())
+    async fn delete_entity_rows(
+        &mut self,
+        space: SpaceId,
+        id: EntityId,
+    ) -> Result<(), sqlx::Error> {
+        self.delete_entities(space, &[id]).await
     }
 
-    async fn lock_counters(&mut self, keys: &[CounterKey<'_>]) -> Result<(), sqlx::Error> {
+    async fn lock_counters(
+        &mut self,
+        space: SpaceId,
+        keys: &[CounterKey<'_>],
+    ) -> Result<(), sqlx::Error> {
         let mut relations: Vec<&str> = keys.iter().map(|(_, relation, _)| *relation).collect();
         relations.sort_unstable();
         relations.dedup();
@@ -358,21 +345,23 @@ impl Tx for PgTx<'_> {
             .map(|(_, _, d)| direction_code(*d) as i16)
             .collect();
         let keys =
-            "UNNEST($1::bigint[], $2::text[], $3::smallint[]) AS k (entity, relation, direction)";
+            "UNNEST($2::bigint[], $3::text[], $4::smallint[]) AS k (entity, relation, direction)";
         for sql in [
             format!(
-                "INSERT INTO counters (entity_id, relation_id, direction, n)
-                 SELECT k.entity, names.id, k.direction, 0 FROM {keys}
+                "INSERT INTO counters (space_id, entity_id, relation_id, direction, n)
+                 SELECT $1, k.entity, names.id, k.direction, 0 FROM {keys}
                  JOIN names ON names.name = k.relation
-                 ON CONFLICT (entity_id, relation_id, direction) DO NOTHING"
+                 ON CONFLICT (space_id, entity_id, relation_id, direction) DO NOTHING"
             ),
             format!(
                 "SELECT 1 FROM counters JOIN names ON names.id = counters.relation_id
-                 WHERE (entity_id, names.name, direction) IN (SELECT * FROM {keys})
+                 WHERE space_id = $1
+                   AND (entity_id, names.name, direction) IN (SELECT * FROM {keys})
                  ORDER BY entity_id, names.name, direction FOR UPDATE OF counters"
             ),
         ] {
             sqlx::query(&sql)
+                .bind(space)
                 .bind(&entities)
                 .bind(&relations)
                 .bind(&directions)
@@ -384,14 +373,19 @@ impl Tx for PgTx<'_> {
 
     async fn counters(
         &mut self,
+        space: SpaceId,
         entities: &[EntityId],
         relation: &str,
         direction: Direction,
     ) -> Result<HashMap<EntityId, i64>, sqlx::Error> {
         let sql = "SELECT entity_id, n FROM counters
-                   WHERE relation_id = (SELECT id FROM names WHERE name = $1)
-                     AND direction = $2 AND entity_id = ANY({list})";
-        let fixed = [Param::Text(relation), Param::Int(direction_code(direction))];
+                   WHERE space_id = $1 AND relation_id = (SELECT id FROM names WHERE name = $2)
+                     AND direction = $3 AND entity_id = ANY({list})";
+        let fixed = [
+            Param::Int(space),
+            Param::Text(relation),
+            Param::Int(direction_code(direction)),
+        ];
         rows_in(self.conn, sql, &fixed, entities)
             .await?
             .iter()
@@ -401,6 +395,7 @@ impl Tx for PgTx<'_> {
 
     async fn bump_counters(
         &mut self,
+        space: SpaceId,
         relation: &str,
         direction: Direction,
         deltas: &[(EntityId, i64)],
@@ -411,15 +406,17 @@ impl Tx for PgTx<'_> {
         let relation = self.name(relation).await?;
         let (entities, deltas): (Vec<EntityId>, Vec<i64>) = deltas.iter().copied().unzip();
         sqlx::query(
-            "INSERT INTO counters (entity_id, relation_id, direction, n)
-             SELECT entity, $1, $2, delta FROM UNNEST($3::bigint[], $4::bigint[]) AS d (entity, delta)
-             ON CONFLICT (entity_id, relation_id, direction)
+            "INSERT INTO counters (space_id, entity_id, relation_id, direction, n)
+             SELECT $5, entity, $1, $2, delta
+             FROM UNNEST($3::bigint[], $4::bigint[]) AS d (entity, delta)
+             ON CONFLICT (space_id, entity_id, relation_id, direction)
              DO UPDATE SET n = counters.n + excluded.n",
         )
         .bind(relation)
         .bind(direction_code(direction) as i16)
         .bind(entities)
         .bind(deltas)
+        .bind(space)
         .execute(&mut *self.conn)
         .await?;
         Ok(())
@@ -594,7 +591,7 @@ impl LoadTx for PgTx<'_> {
 
     async fn clear_space(&mut self, space: SpaceId) -> Result<(), sqlx::Error> {
         for sql in [
-            "DELETE FROM counters WHERE entity_id IN (SELECT id FROM entities WHERE space_id = $1)",
+            "DELETE FROM counters WHERE space_id = $1",
             "DELETE FROM edges WHERE space_id = $1",
             "DELETE FROM aliases WHERE space_id = $1",
             "DELETE FROM entities WHERE space_id = $1",
@@ -615,11 +612,8 @@ impl LoadTx for PgTx<'_> {
         if ids.is_empty() {
             return Ok(());
         }
-        sqlx::query("DELETE FROM counters WHERE entity_id = ANY($1)")
-            .bind(ids)
-            .execute(&mut *self.conn)
-            .await?;
         for sql in [
+            "DELETE FROM counters WHERE space_id = $1 AND entity_id = ANY($2)",
             "DELETE FROM aliases WHERE space_id = $1 AND entity_id = ANY($2)",
             "DELETE FROM entities WHERE space_id = $1 AND id = ANY($2)",
         ] {

@@ -1731,11 +1731,20 @@ async fn delivery_cursor_moves_from_where_it_is(f: Fixture) {
         due_ms: 9_000,
         ..resend.clone()
     };
-    assert!(store.claim_resend(first, &resend, &claimed).await.unwrap());
-    assert!(!store.claim_resend(first, &resend, &claimed).await.unwrap());
+    assert!(store
+        .claim_resend((f.space.id, first), &resend, &claimed)
+        .await
+        .unwrap());
+    assert!(!store
+        .claim_resend((f.space.id, first), &resend, &claimed)
+        .await
+        .unwrap());
     let pending = store.pending_resends(f.space.id).await.unwrap();
     assert_eq!(pending[0].resend, Some(claimed.clone()));
-    assert!(store.claim_resend(first, &claimed, &resend).await.unwrap());
+    assert!(store
+        .claim_resend((f.space.id, first), &claimed, &resend)
+        .await
+        .unwrap());
     // The re-send, answered, ends the pending one in the same write.
     let answered = DeliveryAttempt {
         attempt: 2,
@@ -1769,5 +1778,8 @@ async fn delivery_cursor_moves_from_where_it_is(f: Fixture) {
     assert_eq!(store.pending_resends(f.space.id).await.unwrap().len(), 1);
     store.drop_resends(f.space.id).await.unwrap();
     assert_eq!(store.pending_resends(f.space.id).await.unwrap(), []);
-    assert!(!store.claim_resend(third, &resend, &claimed).await.unwrap());
+    assert!(!store
+        .claim_resend((f.space.id, third), &resend, &claimed)
+        .await
+        .unwrap());
 }

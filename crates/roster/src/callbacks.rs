@@ -219,7 +219,10 @@ impl Worker {
                     ..resend.clone()
                 };
                 let store = &worker.engine.store;
-                match store.claim_resend(follows, &resend, &claimed).await {
+                match store
+                    .claim_resend((space.id, follows), &resend, &claimed)
+                    .await
+                {
                     Ok(true) => {}
                     Ok(false) => return,
                     Err(e) => {

@@ -650,7 +650,7 @@ impl Store for SqliteStore {
 
     async fn claim_resend(
         &self,
-        attempt: i64,
+        (_, attempt): (SpaceId, i64),
         expected: &Resend,
         claimed: &Resend,
     ) -> Result<bool, StoreError> {

@@ -47,17 +47,6 @@ impl SqliteTx<'_> {
 impl Tx for SqliteTx<'_> {
     type Error = rusqlite::Error;
 
-    async fn entity_space(
-        &mut self,
-        id: EntityId,
-        _lock: RowLock,
-    ) -> Result<Option<SpaceId>, rusqlite::Error> {
-        self.0
-            .prepare_cached("SELECT space_id FROM entities WHERE id = ?1")?
-            .query_row([id], |row| row.get(0))
-            .optional()
-    }
-
     async fn in_space(
         &mut self,
         space: SpaceId,
@@ -204,24 +193,27 @@ impl Tx for SqliteTx<'_> {
         edges.collect()
     }
 
-    async fn delete_entity_rows(&mut self, id: EntityId) -> Result<(), rusqlite::Error> {
-        for sql in [
-            "DELETE FROM counters WHERE entity_id = ?1",
-            "DELETE FROM aliases WHERE entity_id = ?1",
-            "DELETE FROM entities WHERE id = ?1",
-        ] {
-            self.0.prepare_cached(sql)?.execute([id])?;
-        }
-        Ok(())
+    async fn delete_entity_rows(
+        &mut self,
+        space: SpaceId,
+        id: EntityId,
+    ) -> Result<(), rusqlite::Error> {
+        self.delete_entities(space, &[id]).await
     }
 
     /// SQLite's one writer holds the whole database: nothing to lock.
-    async fn lock_counters(&mut self, _keys: &[CounterKey<'_>]) -> Result<(), rusqlite::Error> {
+    async fn lock_counters(
+        &mut self,
+        _space: SpaceId,
+        _keys: &[CounterKey<'_>],
+    ) -> Result<(), rusqlite::Error> {
         Ok(())
     }
 
+    /// (SQLite's counters are keyed by entity alone: a space is never distributed here.)
     async fn counters(
         &mut self,
+        _space: SpaceId,
         entities: &[EntityId],
         relation: &str,
         direction: Direction,
@@ -240,6 +232,7 @@ impl Tx for SqliteTx<'_> {
 
     async fn bump_counters(
         &mut self,
+        _space: SpaceId,
         relation: &str,
         direction: Direction,
         deltas: &[(EntityId, i64)],
