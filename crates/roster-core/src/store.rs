@@ -57,8 +57,13 @@ pub trait Store: Send + Sync + 'static {
     /// the plan back and is reported as [`StoreError::Refused`].
     async fn apply(&self, plan: WritePlan) -> Result<Applied, StoreError>;
 
-    async fn entity(&self, id: EntityId) -> Result<Option<Entity>, StoreError>;
-    async fn entities(&self, ids: &[EntityId]) -> Result<HashMap<EntityId, Entity>, StoreError>;
+    /// The entity `id` of `space` (every read names its space: the distribution column).
+    async fn entity(&self, space: SpaceId, id: EntityId) -> Result<Option<Entity>, StoreError>;
+    async fn entities(
+        &self,
+        space: SpaceId,
+        ids: &[EntityId],
+    ) -> Result<HashMap<EntityId, Entity>, StoreError>;
     async fn find_entity(
         &self,
         space: SpaceId,
@@ -104,6 +109,7 @@ pub trait Store: Send + Sync + 'static {
     /// Which of `members` are members of `subject`.
     async fn edges_among(
         &self,
+        space: SpaceId,
         subject: EntityId,
         relation: &str,
         members: &[EntityId],
@@ -111,6 +117,7 @@ pub trait Store: Send + Sync + 'static {
     /// Which of `subjects` have `member` as a member (keyed by subject).
     async fn memberships_among(
         &self,
+        space: SpaceId,
         member: EntityId,
         relation: &str,
         subjects: &[EntityId],
@@ -135,6 +142,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<(EntityId, EntityId)>, StoreError>;
     async fn list_edges(
         &self,
+        space: SpaceId,
         entity: EntityId,
         relation: &str,
         direction: Direction,
@@ -142,6 +150,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Page<Edge>, StoreError>;
     async fn counts(
         &self,
+        space: SpaceId,
         entities: &[EntityId],
         relation: &str,
         direction: Direction,
@@ -216,9 +225,17 @@ pub trait Store: Send + Sync + 'static {
         page: PageRequest,
     ) -> Result<Page<Entity>, StoreError>;
     /// Every alias of `entity`, as (namespace, alias), in that order.
-    async fn entity_aliases(&self, entity: EntityId) -> Result<Vec<(String, String)>, StoreError>;
+    async fn entity_aliases(
+        &self,
+        space: SpaceId,
+        entity: EntityId,
+    ) -> Result<Vec<(String, String)>, StoreError>;
     /// The relations `entity` has edges under, from each side it is on, by relation name.
-    async fn relations_of(&self, entity: EntityId) -> Result<Vec<RelationCount>, StoreError>;
+    async fn relations_of(
+        &self,
+        space: SpaceId,
+        entity: EntityId,
+    ) -> Result<Vec<RelationCount>, StoreError>;
     /// Edges of `space` with an end among `entities`, oldest first, at most `limit`.
     async fn edges_touching(
         &self,

@@ -315,7 +315,7 @@ async fn earlier_user(
         .resolve_aliases(tenant.space.id, "client_token", &[token.to_string()])
         .await?;
     match earlier.get(token) {
-        Some(id) => store.entity(*id).await,
+        Some(id) => store.entity(tenant.space.id, *id).await,
         None => Ok(None),
     }
 }
@@ -339,7 +339,10 @@ pub async fn get_user(
     let id_type = IdType::from_query(&query, "user_id_type")?;
     let found = resolve(&feishu, &caller.app, id_type, std::slice::from_ref(&id)).await?;
     let user = match found.get(&id) {
-        Some(entity) => feishu.engine.store.entity(*entity).await?,
+        Some(entity) => {
+            let space = caller.tenant().space.id;
+            feishu.engine.store.entity(space, *entity).await?
+        }
         None => None,
     };
     let Some(user) = user else {
@@ -363,7 +366,8 @@ pub async fn batch_get_users(
         ));
     }
     let entities = resolve_all(&feishu, &caller.app, id_type, ids).await?;
-    let users = feishu.engine.store.entities(&entities).await?;
+    let space = caller.tenant().space.id;
+    let users = feishu.engine.store.entities(space, &entities).await?;
     let items: Vec<Value> = entities
         .iter()
         .filter_map(|id| users.get(id))
@@ -431,7 +435,10 @@ pub async fn user_info(
     Accepting(caller): UserOnly,
 ) -> ApiResult {
     let user = match caller.user {
-        Some(id) => feishu.engine.store.entity(id).await?,
+        Some(id) => {
+            let space = caller.tenant().space.id;
+            feishu.engine.store.entity(space, id).await?
+        }
         None => None,
     }
     .ok_or_else(|| ApiError::bad_request(20008, "user not exist"))?;

@@ -104,12 +104,14 @@ pub(crate) async fn search(
 
 pub(crate) async fn aliases(
     pool: &PgPool,
+    space: SpaceId,
     entity: EntityId,
 ) -> Result<Vec<(String, String)>, StoreError> {
     sqlx::query_as(
-        "SELECT namespace, alias FROM aliases WHERE entity_id = $1
+        "SELECT namespace, alias FROM aliases WHERE space_id = $1 AND entity_id = $2
          ORDER BY namespace COLLATE \"C\", alias COLLATE \"C\"",
     )
+    .bind(space)
     .bind(entity)
     .fetch_all(pool)
     .await
@@ -118,12 +120,15 @@ pub(crate) async fn aliases(
 
 pub(crate) async fn relations(
     pool: &PgPool,
+    space: SpaceId,
     entity: EntityId,
 ) -> Result<Vec<RelationCount>, StoreError> {
     let rows: Vec<RelationRow> = sqlx::query_as(
         "SELECT n.name, c.direction::bigint, c.n FROM counters c JOIN names n ON n.id = c.relation_id
-         WHERE c.entity_id = $1 AND c.n > 0 ORDER BY n.name COLLATE \"C\", c.direction",
+         WHERE c.space_id = $1 AND c.entity_id = $2 AND c.n > 0
+         ORDER BY n.name COLLATE \"C\", c.direction",
     )
+    .bind(space)
     .bind(entity)
     .fetch_all(pool)
     .await

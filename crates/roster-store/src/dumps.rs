@@ -94,14 +94,16 @@ pub(crate) trait LoadTx: Tx {
         space: SpaceId,
         entities: &[&DumpedEntity],
     ) -> Result<HashMap<(String, String), EntityId>, Self::Error>;
-    /// Give each entity the attributes and timestamps of its dumped self.
+    /// Give each entity (of `space`) the attributes and timestamps of its dumped self.
     async fn rewrite_entities(
         &mut self,
+        space: SpaceId,
         entities: &[(EntityId, &DumpedEntity)],
     ) -> Result<(), Self::Error>;
-    /// Set each (entity, owner).
+    /// Set each (entity, owner) of `space`.
     async fn set_owners(
         &mut self,
+        space: SpaceId,
         owners: &[(EntityId, Option<EntityId>)],
     ) -> Result<(), Self::Error>;
     /// Delete the (namespace, alias) names of the space.
@@ -301,7 +303,7 @@ pub(crate) async fn load_space<T: LoadTx>(
             None => new.push(entity),
         }
     }
-    tx.rewrite_entities(&rewritten).await?;
+    tx.rewrite_entities(space, &rewritten).await?;
     let new_ids = if new.is_empty() {
         HashMap::new()
     } else {
@@ -335,7 +337,7 @@ pub(crate) async fn load_space<T: LoadTx>(
             owners.push((id_of(this, "an entity")?, owner));
         }
     }
-    tx.set_owners(&owners).await?;
+    tx.set_owners(space, &owners).await?;
     let mut aliases = Vec::new();
     for alias in &dump.aliases {
         let key = (alias.namespace.as_str(), alias.alias.as_str());

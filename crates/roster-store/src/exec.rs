@@ -152,9 +152,10 @@ pub(crate) trait Tx {
         edges: &[(EntityId, EntityId)],
     ) -> Result<Vec<(EntityId, EntityId)>, Self::Error>;
 
-    /// The kind and key of each of `ids` that exists.
+    /// The kind and key of each of `ids` that is an entity of `space`.
     async fn entity_refs(
         &mut self,
+        space: SpaceId,
         ids: &[EntityId],
     ) -> Result<HashMap<EntityId, EntityRef>, Self::Error>;
     /// Append the plan's changes to the change log of `space`, in order, after every change
@@ -187,13 +188,21 @@ struct Made {
 
 /// The changes a plan makes, and the names of the entities they are about, read before a
 /// deleted entity's row goes.
-#[derive(Default)]
 struct ChangeLog {
+    space: SpaceId,
     made: Vec<Made>,
     refs: HashMap<EntityId, EntityRef>,
 }
 
 impl ChangeLog {
+    fn new(space: SpaceId) -> Self {
+        ChangeLog {
+            space,
+            made: Vec::new(),
+            refs: HashMap::new(),
+        }
+    }
+
     fn edges(&mut self, op: ChangeOp, relation: &str, pairs: &[(EntityId, EntityId)]) {
         self.made.extend(pairs.iter().map(|(subject, member)| Made {
             op,
@@ -259,7 +268,7 @@ impl ChangeLog {
             .into_iter()
             .collect();
         if !unnamed.is_empty() {
-            let found = tx.entity_refs(&unnamed).await?;
+            let found = tx.entity_refs(self.space, &unnamed).await?;
             self.refs.extend(found);
         }
         Ok(())
@@ -273,7 +282,7 @@ pub(crate) async fn apply<T: Tx>(
     plan: &WritePlan,
 ) -> Result<Result<Applied, (StepId, Refusal)>, T::Error> {
     let mut results: Vec<StepResult> = Vec::with_capacity(plan.steps.len());
-    let mut log = ChangeLog::default();
+    let mut log = ChangeLog::new(plan.space);
     for (index, step) in plan.steps.iter().enumerate() {
         let target = |target: &Target| match target {
             Target::Existing(id) => *id,

@@ -122,13 +122,19 @@ impl Store for PgStore {
         .await?
     }
 
-    async fn entity(&self, id: EntityId) -> Result<Option<Entity>, StoreError> {
-        Ok(self.entities(&[id]).await?.remove(&id))
+    async fn entity(&self, space: SpaceId, id: EntityId) -> Result<Option<Entity>, StoreError> {
+        Ok(self.entities(space, &[id]).await?.remove(&id))
     }
 
-    async fn entities(&self, ids: &[EntityId]) -> Result<HashMap<EntityId, Entity>, StoreError> {
-        let sql = format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE id = ANY({{list}})");
-        let rows = self.read_in(&sql, &[], ids).await?;
+    async fn entities(
+        &self,
+        space: SpaceId,
+        ids: &[EntityId],
+    ) -> Result<HashMap<EntityId, Entity>, StoreError> {
+        let sql = format!(
+            "SELECT {ENTITY_COLUMNS} FROM entities WHERE space_id = $1 AND id = ANY({{list}})"
+        );
+        let rows = self.read_in(&sql, &[Param::Int(space)], ids).await?;
         rows.iter()
             .map(|row| reads::entity(row).map(|e| (e.id, e)))
             .collect()
@@ -257,21 +263,23 @@ impl Store for PgStore {
 
     async fn edges_among(
         &self,
+        space: SpaceId,
         subject: EntityId,
         relation: &str,
         members: &[EntityId],
     ) -> Result<HashMap<EntityId, Edge>, StoreError> {
-        self.edges_between(subject, relation, Direction::Members, members)
+        self.edges_between(space, subject, relation, Direction::Members, members)
             .await
     }
 
     async fn memberships_among(
         &self,
+        space: SpaceId,
         member: EntityId,
         relation: &str,
         subjects: &[EntityId],
     ) -> Result<HashMap<EntityId, Edge>, StoreError> {
-        self.edges_between(member, relation, Direction::Memberships, subjects)
+        self.edges_between(space, member, relation, Direction::Memberships, subjects)
             .await
     }
 
@@ -319,6 +327,7 @@ impl Store for PgStore {
 
     async fn list_edges(
         &self,
+        space: SpaceId,
         entity: EntityId,
         relation: &str,
         direction: Direction,
@@ -331,7 +340,7 @@ impl Store for PgStore {
         };
         let sql = format!(
             "SELECT subject_id, member_id, created_at, seq FROM edges
-             WHERE space_id = (SELECT space_id FROM entities WHERE id = $1) AND {side} = $1
+             WHERE space_id = $5 AND {side} = $1
                AND relation_id = (SELECT id FROM names WHERE name = $2) AND seq {cmp} $3
              ORDER BY seq {order} LIMIT $4"
         );
@@ -340,6 +349,7 @@ impl Store for PgStore {
             .bind(relation)
             .bind(page.after.unwrap_or(start))
             .bind(i64::from(page.limit) + 1)
+            .bind(space)
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
@@ -416,14 +426,19 @@ impl Store for PgStore {
 
     async fn counts(
         &self,
+        space: SpaceId,
         entities: &[EntityId],
         relation: &str,
         direction: Direction,
     ) -> Result<HashMap<EntityId, i64>, StoreError> {
         let sql = "SELECT entity_id, n FROM counters
-                   WHERE relation_id = (SELECT id FROM names WHERE name = $1)
-                     AND direction = $2 AND entity_id = ANY({list})";
-        let fixed = [Param::Text(relation), Param::Int(direction_code(direction))];
+                   WHERE space_id = $1 AND relation_id = (SELECT id FROM names WHERE name = $2)
+                     AND direction = $3 AND entity_id = ANY({list})";
+        let fixed = [
+            Param::Int(space),
+            Param::Text(relation),
+            Param::Int(direction_code(direction)),
+        ];
         let mut found: HashMap<EntityId, i64> = entities.iter().map(|id| (*id, 0)).collect();
         for row in self.read_in(sql, &fixed, entities).await? {
             let (entity, n) = pair(&row).map_err(backend)?;
@@ -444,12 +459,20 @@ impl Store for PgStore {
         browse::search(&self.pool, search, page).await
     }
 
-    async fn entity_aliases(&self, entity: EntityId) -> Result<Vec<(String, String)>, StoreError> {
-        browse::aliases(&self.pool, entity).await
+    async fn entity_aliases(
+        &self,
+        space: SpaceId,
+        entity: EntityId,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        browse::aliases(&self.pool, space, entity).await
     }
 
-    async fn relations_of(&self, entity: EntityId) -> Result<Vec<RelationCount>, StoreError> {
-        browse::relations(&self.pool, entity).await
+    async fn relations_of(
+        &self,
+        space: SpaceId,
+        entity: EntityId,
+    ) -> Result<Vec<RelationCount>, StoreError> {
+        browse::relations(&self.pool, space, entity).await
     }
 
     async fn edges_touching(
@@ -491,6 +514,7 @@ impl PgStore {
     /// looks from; keyed by the other end.
     async fn edges_between(
         &self,
+        space: SpaceId,
         entity: EntityId,
         relation: &str,
         direction: Direction,
@@ -502,13 +526,12 @@ impl PgStore {
         };
         let sql = format!(
             "SELECT subject_id, member_id, created_at, seq FROM edges
-             WHERE space_id = (SELECT space_id FROM entities WHERE id = $1) AND {side} = $1
-               AND relation_id = (SELECT id FROM names WHERE name = $2)
+             WHERE space_id = $1 AND {side} = $2
+               AND relation_id = (SELECT id FROM names WHERE name = $3)
                AND {other_side} = ANY({{list}})"
         );
-        let rows = self
-            .read_in(&sql, &[Param::Int(entity), Param::Text(relation)], others)
-            .await?;
+        let fixed = [Param::Int(space), Param::Int(entity), Param::Text(relation)];
+        let rows = self.read_in(&sql, &fixed, others).await?;
         let edges = rows
             .iter()
             .map(reads::edge)

@@ -493,13 +493,16 @@ impl Tx for PgTx<'_> {
 
     async fn entity_refs(
         &mut self,
+        space: SpaceId,
         ids: &[EntityId],
     ) -> Result<HashMap<EntityId, EntityRef>, sqlx::Error> {
-        let rows: Vec<(EntityId, String, String)> =
-            sqlx::query_as("SELECT id, kind, key FROM entities WHERE id = ANY($1)")
-                .bind(ids)
-                .fetch_all(&mut *self.conn)
-                .await?;
+        let rows: Vec<(EntityId, String, String)> = sqlx::query_as(
+            "SELECT id, kind, key FROM entities WHERE space_id = $1 AND id = ANY($2)",
+        )
+        .bind(space)
+        .bind(ids)
+        .fetch_all(&mut *self.conn)
+        .await?;
         Ok(rows
             .into_iter()
             .map(|(id, kind, key)| (id, EntityRef { kind, key }))
@@ -660,6 +663,7 @@ impl LoadTx for PgTx<'_> {
 
     async fn rewrite_entities(
         &mut self,
+        space: SpaceId,
         entities: &[(EntityId, &DumpedEntity)],
     ) -> Result<(), sqlx::Error> {
         if entities.is_empty() {
@@ -674,12 +678,13 @@ impl LoadTx for PgTx<'_> {
                  updated_at = r.updated_at
              FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::bigint[])
                  AS r (id, attrs, created_at, updated_at)
-             WHERE e.id = r.id",
+             WHERE e.space_id = $5 AND e.id = r.id",
         )
         .bind(&ids)
         .bind(&attrs)
         .bind(&created)
         .bind(&updated)
+        .bind(space)
         .execute(&mut *self.conn)
         .await?;
         Ok(())
@@ -687,6 +692,7 @@ impl LoadTx for PgTx<'_> {
 
     async fn set_owners(
         &mut self,
+        space: SpaceId,
         owners: &[(EntityId, Option<EntityId>)],
     ) -> Result<(), sqlx::Error> {
         if owners.is_empty() {
@@ -696,10 +702,12 @@ impl LoadTx for PgTx<'_> {
             owners.iter().copied().unzip();
         sqlx::query(
             "UPDATE entities e SET owner_id = o.owner_id
-             FROM UNNEST($1::bigint[], $2::bigint[]) AS o (id, owner_id) WHERE e.id = o.id",
+             FROM UNNEST($1::bigint[], $2::bigint[]) AS o (id, owner_id)
+             WHERE e.space_id = $3 AND e.id = o.id",
         )
         .bind(&ids)
         .bind(&owner_ids)
+        .bind(space)
         .execute(&mut *self.conn)
         .await?;
         Ok(())

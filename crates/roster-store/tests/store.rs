@@ -131,7 +131,10 @@ impl Fixture {
     }
 
     async fn count(&self, id: EntityId, relation: &str, direction: Direction) -> i64 {
-        self.store.counts(&[id], relation, direction).await.unwrap()[&id]
+        self.store
+            .counts(self.space.id, &[id], relation, direction)
+            .await
+            .unwrap()[&id]
     }
 
     /// The (members, memberships) counters of `id` under `relation`.
@@ -151,7 +154,7 @@ impl Fixture {
         };
         let listed = self
             .store
-            .list_edges(entity, relation, direction, page)
+            .list_edges(self.space.id, entity, relation, direction, page)
             .await
             .unwrap();
         assert_eq!(listed.next, None);
@@ -343,7 +346,7 @@ async fn abort_policy_writes_nothing(f: Fixture) {
     assert_eq!(outcomes[1].1, Outcome::SubjectFull);
     assert!(f
         .store
-        .edges_among(task, "r", &[a])
+        .edges_among(f.space.id, task, "r", &[a])
         .await
         .unwrap()
         .is_empty());
@@ -433,7 +436,7 @@ async fn keyset_paging_is_stable(f: Fixture) {
     };
     let first = f
         .store
-        .list_edges(chat, "r", Direction::Members, page(None, false))
+        .list_edges(f.space.id, chat, "r", Direction::Members, page(None, false))
         .await
         .unwrap();
     assert_eq!(
@@ -444,7 +447,13 @@ async fn keyset_paging_is_stable(f: Fixture) {
     f.remove_edges(f.remove(chat, &[users[0]])).await;
     let second = f
         .store
-        .list_edges(chat, "r", Direction::Members, page(first.next, false))
+        .list_edges(
+            f.space.id,
+            chat,
+            "r",
+            Direction::Members,
+            page(first.next, false),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -453,7 +462,13 @@ async fn keyset_paging_is_stable(f: Fixture) {
     );
     let third = f
         .store
-        .list_edges(chat, "r", Direction::Members, page(second.next, false))
+        .list_edges(
+            f.space.id,
+            chat,
+            "r",
+            Direction::Members,
+            page(second.next, false),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -463,13 +478,19 @@ async fn keyset_paging_is_stable(f: Fixture) {
     assert_eq!(third.next, None);
     let newest = f
         .store
-        .list_edges(chat, "r", Direction::Members, page(None, true))
+        .list_edges(f.space.id, chat, "r", Direction::Members, page(None, true))
         .await
         .unwrap();
     assert_eq!(newest.items[0].member, users[4]);
     let reverse = f
         .store
-        .list_edges(users[3], "r", Direction::Memberships, page(None, false))
+        .list_edges(
+            f.space.id,
+            users[3],
+            "r",
+            Direction::Memberships,
+            page(None, false),
+        )
         .await
         .unwrap();
     assert_eq!(reverse.items.len(), 1);
@@ -499,7 +520,7 @@ async fn delete_entity_keeps_counts_exact(f: Fixture) {
     assert_eq!(f.count(c, "r", Direction::Members).await, 0);
     assert_eq!(f.count(b, "mutual", Direction::Members).await, 0);
     assert_eq!(f.count(c, "mutual", Direction::Members).await, 0);
-    assert!(f.store.entity(a).await.unwrap().is_none());
+    assert!(f.store.entity(f.space.id, a).await.unwrap().is_none());
     assert_eq!(
         refused(f.apply(3, Step::Delete { entity: a.into() }).await),
         (StepId(0), Refusal::NotFound)
@@ -626,11 +647,19 @@ async fn batch_lookups_by_key_and_from_either_end(f: Fixture) {
     f.add_edges(f.add(b, &[a])).await;
     f.add_edges(f.add(c, &[a, b])).await;
     // Which of a, b, c have `a` as a member: b and c, keyed by subject.
-    let fans = f.store.memberships_among(a, "r", &[a, b, c]).await.unwrap();
+    let fans = f
+        .store
+        .memberships_among(f.space.id, a, "r", &[a, b, c])
+        .await
+        .unwrap();
     assert_eq!(fans.len(), 2);
     assert_eq!((fans[&b].subject, fans[&b].member), (b, a));
     assert_eq!(fans[&c].subject, c);
-    let following = f.store.edges_among(c, "r", &[a, b, c]).await.unwrap();
+    let following = f
+        .store
+        .edges_among(f.space.id, c, "r", &[a, b, c])
+        .await
+        .unwrap();
     assert_eq!(following.len(), 2);
     assert_eq!(following[&b].member, b);
 }
@@ -669,7 +698,7 @@ async fn concurrent_reciprocal_adds_stay_symmetric(f: Fixture) {
         for &x in &users {
             for &y in f
                 .store
-                .edges_among(x, relation, &users)
+                .edges_among(f.space.id, x, relation, &users)
                 .await
                 .unwrap()
                 .keys()
@@ -776,7 +805,11 @@ async fn batch_create_find_and_alias_removal(f: Fixture) {
     assert_eq!(created[7].key, "u7");
     assert_eq!(created[7].attrs["name"], "u7");
     assert_eq!(
-        f.store.entity(created[7].id).await.unwrap().unwrap(),
+        f.store
+            .entity(f.space.id, created[7].id)
+            .await
+            .unwrap()
+            .unwrap(),
         created[7]
     );
 
@@ -855,6 +888,7 @@ async fn large_batches_keep_order_and_counts(f: Fixture) {
         let page = f
             .store
             .list_edges(
+                f.space.id,
                 tag,
                 "r",
                 Direction::Members,
@@ -927,7 +961,11 @@ async fn aborted_and_committed_writes_side_by_side(f: Fixture) {
             );
         }
     }
-    let present = f.store.edges_among(tag, "r", &users).await.unwrap();
+    let present = f
+        .store
+        .edges_among(f.space.id, tag, "r", &users)
+        .await
+        .unwrap();
     for (i, user) in users.iter().enumerate() {
         assert_eq!(present.contains_key(user), i % 2 == 0, "user {i}");
     }
@@ -1054,11 +1092,15 @@ async fn created_targets_name_entities_of_the_same_plan(f: Fixture) {
 
     // As stored.
     assert_eq!(
-        f.store.entity(tag_id).await.unwrap().as_ref(),
+        f.store.entity(f.space.id, tag_id).await.unwrap().as_ref(),
         Some(counted)
     );
     assert_eq!(
-        f.store.entity(newbie_id).await.unwrap().as_ref(),
+        f.store
+            .entity(f.space.id, newbie_id)
+            .await
+            .unwrap()
+            .as_ref(),
         Some(applied.entity(newbie))
     );
     let eng = ["eng".to_string()];
@@ -1066,7 +1108,7 @@ async fn created_targets_name_entities_of_the_same_plan(f: Fixture) {
     assert_eq!(resolved.unwrap()["eng"], tag_id);
     let members = f
         .store
-        .edges_among(tag_id, "r", &[u1, u2, newbie_id, u3])
+        .edges_among(f.space.id, tag_id, "r", &[u1, u2, newbie_id, u3])
         .await
         .unwrap();
     let mut members: Vec<EntityId> = members.into_keys().collect();
@@ -1143,7 +1185,7 @@ async fn concurrent_plans_for_one_key_have_one_winner(f: Fixture) {
 /// An Update with `expect` writes only over the attrs it was read with.
 async fn update_with_expect_refuses_changed_or_missing(f: Fixture) {
     let id = f.entity("user", "a").await;
-    let read = f.store.entity(id).await.unwrap().unwrap();
+    let read = f.store.entity(f.space.id, id).await.unwrap().unwrap();
     let mut plan = f.plan(5);
     let step = plan.update_from(&read, json!({"name": "a", "v": 1}));
     let first = f.store.apply(plan).await.unwrap().into_entity(step);
@@ -1157,7 +1199,10 @@ async fn update_with_expect_refuses_changed_or_missing(f: Fixture) {
         refused(f.store.apply(plan).await),
         (StepId(0), Refusal::Changed)
     );
-    assert_eq!(f.store.entity(id).await.unwrap(), Some(first.clone()));
+    assert_eq!(
+        f.store.entity(f.space.id, id).await.unwrap(),
+        Some(first.clone())
+    );
 
     // `expect` sees the plan's own earlier writes; the refusal undoes them too.
     let mut plan = f.plan(7);
@@ -1167,7 +1212,10 @@ async fn update_with_expect_refuses_changed_or_missing(f: Fixture) {
         refused(f.store.apply(plan).await),
         (stale, Refusal::Changed)
     );
-    assert_eq!(f.store.entity(id).await.unwrap(), Some(first.clone()));
+    assert_eq!(
+        f.store.entity(f.space.id, id).await.unwrap(),
+        Some(first.clone())
+    );
 
     // Racing read-modify-writes from one read: one wins, the others are refused.
     let mut tasks = Vec::new();
@@ -1185,7 +1233,7 @@ async fn update_with_expect_refuses_changed_or_missing(f: Fixture) {
         }
     }
     assert_eq!(winners.len(), 1, "exactly one read-modify-write commits");
-    let stored = f.store.entity(id).await.unwrap().unwrap();
+    let stored = f.store.entity(f.space.id, id).await.unwrap().unwrap();
     assert_eq!(stored.attrs, json!({ "writer": winners[0] }));
     assert_eq!(stored.updated_at, 10 + winners[0]);
 
@@ -1211,7 +1259,10 @@ async fn update_with_expect_refuses_changed_or_missing(f: Fixture) {
             );
         }
     }
-    assert_eq!(f.store.entity(foreign.id).await.unwrap(), Some(foreign));
+    assert_eq!(
+        f.store.entity(foreign.space_id, foreign.id).await.unwrap(),
+        Some(foreign)
+    );
 }
 
 /// An Upsert of the attrs already stored writes nothing new; other attrs replace them.
@@ -1232,7 +1283,10 @@ async fn upsert_keeps_or_replaces_attrs(f: Fixture) {
     assert_eq!(replaced.id, created.id);
     assert_eq!(replaced.attrs, json!({"name": "v"}));
     assert_eq!((replaced.created_at, replaced.updated_at), (3, 9));
-    assert_eq!(f.store.entity(created.id).await.unwrap(), Some(replaced));
+    assert_eq!(
+        f.store.entity(f.space.id, created.id).await.unwrap(),
+        Some(replaced)
+    );
     let users = f.snapshot(&["user"], &[], &[]).await.entities;
     assert_eq!(users.len(), 1);
 }
@@ -1269,7 +1323,7 @@ async fn delete_adjusts_the_counters_of_the_other_ends(f: Fixture) {
     assert_eq!(f.count(c, "r", Direction::Memberships).await, 2);
 
     f.apply(2, Step::Delete { entity: a.into() }).await.unwrap();
-    assert!(f.store.entity(a).await.unwrap().is_none());
+    assert!(f.store.entity(f.space.id, a).await.unwrap().is_none());
     f.assert_counters_match_edges(&[b, c, d], &relations).await;
     assert_eq!(f.counts(b, "r").await, (1, 1));
     assert_eq!(f.counts(c, "r").await, (0, 1));
@@ -1383,7 +1437,7 @@ const V1_ROWS: &str = "
 /// What a migrated database must still say, and that it takes writes after its old rows.
 async fn v1_data_survives(store: Arc<dyn Store>) {
     // Attributes that held row ids name entities by key, or through the owner column.
-    let rewritten = store.entities(&[4, 5, 6]).await.unwrap();
+    let rewritten = store.entities(1, &[4, 5, 6]).await.unwrap();
     assert_eq!(rewritten[&4].owner, Some(2));
     assert_eq!(
         rewritten[&4].attrs,
@@ -1398,7 +1452,7 @@ async fn v1_data_survives(store: Arc<dyn Store>) {
         newest_first: false,
     };
     let following = store
-        .list_edges(1, "follows", Direction::Members, page)
+        .list_edges(1, 1, "follows", Direction::Members, page)
         .await
         .unwrap();
     assert_eq!(
@@ -1411,7 +1465,7 @@ async fn v1_data_survives(store: Arc<dyn Store>) {
         }]
     );
     let mutual = store
-        .counts(&[1, 2], "mutual", Direction::Members)
+        .counts(1, &[1, 2], "mutual", Direction::Members)
         .await
         .unwrap();
     assert_eq!(mutual, [(1, 1), (2, 1)].into());
@@ -1421,14 +1475,14 @@ async fn v1_data_survives(store: Arc<dyn Store>) {
     let applied = store.apply(plan).await.unwrap();
     assert_eq!(applied.outcomes(followed)[0].1, Outcome::Added);
     let following = store
-        .list_edges(1, "follows", Direction::Members, page)
+        .list_edges(1, 1, "follows", Direction::Members, page)
         .await
         .unwrap();
     assert_eq!(following.items.len(), 2);
     assert!(following.items[1].seq > 10, "{following:?}");
     assert_eq!(
         store
-            .counts(&[1], "follows", Direction::Members)
+            .counts(1, &[1], "follows", Direction::Members)
             .await
             .unwrap()[&1],
         2
@@ -1443,7 +1497,7 @@ async fn v1_data_survives(store: Arc<dyn Store>) {
     });
     store.apply(plan).await.unwrap();
     let mutual = store
-        .counts(&[1, 2], "mutual", Direction::Members)
+        .counts(1, &[1, 2], "mutual", Direction::Members)
         .await
         .unwrap();
     assert_eq!(mutual, [(1, 0), (2, 0)].into());
@@ -1574,7 +1628,12 @@ async fn dumps_load_into_another_space_and_replace_contents(f: Fixture) {
     assert!(ids["ou_a"] != a && ids["ou_b"] != b);
     let counts = f
         .store
-        .counts(&[ids["ou_a"], ids["ou_b"]], "mutual", Direction::Members)
+        .counts(
+            copied.id,
+            &[ids["ou_a"], ids["ou_b"]],
+            "mutual",
+            Direction::Members,
+        )
         .await
         .unwrap();
     assert_eq!(counts, [(ids["ou_a"], 1), (ids["ou_b"], 1)].into());

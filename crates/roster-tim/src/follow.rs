@@ -244,8 +244,8 @@ pub async fn follow_check(call: Call<'_>) -> Result<Response, Fail> {
     let ids = ids_of(&targets, &found);
     let store = &call.engine.store;
     let (following, fans) = tokio::try_join!(
-        store.edges_among(from_account.id, FOLLOWS, &ids),
-        store.memberships_among(from_account.id, FOLLOWS, &ids),
+        store.edges_among(call.app.space_id, from_account.id, FOLLOWS, &ids),
+        store.memberships_among(call.app.space_id, from_account.id, FOLLOWS, &ids),
     )
     .map_err(internal)?;
     let items = per_target(&targets, &found, |account| {
@@ -316,7 +316,13 @@ pub async fn follow_get(call: Call<'_>) -> Result<Response, Fail> {
     };
     let store = &call.engine.store;
     let page = store
-        .list_edges(from_account.id, relation, direction, page)
+        .list_edges(
+            call.app.space_id,
+            from_account.id,
+            relation,
+            direction,
+            page,
+        )
         .await
         .map_err(internal)?;
     let other = |edge: &Edge| match direction {
@@ -324,7 +330,10 @@ pub async fn follow_get(call: Call<'_>) -> Result<Response, Fail> {
         Direction::Memberships => edge.subject,
     };
     let others: Vec<EntityId> = page.items.iter().map(other).collect();
-    let profiles = store.entities(&others).await.map_err(internal)?;
+    let profiles = store
+        .entities(call.app.space_id, &others)
+        .await
+        .map_err(internal)?;
     let follow_item = page
         .items
         .iter()
@@ -375,9 +384,9 @@ pub async fn follow_get_info(call: Call<'_>) -> Result<Response, Fail> {
     let ids = ids_of(&targets, &found);
     let store = &call.engine.store;
     let (fans, following, mutual) = tokio::try_join!(
-        store.counts(&ids, FOLLOWS, Direction::Memberships),
-        store.counts(&ids, FOLLOWS, Direction::Members),
-        store.counts(&ids, MUTUAL, Direction::Members),
+        store.counts(call.app.space_id, &ids, FOLLOWS, Direction::Memberships),
+        store.counts(call.app.space_id, &ids, FOLLOWS, Direction::Members),
+        store.counts(call.app.space_id, &ids, MUTUAL, Direction::Members),
     )
     .map_err(internal)?;
     let count = |counts: &HashMap<EntityId, i64>, account: &Entity| {

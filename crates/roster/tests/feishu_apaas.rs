@@ -184,7 +184,7 @@ impl Server {
                     for relation in RELATIONS {
                         let edges = self
                             .store
-                            .list_edges(entity.id, relation, Direction::Members, ALL)
+                            .list_edges(space.id, entity.id, relation, Direction::Members, ALL)
                             .await
                             .unwrap();
                         let members: Vec<i64> = edges.items.iter().map(|e| e.member).collect();

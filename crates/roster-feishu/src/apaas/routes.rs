@@ -90,7 +90,7 @@ async fn assignees_among(
     let edges = feishu
         .engine
         .store
-        .edges_among(task.id, ASSIGNEE, users)
+        .edges_among(task.space_id, task.id, ASSIGNEE, users)
         .await?;
     Ok(users
         .iter()
@@ -172,12 +172,14 @@ pub async fn query(
     let api_ids = body.api_ids.unwrap_or_default();
 
     let store = &feishu.engine.store;
+    let space = tenant.space.id;
     let edges =
-        all_pages(|page| store.list_edges(user, relation, Direction::Memberships, page)).await?;
+        all_pages(|page| store.list_edges(space, user, relation, Direction::Memberships, page))
+            .await?;
     let task_ids: Vec<EntityId> = edges.iter().map(|e| e.subject).collect();
-    let found = store.entities(&task_ids).await?;
+    let found = store.entities(space, &task_ids).await?;
     let instance_ids: Vec<EntityId> = found.values().filter_map(|t| t.owner).collect();
-    let instances = store.entities(&instance_ids).await?;
+    let instances = store.entities(space, &instance_ids).await?;
     let mut matching: Vec<(&Entity, &Entity)> = found
         .values()
         .filter_map(|task| Some((task, instances.get(&task.owner?)?)))
@@ -211,7 +213,7 @@ pub async fn query(
         .resolve_aliases(tenant.space.id, KUNLUN_ID, &initiators)
         .await?;
     let ids: Vec<EntityId> = initiator_users.values().copied().collect();
-    let users = store.entities(&ids).await?;
+    let users = store.entities(tenant.space.id, &ids).await?;
     let items: Vec<Value> = page
         .iter()
         .map(|(task, instance)| {
@@ -294,7 +296,7 @@ pub async fn chat_group(
                     "no such chat in the tenant",
                 ));
             };
-            if !chat::has(&feishu, chat.id, Members::Bots, app.entity).await? {
+            if !chat::has(&feishu, &chat, Members::Bots, app.entity).await? {
                 return Err(invalid(
                     "chat_id",
                     Some(&chat_id),

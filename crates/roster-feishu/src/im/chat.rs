@@ -185,7 +185,7 @@ async fn changed_users(
         .collect();
     let mut named: Vec<EntityId> = users.to_vec();
     named.extend(operator);
-    let entities = store.entities(&named).await?;
+    let entities = store.entities(tenant.space.id, &named).await?;
     let names: serde_json::Map<String, Value> = users
         .iter()
         .filter_map(|id| entities.get(id))
@@ -337,7 +337,7 @@ async fn marked_chat(
 pub async fn caller_in(
     feishu: &Feishu,
     caller: &Caller,
-    chat: EntityId,
+    chat: &Entity,
 ) -> Result<bool, StoreError> {
     let (kind, who) = match (caller.kind, caller.user) {
         (TokenKind::User, Some(user)) => (Members::Users, user),
@@ -348,28 +348,33 @@ pub async fn caller_in(
 
 pub async fn has(
     feishu: &Feishu,
-    chat: EntityId,
+    chat: &Entity,
     kind: Members,
     who: EntityId,
 ) -> Result<bool, StoreError> {
     Ok(!feishu
         .engine
         .store
-        .edges_among(chat, kind.relation(), &[who])
+        .edges_among(chat.space_id, chat.id, kind.relation(), &[who])
         .await?
         .is_empty())
 }
 
 /// How many users and bots the chat has.
-pub async fn counts(feishu: &Feishu, chat: EntityId) -> Result<(i64, i64), StoreError> {
+pub async fn counts(feishu: &Feishu, chat: &Entity) -> Result<(i64, i64), StoreError> {
     let mut counts = [0; 2];
     for (count, kind) in counts.iter_mut().zip([Members::Users, Members::Bots]) {
         let found = feishu
             .engine
             .store
-            .counts(&[chat], kind.relation(), Direction::Members)
+            .counts(
+                chat.space_id,
+                &[chat.id],
+                kind.relation(),
+                Direction::Members,
+            )
             .await?;
-        *count = found.get(&chat).copied().unwrap_or(0);
+        *count = found.get(&chat.id).copied().unwrap_or(0);
     }
     Ok((counts[0], counts[1]))
 }

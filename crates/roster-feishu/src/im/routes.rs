@@ -300,7 +300,7 @@ async fn chat_of(feishu: &Feishu, caller: &Caller, chat_id: &str) -> Result<Enti
 /// The chat `chat_id` names, if the caller is in it.
 async fn joined_chat(feishu: &Feishu, caller: &Caller, chat_id: &str) -> Result<Entity, ApiError> {
     let chat = chat_of(feishu, caller, chat_id).await?;
-    if chat::caller_in(feishu, caller, chat.id).await? {
+    if chat::caller_in(feishu, caller, &chat).await? {
         Ok(chat)
     } else {
         Err(error(NOT_IN_CHAT))
@@ -317,8 +317,8 @@ pub async fn get_chat(
 ) -> ApiResult {
     let id_type = IdType::from_query(&query, "user_id_type")?;
     let chat = chat_of(&feishu, &caller, &chat_id).await?;
-    let (users, bots) = chat::counts(&feishu, chat.id).await?;
-    let mut data = if chat::caller_in(&feishu, &caller, chat.id).await? {
+    let (users, bots) = chat::counts(&feishu, &chat).await?;
+    let mut data = if chat::caller_in(&feishu, &caller, &chat).await? {
         let mut full = chat_object(&feishu, &caller.app, id_type, &chat).await?;
         full["user_manager_id_list"] = json!([]);
         full["bot_manager_id_list"] = chat.attrs["bot_managers"].clone();
@@ -364,6 +364,7 @@ pub async fn list_members(
     let relation = Members::Users.relation();
     let page = store
         .list_edges(
+            chat.space_id,
             chat.id,
             relation,
             Direction::Members,
@@ -376,7 +377,7 @@ pub async fn list_members(
         .await?;
     let members: Vec<EntityId> = page.items.iter().map(|e| e.member).collect();
     let ids = render(&feishu, &caller.app, id_type, &members).await?;
-    let users = store.entities(&members).await?;
+    let users = store.entities(chat.space_id, &members).await?;
     let tenant_key = &caller.tenant().key;
     let items: Vec<Value> = members
         .iter()
@@ -389,7 +390,7 @@ pub async fn list_members(
             })
         })
         .collect();
-    let (total, _) = chat::counts(&feishu, chat.id).await?;
+    let (total, _) = chat::counts(&feishu, &chat).await?;
     let mut data =
         json!({ "items": items, "has_more": page.next.is_some(), "member_total": total });
     if let Some(next) = page.next {

@@ -142,7 +142,7 @@ pub async fn redeem(
         check_proof(&grant.attrs, proof)?;
     }
     let user = match grant.owner {
-        Some(user) => store.entity(user).await?,
+        Some(user) => store.entity(space, user).await?,
         None => None,
     }
     .ok_or(Refused::NoUser)?;

@@ -131,6 +131,7 @@ pub async fn list(
                     .engine
                     .store
                     .list_edges(
+                        task.space_id,
                         task.id,
                         role.relation(),
                         Direction::Members,

@@ -260,7 +260,7 @@ impl Call {
             (Role::Follower, Access::Read),
         ] {
             if !store
-                .edges_among(task.id, role.relation(), &[user])
+                .edges_among(task.space_id, task.id, role.relation(), &[user])
                 .await?
                 .is_empty()
             {

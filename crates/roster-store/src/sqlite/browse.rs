@@ -53,12 +53,14 @@ pub(super) fn search(
 
 pub(super) fn aliases(
     conn: &Connection,
+    space: SpaceId,
     entity: EntityId,
 ) -> Result<Vec<(String, String)>, StoreError> {
     collect(
         conn,
-        "SELECT namespace, alias FROM aliases WHERE entity_id = ?1 ORDER BY namespace, alias",
-        [entity],
+        "SELECT namespace, alias FROM aliases WHERE space_id = ?1 AND entity_id = ?2
+         ORDER BY namespace, alias",
+        params![space, entity],
         |row| Ok((row.get(0)?, row.get(1)?)),
     )
 }

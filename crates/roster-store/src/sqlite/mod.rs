@@ -254,11 +254,15 @@ impl Store for SqliteStore {
         applied
     }
 
-    async fn entity(&self, id: EntityId) -> Result<Option<Entity>, StoreError> {
-        Ok(self.entities(&[id]).await?.remove(&id))
+    async fn entity(&self, space: SpaceId, id: EntityId) -> Result<Option<Entity>, StoreError> {
+        Ok(self.entities(space, &[id]).await?.remove(&id))
     }
 
-    async fn entities(&self, ids: &[EntityId]) -> Result<HashMap<EntityId, Entity>, StoreError> {
+    async fn entities(
+        &self,
+        space: SpaceId,
+        ids: &[EntityId],
+    ) -> Result<HashMap<EntityId, Entity>, StoreError> {
         let ids = json_list(ids);
         let found = self
             .threads
@@ -268,9 +272,10 @@ impl Store for SqliteStore {
                     concat!(
                         "SELECT ",
                         entity_columns!(),
-                        " FROM entities WHERE id IN (SELECT value FROM json_each(?1))"
+                        " FROM entities WHERE space_id = ?1",
+                        " AND id IN (SELECT value FROM json_each(?2))"
                     ),
-                    [ids],
+                    params![space, ids],
                     rows::entity,
                 )
             })
@@ -428,21 +433,23 @@ impl Store for SqliteStore {
 
     async fn edges_among(
         &self,
+        space: SpaceId,
         subject: EntityId,
         relation: &str,
         members: &[EntityId],
     ) -> Result<HashMap<EntityId, Edge>, StoreError> {
-        self.edges_between(subject, relation, Direction::Members, members)
+        self.edges_between(space, subject, relation, Direction::Members, members)
             .await
     }
 
     async fn memberships_among(
         &self,
+        space: SpaceId,
         member: EntityId,
         relation: &str,
         subjects: &[EntityId],
     ) -> Result<HashMap<EntityId, Edge>, StoreError> {
-        self.edges_between(member, relation, Direction::Memberships, subjects)
+        self.edges_between(space, member, relation, Direction::Memberships, subjects)
             .await
     }
 
@@ -499,6 +506,7 @@ impl Store for SqliteStore {
 
     async fn list_edges(
         &self,
+        space: SpaceId,
         entity: EntityId,
         relation: &str,
         direction: Direction,
@@ -511,7 +519,7 @@ impl Store for SqliteStore {
         };
         let sql = format!(
             "SELECT subject_id, member_id, created_at, seq FROM edges
-             WHERE space_id = (SELECT space_id FROM entities WHERE id = ?1) AND {side} = ?1
+             WHERE space_id = ?5 AND {side} = ?1
                AND relation_id = (SELECT id FROM names WHERE name = ?2) AND seq {cmp} ?3
              ORDER BY seq {order} LIMIT ?4"
         );
@@ -523,7 +531,7 @@ impl Store for SqliteStore {
                 let items = collect(
                     conn,
                     &sql,
-                    params![entity, relation, after, probe],
+                    params![entity, relation, after, probe, space],
                     rows::edge,
                 )?;
                 Ok(paginate(items, page.limit, |e| e.seq))
@@ -531,8 +539,10 @@ impl Store for SqliteStore {
             .await
     }
 
+    /// (SQLite's counters are keyed by entity alone: a space is never distributed here.)
     async fn counts(
         &self,
+        _space: SpaceId,
         entities: &[EntityId],
         relation: &str,
         direction: Direction,
@@ -702,13 +712,22 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn entity_aliases(&self, entity: EntityId) -> Result<Vec<(String, String)>, StoreError> {
+    async fn entity_aliases(
+        &self,
+        space: SpaceId,
+        entity: EntityId,
+    ) -> Result<Vec<(String, String)>, StoreError> {
         self.threads
-            .read(move |conn| browse::aliases(conn, entity))
+            .read(move |conn| browse::aliases(conn, space, entity))
             .await
     }
 
-    async fn relations_of(&self, entity: EntityId) -> Result<Vec<RelationCount>, StoreError> {
+    /// (SQLite's counters are keyed by entity alone: a space is never distributed here.)
+    async fn relations_of(
+        &self,
+        _space: SpaceId,
+        entity: EntityId,
+    ) -> Result<Vec<RelationCount>, StoreError> {
         self.threads
             .read(move |conn| browse::relations(conn, entity))
             .await
@@ -732,6 +751,7 @@ impl SqliteStore {
     /// looks from; keyed by the other end.
     async fn edges_between(
         &self,
+        space: SpaceId,
         entity: EntityId,
         relation: &str,
         direction: Direction,
@@ -743,15 +763,20 @@ impl SqliteStore {
         };
         let sql = format!(
             "SELECT subject_id, member_id, created_at, seq FROM edges
-             WHERE space_id = (SELECT space_id FROM entities WHERE id = ?1) AND {side} = ?1
+             WHERE space_id = ?4 AND {side} = ?1
                AND relation_id = (SELECT id FROM names WHERE name = ?2)
                AND {other_side} IN (SELECT value FROM json_each(?3))"
         );
         let (relation, others) = (relation.to_string(), json_list(others));
-        let edges = self
-            .threads
-            .read(move |conn| collect(conn, &sql, params![entity, relation, others], rows::edge))
-            .await?;
+        let read = move |conn: &Connection| {
+            collect(
+                conn,
+                &sql,
+                params![entity, relation, others, space],
+                rows::edge,
+            )
+        };
+        let edges = self.threads.read(read).await?;
         Ok(crate::by_other_end(edges, direction))
     }
 }

@@ -329,12 +329,14 @@ impl Tx for SqliteTx<'_> {
 
     async fn entity_refs(
         &mut self,
+        space: SpaceId,
         ids: &[EntityId],
     ) -> Result<HashMap<EntityId, EntityRef>, rusqlite::Error> {
         let mut statement = self.0.prepare_cached(
-            "SELECT id, kind, key FROM entities WHERE id IN (SELECT value FROM json_each(?1))",
+            "SELECT id, kind, key FROM entities
+             WHERE space_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
         )?;
-        let rows = statement.query_map([json_list(ids)], |row| {
+        let rows = statement.query_map(params![space, json_list(ids)], |row| {
             Ok((
                 row.get(0)?,
                 EntityRef {
@@ -480,6 +482,7 @@ impl LoadTx for SqliteTx<'_> {
 
     async fn rewrite_entities(
         &mut self,
+        _space: SpaceId,
         entities: &[(EntityId, &DumpedEntity)],
     ) -> Result<(), rusqlite::Error> {
         if entities.is_empty() {
@@ -501,6 +504,7 @@ impl LoadTx for SqliteTx<'_> {
 
     async fn set_owners(
         &mut self,
+        _space: SpaceId,
         owners: &[(EntityId, Option<EntityId>)],
     ) -> Result<(), rusqlite::Error> {
         if owners.is_empty() {

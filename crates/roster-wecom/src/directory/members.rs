@@ -96,6 +96,7 @@ impl Directory {
                 .engine
                 .store
                 .list_edges(
+                    self.corp.space,
                     tag.entity,
                     MEMBER,
                     Direction::Members,
@@ -107,7 +108,7 @@ impl Directory {
                 )
                 .await?;
             let ids: Vec<EntityId> = page.items.iter().map(|edge| edge.member).collect();
-            let entities = self.engine.store.entities(&ids).await?;
+            let entities = self.engine.store.entities(self.corp.space, &ids).await?;
             for entity in ids.iter().filter_map(|id| entities.get(id)) {
                 match entity.kind.as_str() {
                     USER => members.users.push(User::from_entity(entity)?),
@@ -128,9 +129,11 @@ impl Directory {
         let store = &self.engine.store;
         let departments: Vec<EntityId> = self.all(DEPARTMENT).await?.iter().map(|d| d.id).collect();
         let subjects: Vec<EntityId> = tags.iter().map(|tag| tag.entity).collect();
-        let totals = store.counts(&subjects, MEMBER, Direction::Members).await?;
-        let mut departments_in: HashMap<EntityId, i64> = HashMap::new();
         let space = self.corp.space;
+        let totals = store
+            .counts(space, &subjects, MEMBER, Direction::Members)
+            .await?;
+        let mut departments_in: HashMap<EntityId, i64> = HashMap::new();
         for (tag, _) in store
             .edges_within(space, &subjects, MEMBER, &departments)
             .await?

@@ -84,7 +84,7 @@ impl Directory {
             .resolve_aliases(self.corp.space, namespace, &[alias.to_string()])
             .await?;
         let id = found.get(alias).ok_or_else(R::not_found)?;
-        match store.entity(*id).await? {
+        match store.entity(self.corp.space, *id).await? {
             Some(entity) => Ok(R::from_entity(&entity)?),
             None => Err(R::not_found()),
         }

@@ -230,7 +230,7 @@ impl Directory {
         let counts = self
             .engine
             .store
-            .counts(&[entity], CORP_TAG, Direction::Members)
+            .counts(self.corp.space, &[entity], CORP_TAG, Direction::Members)
             .await?;
         Ok(counts.get(&entity).copied().unwrap_or(0))
     }

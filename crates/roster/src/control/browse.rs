@@ -43,10 +43,10 @@ impl Control {
             .ok_or_else(|| ControlError::UnknownEntity(at.kind.clone(), at.key.clone()))
     }
 
-    /// `entities` rendered, each with its owner named.
-    async fn render(&self, entities: &[Entity]) -> Result<Vec<Value>, ControlError> {
+    /// `entities` (of `space`) rendered, each with its owner named.
+    async fn render(&self, space: &Space, entities: &[Entity]) -> Result<Vec<Value>, ControlError> {
         let owners: Vec<EntityId> = entities.iter().filter_map(|e| e.owner).collect();
-        let owners = self.engine.store.entities(&owners).await?;
+        let owners = self.engine.store.entities(space.id, &owners).await?;
         Ok(entities
             .iter()
             .map(|e| rendered(e, e.owner.and_then(|id| owners.get(&id))))
@@ -161,7 +161,7 @@ pub(super) async fn search_entities(
     };
     let page = control.engine.store.search_entities(&found, page).await?;
     Ok(Json(json!({
-        "entities": control.render(&page.items).await?,
+        "entities": control.render(&space, &page.items).await?,
         "next_page": page.next.map(|n| control.engine.cursors.seal(&scope, n)),
     }))
     .into_response())
@@ -184,9 +184,11 @@ pub(super) async fn entity(
     let space = control.space_at(at).await?;
     let entity = control.entity_named(&space, &named).await?;
     let store = &control.engine.store;
-    let aliases = store.entity_aliases(entity.id).await?;
-    let relations = store.relations_of(entity.id).await?;
-    let rendered = control.render(std::slice::from_ref(&entity)).await?;
+    let aliases = store.entity_aliases(space.id, entity.id).await?;
+    let relations = store.relations_of(space.id, entity.id).await?;
+    let rendered = control
+        .render(&space, std::slice::from_ref(&entity))
+        .await?;
     Ok(Json(json!({
         "entity": rendered[0],
         "aliases": aliases
@@ -249,7 +251,7 @@ pub(super) async fn edges(
     };
     let store = &control.engine.store;
     let page = store
-        .list_edges(entity.id, &edges.relation, direction, request)
+        .list_edges(space.id, entity.id, &edges.relation, direction, request)
         .await?;
     let others: Vec<EntityId> = page
         .items
@@ -259,12 +261,12 @@ pub(super) async fn edges(
             Direction::Memberships => e.subject,
         })
         .collect();
-    let found = store.entities(&others).await?;
+    let found = store.entities(space.id, &others).await?;
     let ordered: Vec<Entity> = others
         .iter()
         .filter_map(|id| found.get(id).cloned())
         .collect();
-    let rendered = control.render(&ordered).await?;
+    let rendered = control.render(&space, &ordered).await?;
     let items: Vec<Value> = rendered
         .into_iter()
         .zip(&page.items)
@@ -345,7 +347,7 @@ pub(super) async fn graph(
     }
     let index: HashMap<EntityId, usize> =
         order.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    let found = store.entities(&order).await?;
+    let found = store.entities(space.id, &order).await?;
     let nodes: Vec<Value> = order
         .iter()
         .map(|id| {
