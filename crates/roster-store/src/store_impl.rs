@@ -8,8 +8,7 @@ use sqlx::Row;
 use roster_core::*;
 
 use crate::dumps::SpaceRows;
-use crate::exec::direction_code;
-use crate::lookup::{pair, rows_in, Param};
+use crate::lookup::{counter_params, pair, rows_in, Param, COUNTERS_SQL};
 use crate::paging::{group_members, keyset, paginate};
 use crate::reads::{self, ENTITY_COLUMNS};
 use crate::{backend, browse, changes, writes, PgStore};
@@ -431,14 +430,7 @@ impl Store for PgStore {
         relation: &str,
         direction: Direction,
     ) -> Result<HashMap<EntityId, i64>, StoreError> {
-        let sql = "SELECT entity_id, n FROM counters
-                   WHERE space_id = $1 AND relation_id = (SELECT id FROM names WHERE name = $2)
-                     AND direction = $3 AND entity_id = ANY({list})";
-        let fixed = [
-            Param::Int(space),
-            Param::Text(relation),
-            Param::Int(direction_code(direction)),
-        ];
+        let (sql, fixed) = (COUNTERS_SQL, counter_params(space, relation, direction));
         let mut found: HashMap<EntityId, i64> = entities.iter().map(|id| (*id, 0)).collect();
         for row in self.read_in(sql, &fixed, entities).await? {
             let (entity, n) = pair(&row).map_err(backend)?;

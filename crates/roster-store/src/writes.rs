@@ -16,7 +16,7 @@ use roster_core::{
 
 use crate::dumps::{self, LoadError, LoadTx, SpaceRows};
 use crate::exec::{self, direction_code, ChangeRow, CounterKey, RowLock, Tx};
-use crate::lookup::{rows_in, Param};
+use crate::lookup::{counter_params, rows_in, Param, COUNTERS_SQL};
 use crate::reads::{self, ENTITY_COLUMNS};
 
 /// The first key of the advisory lock that orders a space's change log ("rost").
@@ -378,14 +378,7 @@ impl Tx for PgTx<'_> {
         relation: &str,
         direction: Direction,
     ) -> Result<HashMap<EntityId, i64>, sqlx::Error> {
-        let sql = "SELECT entity_id, n FROM counters
-                   WHERE space_id = $1 AND relation_id = (SELECT id FROM names WHERE name = $2)
-                     AND direction = $3 AND entity_id = ANY({list})";
-        let fixed = [
-            Param::Int(space),
-            Param::Text(relation),
-            Param::Int(direction_code(direction)),
-        ];
+        let (sql, fixed) = (COUNTERS_SQL, counter_params(space, relation, direction));
         rows_in(self.conn, sql, &fixed, entities)
             .await?
             .iter()
