@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 on_both_backends!(
     super::Api::demo;
     qwif_pages_of_any_size,
+    redelivery_of_any_id,
 );
 
 async fn qwif_pages_of_any_size(d: Api) {
@@ -23,6 +24,25 @@ async fn qwif_pages_of_any_size(d: Api) {
     assert_eq!(far["data"]["maxPage"], 1, "{far}");
     let two = pages(r#"{"pageSize": 2}"#).await;
     assert_eq!(two["data"]["maxPage"], 2, "{two}");
+    d.server.stop().await;
+}
+
+/// Redelivering an attempt whose id is at either end of i64 (or past them) is the 404 of an
+/// unknown attempt, in roster's envelope, and the server goes on answering.
+async fn redelivery_of_any_id(d: Api) {
+    for id in [i64::MIN.to_string(), i64::MAX.to_string(), "0".into()] {
+        let (status, answer) = d
+            .admin(&format!("/deliveries/{id}/redeliver"), &json!({}))
+            .await;
+        assert_eq!(status, 404, "{id}: {answer}");
+        assert!(answer["error"].as_str().unwrap().contains(&id), "{answer}");
+    }
+    let (status, answer) = d
+        .admin("/deliveries/-9223372036854775809/redeliver", &json!({}))
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["error"].is_string(), "{answer}");
+    assert_eq!(d.get("/healthz", None).await["status"], "ok");
     d.server.stop().await;
 }
 

@@ -80,7 +80,9 @@ pub(super) async fn redeliver(
     Path(id): Path<i64>,
 ) -> Result<Response, ControlError> {
     let store = &control.engine.store;
-    let earlier = store.attempts(None, id - 1, 1).await?;
+    // The attempts after `id - 1`; there is none before the smallest id.
+    let after = id.checked_sub(1).ok_or(ControlError::UnknownDelivery(id))?;
+    let earlier = store.attempts(None, after, 1).await?;
     let Some(earlier) = earlier.into_iter().find(|a| a.id == id) else {
         return Err(ControlError::UnknownDelivery(id));
     };
