@@ -122,10 +122,12 @@ pub async fn routes(engine: Engine, retry_scale: f64) -> Result<Routes, StoreErr
         .merge(task::routes(feishu.clone()))
         .with_state(feishu.clone());
     let api = wire::slash_tolerant(api).layer(middleware::from_fn(wire::log_id));
-    // OAuth v3 lives at the origin root, as on `accounts.feishu.cn`.
+    // OAuth v3 lives at the origin root, as on `accounts.feishu.cn`; refusals of the HTTP
+    // layer (a wrong method) are Feishu's JSON there too.
     let oauth = Router::new()
         .route("/oauth/v3/token", post(login::oauth_token))
-        .with_state(feishu.clone());
+        .with_state(feishu.clone())
+        .layer(middleware::from_fn(wire::log_id));
     let admin = Router::new()
         .route("/login_codes", post(admin::login_code))
         .route("/apaas_user_tasks", post(apaas::routes::declare_task))
