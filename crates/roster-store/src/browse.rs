@@ -11,6 +11,7 @@ use roster_core::{
 };
 
 use crate::backend;
+use crate::lookup::storable;
 use crate::paging::{keyset, paginate};
 use crate::reads::{self, ENTITY_COLUMNS};
 
@@ -77,6 +78,9 @@ pub(crate) async fn search(
     search: &EntitySearch,
     page: PageRequest,
 ) -> Result<Page<Entity>, StoreError> {
+    if !storable(&search.prefix) || !search.kind.as_deref().is_none_or(storable) {
+        return Ok(paginate(Vec::new(), page.limit, |e: &Entity| e.id));
+    }
     let (cmp, order, start) = keyset(page);
     let sql = format!(
         "SELECT {ENTITY_COLUMNS} FROM entities

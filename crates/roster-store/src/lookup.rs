@@ -6,6 +6,18 @@ use roster_core::{Direction, SpaceId};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
+/// Whether PostgreSQL text can hold `text`: it holds no NUL character, so a key or name with one
+/// names nothing stored, and a lookup of it finds nothing (as on SQLite, where none is stored)
+/// instead of failing.
+pub(crate) fn storable(text: &str) -> bool {
+    !text.contains('\0')
+}
+
+/// The keys of `keys` that something stored may have (see [`storable`]).
+pub(crate) fn storable_keys(keys: &[String]) -> Vec<String> {
+    keys.iter().filter(|k| storable(k)).cloned().collect()
+}
+
 /// A leading parameter of a [`rows_in`] lookup.
 pub(crate) enum Param<'a> {
     Int(i64),

@@ -8,7 +8,7 @@ use sqlx::Row;
 use roster_core::*;
 
 use crate::dumps::SpaceRows;
-use crate::lookup::{counter_params, pair, rows_in, Param, COUNTERS_SQL};
+use crate::lookup::{counter_params, pair, rows_in, storable, storable_keys, Param, COUNTERS_SQL};
 use crate::paging::{group_members, keyset, paginate};
 use crate::reads::{self, ENTITY_COLUMNS};
 use crate::{backend, browse, changes, writes, PgStore};
@@ -145,6 +145,9 @@ impl Store for PgStore {
         kind: &str,
         key: &str,
     ) -> Result<Option<Entity>, StoreError> {
+        if !storable(kind) || !storable(key) {
+            return Ok(None);
+        }
         sqlx::query(&format!(
             "SELECT {ENTITY_COLUMNS} FROM entities WHERE space_id = $1 AND kind = $2 AND key = $3"
         ))
@@ -168,9 +171,11 @@ impl Store for PgStore {
         let sql = format!(
             "SELECT {ENTITY_COLUMNS} FROM entities WHERE space_id = $1 AND kind = $2 AND key = ANY({{list}})"
         );
-        let rows = self
-            .read_in(&sql, &[Param::Int(space), Param::Text(kind)], keys)
-            .await?;
+        if !storable(kind) {
+            return Ok(HashMap::new());
+        }
+        let fixed = [Param::Int(space), Param::Text(kind)];
+        let rows = self.read_in(&sql, &fixed, &storable_keys(keys)).await?;
         rows.iter()
             .map(|row| reads::entity(row).map(|e| (e.key.clone(), e)))
             .collect()
@@ -240,9 +245,11 @@ impl Store for PgStore {
     ) -> Result<HashMap<String, EntityId>, StoreError> {
         let sql = "SELECT alias, entity_id FROM aliases
                    WHERE space_id = $1 AND namespace = $2 AND alias = ANY({list})";
-        let rows = self
-            .read_in(sql, &[Param::Int(space), Param::Text(namespace)], aliases)
-            .await?;
+        if !storable(namespace) {
+            return Ok(HashMap::new());
+        }
+        let fixed = [Param::Int(space), Param::Text(namespace)];
+        let rows = self.read_in(sql, &fixed, &storable_keys(aliases)).await?;
         rows.iter().map(|row| pair(row).map_err(backend)).collect()
     }
 
