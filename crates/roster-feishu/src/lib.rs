@@ -8,6 +8,7 @@ mod directory;
 mod events;
 mod im;
 mod login;
+mod openapi;
 mod profile;
 mod seed;
 mod task;
@@ -23,6 +24,7 @@ use axum::{middleware, Router};
 use roster_core::{Callbacks, Engine, Reload, StoreError, WritePlan};
 use roster_http::DialectWire;
 
+pub use openapi::openapi;
 pub use seed::{Seed, SeedError};
 
 /// The limits a tenant's seed may override (see README for each one's vendor default).

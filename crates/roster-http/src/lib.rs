@@ -4,6 +4,7 @@
 //! roster's control plane.
 
 mod drain;
+pub mod openapi;
 pub mod own;
 mod wire;
 

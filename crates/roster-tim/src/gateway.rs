@@ -51,7 +51,7 @@ pub struct Call<'a> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Command {
+pub(crate) enum Command {
     AccountImport,
     MultiaccountImport,
     AccountDelete,
@@ -64,20 +64,35 @@ enum Command {
 }
 
 impl Command {
+    pub(crate) const ALL: [Command; 9] = [
+        Command::AccountImport,
+        Command::MultiaccountImport,
+        Command::AccountDelete,
+        Command::AccountCheck,
+        Command::FollowAdd,
+        Command::FollowDelete,
+        Command::FollowCheck,
+        Command::FollowGet,
+        Command::FollowGetInfo,
+    ];
+
     /// `service/command` after `/v4/`; names are case-sensitive.
+    pub(crate) fn path(self) -> &'static str {
+        match self {
+            Command::AccountImport => "im_open_login_svc/account_import",
+            Command::MultiaccountImport => "im_open_login_svc/multiaccount_import",
+            Command::AccountDelete => "im_open_login_svc/account_delete",
+            Command::AccountCheck => "im_open_login_svc/account_check",
+            Command::FollowAdd => "follow/follow_add",
+            Command::FollowDelete => "follow/follow_delete",
+            Command::FollowCheck => "follow/follow_check",
+            Command::FollowGet => "follow/follow_get",
+            Command::FollowGetInfo => "follow/follow_get_info",
+        }
+    }
+
     fn from_path(path: &str) -> Option<Self> {
-        Some(match path {
-            "im_open_login_svc/account_import" => Command::AccountImport,
-            "im_open_login_svc/multiaccount_import" => Command::MultiaccountImport,
-            "im_open_login_svc/account_delete" => Command::AccountDelete,
-            "im_open_login_svc/account_check" => Command::AccountCheck,
-            "follow/follow_add" => Command::FollowAdd,
-            "follow/follow_delete" => Command::FollowDelete,
-            "follow/follow_check" => Command::FollowCheck,
-            "follow/follow_get" => Command::FollowGet,
-            "follow/follow_get_info" => Command::FollowGetInfo,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|command| command.path() == path)
     }
 
     fn service(self) -> Service {

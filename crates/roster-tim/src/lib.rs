@@ -7,10 +7,12 @@ mod callback;
 mod follow;
 mod gateway;
 mod limits;
+mod openapi;
 mod seed;
 pub mod usersig;
 mod wire;
 
 pub use gateway::{router, Dialect};
 pub use limits::Limits;
+pub use openapi::openapi;
 pub use seed::{AppSeed, Seed, SeedError};

@@ -8,6 +8,7 @@ mod control;
 mod corp;
 mod directory;
 mod native;
+mod openapi;
 mod qwif;
 mod request;
 mod seed;
@@ -19,6 +20,7 @@ use axum::Router;
 use roster_core::{Callbacks, CursorKey, Engine, Reload, StoreError};
 use roster_http::DialectWire;
 
+pub use openapi::openapi;
 pub use seed::{Seed, SeedError};
 
 /// What every handler of both dialects is handed.

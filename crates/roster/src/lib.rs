@@ -6,6 +6,7 @@ pub mod client;
 pub mod control;
 pub mod exec;
 pub mod metrics;
+mod openapi;
 mod refusals;
 pub mod seed;
 pub mod server;

@@ -29,6 +29,7 @@ use crate::control::journal::{Journal, JournalLimits};
 use crate::control::observe::observe;
 use crate::control::{self, Control, Observer};
 use crate::metrics;
+use crate::openapi;
 use crate::refusals::Refusals;
 use crate::seed::Seed;
 use crate::snapshot;
@@ -181,6 +182,11 @@ async fn app(
             .add(rule.clone())
             .map_err(|why| anyhow::anyhow!("fault rule of the seed: {why}"))?;
     }
+    let openapi = openapi::document_of([
+        roster_feishu::openapi(),
+        roster_tim::openapi(),
+        roster_wecom::openapi(),
+    ]);
     let admin_token: Arc<str> = config.admin_token.clone().into();
     let admin = Router::new()
         .merge(admin::router(engine.clock.clone()))
@@ -192,7 +198,9 @@ async fn app(
             admin::require_token,
         ))
         // The console's page holds no data; its script calls the routes above with the token.
-        .nest("/console", roster_console::router());
+        .nest("/console", roster_console::router())
+        // The document needs no token either: tools fetch it before they know any.
+        .route("/openapi.json", get(openapi::serve(&openapi)));
     // roster's own routes refuse in roster's envelope.
     let own = Router::new()
         .route(
