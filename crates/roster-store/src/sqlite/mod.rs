@@ -272,8 +272,9 @@ impl Store for SqliteStore {
                     concat!(
                         "SELECT ",
                         entity_columns!(),
-                        " FROM entities WHERE space_id = ?1",
-                        " AND id IN (SELECT value FROM json_each(?2))"
+                        // `+space_id`: by key, never a scan of the space (see `in_space`).
+                        " FROM entities WHERE id IN (SELECT value FROM json_each(?2))",
+                        " AND +space_id = ?1"
                     ),
                     params![space, ids],
                     rows::entity,

@@ -334,7 +334,7 @@ impl Tx for SqliteTx<'_> {
     ) -> Result<HashMap<EntityId, EntityRef>, rusqlite::Error> {
         let mut statement = self.0.prepare_cached(
             "SELECT id, kind, key FROM entities
-             WHERE space_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+             WHERE id IN (SELECT value FROM json_each(?2)) AND +space_id = ?1",
         )?;
         let rows = statement.query_map(params![space, json_list(ids)], |row| {
             Ok((
@@ -441,9 +441,9 @@ impl LoadTx for SqliteTx<'_> {
             )?
             .execute([&ids])?;
         for sql in [
-            "DELETE FROM aliases WHERE space_id = ?1
+            "DELETE FROM aliases WHERE +space_id = ?1
                AND entity_id IN (SELECT value FROM json_each(?2))",
-            "DELETE FROM entities WHERE space_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+            "DELETE FROM entities WHERE id IN (SELECT value FROM json_each(?2)) AND +space_id = ?1",
         ] {
             self.0.prepare_cached(sql)?.execute(params![space, ids])?;
         }
