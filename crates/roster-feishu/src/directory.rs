@@ -237,6 +237,12 @@ pub async fn create_user(
     let tenant = caller.tenant();
     let store = &feishu.engine.store;
     let client_token = query.get("client_token");
+    if client_token.is_some_and(|token| token.contains('\0')) {
+        return Err(ApiError::field_validation(
+            "client_token",
+            "holds a NUL character",
+        ));
+    }
     if let Some(user) = earlier_user(store, tenant, client_token).await? {
         return Ok(success(json!({ "user": contact_user(&caller.app, &user) })));
     }

@@ -271,6 +271,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the request body must be a JSON object",
         ));
     }
+    if roster_http::json_holds_nul(bytes) {
+        return Err(ApiError::field_validation(
+            "body",
+            "a string in the request body holds a NUL character",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();

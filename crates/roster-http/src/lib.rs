@@ -4,11 +4,13 @@
 //! roster's control plane.
 
 mod drain;
+mod nul;
 pub mod openapi;
 pub mod own;
 mod wire;
 
 pub use drain::drain_unread;
+pub use nul::json_holds_nul;
 pub use wire::{DialectWire, Wire};
 
 use std::future::poll_fn;

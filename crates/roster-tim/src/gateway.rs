@@ -285,6 +285,12 @@ async fn read_object(body: Body) -> Result<Map<String, Value>, Fail> {
     let bytes = roster_http::read_body(body, MAX_BODY)
         .await
         .map_err(|e| Fail::new(code::BAD_JSON, e.to_string()))?;
+    if roster_http::json_holds_nul(&bytes) {
+        return Err(Fail::new(
+            code::BAD_JSON,
+            "request body holds a NUL character",
+        ));
+    }
     match serde_json::from_slice(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Fail::new(

@@ -41,8 +41,11 @@ pub(crate) async fn read_body(body: Body) -> Result<Bytes, String> {
         .map_err(|e| e.to_string())
 }
 
-/// A JSON object, or `None` when the text is not one.
+/// A JSON object, or `None` when the text is not one (or holds a NUL in a string).
 pub(crate) fn json_object(text: &[u8]) -> Option<Map<String, Value>> {
+    if roster_http::json_holds_nul(text) {
+        return None;
+    }
     match serde_json::from_slice(text) {
         Ok(Value::Object(map)) => Some(map),
         _ => None,

@@ -213,7 +213,11 @@ pub async fn create_chat(
     if !chat::fits(tenant, 0, members.len()) {
         return Err(error(CHAT_FULL));
     }
-    let once = query.get("uuid").map(|uuid| chat::Once { uuid, owner });
+    let uuid = query.get("uuid");
+    if let Some(uuid) = uuid.filter(|uuid| uuid.contains('\0')) {
+        return Err(error(INVALID_PARAMETER).with_violation("uuid", Some(uuid), "holds a NUL"));
+    }
+    let once = uuid.map(|uuid| chat::Once { uuid, owner });
     let chat = chat::create(&feishu, app, attrs, owner, &members, &bots, once)
         .await
         .map_err(membership_error)?;
