@@ -58,7 +58,9 @@ pub trait Store: Send + Sync + 'static {
     async fn apply(&self, plan: WritePlan) -> Result<Applied, StoreError>;
 
     /// The entity `id` of `space` (every read names its space: the distribution column).
-    async fn entity(&self, space: SpaceId, id: EntityId) -> Result<Option<Entity>, StoreError>;
+    async fn entity(&self, space: SpaceId, id: EntityId) -> Result<Option<Entity>, StoreError> {
+        Ok(self.entities(space, &[id]).await?.remove(&id))
+    }
     async fn entities(
         &self,
         space: SpaceId,

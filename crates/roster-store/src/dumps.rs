@@ -80,13 +80,6 @@ pub(crate) trait LoadTx: Tx {
     async fn space_rows(&mut self, space: SpaceId) -> Result<SpaceRows, StoreError>;
     /// Delete every entity, alias, edge and counter of the space.
     async fn clear_space(&mut self, space: SpaceId) -> Result<(), Self::Error>;
-    /// Delete the entities of the space with their counters and aliases (their edges are
-    /// gone already).
-    async fn delete_entities(
-        &mut self,
-        space: SpaceId,
-        ids: &[EntityId],
-    ) -> Result<(), Self::Error>;
     /// Insert the entities (keys free), in order, with their own timestamps and no owner;
     /// their ids by (kind, key).
     async fn restore_entities(

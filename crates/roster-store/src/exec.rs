@@ -98,10 +98,13 @@ pub(crate) trait Tx {
         space: SpaceId,
         id: EntityId,
     ) -> Result<Vec<(EntityId, String, EntityId)>, Self::Error>;
-    /// Delete the entity (of `space`) with its own counters and aliases (its edges are gone
-    /// already).
-    async fn delete_entity_rows(&mut self, space: SpaceId, id: EntityId)
-        -> Result<(), Self::Error>;
+    /// Delete the entities of `space` with their own counters and aliases (their edges are
+    /// gone already).
+    async fn delete_entities(
+        &mut self,
+        space: SpaceId,
+        ids: &[EntityId],
+    ) -> Result<(), Self::Error>;
 
     /// Lock the counter rows of entities of `space` (creating missing ones at zero), in the
     /// order given.
@@ -699,7 +702,7 @@ async fn delete_entity<T: Tx>(
         count_edges(tx, space, &relation, &pairs, -1, Some(id)).await?;
         log.edges(ChangeOp::EdgeRemoved, &relation, &pairs);
     }
-    tx.delete_entity_rows(space, id).await?;
+    tx.delete_entities(space, &[id]).await?;
     log.entity(ChangeOp::EntityDeleted, id);
     Ok(Ok(StepResult::Done))
 }

@@ -121,10 +121,6 @@ impl Store for PgStore {
         .await?
     }
 
-    async fn entity(&self, space: SpaceId, id: EntityId) -> Result<Option<Entity>, StoreError> {
-        Ok(self.entities(space, &[id]).await?.remove(&id))
-    }
-
     async fn entities(
         &self,
         space: SpaceId,

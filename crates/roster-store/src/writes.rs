@@ -319,12 +319,26 @@ impl Tx for PgTx<'_> {
         .await
     }
 
-    async fn delete_entity_rows(
+    async fn delete_entities(
         &mut self,
         space: SpaceId,
-        id: EntityId,
+        ids: &[EntityId],
     ) -> Result<(), sqlx::Error> {
-        self.delete_entities(space, &[id]).await
+        if ids.is_empty() {
+            return Ok(());
+        }
+        for sql in [
+            "DELETE FROM counters WHERE space_id = $1 AND entity_id = ANY($2)",
+            "DELETE FROM aliases WHERE space_id = $1 AND entity_id = ANY($2)",
+            "DELETE FROM entities WHERE space_id = $1 AND id = ANY($2)",
+        ] {
+            sqlx::query(sql)
+                .bind(space)
+                .bind(ids)
+                .execute(&mut *self.conn)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn lock_counters(
@@ -594,28 +608,6 @@ impl LoadTx for PgTx<'_> {
         ] {
             sqlx::query(sql)
                 .bind(space)
-                .execute(&mut *self.conn)
-                .await?;
-        }
-        Ok(())
-    }
-
-    async fn delete_entities(
-        &mut self,
-        space: SpaceId,
-        ids: &[EntityId],
-    ) -> Result<(), sqlx::Error> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        for sql in [
-            "DELETE FROM counters WHERE space_id = $1 AND entity_id = ANY($2)",
-            "DELETE FROM aliases WHERE space_id = $1 AND entity_id = ANY($2)",
-            "DELETE FROM entities WHERE space_id = $1 AND id = ANY($2)",
-        ] {
-            sqlx::query(sql)
-                .bind(space)
-                .bind(ids)
                 .execute(&mut *self.conn)
                 .await?;
         }

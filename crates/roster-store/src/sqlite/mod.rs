@@ -254,10 +254,6 @@ impl Store for SqliteStore {
         applied
     }
 
-    async fn entity(&self, space: SpaceId, id: EntityId) -> Result<Option<Entity>, StoreError> {
-        Ok(self.entities(space, &[id]).await?.remove(&id))
-    }
-
     async fn entities(
         &self,
         space: SpaceId,

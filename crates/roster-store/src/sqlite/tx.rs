@@ -193,12 +193,28 @@ impl Tx for SqliteTx<'_> {
         edges.collect()
     }
 
-    async fn delete_entity_rows(
+    async fn delete_entities(
         &mut self,
         space: SpaceId,
-        id: EntityId,
+        ids: &[EntityId],
     ) -> Result<(), rusqlite::Error> {
-        self.delete_entities(space, &[id]).await
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids = json_list(ids);
+        self.0
+            .prepare_cached(
+                "DELETE FROM counters WHERE entity_id IN (SELECT value FROM json_each(?1))",
+            )?
+            .execute([&ids])?;
+        for sql in [
+            "DELETE FROM aliases WHERE +space_id = ?1
+               AND entity_id IN (SELECT value FROM json_each(?2))",
+            "DELETE FROM entities WHERE id IN (SELECT value FROM json_each(?2)) AND +space_id = ?1",
+        ] {
+            self.0.prepare_cached(sql)?.execute(params![space, ids])?;
+        }
+        Ok(())
     }
 
     /// SQLite's one writer holds the whole database: nothing to lock.
@@ -422,30 +438,6 @@ impl LoadTx for SqliteTx<'_> {
             "DELETE FROM entities WHERE space_id = ?1",
         ] {
             self.0.prepare_cached(sql)?.execute([space])?;
-        }
-        Ok(())
-    }
-
-    async fn delete_entities(
-        &mut self,
-        space: SpaceId,
-        ids: &[EntityId],
-    ) -> Result<(), rusqlite::Error> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let ids = json_list(ids);
-        self.0
-            .prepare_cached(
-                "DELETE FROM counters WHERE entity_id IN (SELECT value FROM json_each(?1))",
-            )?
-            .execute([&ids])?;
-        for sql in [
-            "DELETE FROM aliases WHERE +space_id = ?1
-               AND entity_id IN (SELECT value FROM json_each(?2))",
-            "DELETE FROM entities WHERE id IN (SELECT value FROM json_each(?2)) AND +space_id = ?1",
-        ] {
-            self.0.prepare_cached(sql)?.execute(params![space, ids])?;
         }
         Ok(())
     }
