@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use roster_core::*;
-use roster_store::test_support::{postgres_url, scratch_postgres};
+use roster_store::test_support::{postgres_url, scratch_postgres, ScratchDatabase};
 use serde_json::{json, Value};
 
 /// When [`Fixture::entity`] creates entities.
@@ -16,20 +16,26 @@ struct Fixture {
     store: Arc<dyn Store>,
     space: Space,
     _dir: Option<tempfile::TempDir>,
+    _database: Option<ScratchDatabase>,
 }
 
 async fn sqlite() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = roster_store::open_sqlite_dir(dir.path()).await.unwrap();
-    fixture(store, Some(dir)).await
+    fixture(store, Some(dir), None).await
 }
 
 async fn postgres(suite: &str) -> Option<Fixture> {
-    let url = scratch_postgres(&postgres_url(suite)?).await;
-    Some(fixture(roster_store::open_postgres(&url).await.unwrap(), None).await)
+    let database = scratch_postgres(&postgres_url(suite)?).await;
+    let store = roster_store::open_postgres(database.url()).await.unwrap();
+    Some(fixture(store, None, Some(database)).await)
 }
 
-async fn fixture(store: Arc<dyn Store>, dir: Option<tempfile::TempDir>) -> Fixture {
+async fn fixture(
+    store: Arc<dyn Store>,
+    dir: Option<tempfile::TempDir>,
+    database: Option<ScratchDatabase>,
+) -> Fixture {
     let space = store
         .ensure_space("test", "s1", &BTreeMap::new())
         .await
@@ -38,6 +44,7 @@ async fn fixture(store: Arc<dyn Store>, dir: Option<tempfile::TempDir>) -> Fixtu
         store,
         space,
         _dir: dir,
+        _database: database,
     }
 }
 
@@ -1526,8 +1533,9 @@ async fn postgres_v1_database_migrates_with_its_data() {
     let Some(base) = postgres_url("postgres_v1_database_migrates_with_its_data") else {
         return;
     };
-    let url = scratch_postgres(&base).await;
-    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let database = scratch_postgres(&base).await;
+    let url = database.url();
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
     let v1 = include_str!("../migrations/postgres/0001_init.sql");
     for statement in v1.split(';').map(str::trim).filter(|s| !s.is_empty()) {
         conn.execute(statement).await.unwrap();
@@ -1557,7 +1565,7 @@ async fn postgres_v1_database_migrates_with_its_data() {
         .await
         .unwrap();
     conn.close().await.unwrap();
-    v1_data_survives(roster_store::open_postgres(&url).await.unwrap()).await;
+    v1_data_survives(roster_store::open_postgres(url).await.unwrap()).await;
 }
 
 async fn members_of_many_subjects_in_one_read(f: Fixture) {

@@ -103,7 +103,7 @@ async fn run(args: Vec<String>, url: String) -> std::process::Output {
     .unwrap()
 }
 
-async fn start(database: Option<String>) -> TestServer {
+async fn start(database: Option<common::ScratchDatabase>) -> TestServer {
     TestServer::start(database, DEMO).await
 }
 
@@ -934,7 +934,7 @@ async fn fault_rules_answer_as_the_vendor_delay_and_drop(server: TestServer) {
 }
 
 /// The demo seed with one fault rule.
-async fn start_with_a_seed_fault(database: Option<String>) -> TestServer {
+async fn start_with_a_seed_fault(database: Option<common::ScratchDatabase>) -> TestServer {
     let seed = format!(
         "{DEMO}\n[[faults]]\ndialect = \"wecom\"\nroute = \"/cgi-bin/gettoken\"\nerror = {{ errcode = -1, errmsg = \"system busy\" }}\ncount = 1\n"
     );
@@ -1005,7 +1005,7 @@ async fn seed_fault_rules_metrics_and_readiness(server: TestServer) {
 async fn exec_runs_a_command_against_its_own_roster() {
     exec_runs_a_command(None).await;
     if let Some(database) = common::postgres_database("exec_runs_a_command").await {
-        exec_runs_a_command(Some(database)).await;
+        exec_runs_a_command(Some(database.url().to_owned())).await;
     }
 }
 

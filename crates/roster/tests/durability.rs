@@ -601,5 +601,6 @@ async fn sigkill_loses_no_acknowledged_write_on_postgres() {
     let Some(base) = postgres_url("durability sigkill_loses_no_acknowledged_write") else {
         return;
     };
-    survives_kill_9(Some(scratch_postgres(&base).await)).await;
+    let database = scratch_postgres(&base).await;
+    survives_kill_9(Some(database.url().to_owned())).await;
 }

@@ -299,5 +299,6 @@ async fn sigkill_loses_no_callback_on_postgres() {
     let Some(base) = postgres_url("events_durability sigkill_loses_no_callback") else {
         return;
     };
-    callbacks_survive_kill_9(Some(scratch_postgres(&base).await)).await;
+    let database = scratch_postgres(&base).await;
+    callbacks_survive_kill_9(Some(database.url().to_owned())).await;
 }

@@ -70,7 +70,7 @@ impl Reply {
 }
 
 impl Server {
-    async fn start(database: Option<String>) -> Self {
+    async fn start(database: Option<common::ScratchDatabase>) -> Self {
         let seed = std::fs::read_to_string(seed_file()).unwrap();
         let inner = TestServer::start(database, &seed).await;
         Server {

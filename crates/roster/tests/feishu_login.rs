@@ -25,7 +25,7 @@ name = "Alice"
 struct Server(Api);
 
 impl Server {
-    async fn start(database: Option<String>) -> Self {
+    async fn start(database: Option<common::ScratchDatabase>) -> Self {
         Server(Api::start(database, SEED).await)
     }
 

@@ -76,7 +76,7 @@ struct Server {
 }
 
 impl Server {
-    async fn start(database: Option<String>) -> Self {
+    async fn start(database: Option<common::ScratchDatabase>) -> Self {
         let inner = TestServer::start(database, SEED).await;
         Server {
             url: inner.base_url(),

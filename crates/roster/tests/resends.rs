@@ -172,5 +172,6 @@ async fn postgres_resend_survives_a_kill() {
     let Some(base) = postgres_url("resends resend_survives_a_kill") else {
         return;
     };
-    resend_survives_a_kill(Some(scratch_postgres(&base).await)).await;
+    let database = scratch_postgres(&base).await;
+    resend_survives_a_kill(Some(database.url().to_owned())).await;
 }

@@ -169,7 +169,7 @@ async fn three_processes_on_one_database_behave_as_one_server() {
     let Some(database) = common::postgres_database("three_processes_behave_as_one").await else {
         return;
     };
-    let cluster = Cluster::start(&database).await;
+    let cluster = Cluster::start(database.url()).await;
 
     // Tokens minted by one process are accepted by all.
     let token = cluster.client(0).tenant_token().await;

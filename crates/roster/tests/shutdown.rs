@@ -49,5 +49,6 @@ async fn postgres_stops_despite_idle_and_stalled_clients() {
     let Some(base) = postgres_url("shutdown stops_despite_idle_and_stalled_clients") else {
         return;
     };
-    stops_despite_idle_and_stalled_clients(Some(scratch_postgres(&base).await)).await;
+    let database = scratch_postgres(&base).await;
+    stops_despite_idle_and_stalled_clients(Some(database.url().to_owned())).await;
 }

@@ -5,12 +5,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lark from '@larksuiteoapi/node-sdk';
-import { startRoster } from './harness.mjs';
+import { startRoster, temporaryDirectory } from './harness.mjs';
 
 const APP_ID = 'cli_acme_tasks';
 const ENCRYPT_KEY = 'node-encrypt-key';
@@ -43,7 +42,7 @@ await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
 const eventUrl = `http://127.0.0.1:${receiver.address().port}/events`;
 
 const seeds = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'seeds');
-const seed = path.join(mkdtempSync(path.join(tmpdir(), 'roster-node-events-')), 'feishu.toml');
+const seed = path.join(temporaryDirectory('roster-node-events-'), 'feishu.toml');
 writeFileSync(seed, readFileSync(path.join(seeds, 'feishu.toml'), 'utf8').replace(
   'app_secret = "acme-secret-1"\n',
   `app_secret = "acme-secret-1"\nevent_url = "${eventUrl}"\n`

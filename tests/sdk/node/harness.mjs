@@ -1,6 +1,9 @@
 // Start and stop a real `roster serve` process for a test file (see ../python/roster_harness.py).
+// A test file touches only what it made: the databases (marked as scratch, as the Rust suites'
+// sweep expects) and temporary directories made here are removed when its process exits, after
+// the processes it started are killed.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,10 +20,39 @@ function rosterBinary() {
   return path.join(target, 'debug', 'roster');
 }
 
+// The comment that marks a scratch database (SCRATCH_MARK in test_support.rs), then its
+// creation time in Unix seconds.
+const SCRATCH_MARK = 'roster scratch database, created at ';
+
+const made = { databases: [], directories: [], children: [] };
+
+process.on('exit', () => {
+  for (const child of made.children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const name of made.databases) {
+    try {
+      execFileSync('psql', [process.env.ROSTER_TEST_DATABASE_URL, '-qc',
+        `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
+    } catch {
+      // best effort: a database left behind is marked, and swept by a later run
+    }
+  }
+  for (const directory of made.directories) rmSync(directory, { recursive: true, force: true });
+});
+
+// A new temporary directory, removed when this process exits.
+export function temporaryDirectory(prefix) {
+  const directory = mkdtempSync(path.join(tmpdir(), prefix));
+  made.directories.push(directory);
+  return directory;
+}
+
 function scratchPostgres() {
   const base = process.env.ROSTER_TEST_DATABASE_URL;
-  const name = `roster_sdk_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`;
+  const now = Math.floor(Date.now() / 1000);
+  const name = `roster_sdk_${now}_${randomBytes(4).toString('hex')}`;
   execFileSync('psql', [base, '-qc', `CREATE DATABASE ${name}`]);
+  made.databases.push(name);
+  execFileSync('psql', [base, '-qc', `COMMENT ON DATABASE ${name} IS '${SCRATCH_MARK}${now}'`]);
   return base.slice(0, base.lastIndexOf('/') + 1) + name;
 }
 
@@ -82,7 +114,7 @@ async function roundRobin(backends) {
 async function startProcess(seed, database) {
   const args = [
     'serve', '--listen', '127.0.0.1:0',
-    '--data', mkdtempSync(path.join(tmpdir(), 'roster-sdk-')),
+    '--data', temporaryDirectory('roster-sdk-'),
     '--seed', path.isAbsolute(seed) ? seed : path.join(ROOT, 'tests', 'sdk', 'seeds', seed),
     '--admin-token', ADMIN_TOKEN,
   ];
@@ -91,6 +123,7 @@ async function startProcess(seed, database) {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ROSTER_LOG: process.env.ROSTER_LOG || 'warn' },
   });
+  made.children.push(child);
   const lines = createInterface({ input: child.stdout });
   const first = await new Promise((resolve, reject) => {
     lines.once('line', resolve);

@@ -5,20 +5,19 @@ wait on."""
 
 import pathlib
 import queue
-import tempfile
 import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from roster_harness import SEEDS, start
+from roster_harness import SEEDS, start, temporary_directory
 
 
 def roster_with_callbacks(seed, anchor, keys):
     """A roster on tests/sdk/seeds/`seed` with the seed keys `keys` (lines of TOML) added after
     the first `anchor` line, which opens the space that sends callbacks."""
     text = (SEEDS / seed).read_text().replace(anchor, anchor + keys, 1)
-    path = pathlib.Path(tempfile.mkdtemp(prefix="roster-callbacks-")) / seed
+    path = pathlib.Path(temporary_directory("roster-callbacks-")) / seed
     path.write_text(text)
     return start(str(path))
 

@@ -3,13 +3,20 @@
 Each suite passes its own seed file from tests/sdk/seeds/. The backend is SQLite in a fresh
 temporary directory, or, with ROSTER_SDK_BACKEND=postgres, a fresh database created on the
 server of ROSTER_TEST_DATABASE_URL.
+
+A run touches only what it made: the databases and temporary directories made here are
+removed when the Python process exits (the processes it started are killed first), and each
+database is marked at creation with the comment the Rust suites' sweep looks for, so one left
+by a killed run is swept later (crates/roster-store/src/test_support.rs).
 """
 
+import atexit
 import itertools
 import json
 import os
 import pathlib
 import socket
+import shutil
 import ssl
 import subprocess
 import tempfile
@@ -31,10 +38,42 @@ def roster_binary() -> str:
     return str(pathlib.Path(target) / "debug" / "roster")
 
 
+# The comment that marks a scratch database (SCRATCH_MARK in test_support.rs), then its
+# creation time in Unix seconds.
+SCRATCH_MARK = "roster scratch database, created at "
+
+_made = {"databases": [], "directories": [], "processes": []}
+
+
+@atexit.register
+def _remove_what_this_run_made():
+    for process in _made["processes"]:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    base = os.environ.get("ROSTER_TEST_DATABASE_URL")
+    for name in _made["databases"]:
+        subprocess.run(["psql", base, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
+                       check=False)
+    for directory in _made["directories"]:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def temporary_directory(prefix: str) -> str:
+    """A new temporary directory, removed when this process exits."""
+    directory = tempfile.mkdtemp(prefix=prefix)
+    _made["directories"].append(directory)
+    return directory
+
+
 def scratch_postgres_url() -> str:
     base = os.environ["ROSTER_TEST_DATABASE_URL"]
-    name = f"roster_sdk_{int(time.time())}_{uuid.uuid4().hex[:8]}"
+    now = int(time.time())
+    name = f"roster_sdk_{now}_{uuid.uuid4().hex[:8]}"
     subprocess.run(["psql", base, "-qc", f"CREATE DATABASE {name}"], check=True)
+    _made["databases"].append(name)
+    subprocess.run(["psql", base, "-qc", f"COMMENT ON DATABASE {name} IS '{SCRATCH_MARK}{now}'"],
+                   check=True)
     return base.rsplit("/", 1)[0] + "/" + name
 
 
@@ -44,7 +83,7 @@ class Roster:
 
     def __init__(self, seed: str, backend: str = None, tls: bool = False, database: str = None):
         self.seed = SEEDS / seed
-        self.data = tempfile.mkdtemp(prefix="roster-sdk-")
+        self.data = temporary_directory("roster-sdk-")
         self.tls = tls
         self.ca = pathlib.Path(self.data) / "tls" / "ca.pem" if tls else None
         backend = backend or os.environ.get("ROSTER_SDK_BACKEND", "sqlite")
@@ -66,6 +105,7 @@ class Roster:
             args.append("--tls")
         env = {**os.environ, "ROSTER_LOG": os.environ.get("ROSTER_LOG", "warn")}
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)
+        _made["processes"].append(self.process)
         first = self.process.stdout.readline().strip()
         prefix = "roster listening on "
         if not first.startswith(prefix):

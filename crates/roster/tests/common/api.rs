@@ -4,7 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use super::{TestServer, ADMIN_TOKEN};
+use super::{ScratchDatabase, TestServer, ADMIN_TOKEN};
 
 /// The demo seed's do1 developer credentials, as a query string.
 const DEMO_QWIF_CREDENTIALS: &str = "developerId=qw00000000000000000000000000000001&developerKey=cm9zdGVyLWRlbW8tZG8xLWRldmVsb3Blci1rZXk%3D";
@@ -16,7 +16,7 @@ pub struct Api {
 }
 
 impl Api {
-    pub async fn start(database: Option<String>, seed: &str) -> Self {
+    pub async fn start(database: Option<ScratchDatabase>, seed: &str) -> Self {
         let server = TestServer::start(database, seed).await;
         Api {
             url: server.base_url(),
@@ -26,7 +26,7 @@ impl Api {
     }
 
     /// On the built-in demo seed.
-    pub async fn demo(database: Option<String>) -> Self {
+    pub async fn demo(database: Option<ScratchDatabase>) -> Self {
         Self::start(database, roster::seed::DEMO).await
     }
 

@@ -5,6 +5,7 @@ pub mod api;
 pub mod process;
 
 use roster::server::{start, Config, Running};
+pub use roster_store::test_support::ScratchDatabase;
 use roster_store::test_support::{postgres_url, scratch_postgres};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
@@ -14,18 +15,20 @@ pub struct TestServer {
     running: Option<Running>,
     config: Config,
     _dir: tempfile::TempDir,
+    /// Dropped after the server: a scratch PostgreSQL database lives as long as its server.
+    _database: Option<ScratchDatabase>,
 }
 
 impl TestServer {
-    /// On SQLite when `database` is `None`, else on that PostgreSQL database.
-    pub async fn start(database: Option<String>, seed: &str) -> Self {
+    /// On SQLite when `database` is `None`, else on that scratch PostgreSQL database.
+    pub async fn start(database: Option<ScratchDatabase>, seed: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let seed_path = dir.path().join("seed.toml");
         std::fs::write(&seed_path, seed).unwrap();
         let config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             data: dir.path().join("data"),
-            database,
+            database: database.as_ref().map(|d| d.url().to_owned()),
             seed: Some(seed_path),
             snapshot: None,
             journal: Default::default(),
@@ -38,6 +41,7 @@ impl TestServer {
             running: Some(running),
             config,
             _dir: dir,
+            _database: database,
         }
     }
 
@@ -149,7 +153,7 @@ impl Client {
 
 /// The databases a suite runs on: SQLite (`None`), then a scratch PostgreSQL database when
 /// ROSTER_TEST_DATABASE_URL is set (its absence is said on stderr).
-pub async fn databases(suite: &str) -> Vec<Option<String>> {
+pub async fn databases(suite: &str) -> Vec<Option<ScratchDatabase>> {
     let mut databases = vec![None];
     if let Some(base) = postgres_url(suite) {
         databases.push(Some(scratch_postgres(&base).await));
@@ -158,12 +162,12 @@ pub async fn databases(suite: &str) -> Vec<Option<String>> {
 }
 
 /// A scratch PostgreSQL database, or `None` (said on stderr) when not configured.
-pub async fn postgres_database(suite: &str) -> Option<String> {
+pub async fn postgres_database(suite: &str) -> Option<ScratchDatabase> {
     Some(scratch_postgres(&postgres_url(suite)?).await)
 }
 
 /// One test per backend for each named `async fn(server)`; `$start` makes the server from an
-/// `Option<String>` database (`None` is SQLite).
+/// `Option<ScratchDatabase>` (`None` is SQLite).
 #[macro_export]
 macro_rules! on_both_backends {
     ($start:expr; $($name:ident),* $(,)?) => {
