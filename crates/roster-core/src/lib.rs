@@ -16,6 +16,7 @@ mod engine;
 mod live;
 mod model;
 mod plan;
+pub mod secret;
 pub mod seeded;
 mod store;
 

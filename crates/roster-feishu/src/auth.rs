@@ -6,6 +6,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
+use roster_core::secret::secrets_match;
 use roster_core::EntityId;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -162,7 +163,7 @@ async fn app_of_request(feishu: &Feishu, body: axum::body::Body) -> Result<Arc<A
         return Err(INVALID_PARAM);
     }
     let app = feishu.app(app_id).ok_or((10014, "app id not exists"))?;
-    if app.secret != secret {
+    if !secrets_match(secret.as_bytes(), app.secret.as_bytes()) {
         return Err((10014, "app secret invalid"));
     }
     Ok(app.clone())

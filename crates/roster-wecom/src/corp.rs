@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use roster_core::secret::secrets_match;
 use roster_core::{Engine, EntityId, Live, Reload, Space, SpaceId, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -146,15 +147,10 @@ impl Corps {
         self.by_space.values().find(|corp| {
             corp.attrs.qwif.as_ref().is_some_and(|login| {
                 login.developer_id == developer_id
-                    && constant_time_eq(login.developer_key.as_bytes(), developer_key.as_bytes())
+                    && secrets_match(developer_key.as_bytes(), login.developer_key.as_bytes())
             })
         })
     }
-}
-
-/// Secrets are compared without an early exit, so timing does not reveal a prefix.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The corps served now, replaced whole when the store's configuration changes.

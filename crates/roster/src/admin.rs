@@ -9,6 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use roster_core::secret::secrets_match;
 use roster_core::Clock;
 use roster_http::own::{error, OwnJson};
 use serde::Deserialize;
@@ -31,15 +32,11 @@ pub async fn require_token(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    if presented.is_some_and(|p| constant_time_eq(p.as_bytes(), token.as_bytes())) {
+    if presented.is_some_and(|p| secrets_match(p.as_bytes(), token.as_bytes())) {
         next.run(request).await
     } else {
         error(StatusCode::UNAUTHORIZED, "admin token required")
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn get_clock(State(clock): State<Arc<Clock>>) -> Json<serde_json::Value> {

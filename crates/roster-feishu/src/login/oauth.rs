@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use base64::Engine as _;
+use roster_core::secret::secrets_match;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -182,7 +183,7 @@ fn client(feishu: &Feishu, headers: &HeaderMap, request: &Request) -> Result<Arc
         return Err(MISSING_PARAMETER);
     }
     let app = feishu.app(&id).ok_or(NO_SUCH_APP)?;
-    if app.secret != secret {
+    if !secrets_match(secret.as_bytes(), app.secret.as_bytes()) {
         return Err(BAD_SECRET);
     }
     Ok(app.clone())

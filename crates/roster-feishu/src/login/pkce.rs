@@ -3,6 +3,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use roster_core::secret::secrets_match;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -52,9 +53,10 @@ impl Challenge {
         }
         match self {
             Challenge::S256(challenge) => {
-                URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) == *challenge
+                let derived = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+                secrets_match(derived.as_bytes(), challenge.as_bytes())
             }
-            Challenge::Plain(challenge) => verifier == challenge,
+            Challenge::Plain(challenge) => secrets_match(verifier.as_bytes(), challenge.as_bytes()),
         }
     }
 

@@ -12,10 +12,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, MethodRouter};
 use axum::{Json, Router};
+use roster_core::secret::secrets_match;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::corp::constant_time_eq;
 use crate::directory::{Directory, Fault};
 use crate::request::{json_object, read_body, Params};
 use crate::token::{self, Audience, Refused};
@@ -206,7 +206,7 @@ async fn get_token(State(app): State<App>, request: Request) -> Response {
             .corps
             .by_corp_id(corp_id)
             .ok_or_else(|| ApiError::new(40013, "invalid corpid"))?;
-        if !constant_time_eq(corp.attrs.corp_secret.as_bytes(), secret.as_bytes()) {
+        if !secrets_match(secret.as_bytes(), corp.attrs.corp_secret.as_bytes()) {
             return Err(ApiError::new(40001, "invalid credential"));
         }
         let issued = token::issue(
