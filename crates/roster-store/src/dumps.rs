@@ -66,16 +66,14 @@ impl<E: std::error::Error + Send + Sync + 'static> From<LoadError<E>> for StoreE
 
 /// The statements loading needs beyond a plan's; each takes a whole list at once.
 pub(crate) trait LoadTx: Tx {
-    /// The space's id, created if missing, with `limits` (JSON) as its overrides and its
-    /// generation one higher.
-    async fn upsert_space(
-        &mut self,
-        dialect: &str,
-        key: &str,
-        limits: &str,
-    ) -> Result<SpaceId, Self::Error>;
-    /// Keep every writer of the space out until the transaction ends.
+    /// The space's id, created (empty, no overrides) if missing; an existing space's row is
+    /// not touched, so not locked, before [`LoadTx::lock_space`].
+    async fn space_id(&mut self, dialect: &str, key: &str) -> Result<SpaceId, Self::Error>;
+    /// Keep every writer of the space out until the transaction ends (the first lock of the
+    /// order every writer keeps, taken exclusively).
     async fn lock_space(&mut self, space: SpaceId) -> Result<(), Self::Error>;
+    /// Give the space `limits` (JSON) as its overrides and its generation one higher.
+    async fn renew_space(&mut self, space: SpaceId, limits: &str) -> Result<(), Self::Error>;
     /// The space's rows as they stand.
     async fn space_rows(&mut self, space: SpaceId) -> Result<SpaceRows, StoreError>;
     /// Delete every entity, alias, edge and counter of the space.
@@ -122,23 +120,42 @@ fn name(entity: &EntityRef) -> Name<'_> {
     (&entity.kind, &entity.key)
 }
 
-/// Make the dump's space (created if missing) hold exactly the dump, and raise its
-/// generation. Rows that already match stay as they are, with their ids; the rest are
+/// Load the dumps in the open transaction: every space first (created if missing) and locked,
+/// in id order, so two loads of the same spaces queue instead of deadlocking; then each.
+pub(crate) async fn load_spaces<T: LoadTx>(
+    tx: &mut T,
+    dumps: &[SpaceDump],
+) -> Result<(), LoadError<T::Error>> {
+    let mut spaces = Vec::with_capacity(dumps.len());
+    for dump in dumps {
+        spaces.push(tx.space_id(&dump.space.dialect, &dump.space.key).await?);
+    }
+    let mut order = spaces.clone();
+    order.sort_unstable();
+    order.dedup();
+    for space in order {
+        tx.lock_space(space).await?;
+    }
+    for (dump, space) in dumps.iter().zip(spaces) {
+        load_space(tx, space, dump).await?;
+    }
+    Ok(())
+}
+
+/// Make the dump's space (locked) hold exactly the dump, and raise its generation. Rows that already match stay as they are, with their ids; the rest are
 /// deleted, rewritten or inserted, and counters move by the edges that went and came. New
 /// entities and edges take ids and seqs after the kept ones, so when the dump wants one
 /// before a kept one, the space (for an entity) or its edges (for an edge) are loaded afresh
 /// instead: order is always the dump's.
-pub(crate) async fn load_space<T: LoadTx>(
+async fn load_space<T: LoadTx>(
     tx: &mut T,
+    space: SpaceId,
     dump: &SpaceDump,
 ) -> Result<(), LoadError<T::Error>> {
     let invalid = |why: String| LoadError::Invalid(format!("{why} in {}", dump.space));
     let wanted = index_entities(dump).map_err(invalid)?;
     let limits = serde_json::to_string(&dump.limits).expect("limits serialize");
-    let space = tx
-        .upsert_space(&dump.space.dialect, &dump.space.key, &limits)
-        .await?;
-    tx.lock_space(space).await?;
+    tx.renew_space(space, &limits).await?;
     let mut current = tx.space_rows(space).await.map_err(LoadError::Read)?;
     if !keeps_order(
         current

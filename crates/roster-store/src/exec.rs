@@ -438,14 +438,12 @@ async fn add_edges<T: Tx>(
     subject: EntityId,
     members: &[EntityId],
 ) -> Result<Result<Vec<(EntityId, Outcome)>, Refusal>, T::Error> {
-    if !owned(tx, plan.space, subject, RowLock::Share).await? {
-        return Ok(Err(Refusal::NotFound));
-    }
     let relation = add.relation.as_str();
     let mutual = add.reciprocal.as_ref().map(|r| r.relation.as_str());
     let members = distinct(members);
-    // Entities before counters, as a delete takes them: no lock cycle with a delete.
-    let in_space = tx.in_space(plan.space, &members, RowLock::Share).await?;
+    let Some(in_space) = lock_ends(tx, plan.space, subject, &members).await? else {
+        return Ok(Err(Refusal::NotFound));
+    };
     let known: Vec<EntityId> = members
         .iter()
         .copied()
@@ -591,6 +589,22 @@ async fn link_pairs<T: Tx>(
     count_edges(tx, plan.space, relation, pairs, 1, None).await
 }
 
+/// Lock the subject and the members of a batch (those of `space`) against deletion, in one
+/// statement: entities before counters, as a delete takes them, and in id order, so no
+/// two batches or a batch and a delete wait for each other in a cycle. Which of them are
+/// entities of `space`, or `None` when the subject is not.
+async fn lock_ends<T: Tx>(
+    tx: &mut T,
+    space: SpaceId,
+    subject: EntityId,
+    members: &[EntityId],
+) -> Result<Option<HashSet<EntityId>>, T::Error> {
+    let mut ends = members.to_vec();
+    ends.push(subject);
+    let found = tx.in_space(space, &ends, RowLock::Share).await?;
+    Ok(found.contains(&subject).then_some(found))
+}
+
 /// Whether `id` is an entity of `space`, locked as `lock` asks.
 async fn owned<T: Tx>(
     tx: &mut T,
@@ -636,12 +650,12 @@ async fn remove_edges<T: Tx>(
     remove: &RemoveEdges,
     subject: EntityId,
 ) -> Result<Result<Vec<(EntityId, Outcome)>, Refusal>, T::Error> {
-    if !owned(tx, space, subject, RowLock::Share).await? {
-        return Ok(Err(Refusal::NotFound));
-    }
     let relation = remove.relation.as_str();
     let mutual = remove.reciprocal.as_deref();
     let members = distinct(&remove.members);
+    if lock_ends(tx, space, subject, &members).await?.is_none() {
+        return Ok(Err(Refusal::NotFound));
+    }
     tx.lock_counters(space, &counter_keys(subject, relation, mutual, &members))
         .await?;
     let pairs: Vec<(EntityId, EntityId)> = members.iter().map(|m| (subject, *m)).collect();
@@ -697,8 +711,26 @@ async fn delete_entity<T: Tx>(
             .or_default()
             .push((subject, member));
     }
+    // The entity's own counters go with it; only the other ends' are adjusted, locked first
+    // in the one sorted order every batch takes them in.
+    let mut keys: Vec<CounterKey> = by_relation
+        .iter()
+        .flat_map(|(relation, pairs)| {
+            pairs.iter().flat_map(move |(subject, member)| {
+                [
+                    (*subject, relation.as_str(), Direction::Members),
+                    (*member, relation.as_str(), Direction::Memberships),
+                ]
+            })
+        })
+        .filter(|(entity, _, _)| *entity != id)
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    if !keys.is_empty() {
+        tx.lock_counters(space, &keys).await?;
+    }
     for (relation, pairs) in by_relation {
-        // The entity's own counters go with it; only the other ends are adjusted.
         count_edges(tx, space, &relation, &pairs, -1, Some(id)).await?;
         log.edges(ChangeOp::EdgeRemoved, &relation, &pairs);
     }

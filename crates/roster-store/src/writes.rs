@@ -1,6 +1,13 @@
 //! The statements of a PostgreSQL write transaction ([`Tx`]); what a plan does with them is
 //! decided once, in [`crate::exec`]. Write transactions run READ COMMITTED and lock the rows
 //! they decide on, so they wait for each other instead of failing serialization.
+//!
+//! The lock order, the same for every transaction that writes a space's rows:
+//! 1. the space ([`SPACE_LOCK`]): shared by every plan, exclusive by a load (a reset, a
+//!    snapshot load, a space emptied), which takes the spaces of its dumps in id order;
+//! 2. within a plan's step, the entity rows the step names, in one statement, by id;
+//! 3. the counter rows the step decides on or changes, in one statement, sorted;
+//! 4. the space's change log turn ([`CHANGE_LOG_LOCK`]), last, until the commit.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -21,6 +28,12 @@ use crate::reads::{self, ENTITY_COLUMNS};
 
 /// The first key of the advisory lock that orders a space's change log ("rost").
 const CHANGE_LOG_LOCK: i32 = 0x726f_7374;
+/// The first key of the advisory lock on a space ("spce"), the first lock of every write.
+/// A lock in the lock manager, not a row lock: its waiters queue in order, so a load waiting
+/// for it holds back the plans that come after it (share locks on a row would let them pass
+/// it forever). On a distributed PostgreSQL every roster process connects to one coordinator,
+/// which holds the advisory locks, as it does the change log's.
+const SPACE_LOCK: i32 = 0x7370_6365;
 
 pub(crate) type TxResult<T> = Result<(T, bool), sqlx::Error>;
 pub(crate) type TxFuture<'c, T> = Pin<Box<dyn Future<Output = TxResult<T>> + Send + 'c>>;
@@ -36,6 +49,8 @@ pub(crate) async fn apply(
         names,
         inserted: HashMap::new(),
     };
+    tx.take_space_lock(plan.space, "pg_advisory_xact_lock_shared")
+        .await?;
     Ok(match exec::apply(&mut tx, plan).await? {
         Ok(applied) => (Ok(applied), true),
         Err((step, refusal)) => (Err(StoreError::Refused { step, refusal }), false),
@@ -54,15 +69,12 @@ pub(crate) async fn load(
         names,
         inserted: HashMap::new(),
     };
-    for dump in dumps {
-        match dumps::load_space(&mut tx, dump).await {
-            Ok(()) => {}
-            Err(LoadError::Invalid(why)) => return Ok((Err(StoreError::InvalidDump(why)), false)),
-            Err(LoadError::Read(e)) => return Ok((Err(e), false)),
-            Err(LoadError::Backend(e)) => return Err(e),
-        }
+    match dumps::load_spaces(&mut tx, dumps).await {
+        Ok(()) => Ok((Ok(()), true)),
+        Err(LoadError::Invalid(why)) => Ok((Err(StoreError::InvalidDump(why)), false)),
+        Err(LoadError::Read(e)) => Ok((Err(e), false)),
+        Err(LoadError::Backend(e)) => Err(e),
     }
-    Ok((Ok(()), true))
 }
 
 struct PgTx<'c> {
@@ -100,6 +112,17 @@ fn lock_clause(lock: RowLock) -> &'static str {
 }
 
 impl PgTx<'_> {
+    /// Take the space's lock (see the module's lock order) with `function`, until the
+    /// transaction ends.
+    async fn take_space_lock(&mut self, space: SpaceId, function: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(&format!("SELECT {function}($1, $2::int4)"))
+            .bind(SPACE_LOCK)
+            .bind(space)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
     /// The id of an interned name, interning it when new (inside the transaction, so a
     /// rolled-back plan leaves no name behind).
     async fn name(&mut self, name: &str) -> Result<i32, sqlx::Error> {
@@ -172,8 +195,10 @@ impl Tx for PgTx<'_> {
         lock: RowLock,
     ) -> Result<HashSet<EntityId>, sqlx::Error> {
         let lock = lock_clause(lock);
-        let sql =
-            format!("SELECT id FROM entities WHERE space_id = $1 AND id = ANY({{list}}){lock}");
+        // Locked in id order (the lock order).
+        let sql = format!(
+            "SELECT id FROM entities WHERE space_id = $1 AND id = ANY({{list}}) ORDER BY id{lock}"
+        );
         self.ids(&sql, &[Param::Int(space)], ids).await
     }
 
@@ -560,38 +585,47 @@ impl Tx for PgTx<'_> {
 }
 
 impl LoadTx for PgTx<'_> {
-    async fn upsert_space(
-        &mut self,
-        dialect: &str,
-        key: &str,
-        limits: &str,
-    ) -> Result<SpaceId, sqlx::Error> {
-        sqlx::query_scalar(
-            "INSERT INTO spaces (dialect, key, limits) VALUES ($1, $2, $3)
-             ON CONFLICT (dialect, key) DO UPDATE
-                 SET limits = excluded.limits, generation = spaces.generation + 1
-             RETURNING id",
+    async fn space_id(&mut self, dialect: &str, key: &str) -> Result<SpaceId, sqlx::Error> {
+        let select = "SELECT id FROM spaces WHERE dialect = $1 AND key = $2";
+        let found = sqlx::query_scalar(select)
+            .bind(dialect)
+            .bind(key)
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        if let Some(id) = found {
+            return Ok(id);
+        }
+        let inserted = sqlx::query_scalar(
+            "INSERT INTO spaces (dialect, key, limits) VALUES ($1, $2, '{}')
+             ON CONFLICT (dialect, key) DO NOTHING RETURNING id",
         )
         .bind(dialect)
         .bind(key)
-        .bind(limits)
-        .fetch_one(&mut *self.conn)
-        .await
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        match inserted {
+            Some(id) => Ok(id),
+            // A concurrent load created it first.
+            None => {
+                sqlx::query_scalar(select)
+                    .bind(dialect)
+                    .bind(key)
+                    .fetch_one(&mut *self.conn)
+                    .await
+            }
+        }
     }
 
-    /// The space's row (which every insert of an entity of the space key-share locks through
-    /// its foreign key), then its entities (which writers lock before they change them or
-    /// their edges): writers that hold either finish first, and those that come after wait.
     async fn lock_space(&mut self, space: SpaceId) -> Result<(), sqlx::Error> {
-        for sql in [
-            "SELECT id FROM spaces WHERE id = $1 FOR UPDATE",
-            "SELECT id FROM entities WHERE space_id = $1 ORDER BY id FOR UPDATE",
-        ] {
-            sqlx::query(sql)
-                .bind(space)
-                .execute(&mut *self.conn)
-                .await?;
-        }
+        self.take_space_lock(space, "pg_advisory_xact_lock").await
+    }
+
+    async fn renew_space(&mut self, space: SpaceId, limits: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE spaces SET limits = $2, generation = generation + 1 WHERE id = $1")
+            .bind(space)
+            .bind(limits)
+            .execute(&mut *self.conn)
+            .await?;
         Ok(())
     }
 

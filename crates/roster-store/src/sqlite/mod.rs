@@ -579,17 +579,12 @@ impl Store for SqliteStore {
         self.threads
             .write(move |conn| {
                 let mut tx = SqliteTx(conn);
-                for dump in &dumps {
-                    match ready(dumps::load_space(&mut tx, dump)) {
-                        Ok(()) => {}
-                        Err(LoadError::Invalid(why)) => {
-                            return Ok((Err(StoreError::InvalidDump(why)), false))
-                        }
-                        Err(LoadError::Read(e)) => return Err(e),
-                        Err(LoadError::Backend(e)) => return Err(StoreError::backend(e)),
-                    }
+                match ready(dumps::load_spaces(&mut tx, &dumps)) {
+                    Ok(()) => Ok((Ok(()), true)),
+                    Err(LoadError::Invalid(why)) => Ok((Err(StoreError::InvalidDump(why)), false)),
+                    Err(LoadError::Read(e)) => Err(e),
+                    Err(LoadError::Backend(e)) => Err(StoreError::backend(e)),
                 }
-                Ok((Ok(()), true))
             })
             .await?
     }

@@ -405,24 +405,29 @@ impl Tx for SqliteTx<'_> {
 }
 
 impl LoadTx for SqliteTx<'_> {
-    async fn upsert_space(
-        &mut self,
-        dialect: &str,
-        key: &str,
-        limits: &str,
-    ) -> Result<SpaceId, rusqlite::Error> {
+    async fn space_id(&mut self, dialect: &str, key: &str) -> Result<SpaceId, rusqlite::Error> {
         self.0
             .prepare_cached(
-                "INSERT INTO spaces (dialect, key, limits) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (dialect, key) DO UPDATE
-                 SET limits = excluded.limits, generation = spaces.generation + 1
-                 RETURNING id",
+                "INSERT INTO spaces (dialect, key, limits) VALUES (?1, ?2, '{}')
+                 ON CONFLICT (dialect, key) DO NOTHING",
             )?
-            .query_row(params![dialect, key, limits], |row| row.get(0))
+            .execute(params![dialect, key])?;
+        self.0
+            .prepare_cached("SELECT id FROM spaces WHERE dialect = ?1 AND key = ?2")?
+            .query_row(params![dialect, key], |row| row.get(0))
     }
 
     /// SQLite's one writer holds the whole database: nothing to lock.
     async fn lock_space(&mut self, _space: SpaceId) -> Result<(), rusqlite::Error> {
+        Ok(())
+    }
+
+    async fn renew_space(&mut self, space: SpaceId, limits: &str) -> Result<(), rusqlite::Error> {
+        self.0
+            .prepare_cached(
+                "UPDATE spaces SET limits = ?2, generation = generation + 1 WHERE id = ?1",
+            )?
+            .execute(params![space, limits])?;
         Ok(())
     }
 
