@@ -11,6 +11,7 @@ macro_rules! entity_columns {
 
 mod browse;
 mod changes;
+mod citus;
 mod coordination;
 mod dumps;
 mod exec;

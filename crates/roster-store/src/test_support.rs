@@ -116,6 +116,17 @@ async fn sweep_killed_runs(conn: &mut sqlx::PgConnection, now: u64) {
     }
 }
 
+/// Apply roster's PostgreSQL migrations below version `below` to the database of `url`, as
+/// an older roster left it (a test then adds rows and opens the store, which applies the rest).
+pub async fn migrate_postgres_below(url: &str, below: i64) {
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .expect("connect to the scratch database");
+    crate::migrate::migrate(&mut conn, below)
+        .await
+        .expect("apply the older migrations");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1568,6 +1568,114 @@ async fn postgres_v1_database_migrates_with_its_data() {
     v1_data_survives(roster_store::open_postgres(url).await.unwrap()).await;
 }
 
+/// Rows written before migration 0010, which turns identity columns into plain sequences: the
+/// last row of each table is deleted, so ids must continue past it, not past the rows left.
+const BEFORE_PLAIN_SEQUENCES: &str = "
+    INSERT INTO spaces (dialect, key) VALUES ('test', 'kept'), ('test', 'gone');
+    DELETE FROM spaces WHERE key = 'gone';
+    INSERT INTO names (name) VALUES ('follows'), ('gone');
+    DELETE FROM names WHERE name = 'gone';
+    INSERT INTO entities (space_id, kind, key, attrs, created_at, updated_at)
+        VALUES (1, 'user', 'a', '{}', 1, 1), (1, 'user', 'b', '{}', 1, 1),
+               (1, 'user', 'gone', '{}', 1, 1);
+    DELETE FROM entities WHERE key = 'gone';
+    INSERT INTO edges (space_id, subject_id, relation_id, member_id, created_at)
+        VALUES (1, 1, 1, 2, 1);
+    INSERT INTO changes (space_id, plan, at, op, subject_kind, subject_key, relation,
+                         member_kind, member_key)
+        VALUES (1, 7, 1, 'edge_added', 'user', 'a', 'follows', 'user', 'b'),
+               (1, 8, 1, 'edge_removed', 'user', 'a', 'follows', 'user', 'b');
+    DELETE FROM changes WHERE plan = 8;
+    INSERT INTO delivery_attempts (space_id, change_seq, event, url, headers, request, attempt,
+                                   at, response)
+        VALUES (1, 1, 'kept', 'http://127.0.0.1:9/', '[]', '{}', 1, 1, ''),
+               (1, 1, 'gone', 'http://127.0.0.1:9/', '[]', '{}', 1, 1, '');
+    DELETE FROM delivery_attempts WHERE event = 'gone';
+";
+
+#[tokio::test]
+async fn postgres_plain_sequences_migration_keeps_rows_and_ids() {
+    use sqlx::Connection;
+    let Some(base) = postgres_url("postgres_plain_sequences_migration_keeps_rows_and_ids") else {
+        return;
+    };
+    let database = scratch_postgres(&base).await;
+    let url = database.url();
+    roster_store::test_support::migrate_postgres_below(url, 10).await;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::raw_sql(BEFORE_PLAIN_SEQUENCES)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+    let store = roster_store::open_postgres(url).await.unwrap();
+    let identities: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.columns
+         WHERE table_schema = current_schema() AND is_identity = 'YES'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(identities, 0, "no identity column is left");
+    // The rows kept their ids.
+    let spaces = store.spaces("test").await.unwrap();
+    assert_eq!(
+        spaces
+            .iter()
+            .map(|s| (s.id, s.key.as_str()))
+            .collect::<Vec<_>>(),
+        [(1, "kept")]
+    );
+    let users = store.entities(1, &[1, 2]).await.unwrap();
+    assert_eq!((users[&1].key.as_str(), users[&2].key.as_str()), ("a", "b"));
+    let follows = store.edges_among(1, 1, "follows", &[2]).await.unwrap();
+    assert_eq!(follows[&2].seq, 1);
+    let changes = store.changes(1, 0, 10).await.unwrap();
+    assert_eq!(
+        changes.iter().map(|c| (c.seq, c.plan)).collect::<Vec<_>>(),
+        [(1, 7)]
+    );
+    let attempts = store.attempts(Some(1), 0, 10).await.unwrap();
+    assert_eq!(
+        attempts
+            .iter()
+            .map(|a| (a.id, a.event.as_str()))
+            .collect::<Vec<_>>(),
+        [(1, "kept")]
+    );
+
+    // New rows take the ids after the last ones ever given, deleted or not.
+    let space = store
+        .ensure_space("test", "new", &BTreeMap::new())
+        .await
+        .unwrap();
+    assert_eq!(space.id, 3);
+    let mut plan = WritePlan::new(1, 2);
+    let c = plan.create("user", "c", json!({}), None);
+    plan.push(Step::AddEdges(AddEdges::new(
+        Target::Created(c),
+        "likes",
+        targets(&[1]),
+    )));
+    let applied = store.apply(plan).await.unwrap();
+    assert_eq!(applied.entity(c).id, 4);
+    let likes: i32 = sqlx::query_scalar("SELECT id FROM names WHERE name = 'likes'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(likes, 3);
+    let changes = store.changes(1, 1, 10).await.unwrap();
+    assert!(
+        !changes.is_empty() && changes.iter().all(|c| c.seq > 2),
+        "{changes:?}"
+    );
+    let mut attempt = attempts[0].clone();
+    attempt.event = "new".into();
+    assert_eq!(store.record_attempt(&attempt, None).await.unwrap(), 3);
+    conn.close().await.unwrap();
+    store.close().await;
+}
+
 async fn members_of_many_subjects_in_one_read(f: Fixture) {
     let (t1, t2, t3) = (
         f.entity("task", "t1").await,
