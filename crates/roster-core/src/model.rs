@@ -139,6 +139,30 @@ pub struct Page<T> {
     pub next: Option<i64>,
 }
 
+/// Every item of a keyset-paged list, fetched page by page in order.
+pub async fn all_pages<T, F>(
+    mut fetch: impl FnMut(PageRequest) -> F,
+) -> Result<Vec<T>, crate::StoreError>
+where
+    F: std::future::Future<Output = Result<Page<T>, crate::StoreError>>,
+{
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = fetch(PageRequest {
+            after,
+            limit: 1000,
+            newest_first: false,
+        })
+        .await?;
+        all.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntityFilter {
     pub space_id: SpaceId,

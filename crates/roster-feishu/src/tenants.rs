@@ -2,12 +2,11 @@
 //! authenticating a request costs no database round trip.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use roster_core::{
-    Engine, EntityFilter, EntityId, Live, Page, PageRequest, Reload, Space, SpaceId, StoreError,
+    all_pages, Engine, EntityFilter, EntityId, Live, Reload, Space, SpaceId, StoreError,
 };
 use sha2::{Digest, Sha256};
 
@@ -166,28 +165,6 @@ pub async fn all_entities(
         owner: None,
     };
     all_pages(|page| engine.store.list_entities(&filter, page)).await
-}
-
-/// Every item of a keyset-paged list, fetched page by page.
-pub async fn all_pages<T, F>(mut fetch: impl FnMut(PageRequest) -> F) -> Result<Vec<T>, StoreError>
-where
-    F: Future<Output = Result<Page<T>, StoreError>>,
-{
-    let mut all = Vec::new();
-    let mut after = None;
-    loop {
-        let page = fetch(PageRequest {
-            after,
-            limit: 500,
-            newest_first: false,
-        })
-        .await?;
-        all.extend(page.items);
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(all),
-        }
-    }
 }
 
 /// A stable vendor-looking id (`ou_` / `on_` + 32 hex) derived from its parts.

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use roster_core::{Direction, Entity, EntityId, StoreError, WritePlan};
+use roster_core::{all_pages, Direction, Entity, EntityId, StoreError, WritePlan};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -19,7 +19,7 @@ use crate::auth::{Accepting, TenantOnly};
 use crate::directory::unresolved;
 use crate::im::chat::{self, Found, Members, MembershipError};
 use crate::im::routes::default_chat_attrs;
-use crate::tenants::{all_pages, Feishu, Tenant, DIALECT};
+use crate::tenants::{Feishu, Tenant, DIALECT};
 use crate::wire::{success, ApiError, ApiResult};
 use roster_http::own::{error, OwnJson};
 

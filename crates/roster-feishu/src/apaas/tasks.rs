@@ -8,14 +8,13 @@
 use std::collections::BTreeMap;
 
 use roster_core::{
-    AddEdges, AddPolicy, Engine, Entity, EntityFilter, EntityId, Space, SpaceId, StoreError,
-    Target, WritePlan,
+    all_pages, AddEdges, AddPolicy, Engine, Entity, EntityFilter, EntityId, Space, SpaceId,
+    StoreError, Target, WritePlan,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{derived_number, kunlun_users};
-use crate::tenants::all_pages;
 
 pub const USER_TASK: &str = "feishu.apaas.user_task";
 pub const WORKFLOW_INSTANCE: &str = "feishu.apaas.workflow_instance";

@@ -1,12 +1,12 @@
 use std::collections::{HashMap, HashSet};
 
 use roster_core::{
-    batch_outcomes, Direction, EntityId, PageRequest, Refusal, RemoveEdges, StoreError, Target,
+    all_pages, batch_outcomes, Direction, EntityId, Refusal, RemoveEdges, StoreError, Target,
 };
 
 use super::departments::{Department, DEPARTMENT_ID_MAX};
 use super::users::{user_key, User};
-use super::{parse_id, Directory, Fault, Record, Tag, DEPARTMENT, PAGE, USER};
+use super::{parse_id, Directory, Fault, Record, Tag, DEPARTMENT, USER};
 
 /// `tag --member--> user | department`. One relation for both kinds, so the per-tag limit
 /// counts users and departments together, as WeCom does.
@@ -89,38 +89,22 @@ impl Directory {
     }
 
     pub(crate) async fn members(&self, tag: &Tag) -> Result<Members, Fault> {
-        let mut members = Members::default();
-        let mut after = None;
-        loop {
-            let page = self
-                .engine
-                .store
-                .list_edges(
-                    self.corp.space,
-                    tag.entity,
-                    MEMBER,
-                    Direction::Members,
-                    PageRequest {
-                        after,
-                        limit: PAGE,
-                        newest_first: false,
-                    },
-                )
+        let store = &self.engine.store;
+        let space = self.corp.space;
+        let edges =
+            all_pages(|page| store.list_edges(space, tag.entity, MEMBER, Direction::Members, page))
                 .await?;
-            let ids: Vec<EntityId> = page.items.iter().map(|edge| edge.member).collect();
-            let entities = self.engine.store.entities(self.corp.space, &ids).await?;
-            for entity in ids.iter().filter_map(|id| entities.get(id)) {
-                match entity.kind.as_str() {
-                    USER => members.users.push(User::from_entity(entity)?),
-                    DEPARTMENT => members.departments.push(Department::from_entity(entity)?),
-                    _ => {}
-                }
-            }
-            match page.next {
-                Some(next) => after = Some(next),
-                None => return Ok(members),
+        let ids: Vec<EntityId> = edges.iter().map(|edge| edge.member).collect();
+        let entities = store.entities(space, &ids).await?;
+        let mut members = Members::default();
+        for entity in ids.iter().filter_map(|id| entities.get(id)) {
+            match entity.kind.as_str() {
+                USER => members.users.push(User::from_entity(entity)?),
+                DEPARTMENT => members.departments.push(Department::from_entity(entity)?),
+                _ => {}
             }
         }
+        Ok(members)
     }
 
     /// Member counts of each tag: the engine counts a tag's members in O(1), and the

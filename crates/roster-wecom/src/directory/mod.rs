@@ -13,7 +13,7 @@ mod users;
 use std::sync::Arc;
 
 use roster_core::{
-    AddEdges, Engine, Entity, EntityFilter, PageRequest, StepId, StoreError, Target, WritePlan,
+    all_pages, AddEdges, Engine, Entity, EntityFilter, StepId, StoreError, Target, WritePlan,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -36,9 +36,6 @@ fn attrs_value(attrs: &impl Serialize) -> serde_json::Value {
 pub(crate) const USER: &str = "user";
 pub(crate) const DEPARTMENT: &str = "department";
 pub(crate) const TAG: &str = "tag";
-
-/// How many rows one read of a list fetches.
-const PAGE: u32 = 1000;
 
 /// A directory object stored as one entity of the corp's space.
 trait Record: Sized {
@@ -126,27 +123,7 @@ impl Directory {
             kind: kind.into(),
             owner: None,
         };
-        let mut all = Vec::new();
-        let mut after = None;
-        loop {
-            let page = self
-                .engine
-                .store
-                .list_entities(
-                    &filter,
-                    PageRequest {
-                        after,
-                        limit: PAGE,
-                        newest_first: false,
-                    },
-                )
-                .await?;
-            all.extend(page.items);
-            match page.next {
-                Some(next) => after = Some(next),
-                None => return Ok(all),
-            }
-        }
+        all_pages(|page| self.engine.store.list_entities(&filter, page)).await
     }
 
     /// do1's own id for one of the corp's objects: 32 hex digits, stable for the same object.
