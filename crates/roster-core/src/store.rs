@@ -171,6 +171,11 @@ pub trait Store: Send + Sync + 'static {
     /// Wait for in-flight work and close every connection (SQLite checkpoints its WAL).
     async fn close(&self);
 
+    /// Refresh the planner's statistics of the tables that changed much since they were last
+    /// gathered (after a seed, a load, bulk growth), outside any request: the housekeeping
+    /// pass calls it. The tables refreshed.
+    async fn refresh_statistics(&self) -> Result<Vec<String>, StoreError>;
+
     /// The changes of `space` after the change `after` (a seq; 0: from the start), oldest
     /// first, at most `limit`.
     async fn changes(

@@ -13,8 +13,15 @@ use crate::paging::{group_members, keyset, paginate};
 use crate::reads::{self, ENTITY_COLUMNS};
 use crate::{backend, browse, changes, writes, PgStore};
 
-/// A batch insert of at least this many entities refreshes PostgreSQL's statistics.
-const ANALYZE_AFTER: usize = 1000;
+/// The tables whose statistics the planner leans on for a space's reads and writes.
+const STATISTICS_TABLES: [&str; 6] = [
+    "aliases",
+    "changes",
+    "counters",
+    "delivery_attempts",
+    "edges",
+    "entities",
+];
 
 #[async_trait]
 impl Store for PgStore {
@@ -80,23 +87,7 @@ impl Store for PgStore {
             .await
             .and_then(|applied| applied);
         crate::count_write("postgres", &applied);
-        let applied = applied?;
-        let (mut entities, mut edges) = (0, 0);
-        for result in &applied.results {
-            match result {
-                StepResult::Entity(_) => entities += 1,
-                StepResult::Outcomes(outcomes) => {
-                    edges += outcomes
-                        .iter()
-                        .filter(|(_, o)| *o == Outcome::Added)
-                        .count()
-                }
-                StepResult::Done => {}
-            }
-        }
-        self.after_bulk_insert("entities", entities).await;
-        self.after_bulk_insert("edges", edges).await;
-        Ok(applied)
+        applied
     }
 
     async fn dump_space(&self, space: SpaceId) -> Result<SpaceDump, StoreError> {
@@ -370,6 +361,29 @@ impl Store for PgStore {
         self.pool.close().await;
     }
 
+    async fn refresh_statistics(&self) -> Result<Vec<String>, StoreError> {
+        // Autovacuum's rule (50 rows + 10% modified since the last ANALYZE), a little
+        // coarser, checked every housekeeping pass instead of once a minute: a freshly seeded
+        // or loaded table is analyzed before the planner guesses its way through it.
+        let stale: Vec<String> = sqlx::query_scalar(
+            "SELECT relname::text FROM pg_stat_user_tables
+             WHERE schemaname = current_schema() AND relname = ANY($1)
+               AND n_mod_since_analyze >= 500 + 0.2 * n_live_tup
+             ORDER BY relname",
+        )
+        .bind(&STATISTICS_TABLES[..])
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        for table in &stale {
+            sqlx::query(&format!("ANALYZE {table}"))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+        }
+        Ok(stale)
+    }
+
     async fn changes(
         &self,
         space: SpaceId,
@@ -490,21 +504,6 @@ fn entity_page(rows: &[PgRow], limit: u32) -> Result<Page<Entity>, StoreError> {
 }
 
 impl PgStore {
-    /// Refresh PostgreSQL's statistics of `table` after a bulk insert. Until autovacuum
-    /// catches up, the planner keeps the estimates of the smaller table it saw before and
-    /// scans a whole subject or kind instead of probing the key index.
-    async fn after_bulk_insert(&self, table: &str, rows: usize) {
-        if rows < ANALYZE_AFTER {
-            return;
-        }
-        if let Err(e) = sqlx::query(&format!("ANALYZE {table}"))
-            .execute(&self.pool)
-            .await
-        {
-            tracing::warn!("ANALYZE {table} after a bulk insert failed: {e}");
-        }
-    }
-
     /// The edges between `entity` and each of `others`, with `entity` on the side `direction`
     /// looks from; keyed by the other end.
     async fn edges_between(

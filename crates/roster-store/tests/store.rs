@@ -272,6 +272,7 @@ on_both_backends!(
     dumps_load_into_another_space_and_replace_contents,
     change_log_records_what_committed_plans_changed,
     delivery_cursor_moves_from_where_it_is,
+    statistics_are_refreshed_outside_plans,
 );
 
 async fn batch_outcomes_and_counters(f: Fixture) {
@@ -1957,4 +1958,36 @@ async fn delivery_cursor_moves_from_where_it_is(f: Fixture) {
         .claim_resend((f.space.id, third), &resend, &claimed)
         .await
         .unwrap());
+}
+
+/// A plan of many rows gathers no statistics itself: the housekeeping pass's
+/// `refresh_statistics` finds the tables it grew (once PostgreSQL's activity counts, sent
+/// within a second or so, show it) and analyzes them, once. SQLite keeps none.
+async fn statistics_are_refreshed_outside_plans(f: Fixture) {
+    let mut plan = f.plan(CREATED_AT);
+    for i in 0..1300 {
+        plan.create("user", format!("u{i}"), json!({}), None);
+    }
+    f.store.apply(plan).await.unwrap();
+    if f._database.is_none() {
+        assert_eq!(
+            f.store.refresh_statistics().await.unwrap(),
+            Vec::<String>::new()
+        );
+        return;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let refreshed = f.store.refresh_statistics().await.unwrap();
+        if refreshed.contains(&"entities".to_string()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "entities never analyzed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let again = f.store.refresh_statistics().await.unwrap();
+    assert!(!again.contains(&"entities".to_string()), "{again:?}");
 }

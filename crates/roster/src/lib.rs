@@ -5,6 +5,7 @@ mod callbacks;
 pub mod client;
 pub mod control;
 pub mod exec;
+mod housekeeping;
 pub mod metrics;
 mod openapi;
 mod refusals;

@@ -28,6 +28,7 @@ use crate::control::faults::Faults;
 use crate::control::journal::{Journal, JournalLimits};
 use crate::control::observe::observe;
 use crate::control::{self, Control, Observer};
+use crate::housekeeping;
 use crate::metrics;
 use crate::openapi;
 use crate::refusals::Refusals;
@@ -111,6 +112,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let (app, wires, dialects) = app(engine.clone(), control, &config, &seed).await?;
     let workers = callbacks::start(engine.clone(), dialects).await?;
     let follower = follow_changes(engine).await?;
+    let housekeeping = housekeeping::start(store.clone());
 
     let tls = match &config.tls {
         Some(source) => Some(Tls::load(source, &config.data)?),
@@ -129,6 +131,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         for worker in workers {
             worker.abort();
         }
+        housekeeping.abort();
         store.close().await;
     });
     Ok(Running {

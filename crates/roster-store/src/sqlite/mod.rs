@@ -597,6 +597,11 @@ impl Store for SqliteStore {
         self.threads.close().await;
     }
 
+    /// SQLite plans roster's statements by their indexes alone (no `sqlite_stat1` is kept).
+    async fn refresh_statistics(&self) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+
     async fn changes(
         &self,
         space: SpaceId,
