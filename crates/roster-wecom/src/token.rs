@@ -5,15 +5,14 @@
 //! Verifying one needs no database, and every roster process on the same database accepts the
 //! others' tokens.
 //!
-//! WeCom documents that a repeated `gettoken` within the lifetime returns the same token. To
-//! keep that without state, tokens are minted per hour-long slot: every request in one slot
-//! gets the same token, valid until 7200 s after the slot began (so `expires_in` is between
-//! 3600 and 7200). A token of an earlier slot stays valid until its own expiry.
+//! A token is valid for 7200 s from when it was issued, and `expires_in` says so, as WeCom
+//! documents (clients schedule their refresh from it). The sealed expiry is the whole token,
+//! so requests within the same second get the same token; a later `gettoken` gets a new one,
+//! and earlier tokens stay valid until their own expiry (docs/compat.md).
 
 use roster_core::{CursorKey, SpaceId};
 
 const LIFETIME_SECONDS: i64 = 7200;
-const SLOT_SECONDS: i64 = 3600;
 
 /// Which dialect a token was issued by; one dialect's token is refused by the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,11 +52,11 @@ pub(crate) fn issue(
     (space, generation): (SpaceId, i64),
     now: i64,
 ) -> Issued {
-    let expires_at = now.div_euclid(SLOT_SECONDS) * SLOT_SECONDS + LIFETIME_SECONDS;
+    let expires_at = now + LIFETIME_SECONDS;
     let scope = audience.scope(space, generation);
     Issued {
         token: format!("{space}.{}", key.seal(&scope, expires_at)),
-        expires_in: expires_at - now,
+        expires_in: LIFETIME_SECONDS,
     }
 }
 
@@ -98,13 +97,14 @@ mod tests {
     }
 
     #[test]
-    fn same_token_within_a_slot_and_expiry_after_its_lifetime() {
+    fn valid_for_its_whole_lifetime_then_expired() {
         let now = 1_700_000_000;
         let first = issue(&key(), Audience::Native, (7, 70), now);
-        let again = issue(&key(), Audience::Native, (7, 70), now + 59);
-        assert_eq!(first.token, again.token);
-        assert_eq!(first.expires_in - 59, again.expires_in);
-        assert!((3600..=7200).contains(&first.expires_in));
+        assert_eq!(first.expires_in, 7200);
+        assert_eq!(issue(&key(), Audience::Native, (7, 70), now), first);
+        let later = issue(&key(), Audience::Native, (7, 70), now + 59);
+        assert_eq!(later.expires_in, 7200);
+        assert_ne!(later.token, first.token);
         assert_eq!(
             verify(&key(), Audience::Native, &first.token, now, corp),
             Ok(7)
@@ -128,8 +128,10 @@ mod tests {
             ),
             Err(Refused::Expired)
         );
-        let next_slot = issue(&key(), Audience::Native, (7, 70), now + 3600);
-        assert_ne!(first.token, next_slot.token);
+        assert_eq!(
+            verify(&key(), Audience::Native, &later.token, expiry, corp),
+            Ok(7)
+        );
     }
 
     #[test]

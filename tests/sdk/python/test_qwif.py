@@ -33,7 +33,7 @@ def refused(response, code):
 def test_token(roster):
     answer = Qwif.fetch_token(roster, 1)
     assert answer["code"] == "0" and answer["desc"] == "成功"
-    assert 3600 <= answer["data"]["expiresIn"] <= 7200
+    assert answer["data"]["expiresIn"] == 7200
     assert Qwif.fetch_token(roster, 1)["data"]["token"] == answer["data"]["token"]
     for params in [{}, {"developerId": corp(1)["developer_id"]},
                    {"developerId": corp(1)["developer_id"], "developerKey": corp(2)["developer_key"]}]:
