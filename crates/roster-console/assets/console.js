@@ -27,13 +27,20 @@ async function call(path, { method = 'GET', json, body } = {}) {
   return response;
 }
 
-/// The JSON answer of a roster route; its `error` thrown when it refuses.
+/// The JSON answer of a roster route; its `error` thrown when it refuses (with the status and
+/// the whole answer).
 async function api(path, options) {
   const response = await call(path, options);
   const data = await response.json();
-  if (!response.ok) throw new Error(data.error ?? response.statusText);
+  if (!response.ok) {
+    throw Object.assign(new Error(data.error ?? response.statusText), { status: response.status, answer: data });
+  }
   return data;
 }
+
+/// Where to follow a space's changes from, to show its last `n`: never before its oldest kept.
+const recentFrom = (summary, n) =>
+  Math.max(summary.oldest_change ? summary.oldest_change - 1 : summary.last_change, summary.last_change - n);
 
 const query = (params) => {
   const search = new URLSearchParams();
@@ -184,7 +191,16 @@ const live = {
         }
       } catch (error) {
         if (error instanceof SignedOut) return;
-        badge.textContent = 'live · retrying';
+        if (error.status === 410 && generation === this.generation) {
+          // Changes it had not read yet went past the retention horizon: say so, show the
+          // view as it now is, and go on after them.
+          seq = error.answer.oldest - 1;
+          await refresh([]);
+          badge.textContent = `live · missed changes before #${error.answer.oldest}`;
+          badge.title = error.message;
+        } else {
+          badge.textContent = 'live · retrying';
+        }
       }
       if (generation === this.generation) this.timer = setTimeout(poll, POLL_MS);
     };
@@ -300,7 +316,9 @@ async function spaceView(space) {
     const total = Object.values(summary.counts.kinds).reduce((a, b) => a + b, 0);
     replace(kinds, kindButton('', total),
       Object.entries(summary.counts.kinds).map(([kind, n]) => kindButton(kind, n)),
-      h('span', { class: 'chip static' }, 'edges ', summary.counts.edges));
+      h('span', { class: 'chip static' }, 'edges ', summary.counts.edges),
+      h('span', { class: 'chip static', id: 'oldest-change', title: 'older changes went past the retention horizon' },
+        summary.oldest_change ? `changes kept since #${summary.oldest_change}` : 'no change kept'));
     return summary;
   };
   const loadResults = () => fill(results, async () => {
@@ -332,7 +350,7 @@ async function spaceView(space) {
 
   try {
     const summary = await loadSummary();
-    const recent = await api(`/changes${query({ space, after: Math.max(0, summary.last_change - 20), limit: 20 })}`);
+    const recent = await api(`/changes${query({ space, after: recentFrom(summary, 20), limit: 20 })}`);
     addToFeed(recent.changes);
     if (!recent.changes.length) feed.append(h('li', { class: 'muted' }, 'No change yet.'));
     await loadResults();

@@ -10,8 +10,6 @@ use crate::model::{Direction, EntityId, SpaceId};
 pub struct SpaceCounts {
     pub kinds: BTreeMap<String, i64>,
     pub edges: i64,
-    /// The seq of the space's last change (0 before the first): where to follow it from.
-    pub last_change: i64,
 }
 
 /// Entities of a space whose key, or any of whose aliases, starts with `prefix` (every entity

@@ -63,6 +63,73 @@ pub struct Change {
     pub context: Option<Value>,
 }
 
+/// How long the histories are kept: the change log, delivered or abandoned callback attempts,
+/// and tombstones of deleted entities. `None` keeps them whole.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention(pub Option<std::time::Duration>);
+
+impl Retention {
+    /// The default: a week.
+    pub const DEFAULT: Retention = Retention(Some(std::time::Duration::from_secs(7 * 24 * 3600)));
+
+    /// The time (Unix seconds, the engine's clock) before which history goes, at `now`; none
+    /// when everything is kept.
+    pub fn horizon(self, now: i64) -> Option<i64> {
+        self.0
+            .map(|kept| now.saturating_sub(i64::try_from(kept.as_secs()).unwrap_or(i64::MAX)))
+    }
+}
+
+/// As the command line takes it: `7d`, `1h30m`, `0` (everything kept).
+impl std::fmt::Display for Retention {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Some(kept) = self.0.filter(|kept| !kept.is_zero()) else {
+            return f.write_str("0");
+        };
+        let mut rest = kept.as_secs();
+        for (unit, seconds) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+            if rest >= seconds {
+                write!(f, "{}{unit}", rest / seconds)?;
+                rest %= seconds;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the change log of a space still holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ChangeSpan {
+    /// The changes up to this seq were removed past the horizon (0 when none was).
+    pub pruned_through: i64,
+    /// The first change kept, if any.
+    pub oldest: Option<i64>,
+    /// The last change made (0 before the first), kept or not: where to follow it from.
+    pub last: i64,
+}
+
+impl ChangeSpan {
+    /// Whether a reader that has seen the changes through `after` missed some that are gone.
+    pub fn lost(&self, after: i64) -> bool {
+        after < self.pruned_through
+    }
+
+    /// The first seq the log can still give: a reader resumes after the one before it.
+    pub fn first_available(&self) -> i64 {
+        self.oldest.unwrap_or(self.pruned_through + 1)
+    }
+}
+
+/// The size of what housekeeping keeps bounded, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HistoryStats {
+    pub change_rows: i64,
+    /// When the oldest kept change was made (Unix seconds), if any is kept.
+    pub oldest_change_at: Option<i64>,
+    /// The database's size in bytes (SQLite: its file; PostgreSQL: its database).
+    pub database_bytes: i64,
+}
+
 /// One attempt to deliver a callback rendered from changes up to `change_seq`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryAttempt {

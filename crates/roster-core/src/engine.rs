@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::{Clock, Coordinator, CursorKey, Reloads, Store, StoreError};
+use crate::{Clock, Coordinator, CursorKey, Reloads, Retention, Store, StoreError};
 
 /// What every dialect is handed: the store, the clock, and the server's secrets.
 #[derive(Clone)]
@@ -16,6 +16,9 @@ pub struct Engine {
     pub reloads: Reloads,
     /// Rates and exclusive sections, shared by every roster process on the database.
     pub coordinator: Arc<dyn Coordinator>,
+    /// How long histories are kept (the change log, delivery attempts, tombstones): everything
+    /// unless the server sets it.
+    pub retention: Retention,
 }
 
 impl Engine {
@@ -28,6 +31,7 @@ impl Engine {
             token_key,
             reloads: Reloads::default(),
             coordinator: store.coordinator(),
+            retention: Retention::default(),
             store,
         })
     }

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use crate::model::*;
 use crate::plan::{Applied, Refusal, StepId, WritePlan};
 use crate::{
-    Change, Coordinator, DeliveryAttempt, EntitySearch, NamedEdge, RelationCount, Resend,
-    SpaceCounts, SpaceDump,
+    Change, ChangeSpan, Coordinator, DeliveryAttempt, EntitySearch, HistoryStats, NamedEdge,
+    RelationCount, Resend, SpaceCounts, SpaceDump,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -184,6 +184,32 @@ pub trait Store: Send + Sync + 'static {
         after: i64,
         limit: u32,
     ) -> Result<Vec<Change>, StoreError>;
+    /// What the change log of `space` still holds: how far retention removed it, its oldest
+    /// kept change and its last.
+    async fn change_span(&self, space: SpaceId) -> Result<ChangeSpan, StoreError>;
+    /// Remove one batch of the oldest changes of `space`, at most `limit` rows in one short
+    /// transaction: whole plans made before `before` (Unix seconds) whose callbacks are done
+    /// (at or before the delivery cursor, and before any callback still to be re-sent; nothing
+    /// before the cursor is set). How many were removed.
+    async fn prune_changes(
+        &self,
+        space: SpaceId,
+        before: i64,
+        limit: u32,
+    ) -> Result<u64, StoreError>;
+    /// Remove at most `limit` delivery attempts of `space` made before `before` (Unix
+    /// seconds) with no re-send to come (delivered or given up). How many were removed.
+    async fn prune_attempts(
+        &self,
+        space: SpaceId,
+        before: i64,
+        limit: u32,
+    ) -> Result<u64, StoreError>;
+    /// Give up to `limit` pages that deletes freed back to the file system (SQLite's
+    /// incremental vacuum); how many. PostgreSQL's autovacuum does this on its own: 0.
+    async fn reclaim(&self, limit: u32) -> Result<u64, StoreError>;
+    /// The size of the change log and of the database.
+    async fn history_stats(&self) -> Result<HistoryStats, StoreError>;
     /// The last change of `space` whose callbacks are done; none before the cursor is set.
     async fn delivery_cursor(&self, space: SpaceId) -> Result<Option<i64>, StoreError>;
     /// Move the cursor of `space` from `from` (0 also when it is not set yet) to `to`; false

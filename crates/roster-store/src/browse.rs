@@ -18,22 +18,16 @@ use crate::reads::{self, ENTITY_COLUMNS};
 /// A row of a relation count: relation name, direction code, count.
 pub(crate) type RelationRow = (String, i64, i64);
 
-/// (kind, entities) rows, the edges and the last change's seq as counts.
-pub(crate) fn space_counts(
-    kinds: Vec<(String, i64)>,
-    (edges, last_change): (i64, i64),
-) -> SpaceCounts {
+/// (kind, entities) rows and the edges as counts.
+pub(crate) fn space_counts(kinds: Vec<(String, i64)>, edges: i64) -> SpaceCounts {
     SpaceCounts {
         kinds: kinds.into_iter().collect(),
         edges,
-        last_change,
     }
 }
 
-/// Edges of the space ($1 or ?1), and its last change's seq.
-pub(crate) const EDGES_AND_LAST_CHANGE: &str = "SELECT
-    (SELECT COUNT(*) FROM edges WHERE space_id = $1),
-    (SELECT COALESCE(MAX(seq), 0) FROM changes WHERE space_id = $1)";
+/// Edges of the space ($1 or ?1).
+pub(crate) const EDGES: &str = "SELECT COUNT(*) FROM edges WHERE space_id = $1";
 
 pub(crate) fn relation(row: RelationRow) -> Result<RelationCount, StoreError> {
     let (relation, direction, count) = row;
@@ -65,12 +59,12 @@ pub(crate) async fn counts(pool: &PgPool, space: SpaceId) -> Result<SpaceCounts,
     .fetch_all(pool)
     .await
     .map_err(backend)?;
-    let totals = sqlx::query_as(EDGES_AND_LAST_CHANGE)
+    let edges = sqlx::query_scalar(EDGES)
         .bind(space)
         .fetch_one(pool)
         .await
         .map_err(backend)?;
-    Ok(space_counts(kinds, totals))
+    Ok(space_counts(kinds, edges))
 }
 
 pub(crate) async fn search(

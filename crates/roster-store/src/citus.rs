@@ -31,6 +31,7 @@ pub(crate) const PLACEMENTS: &[(&str, Placement)] = &[
     ("changes", Placement::BySpace),
     ("delivery_cursors", Placement::BySpace),
     ("delivery_attempts", Placement::BySpace),
+    ("change_horizons", Placement::BySpace),
     ("schema_migrations", Placement::Coordinator),
     ("rate_log", Placement::Coordinator),
     ("holds", Placement::Coordinator),
@@ -112,10 +113,16 @@ mod tests {
 
     /// Statements that span spaces on purpose (roster's own admin reads); Citus runs them on
     /// every shard.
-    const FAN_OUTS: &[(&str, &str)] = &[(
-        "($1::bigint IS NULL OR space_id = $1)",
-        "GET /_roster/deliveries without a space, and a redelivery found by attempt id alone",
-    )];
+    const FAN_OUTS: &[(&str, &str)] = &[
+        (
+            "($1::bigint IS NULL OR space_id = $1)",
+            "GET /_roster/deliveries without a space, and a redelivery found by attempt id alone",
+        ),
+        (
+            "SELECT COUNT(*), MIN(at) FROM changes",
+            "housekeeping's size of the whole change log, for metrics",
+        ),
+    ];
 
     /// Every PostgreSQL statement on a space's tables names its space: a read, update or
     /// delete filters each of those tables by `space_id = $n`, an insert gives `space_id`

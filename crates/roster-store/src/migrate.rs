@@ -34,6 +34,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         10,
         include_str!("../migrations/postgres/0010_plain_sequences.sql"),
     ),
+    (
+        11,
+        include_str!("../migrations/postgres/0011_change_horizons.sql"),
+    ),
 ];
 
 impl PgStore {

@@ -431,6 +431,37 @@ impl Store for PgStore {
         changes::drop_resends(&self.pool, space).await
     }
 
+    async fn change_span(&self, space: SpaceId) -> Result<ChangeSpan, StoreError> {
+        changes::span(&self.pool, space).await
+    }
+
+    async fn prune_changes(
+        &self,
+        space: SpaceId,
+        before: i64,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        changes::prune_changes(&self.pool, space, before, limit).await
+    }
+
+    async fn prune_attempts(
+        &self,
+        space: SpaceId,
+        before: i64,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        changes::prune_attempts(&self.pool, space, before, limit).await
+    }
+
+    /// Autovacuum returns what deletes free (docs/architecture.md names its settings).
+    async fn reclaim(&self, _limit: u32) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    async fn history_stats(&self) -> Result<HistoryStats, StoreError> {
+        changes::stats(&self.pool).await
+    }
+
     async fn attempts(
         &self,
         space: Option<SpaceId>,

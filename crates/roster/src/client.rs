@@ -201,32 +201,84 @@ pub async fn redeliver(target: &Target, id: i64, json: bool) -> anyhow::Result<(
     Ok(())
 }
 
-/// `roster events`: the callback deliveries (oldest first), every attempt with the receiver's
-/// answer; with `follow` every new one as it is made.
+/// What `roster events` pages through.
+#[derive(Debug, Clone, Copy)]
+pub enum Feed {
+    /// The callback deliveries: every attempt with the receiver's answer.
+    Deliveries,
+    /// A space's change feed, after this seq (410 past the retention horizon: roster's
+    /// message names the oldest change kept).
+    Changes { after: i64 },
+}
+
+impl Feed {
+    fn path_and_items(self) -> (&'static str, &'static str) {
+        match self {
+            Feed::Deliveries => ("/deliveries", "deliveries"),
+            Feed::Changes { .. } => ("/changes", "changes"),
+        }
+    }
+
+    fn line(self, item: &serde_json::Value) -> String {
+        match self {
+            Feed::Deliveries => delivery_line(item),
+            Feed::Changes { .. } => change_line(item),
+        }
+    }
+}
+
+fn change_line(change: &serde_json::Value) -> String {
+    let entity = |e: &serde_json::Value| {
+        format!(
+            "{}/{}",
+            e["kind"].as_str().unwrap_or("-"),
+            e["key"].as_str().unwrap_or("-")
+        )
+    };
+    let mut line = format!(
+        "{:>6} {} {} {}",
+        change["seq"],
+        change["at"],
+        change["op"].as_str().unwrap_or("-"),
+        entity(&change["subject"])
+    );
+    if let Some(relation) = change["relation"].as_str() {
+        line += &format!(" {relation} {}", entity(&change["member"]));
+    }
+    line
+}
+
+/// `roster events`: the callback deliveries or a space's changes (oldest first); with
+/// `follow` every new one as it comes.
 pub async fn events(
     target: &Target,
+    feed: Feed,
     space: Option<&str>,
     json: bool,
     follow: bool,
 ) -> anyhow::Result<()> {
-    let mut after = 0;
+    let (path, items) = feed.path_and_items();
+    let mut after = match feed {
+        Feed::Changes { after } => after,
+        Feed::Deliveries => 0,
+    };
     loop {
         let mut query = vec![("after", after.to_string()), ("limit", "1000".to_string())];
         if let Some(space) = space {
             query.push(("space", space.to_string()));
         }
-        let request = target.request(Method::GET, "/deliveries").query(&query);
+        let request = target.request(Method::GET, path).query(&query);
         let page = target.json(request).await?;
-        let attempts = page["deliveries"].as_array().cloned().unwrap_or_default();
-        for attempt in &attempts {
+        let found = page[items].as_array().cloned().unwrap_or_default();
+        for item in &found {
             if json {
-                println!("{attempt}");
+                println!("{item}");
             } else {
-                println!("{}", delivery_line(attempt));
+                println!("{}", feed.line(item));
             }
         }
         after = page["next"].as_i64().unwrap_or(after);
-        if attempts.len() < 1000 {
+        if found.len() < 1000 {
             if !follow {
                 return Ok(());
             }

@@ -50,6 +50,7 @@ pub async fn exec(args: ExecArgs) -> anyhow::Result<i32> {
         admin_token: admin_token.clone(),
         tls: None,
         callback_retry_scale: 1.0,
+        changes_retention: roster_core::Retention::DEFAULT,
     })
     .await?;
     let (program, rest) = args.command.split_first().expect("clap requires a command");

@@ -1,27 +1,111 @@
 //! The housekeeping pass: work the server does for its database in the background, never
 //! inside a request. Each pass refreshes the planner's statistics of the tables that changed
-//! much (after a seed, a load, bulk growth).
+//! much (after a seed, a load, bulk growth). At start and then every minute it also sweeps the
+//! histories that grow with use: it removes what is older than the retention horizon (changes
+//! whose callbacks are done, delivered or abandoned callback attempts), a batch per short
+//! transaction so writers never wait long, then gives the freed pages back to the file system
+//! (SQLite; PostgreSQL's autovacuum does it there) and records the sizes as metrics. Of several
+//! processes on one database, one sweeps at a time. (Tombstones of deleted entities are their
+//! dialect's: each prunes its own past the same horizon, `Engine::retention`.)
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use roster_core::Store;
+use roster_core::{Engine, StoreError};
+
+use crate::control::DIALECTS;
 
 /// How often a pass runs.
 const EVERY: Duration = Duration::from_secs(2);
+/// How often a pass sweeps the histories.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// Rows one transaction removes at most.
+const BATCH: u32 = 1000;
+/// Pages one transaction gives back at most (4 MiB of 4 KiB pages).
+const PAGES: u32 = 1024;
+/// The exclusive section a sweep takes, across processes.
+const SECTION: &str = "roster/housekeeping";
 
-/// Run a pass every [`EVERY`] until the task is aborted.
-pub fn start(store: Arc<dyn Store>) -> tokio::task::JoinHandle<()> {
+/// What one sweep removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    pub changes: u64,
+    pub attempts: u64,
+    pub pages: u64,
+}
+
+/// Run a pass every [`EVERY`], with a sweep at the first and then every [`SWEEP_EVERY`],
+/// until the task is aborted.
+pub fn start(engine: Engine) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(EVERY);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut swept_at: Option<Instant> = None;
         loop {
             ticks.tick().await;
-            match store.refresh_statistics().await {
+            match engine.store.refresh_statistics().await {
                 Ok(tables) if tables.is_empty() => {}
                 Ok(tables) => tracing::debug!(?tables, "statistics refreshed"),
                 Err(e) => tracing::warn!("housekeeping: cannot refresh statistics: {e}"),
             }
+            if swept_at.is_some_and(|at| at.elapsed() < SWEEP_EVERY) {
+                continue;
+            }
+            swept_at = Some(Instant::now());
+            match sweep(&engine).await {
+                Ok(Some(swept)) if swept != Swept::default() => {
+                    tracing::info!(?swept, "housekeeping: histories swept")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("housekeeping: cannot sweep the histories: {e}"),
+            }
         }
     })
+}
+
+/// Sweep the histories now, unless another process is sweeping them (`None`).
+pub async fn sweep(engine: &Engine) -> Result<Option<Swept>, StoreError> {
+    let Some(_section) = engine.coordinator.try_hold_long(SECTION).await? else {
+        return Ok(None);
+    };
+    let store = &engine.store;
+    let mut swept = Swept::default();
+    if let Some(before) = engine.retention.horizon(engine.clock.now()) {
+        for dialect in DIALECTS {
+            for space in store.spaces(dialect).await? {
+                swept.changes += batches(|| store.prune_changes(space.id, before, BATCH)).await?;
+                swept.attempts += batches(|| store.prune_attempts(space.id, before, BATCH)).await?;
+            }
+        }
+    }
+    swept.pages = batches(|| store.reclaim(PAGES)).await?;
+    metrics::counter!("roster_history_pruned_total", "what" => "changes").increment(swept.changes);
+    metrics::counter!("roster_history_pruned_total", "what" => "attempts")
+        .increment(swept.attempts);
+    let stats = store.history_stats().await?;
+    metrics::gauge!("roster_change_log_rows").set(stats.change_rows as f64);
+    metrics::gauge!("roster_change_log_oldest_age_seconds").set(
+        stats
+            .oldest_change_at
+            .map_or(0.0, |at| (engine.clock.now() - at).max(0) as f64),
+    );
+    metrics::gauge!("roster_database_bytes").set(stats.database_bytes as f64);
+    Ok(Some(swept))
+}
+
+/// Run `batch` until it removes nothing more; the total. Each batch is its own transaction,
+/// and the sweep yields between them so that writers go first.
+async fn batches<F, Fut>(mut batch: F) -> Result<u64, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, StoreError>>,
+{
+    let mut total = 0;
+    loop {
+        let done = batch().await?;
+        total += done;
+        if done == 0 {
+            return Ok(total);
+        }
+        tokio::task::yield_now().await;
+    }
 }

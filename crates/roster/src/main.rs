@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use rand::Rng;
 use reqwest::Method;
-use roster::client::{events, redeliver, requests, write_atomically, RequestFilter, Target};
+use roster::client::{events, redeliver, requests, write_atomically, Feed, RequestFilter, Target};
 use roster::control::journal::JournalLimits;
 use roster::exec::{exec, ExecArgs};
 use roster::server::{self, Config};
 use roster::tls::TlsSource;
+use roster_core::Retention;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -60,13 +61,20 @@ enum Command {
         clear: bool,
     },
     /// Show the callbacks a running roster delivered: every attempt with the receiver's
-    /// answer (oldest first), or follow new ones.
+    /// answer (oldest first), or follow new ones; with --changes, a space's change feed.
     Events {
         #[command(flatten)]
         target: Target,
         /// Only this space (dialect/key, for example wecom/ww00000000000000).
         #[arg(long)]
         space: Option<String>,
+        /// The space's changes instead (every relationship change, oldest first); changes
+        /// older than the retention horizon are gone, and roster says which is the oldest kept.
+        #[arg(long, requires = "space", conflicts_with = "redeliver")]
+        changes: bool,
+        /// With --changes: start after this change (a seq).
+        #[arg(long, requires = "changes", default_value_t = 0)]
+        after: i64,
         /// Print each attempt as one line of JSON, with the request body.
         #[arg(long)]
         json: bool,
@@ -201,6 +209,24 @@ struct ServeArgs {
     /// Multiplies the vendors' waits between re-sends of a failed callback (0.01 in tests).
     #[arg(long, env = "ROSTER_CALLBACK_RETRY_SCALE", default_value_t = 1.0)]
     callback_retry_scale: f64,
+    /// How long the change log is kept (30m, 12h, 7d, ...; 0 keeps everything), and with it
+    /// delivered or abandoned callback attempts and tombstones of deleted entities.
+    #[arg(long, env = "ROSTER_CHANGES_RETENTION", default_value = "7d", value_parser = parse_retention)]
+    changes_retention: Retention,
+}
+
+/// A retention: `0`, or a duration of at least a second (humantime: `90s`, `12h`, `7d`).
+fn parse_retention(text: &str) -> Result<Retention, String> {
+    if text.trim() == "0" {
+        return Ok(Retention(None));
+    }
+    let kept = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if kept < std::time::Duration::from_secs(1) {
+        return Err("keep at least 1s, or 0 to keep everything".into());
+    }
+    Ok(Retention(Some(std::time::Duration::from_secs(
+        kept.as_secs(),
+    ))))
 }
 
 impl ServeArgs {
@@ -272,10 +298,19 @@ async fn main() -> anyhow::Result<()> {
         Command::Events {
             target,
             space,
+            changes,
+            after,
             json,
             follow,
             redeliver: None,
-        } => events(&target, space.as_deref(), json, follow).await,
+        } => {
+            let feed = if changes {
+                Feed::Changes { after }
+            } else {
+                Feed::Deliveries
+            };
+            events(&target, feed, space.as_deref(), json, follow).await
+        }
         Command::Faults(FaultsCommand::List { target }) => {
             let answer = target.json(target.request(Method::GET, "/faults")).await?;
             for rule in answer["faults"].as_array().into_iter().flatten() {
@@ -382,6 +417,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         admin_token: admin_token.clone(),
         tls,
         callback_retry_scale: args.callback_retry_scale,
+        changes_retention: args.changes_retention,
     })
     .await?;
     let base = running.base_url();

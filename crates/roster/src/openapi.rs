@@ -264,6 +264,7 @@ fn own_routes() -> OpenApi {
                         .into(),
                 )
                 .field("last_change", integer())
+                .field("oldest_change", nullable(integer()))
                 .into(),
         ),
         paged(in_space(own(
@@ -422,13 +423,46 @@ fn own_routes() -> OpenApi {
         own(Post, "/_roster/snapshot", "import a snapshot file")
             .body("application/x-ndjson", string(), true)
             .answer("200", "loaded", object().field("loaded", names()).into()),
-        feed_query(own(Get, "/_roster/changes", "a space's change feed")).answer(
+        feed_query(own(Get, "/_roster/changes", "a space's change feed"))
+            .answer(
+                "200",
+                "a page of changes",
+                object()
+                    .field("changes", array(change()))
+                    .field("next", integer())
+                    .into(),
+            )
+            .answer(
+                "410",
+                "changes after `after` were removed past the retention horizon",
+                object()
+                    .field("error", string())
+                    .field("oldest", integer())
+                    .into(),
+            ),
+        own(
+            Post,
+            "/_roster/housekeeping",
+            "sweep the histories past the retention horizon now",
+        )
+        .answer(
             "200",
-            "a page of changes",
+            "what the sweep removed",
             object()
-                .field("changes", array(change()))
-                .field("next", integer())
+                .field(
+                    "swept",
+                    object()
+                        .field("changes", integer())
+                        .field("attempts", integer())
+                        .field("pages", integer())
+                        .into(),
+                )
                 .into(),
+        )
+        .answer(
+            "409",
+            "another process on the database is sweeping",
+            object().field("error", string()).into(),
         ),
         feed_query(own(Get, "/_roster/deliveries", "callback attempts")).answer(
             "200",

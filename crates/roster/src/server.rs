@@ -14,7 +14,7 @@ use axum::{middleware, Json, Router};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
-use roster_core::{Callbacks, Clock, Engine};
+use roster_core::{Callbacks, Clock, Engine, Retention};
 use roster_http::DialectWire;
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -54,6 +54,8 @@ pub struct Config {
     pub tls: Option<TlsSource>,
     /// Multiplies the waits between the re-sends of a failed callback (tests shorten them).
     pub callback_retry_scale: f64,
+    /// How long the change log, callback attempts and tombstones are kept.
+    pub changes_retention: Retention,
 }
 
 /// A server that is accepting connections.
@@ -94,7 +96,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         Some(url) => roster_store::open(url).await?,
         None => roster_store::open_sqlite_dir(&config.data).await?,
     };
-    let engine = Engine::new(store.clone(), Arc::new(Clock::default())).await?;
+    let mut engine = Engine::new(store.clone(), Arc::new(Clock::default())).await?;
+    engine.retention = config.changes_retention;
     let seed = Arc::new(Seed::load(config.seed.as_deref())?);
     {
         // One process at a time applies its seed; the others then read what it wrote.
@@ -111,8 +114,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     }
     let (app, wires, dialects) = app(engine.clone(), control, &config, &seed).await?;
     let workers = callbacks::start(engine.clone(), dialects).await?;
+    let housekeeping = housekeeping::start(engine.clone());
     let follower = follow_changes(engine).await?;
-    let housekeeping = housekeeping::start(store.clone());
 
     let tls = match &config.tls {
         Some(source) => Some(Tls::load(source, &config.data)?),

@@ -962,15 +962,7 @@ async fn seed_fault_rules_metrics_and_readiness(server: TestServer) {
         .await
         .unwrap();
     assert_eq!(ready.status(), 200);
-    let metrics = client
-        .http
-        .get(format!("{}/metrics", client.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = client.metrics().await;
     assert!(
         metrics.contains(
             r#"roster_requests_total{dialect="wecom",route="/cgi-bin/gettoken",code="-1"}"#

@@ -341,6 +341,7 @@ async fn a_bad_seed_file_stops_start_up_with_a_clear_error() {
             admin_token: ADMIN_TOKEN.into(),
             tls: None,
             callback_retry_scale: 1.0,
+            changes_retention: roster_core::Retention::DEFAULT,
         })
         .await
         {

@@ -1,6 +1,7 @@
 // The web console in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core):
 // sign in, open a space, find a tag, watch a member added through the WeCom API appear without a
-// reload, open the graph, read the request journal. Screenshots go to
+// reload, open the graph, read the request journal, be told of changes that went past the
+// retention horizon (one second here) before the console read them. Screenshots go to
 // target/console-screenshots/<backend>/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,7 +25,9 @@ let page;
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: scripts/test installs Debian's chromium`);
   mkdirSync(SHOTS, { recursive: true });
+  process.env.ROSTER_CHANGES_RETENTION = '1s';
   roster = await startRoster('wecom.toml');
+  delete process.env.ROSTER_CHANGES_RETENTION;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -122,4 +125,25 @@ test('the request journal shows both bodies of the vendor call', {
   await page.locator('.detail pre', { hasText: '"userlist"' }).waitFor();
   await page.locator('.detail pre', { hasText: '"errcode": 0' }).waitFor();
   await shot('06-journal');
+});
+
+test('changes that went past the retention horizon unread are said to be missed', async () => {
+  await page.goto(`${roster.url}/_roster/console#/space/wecom/${CORP}`);
+  await page.locator('h1', { hasText: `wecom/${CORP}` }).waitFor();
+  // Hold the console's polls of the feed until the changes they ask for are gone.
+  const held = [];
+  let holding = true;
+  const feed = (url) => url.pathname === '/_roster/changes';
+  await page.route(feed, (route) => (holding ? held.push(route) : route.continue()));
+  await addTagUsers(['wangwu']);
+  while (!held.length) await new Promise((resolve) => setTimeout(resolve, 50));
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const { status, body } = await roster.admin('POST', '/housekeeping');
+  assert.equal(status, 200, JSON.stringify(body));
+  assert.ok(body.swept.changes > 0, JSON.stringify(body));
+  holding = false;
+  for (const route of held) await route.continue();
+  await page.locator('#live', { hasText: 'missed changes before #' }).waitFor();
+  await page.locator('#oldest-change', { hasText: 'no change kept' }).waitFor();
+  await shot('07-past-the-horizon');
 });

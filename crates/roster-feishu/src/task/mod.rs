@@ -12,6 +12,8 @@ mod members;
 mod tasks;
 mod throttle;
 
+pub use tasks::prune_tombstones;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -8,7 +8,7 @@ use roster_core::{
 };
 
 use super::{collect, entity_page, tx::json_list};
-use crate::browse::{named_edge, relation, space_counts, RelationRow, EDGES_AND_LAST_CHANGE};
+use crate::browse::{named_edge, relation, space_counts, RelationRow, EDGES};
 use crate::paging::keyset;
 
 pub(super) fn counts(conn: &Connection, space: SpaceId) -> Result<SpaceCounts, StoreError> {
@@ -19,11 +19,11 @@ pub(super) fn counts(conn: &Connection, space: SpaceId) -> Result<SpaceCounts, S
         |row| Ok((row.get(0)?, row.get(1)?)),
     )?;
     // SQLite reads `$1` as a numbered parameter too.
-    let totals = conn
-        .prepare_cached(EDGES_AND_LAST_CHANGE)
-        .and_then(|mut s| s.query_row([space], |row| Ok((row.get(0)?, row.get(1)?))))
+    let edges = conn
+        .prepare_cached(EDGES)
+        .and_then(|mut s| s.query_row([space], |row| row.get(0)))
         .map_err(StoreError::backend)?;
-    Ok(space_counts(kinds, totals))
+    Ok(space_counts(kinds, edges))
 }
 
 pub(super) fn search(

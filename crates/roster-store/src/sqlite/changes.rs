@@ -2,10 +2,12 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use roster_core::{Change, DeliveryAttempt, Resend, SpaceId, StoreError};
+use roster_core::{Change, ChangeSpan, DeliveryAttempt, HistoryStats, Resend, SpaceId, StoreError};
 
 use crate::changes::{
-    attempt, change, json_text, resend_text, AttemptRow, ChangeRow, ATTEMPT_COLUMNS, CHANGE_COLUMNS,
+    attempt, change, change_span, history_stats, json_text, prunable_through, prune_bound,
+    resend_text, AttemptRow, ChangeRow, ATTEMPT_COLUMNS, CHANGE_COLUMNS, CHANGE_LOG_SIZE,
+    CHANGE_SPAN, DELETE_ATTEMPTS, DELETE_CHANGES, OLDEST_CHANGES, PRUNE_BOUND, SET_HORIZON,
 };
 
 pub(super) fn changes(
@@ -138,4 +140,79 @@ pub(super) fn attempts(
         row.try_into()
     })?;
     rows.into_iter().map(attempt).collect()
+}
+
+pub(super) fn span(conn: &Connection, space: SpaceId) -> Result<ChangeSpan, StoreError> {
+    conn.prepare_cached(CHANGE_SPAN)
+        .and_then(|mut s| s.query_row([space], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?))))
+        .map(change_span)
+        .map_err(StoreError::backend)
+}
+
+/// One batch of retention, inside the writer's transaction (see `Store::prune_changes`).
+pub(super) fn prune_changes(
+    conn: &Connection,
+    space: SpaceId,
+    before: i64,
+    limit: u32,
+) -> rusqlite::Result<u64> {
+    let bound = conn
+        .prepare_cached(PRUNE_BOUND)?
+        .query_row([space], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    let Some(bound) = prune_bound(bound) else {
+        return Ok(0);
+    };
+    let oldest = conn
+        .prepare_cached(OLDEST_CHANGES)?
+        .query_map(params![space, i64::from(limit) + 1], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let Some(through) = prunable_through(&oldest, before, bound, limit as usize) else {
+        return Ok(0);
+    };
+    let deleted = conn
+        .prepare_cached(DELETE_CHANGES)?
+        .execute(params![space, through])?;
+    conn.prepare_cached(SET_HORIZON)?
+        .execute(params![space, through])?;
+    Ok(deleted as u64)
+}
+
+pub(super) fn prune_attempts(
+    conn: &Connection,
+    space: SpaceId,
+    before: i64,
+    limit: u32,
+) -> rusqlite::Result<u64> {
+    let deleted = conn
+        .prepare_cached(DELETE_ATTEMPTS)?
+        .execute(params![space, before, limit])?;
+    Ok(deleted as u64)
+}
+
+/// Move up to `limit` free pages to the end of the file and cut them off (the database runs
+/// with `auto_vacuum = INCREMENTAL`); how many.
+pub(super) fn reclaim(conn: &Connection, limit: u32) -> rusqlite::Result<u64> {
+    let free =
+        |conn: &Connection| conn.query_row("PRAGMA freelist_count", [], |row| row.get::<_, i64>(0));
+    let before = free(conn)?;
+    if before == 0 {
+        return Ok(0);
+    }
+    // Run to completion: each step of the pragma frees one page.
+    conn.execute_batch(&format!("PRAGMA incremental_vacuum({limit})"))?;
+    Ok((before - free(conn)?).max(0) as u64)
+}
+
+pub(super) fn stats(conn: &Connection) -> Result<HistoryStats, StoreError> {
+    let read = || -> rusqlite::Result<HistoryStats> {
+        let log = conn
+            .prepare_cached(CHANGE_LOG_SIZE)?
+            .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        let pages: i64 = conn.query_row("PRAGMA page_count", [], |row| row.get(0))?;
+        let page_size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
+        Ok(history_stats(log, pages * page_size))
+    };
+    read().map_err(StoreError::backend)
 }

@@ -49,6 +49,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../migrations/sqlite/0007_durable_resends.sql"),
     ),
+    (
+        11,
+        include_str!("../../migrations/sqlite/0011_change_horizons.sql"),
+    ),
 ];
 
 pub(crate) struct SqliteStore {
@@ -69,6 +73,7 @@ impl SqliteStore {
 
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
     let run = || -> rusqlite::Result<()> {
+        incremental_vacuum(conn)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)",
         )?;
@@ -94,6 +99,23 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         Ok(())
     };
     run().map_err(StoreError::backend)
+}
+
+/// Run with `auto_vacuum = INCREMENTAL`, so housekeeping can give the pages that deletes free
+/// back to the file system. Switching takes a VACUUM, even on a new file (WAL mode has already
+/// written its header): instant on an empty database; an older one is rebuilt once (atomic: a
+/// crash leaves the old file; it needs room for a copy).
+fn incremental_vacuum(conn: &Connection) -> rusqlite::Result<()> {
+    const INCREMENTAL: i64 = 2;
+    let mode: i64 = conn.query_row("PRAGMA auto_vacuum", [], |row| row.get(0))?;
+    if mode == INCREMENTAL {
+        return Ok(());
+    }
+    let tables: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |row| row.get(0))?;
+    if tables > 0 {
+        tracing::info!("rebuilding the database once for incremental auto-vacuum (VACUUM)");
+    }
+    conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")
 }
 
 /// The value of a future whose every step is ready: SQLite statements never wait, so the
@@ -626,11 +648,7 @@ impl Store for SqliteStore {
         to: i64,
     ) -> Result<bool, StoreError> {
         self.threads
-            .write(move |conn| {
-                changes::advance_delivery_cursor(conn, space, from, to)
-                    .map(|moved| (moved, true))
-                    .map_err(StoreError::backend)
-            })
+            .write_kept(move |conn| changes::advance_delivery_cursor(conn, space, from, to))
             .await
     }
 
@@ -641,11 +659,7 @@ impl Store for SqliteStore {
     ) -> Result<i64, StoreError> {
         let attempt = attempt.clone();
         self.threads
-            .write(move |conn| {
-                changes::record_attempt(conn, &attempt, follows)
-                    .map(|id| (id, true))
-                    .map_err(StoreError::backend)
-            })
+            .write_kept(move |conn| changes::record_attempt(conn, &attempt, follows))
             .await
     }
 
@@ -663,22 +677,52 @@ impl Store for SqliteStore {
     ) -> Result<bool, StoreError> {
         let (expected, claimed) = (expected.clone(), claimed.clone());
         self.threads
-            .write(move |conn| {
-                changes::claim_resend(conn, attempt, &expected, &claimed)
-                    .map(|claimed| (claimed, true))
-                    .map_err(StoreError::backend)
-            })
+            .write_kept(move |conn| changes::claim_resend(conn, attempt, &expected, &claimed))
             .await
     }
 
     async fn drop_resends(&self, space: SpaceId) -> Result<(), StoreError> {
         self.threads
-            .write(move |conn| {
-                changes::drop_resends(conn, space)
-                    .map(|()| ((), true))
-                    .map_err(StoreError::backend)
-            })
+            .write_kept(move |conn| changes::drop_resends(conn, space))
             .await
+    }
+
+    async fn change_span(&self, space: SpaceId) -> Result<ChangeSpan, StoreError> {
+        self.threads
+            .read(move |conn| changes::span(conn, space))
+            .await
+    }
+
+    async fn prune_changes(
+        &self,
+        space: SpaceId,
+        before: i64,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        self.threads
+            .write_kept(move |conn| changes::prune_changes(conn, space, before, limit))
+            .await
+    }
+
+    async fn prune_attempts(
+        &self,
+        space: SpaceId,
+        before: i64,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        self.threads
+            .write_kept(move |conn| changes::prune_attempts(conn, space, before, limit))
+            .await
+    }
+
+    async fn reclaim(&self, limit: u32) -> Result<u64, StoreError> {
+        self.threads
+            .write_kept(move |conn| changes::reclaim(conn, limit))
+            .await
+    }
+
+    async fn history_stats(&self) -> Result<HistoryStats, StoreError> {
+        self.threads.read(changes::stats).await
     }
 
     async fn attempts(

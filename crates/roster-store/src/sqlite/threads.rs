@@ -144,6 +144,20 @@ impl Threads {
         answer.await.map_err(|_| closed())?
     }
 
+    /// [`Threads::write`] of a body that keeps whatever it wrote.
+    pub(crate) async fn write_kept<T, F>(&self, body: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        self.write(move |conn| {
+            body(conn)
+                .map(|value| (value, true))
+                .map_err(StoreError::backend)
+        })
+        .await
+    }
+
     /// Run `body` on a reader connection.
     pub(crate) async fn read<T, F>(&self, body: F) -> Result<T, StoreError>
     where

@@ -111,13 +111,15 @@ pub(super) async fn space_summary(
 ) -> Result<Response, ControlError> {
     let space = control.space_at(at).await?;
     let counts = control.engine.store.space_counts(space.id).await?;
+    let changes = control.engine.store.change_span(space.id).await?;
     Ok(Json(json!({
         "space": format!("{}/{}", space.dialect, space.key),
         "dialect": space.dialect,
         "key": space.key,
         "limits": space.limits,
         "counts": { "kinds": counts.kinds, "edges": counts.edges },
-        "last_change": counts.last_change,
+        "last_change": changes.last,
+        "oldest_change": changes.oldest,
     }))
     .into_response())
 }

@@ -1,12 +1,16 @@
 //! The change feed and the callback deliveries, as roster's own routes:
 //! `GET /_roster/changes?space=dialect/key&after=SEQ&limit=N`, every relationship change of a
-//! space in commit order, resumable from the `next` cursor of the last page; and
+//! space in commit order, resumable from the `next` cursor of the last page (410 Gone with the
+//! `oldest` kept change when changes after `after` were removed past the retention horizon);
+//! and
 //! `GET /_roster/deliveries?space=&after=ID&limit=N`, every callback attempt with the
-//! receiver's answer; `POST /_roster/deliveries/{id}/redeliver` sends one again.
+//! receiver's answer; `POST /_roster/deliveries/{id}/redeliver` sends one again;
+//! `POST /_roster/housekeeping` sweeps the histories past the retention horizon now.
 
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -16,6 +20,7 @@ use roster_core::DeliveryAttempt;
 
 use super::{parse_space_name, Control, ControlError};
 use crate::callbacks;
+use crate::housekeeping;
 
 /// A page holds at most this many items.
 const MAX_LIMIT: u32 = 1000;
@@ -39,18 +44,31 @@ impl FeedQuery {
 }
 
 /// `GET /_roster/changes`: `{"changes": [...], "next": SEQ}`; `next` is the `after` of the
-/// following page (the same when there is nothing new yet).
+/// following page (the same when there is nothing new yet). When retention removed changes
+/// after `after`: 410 `{"error": ..., "oldest": SEQ}`, the first change still kept.
 pub(super) async fn list_changes(
     State(control): State<Arc<Control>>,
     Query(query): Query<FeedQuery>,
 ) -> Result<Response, ControlError> {
     let name = query.space.as_deref().unwrap_or_default();
     let space = control.space(&parse_space_name(name)?).await?;
-    let changes = control
-        .engine
-        .store
-        .changes(space.id, query.after, query.limit())
-        .await?;
+    let store = &control.engine.store;
+    let changes = store.changes(space.id, query.after, query.limit()).await?;
+    // Read after the changes: retention only moves forward, so a page read before a span that
+    // says nothing after `after` is gone holds no gap.
+    let span = store.change_span(space.id).await?;
+    if span.lost(query.after) {
+        let oldest = span.first_available();
+        let error = format!(
+            "the changes after {} are gone past the retention horizon (--changes-retention \
+             {}); the oldest kept change is {oldest}: resume with after={}",
+            query.after,
+            control.engine.retention,
+            oldest - 1
+        );
+        let body = json!({ "error": error, "oldest": oldest });
+        return Ok((StatusCode::GONE, Json(body)).into_response());
+    }
     let next = changes.last().map_or(query.after, |c| c.seq);
     Ok(Json(json!({ "changes": changes, "next": next })).into_response())
 }
@@ -107,4 +125,17 @@ pub(super) async fn redeliver(
     };
     again.id = store.record_attempt(&again, None).await?;
     Ok(Json(json!({ "delivery": again })).into_response())
+}
+
+/// `POST /_roster/housekeeping`: sweep the histories now (housekeeping does every minute);
+/// `{"swept": {"changes": N, "attempts": N, "pages": N}}`, what it removed.
+pub(super) async fn housekeep(
+    State(control): State<Arc<Control>>,
+) -> Result<Response, ControlError> {
+    let swept = housekeeping::sweep(&control.engine)
+        .await?
+        .ok_or(ControlError::HousekeepingBusy)?;
+    let swept =
+        json!({ "changes": swept.changes, "attempts": swept.attempts, "pages": swept.pages });
+    Ok(Json(json!({ "swept": swept })).into_response())
 }

@@ -58,6 +58,8 @@ pub enum ControlError {
     Store(#[from] StoreError),
     #[error("cannot build the seed's state: {0}")]
     Baseline(String),
+    #[error("another roster process on this database is sweeping the histories")]
+    HousekeepingBusy,
 }
 
 impl IntoResponse for ControlError {
@@ -66,6 +68,7 @@ impl IntoResponse for ControlError {
             ControlError::UnknownSpace(_)
             | ControlError::UnknownDelivery(_)
             | ControlError::UnknownEntity(..) => StatusCode::NOT_FOUND,
+            ControlError::HousekeepingBusy => StatusCode::CONFLICT,
             ControlError::BadSpaceName(_)
             | ControlError::BadPageToken
             | ControlError::BadQuery(_)
@@ -200,6 +203,7 @@ pub fn router(control: Arc<Control>, observer: Arc<Observer>) -> Router {
         .route("/changes", get(changes::list_changes))
         .route("/deliveries", get(changes::list_deliveries))
         .route("/deliveries/{id}/redeliver", post(changes::redeliver))
+        .route("/housekeeping", post(changes::housekeep))
         .with_state(control);
     let observing = Router::new()
         .route("/requests", get(list_requests).delete(clear_requests))

@@ -22,10 +22,19 @@ pub struct TestServer {
 impl TestServer {
     /// On SQLite when `database` is `None`, else on that scratch PostgreSQL database.
     pub async fn start(database: Option<ScratchDatabase>, seed: &str) -> Self {
+        Self::start_with(database, seed, |_| {}).await
+    }
+
+    /// [`TestServer::start`] with its configuration changed by `configure`.
+    pub async fn start_with(
+        database: Option<ScratchDatabase>,
+        seed: &str,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let seed_path = dir.path().join("seed.toml");
         std::fs::write(&seed_path, seed).unwrap();
-        let config = Config {
+        let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             data: dir.path().join("data"),
             database: database.as_ref().map(|d| d.url().to_owned()),
@@ -35,7 +44,9 @@ impl TestServer {
             admin_token: ADMIN_TOKEN.into(),
             tls: None,
             callback_retry_scale: 1.0,
+            changes_retention: roster_core::Retention::DEFAULT,
         };
+        configure(&mut config);
         let running = start(config.clone()).await.expect("roster starts");
         Self {
             running: Some(running),
@@ -51,6 +62,24 @@ impl TestServer {
 
     pub fn base_url(&self) -> String {
         self.running().base_url()
+    }
+
+    /// The bytes the database holds: the SQLite file after a checkpoint, or the PostgreSQL
+    /// database's size.
+    pub async fn database_bytes(&self) -> i64 {
+        let mut raw = self.raw_database().await;
+        match &mut raw {
+            RawDatabase::Sqlite(conn) => {
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                    .unwrap();
+                let file = std::fs::metadata(self.config.data.join("roster.db")).unwrap();
+                file.len() as i64
+            }
+            RawDatabase::Postgres(_) => {
+                raw.number("SELECT pg_database_size(current_database())")
+                    .await
+            }
+        }
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -127,6 +156,13 @@ impl Client {
     /// Send and read the JSON answer.
     pub async fn send(&self, request: reqwest::RequestBuilder) -> serde_json::Value {
         request.send().await.unwrap().json().await.unwrap()
+    }
+
+    /// The text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let url = format!("{}/metrics", self.base);
+        let response = self.http.get(url).send().await.unwrap();
+        response.text().await.unwrap()
     }
 
     /// A WeCom access token of the corp.
