@@ -3,6 +3,7 @@
 mod admin;
 mod apaas;
 mod auth;
+mod bot;
 mod control;
 mod directory;
 mod events;
@@ -92,13 +93,21 @@ pub async fn routes(engine: Engine, retry_scale: f64) -> Result<Routes, StoreErr
             post(directory::batch_get_id),
         )
         .route("/contact/v3/users/{user_id}", get(directory::get_user))
-        .route("/im/v1/chats", post(im::routes::create_chat))
+        .route("/bot/v3/info", get(bot::info))
+        .route(
+            "/im/v1/chats",
+            get(im::routes::list_chats).post(im::routes::create_chat),
+        )
         .route("/im/v1/chats/{chat_id}", get(im::routes::get_chat))
         .route(
             "/im/v1/chats/{chat_id}/members",
             get(im::routes::list_members)
                 .post(im::routes::add_members)
                 .delete(im::routes::remove_members),
+        )
+        .route(
+            "/im/v1/chats/{chat_id}/members/is_in_chat",
+            get(im::routes::is_in_chat),
         )
         .route("/apaas/v1/user_task/query", post(apaas::routes::query))
         .route(

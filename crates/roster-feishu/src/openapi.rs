@@ -319,7 +319,25 @@ fn chat_routes() -> Vec<Operation> {
             .query("uuid", string(), false),
             create,
         ),
+        user_id_type(paged(api(
+            Get,
+            "/im/v1/chats",
+            "list the chats the caller is in",
+            page("items", object().field("chat_id", string()).into()),
+        )))
+        .query(
+            "sort_type",
+            one_of_values(["ByCreateTimeAsc", "ByActiveTimeDesc"]),
+            false,
+        ),
         user_id_type(api(Get, chat, "get a chat", object().into())).path("chat_id"),
+        api(
+            Get,
+            &format!("{members}/is_in_chat"),
+            "whether the caller is in a chat",
+            object().field("is_in_chat", boolean()).into(),
+        )
+        .path("chat_id"),
         member_id_type(paged(api(
             Get,
             members,
@@ -613,11 +631,32 @@ fn admin_routes() -> Vec<Operation> {
     ]
 }
 
+/// `GET /bot/v3/info`: the bot's fields beside `code` and `msg`.
+fn bot_routes() -> Vec<Operation> {
+    let bot = object()
+        .field("activate_status", integer())
+        .field("app_name", string())
+        .field("avatar_url", string())
+        .field("ip_white_list", array(string()))
+        .field("open_id", string());
+    let info = object()
+        .field("code", one_of_values([0]))
+        .field("msg", string())
+        .field("bot", bot.into());
+    vec![
+        operation(HttpMethod::Get, "/open-apis/bot/v3/info", "the app's bot")
+            .secured(TOKEN)
+            .answer("200", "the bot", info.into())
+            .answer("default", "refused", error()),
+    ]
+}
+
 /// Every Feishu route roster serves (each also answers with a trailing slash).
 pub fn openapi() -> OpenApi {
     let ops = login_routes()
         .into_iter()
         .chain(directory_routes())
+        .chain(bot_routes())
         .chain(chat_routes())
         .chain(apaas_routes())
         .chain(task_routes())

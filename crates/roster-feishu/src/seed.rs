@@ -44,6 +44,9 @@ pub struct AppSeed {
     pub app_secret: String,
     #[serde(default)]
     pub name: Option<String>,
+    /// Its bot's avatar, as `bot/v3/info` shows it.
+    #[serde(default)]
+    pub avatar_url: Option<String>,
     /// The app's event subscription: its request URL, Verification Token, optional Encrypt
     /// Key and the event types it subscribes to (all when absent).
     #[serde(default)]
@@ -191,6 +194,9 @@ impl Seed {
             let mut app_ids = apps_before.clone();
             for app in &seed.apps {
                 let mut attrs = json!({ "secret": app.app_secret, "name": app.name });
+                if let Some(avatar_url) = &app.avatar_url {
+                    attrs["avatar_url"] = json!(avatar_url);
+                }
                 if let Ok(Some(subscription)) = app.subscription() {
                     attrs["subscription"] = json!(subscription);
                 }

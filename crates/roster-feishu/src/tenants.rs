@@ -30,6 +30,9 @@ pub struct Tenant {
 pub struct App {
     pub app_id: String,
     pub secret: String,
+    /// Its bot's name and avatar (`bot/v3/info`): the seed's, else the app_id and none.
+    pub name: String,
+    pub avatar_url: String,
     pub entity: EntityId,
     pub tenant: Arc<Tenant>,
     /// Where its events go, if anywhere.
@@ -66,11 +69,11 @@ impl Apps {
                 space,
             });
             for entity in entities {
+                let text = |field: &str| entity.attrs[field].as_str().map(str::to_string);
                 let app = Arc::new(App {
-                    secret: entity.attrs["secret"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
+                    secret: text("secret").unwrap_or_default(),
+                    name: text("name").unwrap_or_else(|| entity.key.clone()),
+                    avatar_url: text("avatar_url").unwrap_or_default(),
                     subscription: serde_json::from_value(entity.attrs["subscription"].clone())
                         .map_err(|e| {
                             StoreError::backend(format!("app {} subscription: {e}", entity.key))

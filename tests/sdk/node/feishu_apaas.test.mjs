@@ -151,3 +151,37 @@ test('chat_group refuses user access tokens', async () => {
   assert.equal(refused.code, 99991668);
   assert.equal(refused.msg, 'user access token not support');
 });
+
+// What a bot calls first: its own bot, the chats it is in, and whether it is in one.
+test('bot info, the chat list and is_in_chat', async () => {
+  const bot = await acme.request({ method: 'GET', url: '/open-apis/bot/v3/info' });
+  assert.equal(bot.code, 0, bot.msg);
+  assert.equal(bot.bot.app_name, 'Acme Assistant');
+  assert.equal(bot.bot.activate_status, 2);
+  assert.match(bot.bot.open_id, /^ou_[0-9a-f]{32}$/);
+
+  const made = [];
+  for (const name of ['Node one', 'Node two', 'Node three']) {
+    const res = await acme.im.v1.chat.create({ data: { name } });
+    assert.equal(res.code, 0, res.msg);
+    made.push(res.data.chat_id);
+  }
+  const listed = [];
+  for await (const page of await acme.im.v1.chat.listWithIterator({ params: { page_size: 2 } })) {
+    assert.ok(page.items.length <= 2);
+    listed.push(...page.items.map((item) => item.chat_id));
+  }
+  assert.deepEqual(listed.slice(-3), made, 'oldest first, across pages');
+  const newest = await acme.im.v1.chat.list({
+    params: { page_size: 1, sort_type: 'ByActiveTimeDesc' },
+  });
+  assert.deepEqual(newest.data.items.map((item) => item.chat_id), [made[2]]);
+  assert.equal(newest.data.has_more, true);
+
+  const inChat = await acme.im.v1.chatMembers.isInChat({ path: { chat_id: made[0] } });
+  assert.equal(inChat.code, 0, inChat.msg);
+  assert.equal(inChat.data.is_in_chat, true);
+  const other = await client(['cli_apaas0000000002', 'acme-secret-2'])
+    .im.v1.chatMembers.isInChat({ path: { chat_id: made[0] } });
+  assert.equal(other.data.is_in_chat, false);
+});

@@ -339,11 +339,16 @@ pub async fn caller_in(
     caller: &Caller,
     chat: &Entity,
 ) -> Result<bool, StoreError> {
-    let (kind, who) = match (caller.kind, caller.user) {
+    let (kind, who) = caller_as_member(caller);
+    has(feishu, chat, kind, who).await
+}
+
+/// Who the caller is among chat members: its user with a user token, else its app's bot.
+pub fn caller_as_member(caller: &Caller) -> (Members, EntityId) {
+    match (caller.kind, caller.user) {
         (TokenKind::User, Some(user)) => (Members::Users, user),
         _ => (Members::Bots, caller.app.entity),
-    };
-    has(feishu, chat, kind, who).await
+    }
 }
 
 pub async fn has(

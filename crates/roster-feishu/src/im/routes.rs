@@ -1,5 +1,5 @@
-//! `POST /im/v1/chats`, `GET /im/v1/chats/:chat_id`, `GET`, `POST` and `DELETE
-//! /im/v1/chats/:chat_id/members`.
+//! `POST` and `GET /im/v1/chats`, `GET /im/v1/chats/:chat_id`, `GET`, `POST` and `DELETE
+//! /im/v1/chats/:chat_id/members`, `GET /im/v1/chats/:chat_id/members/is_in_chat`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -340,6 +340,114 @@ fn page_scope(chat: &Entity) -> String {
     format!("feishu/im/chat_members/{}", chat.id)
 }
 
+/// `page_size`: 20 when absent, 1 to 100.
+fn page_size(query: &QueryParams) -> Result<u32, ApiError> {
+    let page_size = query.int("page_size")?.unwrap_or(PAGE_SIZE_DEFAULT);
+    if !(1..=PAGE_SIZE_MAX).contains(&page_size) {
+        return Err(ApiError::field_validation(
+            "page_size",
+            &format!("page_size must be between 1 and {PAGE_SIZE_MAX}"),
+        ));
+    }
+    Ok(page_size as u32)
+}
+
+/// Where a list resumes: the position sealed in `page_token` for the list named `scope`.
+fn page_token(feishu: &Feishu, query: &QueryParams, scope: &str) -> Result<Option<i64>, ApiError> {
+    query
+        .get("page_token")
+        .map(|token| {
+            feishu.engine.cursors.open(scope, token).ok_or_else(|| {
+                error(INVALID_PARAMETER).with_violation(
+                    "page_token",
+                    Some(token),
+                    "invalid page_token",
+                )
+            })
+        })
+        .transpose()
+}
+
+/// `GET /open-apis/im/v1/chats`: the group chats the caller is in (its app's bot with a tenant
+/// token, its user with a user token), by creation time: oldest first, or newest first with
+/// `sort_type=ByActiveTimeDesc` (a chat's last activity is its creation: roster carries no
+/// messages). `user_id_type` renders the owners.
+pub async fn list_chats(
+    State(feishu): State<Arc<Feishu>>,
+    Accepting(caller): TenantOrUser,
+    query: QueryParams,
+) -> ApiResult {
+    let id_type = IdType::from_query(&query, "user_id_type")?;
+    let newest_first = match query.get("sort_type") {
+        None | Some("ByCreateTimeAsc") => false,
+        Some("ByActiveTimeDesc") => true,
+        Some(other) => {
+            return Err(error(INVALID_PARAMETER).with_violation(
+                "sort_type",
+                Some(other),
+                "must be ByCreateTimeAsc or ByActiveTimeDesc",
+            ))
+        }
+    };
+    let limit = page_size(&query)?;
+    let (side, member) = chat::caller_as_member(&caller);
+    let scope = format!("feishu/im/chats/{member}/{newest_first}");
+    let after = page_token(&feishu, &query, &scope)?;
+    let space = caller.tenant().space.id;
+    let page = feishu
+        .engine
+        .store
+        .list_linked(
+            space,
+            chat::CHAT,
+            member,
+            &[side.relation()],
+            PageRequest {
+                after,
+                limit,
+                newest_first,
+            },
+        )
+        .await?;
+    let owners: Vec<EntityId> = page.items.iter().filter_map(|chat| chat.owner).collect();
+    let owner_ids = render(&feishu, &caller.app, id_type, &owners).await?;
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|chat| {
+            let mut item = summary(chat);
+            item["chat_id"] = json!(chat.key);
+            item["description"] = chat.attrs["description"].clone();
+            // A chat owned by a bot (an app, which has no user id) shows no owner.
+            if let Some(id) = chat.owner.and_then(|owner| owner_ids.get(&owner)) {
+                item["owner_id"] = json!(id);
+                item["owner_id_type"] = json!(id_type.name());
+            }
+            item["external"] = chat.attrs["external"].clone();
+            item["tenant_key"] = json!(caller.tenant().key);
+            item["chat_status"] = json!("normal");
+            item
+        })
+        .collect();
+    let mut data = json!({ "items": items, "has_more": page.next.is_some() });
+    if let Some(next) = page.next {
+        data["page_token"] = json!(feishu.engine.cursors.seal(&scope, next));
+    }
+    Ok(success(data))
+}
+
+/// `GET /open-apis/im/v1/chats/:chat_id/members/is_in_chat`: whether the caller (its app's
+/// bot, or its user with a user token) is in the chat.
+pub async fn is_in_chat(
+    State(feishu): State<Arc<Feishu>>,
+    Accepting(caller): TenantOrUser,
+    Path(chat_id): Path<String>,
+) -> ApiResult {
+    let chat = chat_of(&feishu, &caller, &chat_id).await?;
+    let is_in_chat = chat::caller_in(&feishu, &caller, &chat).await?;
+    Ok(success(json!({ "is_in_chat": is_in_chat })))
+}
+
 /// `GET /open-apis/im/v1/chats/:chat_id/members`: the chat's users (never its bots) in the
 /// order they joined.
 pub async fn list_members(
@@ -349,21 +457,10 @@ pub async fn list_members(
     Path(chat_id): Path<String>,
 ) -> ApiResult {
     let id_type = IdType::from_query(&query, "member_id_type")?;
-    let page_size = query.int("page_size")?.unwrap_or(PAGE_SIZE_DEFAULT);
-    if !(1..=PAGE_SIZE_MAX).contains(&page_size) {
-        return Err(ApiError::field_validation(
-            "page_size",
-            &format!("page_size must be between 1 and {PAGE_SIZE_MAX}"),
-        ));
-    }
+    let page_size = page_size(&query)?;
     let chat = joined_chat(&feishu, &caller, &chat_id).await?;
     let cursors = &feishu.engine.cursors;
-    let after = match query.get("page_token") {
-        Some(token) => Some(cursors.open(&page_scope(&chat), token).ok_or_else(|| {
-            error(INVALID_PARAMETER).with_violation("page_token", Some(token), "invalid page_token")
-        })?),
-        None => None,
-    };
+    let after = page_token(&feishu, &query, &page_scope(&chat))?;
     let store = &feishu.engine.store;
     let relation = Members::Users.relation();
     let page = store
@@ -374,7 +471,7 @@ pub async fn list_members(
             Direction::Members,
             PageRequest {
                 after,
-                limit: page_size as u32,
+                limit: page_size,
                 newest_first: false,
             },
         )
