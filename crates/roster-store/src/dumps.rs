@@ -248,7 +248,7 @@ async fn load_space<T: LoadTx>(
     } else {
         (current_edges.iter().collect(), &dumped_edges)
     };
-    let mut deltas: BTreeMap<(&str, Direction), HashMap<EntityId, i64>> = BTreeMap::new();
+    let mut deltas: BTreeMap<&str, BTreeMap<(EntityId, Direction), i64>> = BTreeMap::new();
     let mut by_relation: BTreeMap<&str, Vec<(EntityId, EntityId)>> = BTreeMap::new();
     for ((_, relation, _, _), subject, member) in removed {
         by_relation
@@ -261,9 +261,9 @@ async fn load_space<T: LoadTx>(
         ] {
             if !stale.contains(end) {
                 *deltas
-                    .entry((relation, direction))
+                    .entry(relation)
                     .or_default()
-                    .entry(*end)
+                    .entry((*end, direction))
                     .or_default() -= 1;
             }
         }
@@ -368,9 +368,9 @@ async fn load_space<T: LoadTx>(
             (member, Direction::Memberships),
         ] {
             *deltas
-                .entry((relation, direction))
+                .entry(relation)
                 .or_default()
-                .entry(end)
+                .entry((end, direction))
                 .or_default() += 1;
         }
         let next = added.get(i + 1);
@@ -379,13 +379,14 @@ async fn load_space<T: LoadTx>(
             run.clear();
         }
     }
-    for ((relation, direction), by_entity) in deltas {
-        let mut deltas: Vec<(EntityId, i64)> =
-            by_entity.into_iter().filter(|(_, n)| *n != 0).collect();
+    for (relation, by_end) in deltas {
+        let deltas: Vec<(EntityId, Direction, i64)> = by_end
+            .into_iter()
+            .filter(|(_, n)| *n != 0)
+            .map(|((entity, direction), n)| (entity, direction, n))
+            .collect();
         if !deltas.is_empty() {
-            deltas.sort_unstable();
-            tx.bump_counters(space, relation, direction, &deltas)
-                .await?;
+            tx.bump_counters(space, relation, &deltas).await?;
         }
     }
     Ok(())

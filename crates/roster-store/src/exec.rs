@@ -121,13 +121,13 @@ pub(crate) trait Tx {
         relation: &str,
         direction: Direction,
     ) -> Result<HashMap<EntityId, i64>, Self::Error>;
-    /// Add each delta to its counter (of an entity of `space`), creating missing ones.
+    /// Add each (entity, direction, delta) to its counter under `relation` (of an entity of
+    /// `space`), creating missing ones; keys are distinct.
     async fn bump_counters(
         &mut self,
         space: SpaceId,
         relation: &str,
-        direction: Direction,
-        deltas: &[(EntityId, i64)],
+        deltas: &[(EntityId, Direction, i64)],
     ) -> Result<(), Self::Error>;
     /// Which of `others` have an edge with `entity` (of `space`) under `relation`, `entity` on
     /// the side `direction` looks from (the members of a subject, or the subjects of a member).
@@ -625,22 +625,25 @@ async fn count_edges<T: Tx>(
     sign: i64,
     except: Option<EntityId>,
 ) -> Result<(), T::Error> {
-    for direction in [Direction::Members, Direction::Memberships] {
-        let mut deltas: BTreeMap<EntityId, i64> = BTreeMap::new();
-        for (subject, member) in pairs {
-            let entity = match direction {
-                Direction::Members => *subject,
-                Direction::Memberships => *member,
-            };
-            if Some(entity) != except {
-                *deltas.entry(entity).or_default() += sign;
+    let mut deltas: BTreeMap<(EntityId, Direction), i64> = BTreeMap::new();
+    for (subject, member) in pairs {
+        for end in [
+            (*subject, Direction::Members),
+            (*member, Direction::Memberships),
+        ] {
+            if Some(end.0) != except {
+                *deltas.entry(end).or_default() += sign;
             }
         }
-        let deltas: Vec<(EntityId, i64)> = deltas.into_iter().collect();
-        tx.bump_counters(space, relation, direction, &deltas)
-            .await?;
     }
-    Ok(())
+    let deltas: Vec<(EntityId, Direction, i64)> = deltas
+        .into_iter()
+        .map(|((entity, direction), n)| (entity, direction, n))
+        .collect();
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    tx.bump_counters(space, relation, &deltas).await
 }
 
 async fn remove_edges<T: Tx>(

@@ -28,8 +28,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::PgPoolOptions;
-use sqlx::PgConnection;
 use sqlx::PgPool;
+use sqlx::{Connection, PgConnection};
 
 use roster_core::StoreError;
 
@@ -86,9 +86,10 @@ impl PgStore {
         Ok(store)
     }
 
-    /// Run `body` in a write transaction, retrying when the database reports a conflict with
-    /// a concurrent transaction. The body returns its value and whether to commit.
-    async fn write<T, F>(&self, body: F) -> Result<T, StoreError>
+    /// Run `body` in a write transaction begun by `begin` (a `BEGIN` and what the transaction
+    /// does first, in one round trip), retrying when the database reports a conflict with a
+    /// concurrent transaction. The body returns its value and whether to commit.
+    async fn write<T, F>(&self, begin: String, body: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: for<'c> Fn(&'c mut PgConnection) -> writes::TxFuture<'c, T> + Send + Sync + 'static,
@@ -98,10 +99,20 @@ impl PgStore {
         loop {
             attempt += 1;
             // READ COMMITTED: edge batches lock the rows they decide on (see writes.rs).
-            let mut tx = self.pool.begin().await.map_err(backend)?;
-            let result = match body(&mut tx).await {
-                Ok((value, true)) => tx.commit().await.map(|_| value),
-                Ok((value, false)) => tx.rollback().await.map(|_| value),
+            let waiting = std::time::Instant::now();
+            let result = match self.pool.acquire().await {
+                Ok(mut conn) => {
+                    metrics::histogram!("roster_postgres_pool_wait_seconds")
+                        .record(waiting.elapsed().as_secs_f64());
+                    match conn.begin_with(begin.clone()).await {
+                        Ok(mut tx) => match body(&mut tx).await {
+                            Ok((value, true)) => tx.commit().await.map(|_| value),
+                            Ok((value, false)) => tx.rollback().await.map(|_| value),
+                            Err(e) => Err(e),
+                        },
+                        Err(e) => Err(e),
+                    }
+                }
                 Err(e) => Err(e),
             };
             match result {

@@ -80,7 +80,7 @@ impl Store for PgStore {
         plan.check().map_err(backend)?;
         let names = self.names.clone();
         let applied = self
-            .write(move |conn| {
+            .write(writes::begin_plan(plan.space), move |conn| {
                 let (plan, names) = (plan.clone(), names.clone());
                 Box::pin(async move { writes::apply(conn, &names, &plan).await })
             })
@@ -105,7 +105,7 @@ impl Store for PgStore {
     async fn load_spaces(&self, dumps: Vec<SpaceDump>) -> Result<(), StoreError> {
         let names = self.names.clone();
         let dumps = std::sync::Arc::new(dumps);
-        self.write(move |conn| {
+        self.write("BEGIN".into(), move |conn| {
             let (dumps, names) = (dumps.clone(), names.clone());
             Box::pin(async move { writes::load(conn, &names, &dumps).await })
         })

@@ -38,7 +38,14 @@ const SPACE_LOCK: i32 = 0x7370_6365;
 pub(crate) type TxResult<T> = Result<(T, bool), sqlx::Error>;
 pub(crate) type TxFuture<'c, T> = Pin<Box<dyn Future<Output = TxResult<T>> + Send + 'c>>;
 
-/// Apply `plan` inside the open transaction; a refused plan is not to be committed.
+/// How a plan's transaction begins: with its space's lock, shared (the first of the lock
+/// order), in the same round trip.
+pub(crate) fn begin_plan(space: SpaceId) -> String {
+    format!("BEGIN; SELECT pg_advisory_xact_lock_shared({SPACE_LOCK}, {space}::int4)")
+}
+
+/// Apply `plan` inside the transaction [`begin_plan`] opened; a refused plan is not to be
+/// committed.
 pub(crate) async fn apply(
     conn: &mut PgConnection,
     names: &Names,
@@ -49,8 +56,6 @@ pub(crate) async fn apply(
         names,
         inserted: HashMap::new(),
     };
-    tx.take_space_lock(plan.space, "pg_advisory_xact_lock_shared")
-        .await?;
     Ok(match exec::apply(&mut tx, plan).await? {
         Ok(applied) => (Ok(applied), true),
         Err((step, refusal)) => (Err(StoreError::Refused { step, refusal }), false),
@@ -112,17 +117,6 @@ fn lock_clause(lock: RowLock) -> &'static str {
 }
 
 impl PgTx<'_> {
-    /// Take the space's lock (see the module's lock order) with `function`, until the
-    /// transaction ends.
-    async fn take_space_lock(&mut self, space: SpaceId, function: &str) -> Result<(), sqlx::Error> {
-        sqlx::query(&format!("SELECT {function}($1, $2::int4)"))
-            .bind(SPACE_LOCK)
-            .bind(space)
-            .execute(&mut *self.conn)
-            .await?;
-        Ok(())
-    }
-
     /// The id of an interned name, interning it when new (inside the transaction, so a
     /// rolled-back plan leaves no name behind).
     async fn name(&mut self, name: &str) -> Result<i32, sqlx::Error> {
@@ -371,42 +365,31 @@ impl Tx for PgTx<'_> {
         space: SpaceId,
         keys: &[CounterKey<'_>],
     ) -> Result<(), sqlx::Error> {
-        let mut relations: Vec<&str> = keys.iter().map(|(_, relation, _)| *relation).collect();
-        relations.sort_unstable();
-        relations.dedup();
-        for relation in relations {
-            self.name(relation).await?;
+        let mut entities = Vec::with_capacity(keys.len());
+        let mut relations = Vec::with_capacity(keys.len());
+        let mut directions = Vec::with_capacity(keys.len());
+        for (entity, relation, direction) in keys {
+            entities.push(*entity);
+            relations.push(self.name(relation).await?);
+            directions.push(direction_code(*direction) as i16);
         }
-        let entities: Vec<EntityId> = keys.iter().map(|(entity, _, _)| *entity).collect();
-        let relations: Vec<&str> = keys.iter().map(|(_, relation, _)| *relation).collect();
-        let directions: Vec<i16> = keys
-            .iter()
-            .map(|(_, _, d)| direction_code(*d) as i16)
-            .collect();
-        let keys =
-            "UNNEST($2::bigint[], $3::text[], $4::smallint[]) AS k (entity, relation, direction)";
-        for sql in [
-            format!(
-                "INSERT INTO counters (space_id, entity_id, relation_id, direction, n)
-                 SELECT $1, k.entity, names.id, k.direction, 0 FROM {keys}
-                 JOIN names ON names.name = k.relation
-                 ON CONFLICT (space_id, entity_id, relation_id, direction) DO NOTHING"
-            ),
-            format!(
-                "SELECT 1 FROM counters JOIN names ON names.id = counters.relation_id
-                 WHERE space_id = $1
-                   AND (entity_id, names.name, direction) IN (SELECT * FROM {keys})
-                 ORDER BY entity_id, names.name, direction FOR UPDATE OF counters"
-            ),
-        ] {
-            sqlx::query(&sql)
-                .bind(space)
-                .bind(&entities)
-                .bind(&relations)
-                .bind(&directions)
-                .execute(&mut *self.conn)
-                .await?;
-        }
+        // One statement creates the missing rows and locks the others (an ON CONFLICT DO
+        // UPDATE locks every conflicting row, also those its WHERE leaves unchanged), in key
+        // order: every transaction locks counters in this one order.
+        sqlx::query(
+            "INSERT INTO counters (space_id, entity_id, relation_id, direction, n)
+             SELECT $1, k.entity, k.relation, k.direction, 0
+             FROM UNNEST($2::bigint[], $3::int[], $4::smallint[]) AS k (entity, relation, direction)
+             ORDER BY k.entity, k.relation, k.direction
+             ON CONFLICT (space_id, entity_id, relation_id, direction)
+             DO UPDATE SET n = counters.n WHERE false",
+        )
+        .bind(space)
+        .bind(&entities)
+        .bind(&relations)
+        .bind(&directions)
+        .execute(&mut *self.conn)
+        .await?;
         Ok(())
     }
 
@@ -429,26 +412,32 @@ impl Tx for PgTx<'_> {
         &mut self,
         space: SpaceId,
         relation: &str,
-        direction: Direction,
-        deltas: &[(EntityId, i64)],
+        deltas: &[(EntityId, Direction, i64)],
     ) -> Result<(), sqlx::Error> {
         if deltas.is_empty() {
             return Ok(());
         }
         let relation = self.name(relation).await?;
-        let (entities, deltas): (Vec<EntityId>, Vec<i64>) = deltas.iter().copied().unzip();
+        let mut entities = Vec::with_capacity(deltas.len());
+        let mut directions = Vec::with_capacity(deltas.len());
+        let mut ns = Vec::with_capacity(deltas.len());
+        for (entity, direction, n) in deltas {
+            entities.push(*entity);
+            directions.push(direction_code(*direction) as i16);
+            ns.push(*n);
+        }
         sqlx::query(
             "INSERT INTO counters (space_id, entity_id, relation_id, direction, n)
-             SELECT $5, entity, $1, $2, delta
-             FROM UNNEST($3::bigint[], $4::bigint[]) AS d (entity, delta)
+             SELECT $1, entity, $2, direction, delta
+             FROM UNNEST($3::bigint[], $4::smallint[], $5::bigint[]) AS d (entity, direction, delta)
              ON CONFLICT (space_id, entity_id, relation_id, direction)
              DO UPDATE SET n = counters.n + excluded.n",
         )
-        .bind(relation)
-        .bind(direction_code(direction) as i16)
-        .bind(entities)
-        .bind(deltas)
         .bind(space)
+        .bind(relation)
+        .bind(entities)
+        .bind(directions)
+        .bind(ns)
         .execute(&mut *self.conn)
         .await?;
         Ok(())
@@ -550,20 +539,17 @@ impl Tx for PgTx<'_> {
     ) -> Result<(), sqlx::Error> {
         // Writers of one space take their seqs in turn and hold the turn until they commit,
         // so seq order is commit order within a space and a reader past a seq misses nothing.
-        // (Two-key advisory locks do not overlap single-key ones.)
-        sqlx::query("SELECT pg_advisory_xact_lock($1, $2::int4)")
-            .bind(CHANGE_LOG_LOCK)
-            .bind(space)
-            .execute(&mut *self.conn)
-            .await?;
+        // The turn is taken in the same statement, before its rows are sorted (so before any
+        // of them draws a seq). (Two-key advisory locks do not overlap single-key ones.)
         let column = |f: for<'r> fn(&'r ChangeRow<'r>) -> Option<&'r str>| -> Vec<Option<String>> {
             changes.iter().map(|c| f(c).map(str::to_owned)).collect()
         };
         sqlx::query(
-            "INSERT INTO changes (space_id, plan, at, op, subject_kind, subject_key, relation,
+            "WITH turn AS MATERIALIZED (SELECT pg_advisory_xact_lock($11, $1::int4))
+             INSERT INTO changes (space_id, plan, at, op, subject_kind, subject_key, relation,
                                   member_kind, member_key, context)
              SELECT $1, $10, $2, op, subject_kind, subject_key, relation, member_kind, member_key, $3
-             FROM UNNEST($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+             FROM turn, UNNEST($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
                   WITH ORDINALITY AS c (op, subject_kind, subject_key, relation, member_kind,
                                         member_key, i)
              ORDER BY i",
@@ -578,6 +564,7 @@ impl Tx for PgTx<'_> {
         .bind(column(|c| c.member.map(|m| m.kind.as_str())))
         .bind(column(|c| c.member.map(|m| m.key.as_str())))
         .bind(rand::random::<i64>())
+        .bind(CHANGE_LOG_LOCK)
         .execute(&mut *self.conn)
         .await?;
         Ok(())
@@ -617,7 +604,12 @@ impl LoadTx for PgTx<'_> {
     }
 
     async fn lock_space(&mut self, space: SpaceId) -> Result<(), sqlx::Error> {
-        self.take_space_lock(space, "pg_advisory_xact_lock").await
+        sqlx::query("SELECT pg_advisory_xact_lock($1, $2::int4)")
+            .bind(SPACE_LOCK)
+            .bind(space)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
     }
 
     async fn renew_space(&mut self, space: SpaceId, limits: &str) -> Result<(), sqlx::Error> {

@@ -250,25 +250,24 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         _space: SpaceId,
         relation: &str,
-        direction: Direction,
-        deltas: &[(EntityId, i64)],
+        deltas: &[(EntityId, Direction, i64)],
     ) -> Result<(), rusqlite::Error> {
         if deltas.is_empty() {
             return Ok(());
         }
         let relation = self.name(relation)?;
+        let rows: Vec<(EntityId, i64, i64)> = deltas
+            .iter()
+            .map(|(entity, direction, n)| (*entity, direction_code(*direction), *n))
+            .collect();
         // `WHERE true` keeps SQLite from reading ON CONFLICT as a join constraint.
         self.0
             .prepare_cached(
                 "INSERT INTO counters (entity_id, relation_id, direction, n)
-                 SELECT value ->> 0, ?1, ?2, value ->> 1 FROM json_each(?3) WHERE true
+                 SELECT value ->> 0, ?1, value ->> 1, value ->> 2 FROM json_each(?2) WHERE true
                  ON CONFLICT (entity_id, relation_id, direction) DO UPDATE SET n = n + excluded.n",
             )?
-            .execute(params![
-                relation,
-                direction_code(direction),
-                json_list(deltas)
-            ])?;
+            .execute(params![relation, json_list(&rows)])?;
         Ok(())
     }
 
