@@ -80,6 +80,31 @@ impl Retention {
     }
 }
 
+/// The kinds of entity that only remember that something was deleted (a deleted Feishu task's
+/// id, so deleting it again answers "already deleted"), as their dialects declare them:
+/// housekeeping removes those made before the retention horizon.
+#[derive(Clone, Default)]
+pub struct Tombstones(std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>);
+
+impl Tombstones {
+    pub fn declare(&self, kind: &str) {
+        self.0
+            .lock()
+            .expect("tombstones lock")
+            .insert(kind.to_string());
+    }
+
+    /// The steps removing the tombstones of `plan`'s space made before `before`; false when
+    /// no kind is declared (nothing to do).
+    pub fn prune(&self, plan: &mut WritePlan, before: i64) -> bool {
+        let kinds = self.0.lock().expect("tombstones lock");
+        for kind in kinds.iter() {
+            plan.prune(kind, before);
+        }
+        !kinds.is_empty()
+    }
+}
+
 /// As the command line takes it: `7d`, `1h30m`, `0` (everything kept).
 impl std::fmt::Display for Retention {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::{Clock, Coordinator, CursorKey, Reloads, Retention, Store, StoreError};
+use crate::{Clock, Coordinator, CursorKey, Reloads, Retention, Store, StoreError, Tombstones};
 
 /// What every dialect is handed: the store, the clock, and the server's secrets.
 #[derive(Clone)]
@@ -19,6 +19,8 @@ pub struct Engine {
     /// How long histories are kept (the change log, delivery attempts, tombstones): everything
     /// unless the server sets it.
     pub retention: Retention,
+    /// The kinds of tombstone the dialects declared, removed past the retention horizon.
+    pub tombstones: Tombstones,
 }
 
 impl Engine {
@@ -32,6 +34,7 @@ impl Engine {
             reloads: Reloads::default(),
             coordinator: store.coordinator(),
             retention: Retention::default(),
+            tombstones: Tombstones::default(),
             store,
         })
     }

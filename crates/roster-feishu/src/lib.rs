@@ -49,8 +49,7 @@ pub struct Routes {
     pub callbacks: Arc<dyn Callbacks>,
 }
 
-/// How often expired login codes, refresh tokens, chat `uuid` markers and the tombstones of
-/// tasks deleted past the retention horizon are removed.
+/// How often expired login codes, refresh tokens and chat `uuid` markers are removed.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
 
 /// `retry_scale` multiplies the waits between event retries.
@@ -58,6 +57,7 @@ pub async fn routes(engine: Engine, retry_scale: f64) -> Result<Routes, StoreErr
     let feishu = Arc::new(tenants::Feishu::load(engine.clone()).await?);
     let reload: Arc<dyn Reload> = feishu.clone();
     engine.reloads.register(Arc::downgrade(&reload));
+    engine.tombstones.declare(task::DELETED_TASK);
     tokio::spawn(housekeeping(Arc::downgrade(&feishu)));
     let api = Router::new()
         .route(
@@ -171,9 +171,6 @@ async fn housekeeping(feishu: Weak<tenants::Feishu>) {
             let mut plan = WritePlan::new(space, feishu.now());
             login::prune_expired(&mut plan);
             im::chat::prune_markers(&mut plan);
-            if let Some(before) = feishu.engine.retention.horizon(plan.now) {
-                task::prune_tombstones(&mut plan, before);
-            }
             if let Err(e) = feishu.engine.store.apply(plan).await {
                 tracing::warn!("feishu housekeeping of space {space}: {e}");
             }

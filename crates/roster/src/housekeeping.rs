@@ -2,15 +2,15 @@
 //! inside a request. Each pass refreshes the planner's statistics of the tables that changed
 //! much (after a seed, a load, bulk growth). At start and then every minute it also sweeps the
 //! histories that grow with use: it removes what is older than the retention horizon (changes
-//! whose callbacks are done, delivered or abandoned callback attempts), a batch per short
+//! whose callbacks are done, delivered or abandoned callback attempts, tombstones), a batch per short
 //! transaction so writers never wait long, then gives the freed pages back to the file system
 //! (SQLite; PostgreSQL's autovacuum does it there) and records the sizes as metrics. Of several
-//! processes on one database, one sweeps at a time. (Tombstones of deleted entities are their
-//! dialect's: each prunes its own past the same horizon, `Engine::retention`.)
+//! processes on one database, one sweeps at a time. Tombstones of deleted entities (the kinds
+//! the dialects declared in `Engine::tombstones`) go past the same horizon.
 
 use std::time::{Duration, Instant};
 
-use roster_core::{Engine, StoreError};
+use roster_core::{Engine, StoreError, WritePlan};
 
 use crate::control::DIALECTS;
 
@@ -74,6 +74,10 @@ pub async fn sweep(engine: &Engine) -> Result<Option<Swept>, StoreError> {
             for space in store.spaces(dialect).await? {
                 swept.changes += batches(|| store.prune_changes(space.id, before, BATCH)).await?;
                 swept.attempts += batches(|| store.prune_attempts(space.id, before, BATCH)).await?;
+                let mut plan = WritePlan::new(space.id, engine.clock.now());
+                if engine.tombstones.prune(&mut plan, before) {
+                    store.apply(plan).await?;
+                }
             }
         }
     }

@@ -450,6 +450,24 @@ async fn task_lifecycle(s: Server) {
     );
     let list = s.ok(Method::GET, "/task/v1/tasks", &token, None).await;
     assert_eq!(list["items"], json!([]));
+
+    // Past the retention horizon (7 days) housekeeping removes the deleted task's tombstone:
+    // deleting it again is then as for a task that never was.
+    s.advance_clock(8 * 24 * 3600).await;
+    let swept = s
+        .http
+        .post(format!("{}/_roster/housekeeping", s.url))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(swept.status(), StatusCode::OK);
+    let token = s.tenant_token("cli_acme", "acme-secret").await;
+    assert_eq!(
+        outcome(&s.call(Method::DELETE, &path, &token, None).await),
+        (400, 1470602)
+    );
+    s.advance_clock(0).await;
 }
 
 async fn followers_are_added_all_or_nothing(s: Server) {

@@ -12,7 +12,7 @@ mod members;
 mod tasks;
 mod throttle;
 
-pub use tasks::prune_tombstones;
+pub use tasks::DELETED_TASK;
 
 use std::collections::HashMap;
 use std::future::Future;

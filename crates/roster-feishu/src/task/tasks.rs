@@ -20,9 +20,9 @@ use crate::directory::IdType;
 use crate::tokens::TokenKind;
 use crate::wire::{success, ApiError, ApiResult, QueryParams, INTERNAL_ERROR};
 
-/// What remains of a deleted task: its id, so deleting it again answers `1470433` (until the
-/// retention horizon passes: see [`prune_tombstones`]).
-const DELETED_TASK: &str = "feishu.task.deleted";
+/// What remains of a deleted task: its id, so deleting it again answers `1470433` (a
+/// tombstone: removed past the retention horizon).
+pub const DELETED_TASK: &str = "feishu.task.deleted";
 const MAX_LIST_PAGE_SIZE: i64 = 100;
 /// `source` of a task created with a tenant token, and with a user token.
 const SOURCE_APP: i64 = 6;
@@ -42,12 +42,6 @@ fn new_task_id() -> String {
         &hex[16..20],
         &hex[20..]
     )
-}
-
-/// The step removing what remains of tasks deleted before `before`: past the retention
-/// horizon, deleting one again answers as for a task that never was (`1470602`).
-pub fn prune_tombstones(plan: &mut WritePlan, before: i64) {
-    plan.prune(DELETED_TASK, before);
 }
 
 fn record_of(task: &Entity) -> Result<Record, ApiError> {
