@@ -150,6 +150,27 @@ pub trait Store: Send + Sync + 'static {
         direction: Direction,
         page: PageRequest,
     ) -> Result<Page<Edge>, StoreError>;
+    /// A page of [`Store::list_edges`] with the entity at each edge's other end, read with the
+    /// edges in one statement.
+    async fn list_edges_entities(
+        &self,
+        space: SpaceId,
+        entity: EntityId,
+        relation: &str,
+        direction: Direction,
+        page: PageRequest,
+    ) -> Result<Page<(Edge, Entity)>, StoreError>;
+    /// A page of [`Store::list_edges`] with the alias in `namespace` of each edge's other end
+    /// (none when it has none), read with the edges in one statement.
+    async fn list_edges_aliases(
+        &self,
+        space: SpaceId,
+        entity: EntityId,
+        relation: &str,
+        direction: Direction,
+        namespace: &str,
+        page: PageRequest,
+    ) -> Result<Page<(Edge, Option<String>)>, StoreError>;
     async fn counts(
         &self,
         space: SpaceId,

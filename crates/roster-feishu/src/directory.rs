@@ -47,7 +47,8 @@ impl IdType {
         }
     }
 
-    fn namespace(self, app: &App) -> String {
+    /// The alias namespace holding users' ids of this type.
+    pub(crate) fn namespace(self, app: &App) -> String {
         match self {
             IdType::OpenId => format!("open_id/{}", app.app_id),
             IdType::UnionId | IdType::UserId => self.name().to_string(),

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use roster_core::{EntityId, Page, PageRequest};
+use roster_core::{Direction, Edge, EntityId, Page, PageRequest};
 
 /// Comparison, order and starting position of a keyset page.
 pub(crate) fn keyset(page: PageRequest) -> (&'static str, &'static str, i64) {
@@ -10,6 +10,15 @@ pub(crate) fn keyset(page: PageRequest) -> (&'static str, &'static str, i64) {
         ("<", "DESC", i64::MAX)
     } else {
         (">", "ASC", 0)
+    }
+}
+
+/// The edge column holding the entity a list of edges is read from, and the one holding each
+/// edge's other end.
+pub(crate) fn ends(direction: Direction) -> (&'static str, &'static str) {
+    match direction {
+        Direction::Members => ("subject_id", "member_id"),
+        Direction::Memberships => ("member_id", "subject_id"),
     }
 }
 
@@ -23,6 +32,14 @@ pub(crate) fn paginate<T>(mut items: Vec<T>, limit: u32, position: impl Fn(&T) -
         None
     };
     Page { items, next }
+}
+
+/// A page of edges read with nothing else.
+pub(crate) fn edges_only(page: Page<(Edge, ())>) -> Page<Edge> {
+    Page {
+        items: page.items.into_iter().map(|(edge, ())| edge).collect(),
+        next: page.next,
+    }
 }
 
 /// (subject, member) rows, in order, as each subject's members.

@@ -37,11 +37,13 @@ pub(crate) fn space(row: &PgRow) -> Result<Space, StoreError> {
     })
 }
 
+/// The first four columns: subject_id, member_id, created_at, seq (by position: a page that
+/// reads another entity with each edge has a `created_at` of its own).
 pub(crate) fn edge(row: &PgRow) -> Result<Edge, StoreError> {
     Ok(Edge {
-        subject: row.try_get("subject_id").map_err(backend)?,
-        member: row.try_get("member_id").map_err(backend)?,
-        created_at: row.try_get("created_at").map_err(backend)?,
-        seq: row.try_get("seq").map_err(backend)?,
+        subject: row.try_get(0).map_err(backend)?,
+        member: row.try_get(1).map_err(backend)?,
+        created_at: row.try_get(2).map_err(backend)?,
+        seq: row.try_get(3).map_err(backend)?,
     })
 }

@@ -9,7 +9,7 @@ use roster_core::*;
 
 use crate::dumps::SpaceRows;
 use crate::lookup::{counter_params, pair, rows_in, storable, storable_keys, Param, COUNTERS_SQL};
-use crate::paging::{group_members, keyset, paginate};
+use crate::paging::{edges_only, ends, group_members, keyset, paginate};
 use crate::reads::{self, ENTITY_COLUMNS};
 use crate::{backend, browse, changes, writes, PgStore};
 
@@ -326,31 +326,47 @@ impl Store for PgStore {
         direction: Direction,
         page: PageRequest,
     ) -> Result<Page<Edge>, StoreError> {
-        let (cmp, order, start) = keyset(page);
-        let side = match direction {
-            Direction::Members => "subject_id",
-            Direction::Memberships => "member_id",
-        };
-        let sql = format!(
-            "SELECT subject_id, member_id, created_at, seq FROM edges
-             WHERE space_id = $5 AND {side} = $1
-               AND relation_id = (SELECT id FROM names WHERE name = $2) AND seq {cmp} $3
-             ORDER BY seq {order} LIMIT $4"
+        let list = (space, entity, relation, direction, page);
+        Ok(edges_only(
+            self.edge_page(list, "", "", None, |_| Ok(())).await?,
+        ))
+    }
+
+    async fn list_edges_entities(
+        &self,
+        space: SpaceId,
+        entity: EntityId,
+        relation: &str,
+        direction: Direction,
+        page: PageRequest,
+    ) -> Result<Page<(Edge, Entity)>, StoreError> {
+        let (_, other) = ends(direction);
+        let join = format!(" JOIN entities o ON o.space_id = e.space_id AND o.id = e.{other}");
+        let with = ", o.id, o.space_id, o.kind, o.key, o.attrs, o.owner_id, o.created_at,
+                      o.updated_at";
+        let list = (space, entity, relation, direction, page);
+        self.edge_page(list, with, &join, None, reads::entity).await
+    }
+
+    async fn list_edges_aliases(
+        &self,
+        space: SpaceId,
+        entity: EntityId,
+        relation: &str,
+        direction: Direction,
+        namespace: &str,
+        page: PageRequest,
+    ) -> Result<Page<(Edge, Option<String>)>, StoreError> {
+        let (_, other) = ends(direction);
+        let with = format!(
+            ", (SELECT a.alias FROM aliases a WHERE a.space_id = $5 AND a.entity_id = e.{other}
+                  AND a.namespace = $6 LIMIT 1)"
         );
-        let rows = sqlx::query(&sql)
-            .bind(entity)
-            .bind(relation)
-            .bind(page.after.unwrap_or(start))
-            .bind(i64::from(page.limit) + 1)
-            .bind(space)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        let items = rows
-            .iter()
-            .map(reads::edge)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(paginate(items, page.limit, |e| e.seq))
+        let list = (space, entity, relation, direction, page);
+        self.edge_page(list, &with, "", Some(namespace), |row| {
+            row.try_get(4).map_err(backend)
+        })
+        .await
     }
 
     fn coordinator(&self) -> std::sync::Arc<dyn Coordinator> {
@@ -535,6 +551,49 @@ fn entity_page(rows: &[PgRow], limit: u32) -> Result<Page<Entity>, StoreError> {
 }
 
 impl PgStore {
+    /// One page of the edges of `entity` under `relation` (from the side `direction` looks
+    /// from) in one statement: each edge `e` with `with`, columns after its own (`join` may
+    /// name more tables), decoded by `decode`; `extra` is `$6`.
+    async fn edge_page<T>(
+        &self,
+        (space, entity, relation, direction, page): (
+            SpaceId,
+            EntityId,
+            &str,
+            Direction,
+            PageRequest,
+        ),
+        with: &str,
+        join: &str,
+        extra: Option<&str>,
+        decode: impl Fn(&PgRow) -> Result<T, StoreError>,
+    ) -> Result<Page<(Edge, T)>, StoreError> {
+        let (cmp, order, start) = keyset(page);
+        let (side, _) = ends(direction);
+        let sql = format!(
+            "SELECT e.subject_id, e.member_id, e.created_at AS edge_created_at, e.seq{with}
+             FROM edges e{join}
+             WHERE e.space_id = $5 AND e.{side} = $1
+               AND e.relation_id = (SELECT id FROM names WHERE name = $2) AND e.seq {cmp} $3
+             ORDER BY e.seq {order} LIMIT $4"
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(entity)
+            .bind(relation)
+            .bind(page.after.unwrap_or(start))
+            .bind(i64::from(page.limit) + 1)
+            .bind(space);
+        if let Some(extra) = extra {
+            query = query.bind(extra);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(backend)?;
+        let items = rows
+            .iter()
+            .map(|row| Ok((reads::edge(row)?, decode(row)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(paginate(items, page.limit, |(edge, _)| edge.seq))
+    }
+
     /// The edges between `entity` and each of `others`, with `entity` on the side `direction`
     /// looks from; keyed by the other end.
     async fn edges_between(
@@ -545,10 +604,7 @@ impl PgStore {
         direction: Direction,
         others: &[EntityId],
     ) -> Result<HashMap<EntityId, Edge>, StoreError> {
-        let (side, other_side) = match direction {
-            Direction::Members => ("subject_id", "member_id"),
-            Direction::Memberships => ("member_id", "subject_id"),
-        };
+        let (side, other_side) = ends(direction);
         let sql = format!(
             "SELECT subject_id, member_id, created_at, seq FROM edges
              WHERE space_id = $1 AND {side} = $2

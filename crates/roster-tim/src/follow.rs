@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use axum::response::Response;
 use roster_core::{
-    AddEdges, Caps, Direction, Edge, Entity, EntityId, Outcome, PageRequest, Reciprocal, Refusal,
+    AddEdges, Caps, Direction, Entity, EntityId, Outcome, PageRequest, Reciprocal, Refusal,
     RemoveEdges, Step, StoreError, Target, WritePlan,
 };
 use serde::Serialize;
@@ -314,9 +314,10 @@ pub async fn follow_get(call: Call<'_>) -> Result<Response, Fail> {
         limit: u32::try_from(want).expect("limits keep WantNum within u32"),
         newest_first: true,
     };
-    let store = &call.engine.store;
-    let page = store
-        .list_edges(
+    let page = call
+        .engine
+        .store
+        .list_edges_entities(
             call.app.space_id,
             from_account.id,
             relation,
@@ -325,27 +326,14 @@ pub async fn follow_get(call: Call<'_>) -> Result<Response, Fail> {
         )
         .await
         .map_err(internal)?;
-    let other = |edge: &Edge| match direction {
-        Direction::Members => edge.member,
-        Direction::Memberships => edge.subject,
-    };
-    let others: Vec<EntityId> = page.items.iter().map(other).collect();
-    let profiles = store
-        .entities(call.app.space_id, &others)
-        .await
-        .map_err(internal)?;
     let follow_item = page
         .items
         .iter()
-        // An account deleted since the page was read is left out.
-        .filter_map(|edge| {
-            let account = profiles.get(&other(edge))?;
-            Some(FollowItem {
-                to_account: account.key.clone(),
-                follow_time: edge.created_at,
-                profile_item: accounts::profile_items(account),
-                profile_sequence: accounts::profile_sequence(account),
-            })
+        .map(|(edge, account)| FollowItem {
+            to_account: account.key.clone(),
+            follow_time: edge.created_at,
+            profile_item: accounts::profile_items(account),
+            profile_sequence: accounts::profile_sequence(account),
         })
         .collect();
     let next_cursor = page

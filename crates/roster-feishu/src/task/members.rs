@@ -130,11 +130,12 @@ pub async fn list(
                     .feishu()
                     .engine
                     .store
-                    .list_edges(
+                    .list_edges_aliases(
                         task.space_id,
                         task.id,
                         role.relation(),
                         Direction::Members,
+                        &call.id_type.namespace(&call.caller.app),
                         PageRequest {
                             after: call.page_position(&scope)?,
                             limit,
@@ -142,11 +143,10 @@ pub async fn list(
                         },
                     )
                     .await?;
-                let users: Vec<_> = page.items.iter().map(|edge| edge.member).collect();
-                let ids = call.user_ids(&users).await?;
-                let items: Vec<Value> = users
+                let items: Vec<Value> = page
+                    .items
                     .iter()
-                    .filter_map(|user| ids.get(user))
+                    .filter_map(|(_, id)| id.as_ref())
                     .map(|id| json!({ "id": id }))
                     .collect();
                 let mut data = json!({ "items": items, "has_more": page.next.is_some() });

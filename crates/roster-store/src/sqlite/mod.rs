@@ -22,11 +22,11 @@ use roster_core::*;
 
 use crate::dumps::{self, LoadError, SpaceRows};
 use crate::exec;
-use crate::paging::{group_members, keyset, paginate};
+use crate::paging::{edges_only, ends, group_members, keyset, paginate};
 use threads::Threads;
 use tx::{json_list, SqliteTx};
 
-/// Reader threads (connections).
+/// Reader connections kept open between reads.
 const READERS: usize = 4;
 
 /// Ordered migrations; a migration never changes once released.
@@ -531,30 +531,47 @@ impl Store for SqliteStore {
         direction: Direction,
         page: PageRequest,
     ) -> Result<Page<Edge>, StoreError> {
-        let (cmp, order, start) = keyset(page);
-        let side = match direction {
-            Direction::Members => "subject_id",
-            Direction::Memberships => "member_id",
-        };
-        let sql = format!(
-            "SELECT subject_id, member_id, created_at, seq FROM edges
-             WHERE space_id = ?5 AND {side} = ?1
-               AND relation_id = (SELECT id FROM names WHERE name = ?2) AND seq {cmp} ?3
-             ORDER BY seq {order} LIMIT ?4"
+        let list = EdgeList::new(space, entity, relation, direction, page);
+        Ok(edges_only(
+            self.edge_page(list, "", "", None, |_| Ok(())).await?,
+        ))
+    }
+
+    async fn list_edges_entities(
+        &self,
+        space: SpaceId,
+        entity: EntityId,
+        relation: &str,
+        direction: Direction,
+        page: PageRequest,
+    ) -> Result<Page<(Edge, Entity)>, StoreError> {
+        let list = EdgeList::new(space, entity, relation, direction, page);
+        // CROSS JOIN: the edges' index range outside, each other end by its id inside.
+        let join = format!(" CROSS JOIN entities o ON o.id = e.{}", list.other);
+        let with = ", o.id, o.space_id, o.kind, o.key, o.attrs, o.owner_id, o.created_at,
+                      o.updated_at";
+        self.edge_page(list, with, &join, None, |row| rows::entity_at(row, 4))
+            .await
+    }
+
+    async fn list_edges_aliases(
+        &self,
+        space: SpaceId,
+        entity: EntityId,
+        relation: &str,
+        direction: Direction,
+        namespace: &str,
+        page: PageRequest,
+    ) -> Result<Page<(Edge, Option<String>)>, StoreError> {
+        let list = EdgeList::new(space, entity, relation, direction, page);
+        // `+space_id`: by the entities' index, not a scan of the namespace.
+        let with = format!(
+            ", (SELECT a.alias FROM aliases a WHERE a.entity_id = e.{} AND a.namespace = ?6
+                  AND +a.space_id = ?5 LIMIT 1)",
+            list.other
         );
-        let relation = relation.to_string();
-        self.threads
-            .read(move |conn| {
-                let after = page.after.unwrap_or(start);
-                let probe = i64::from(page.limit) + 1;
-                let items = collect(
-                    conn,
-                    &sql,
-                    params![entity, relation, after, probe, space],
-                    rows::edge,
-                )?;
-                Ok(paginate(items, page.limit, |e| e.seq))
-            })
+        let namespace = Some(namespace.to_string());
+        self.edge_page(list, &with, "", namespace, |row| row.get(4))
             .await
     }
 
@@ -587,7 +604,7 @@ impl Store for SqliteStore {
 
     async fn dump_space(&self, space: SpaceId) -> Result<SpaceDump, StoreError> {
         self.threads
-            .read(move |conn| {
+            .read_long(move |conn| {
                 // One read transaction: the three reads see one state of the database.
                 conn.execute_batch("BEGIN").map_err(StoreError::backend)?;
                 let rows = space_rows(conn, space);
@@ -738,7 +755,7 @@ impl Store for SqliteStore {
 
     async fn space_counts(&self, space: SpaceId) -> Result<SpaceCounts, StoreError> {
         self.threads
-            .read(move |conn| browse::counts(conn, space))
+            .read_long(move |conn| browse::counts(conn, space))
             .await
     }
 
@@ -749,7 +766,7 @@ impl Store for SqliteStore {
     ) -> Result<Page<Entity>, StoreError> {
         let search = search.clone();
         self.threads
-            .read(move |conn| browse::search(conn, &search, page))
+            .read_long(move |conn| browse::search(conn, &search, page))
             .await
     }
 
@@ -787,7 +804,79 @@ impl Store for SqliteStore {
     }
 }
 
+/// One page of the edges of `entity` under `relation`, from the side `direction` looks from.
+struct EdgeList {
+    space: SpaceId,
+    entity: EntityId,
+    relation: String,
+    side: &'static str,
+    other: &'static str,
+    page: PageRequest,
+}
+
+impl EdgeList {
+    fn new(
+        space: SpaceId,
+        entity: EntityId,
+        relation: &str,
+        direction: Direction,
+        page: PageRequest,
+    ) -> Self {
+        let (side, other) = ends(direction);
+        Self {
+            space,
+            entity,
+            relation: relation.to_string(),
+            side,
+            other,
+            page,
+        }
+    }
+}
+
 impl SqliteStore {
+    /// The page `list` in one statement: each edge `e` with `with`, columns after its own
+    /// (`join` may name more tables), decoded by `decode`; `extra` is `?6`.
+    async fn edge_page<T>(
+        &self,
+        list: EdgeList,
+        with: &str,
+        join: &str,
+        extra: Option<String>,
+        decode: impl Fn(&rusqlite::Row) -> rusqlite::Result<T>,
+    ) -> Result<Page<(Edge, T)>, StoreError> {
+        let (cmp, order, start) = keyset(list.page);
+        let side = list.side;
+        let sql = format!(
+            "SELECT e.subject_id, e.member_id, e.created_at, e.seq{with} FROM edges e{join}
+             WHERE e.space_id = ?5 AND e.{side} = ?1
+               AND e.relation_id = (SELECT id FROM names WHERE name = ?2) AND e.seq {cmp} ?3
+             ORDER BY e.seq {order} LIMIT ?4"
+        );
+        let after = list.page.after.unwrap_or(start);
+        let probe = i64::from(list.page.limit) + 1;
+        let (entity, relation, space) = (list.entity, list.relation, list.space);
+        let row = |row: &rusqlite::Row| Ok((rows::edge(row)?, decode(row)?));
+        let items = self
+            .threads
+            .read(|conn| match extra {
+                None => collect(
+                    conn,
+                    &sql,
+                    params![entity, relation, after, probe, space],
+                    row,
+                ),
+                Some(extra) => collect(
+                    conn,
+                    &sql,
+                    params![entity, relation, after, probe, space, extra],
+                    row,
+                ),
+            })
+            .await?;
+        Ok(paginate(items, list.page.limit, |(edge, _)| edge.seq))
+    }
+
     /// The edges between `entity` and each of `others`, with `entity` on the side `direction`
     /// looks from; keyed by the other end.
     async fn edges_between(
@@ -798,10 +887,7 @@ impl SqliteStore {
         direction: Direction,
         others: &[EntityId],
     ) -> Result<HashMap<EntityId, Edge>, StoreError> {
-        let (side, other_side) = match direction {
-            Direction::Members => ("subject_id", "member_id"),
-            Direction::Memberships => ("member_id", "subject_id"),
-        };
+        let (side, other_side) = ends(direction);
         let sql = format!(
             "SELECT subject_id, member_id, created_at, seq FROM edges
              WHERE space_id = ?4 AND {side} = ?1

@@ -15,15 +15,20 @@ fn json<T: serde::de::DeserializeOwned>(row: &Row, column: usize) -> rusqlite::R
 }
 
 pub(crate) fn entity(row: &Row) -> rusqlite::Result<Entity> {
+    entity_at(row, 0)
+}
+
+/// The entity whose columns (`entity_columns!`) start at `first`.
+pub(crate) fn entity_at(row: &Row, first: usize) -> rusqlite::Result<Entity> {
     Ok(Entity {
-        id: row.get(0)?,
-        space_id: row.get(1)?,
-        kind: row.get(2)?,
-        key: row.get(3)?,
-        attrs: json(row, 4)?,
-        owner: row.get(5)?,
-        created_at: row.get(6)?,
-        updated_at: row.get(7)?,
+        id: row.get(first)?,
+        space_id: row.get(first + 1)?,
+        kind: row.get(first + 2)?,
+        key: row.get(first + 3)?,
+        attrs: json(row, first + 4)?,
+        owner: row.get(first + 5)?,
+        created_at: row.get(first + 6)?,
+        updated_at: row.get(first + 7)?,
     })
 }
 

@@ -1,10 +1,11 @@
-//! SQLite's connections, each owned by one thread: one writer that applies whole plans and
-//! commits the plans that arrive together under one COMMIT (one fsync), each in its own
-//! SAVEPOINT; and reader threads that each run a whole read. Callers hear of a write only
-//! after the COMMIT that holds it has returned.
+//! SQLite's connections: one writer thread that applies whole plans and commits the plans that
+//! arrive together under one COMMIT (one fsync), each in its own SAVEPOINT; and reader
+//! connections that a read takes from a small pool and runs on its caller's thread (a page's
+//! statements take microseconds: a hand-off to another thread and back cost more than the
+//! read). Callers hear of a write only after the COMMIT that holds it has returned.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -45,7 +46,6 @@ struct Done {
 }
 
 type WriteJob = Box<dyn FnOnce(&Connection) -> Done + Send>;
-type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
 
 /// A pool of threads, each with its own connection, taking jobs from one queue.
 struct Pool<J> {
@@ -101,19 +101,68 @@ fn next<J>(queue: &Mutex<Receiver<J>>) -> Option<J> {
     queue.lock().expect("job queue lock").recv().ok()
 }
 
+/// Reader connections not in use; `None` once the store is closed. A read takes one (or opens
+/// one when all are busy) and puts it back, and at most `keep` wait here.
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Option<Vec<Connection>>>,
+    keep: usize,
+}
+
+impl Readers {
+    fn take(&self) -> Result<Connection, StoreError> {
+        let idle = self
+            .idle
+            .lock()
+            .expect("readers lock")
+            .as_mut()
+            .ok_or_else(closed)?
+            .pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => connect(&self.path),
+        }
+    }
+
+    fn put_back(&self, conn: Connection) {
+        if let Some(idle) = self.idle.lock().expect("readers lock").as_mut() {
+            if idle.len() < self.keep {
+                idle.push(conn);
+            }
+        }
+    }
+
+    /// Run `body` on a reader connection, on this thread.
+    fn run<T>(
+        &self,
+        body: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let conn = self.take()?;
+        // A panicking read is its caller's error; its connection is closed, not reused.
+        let read = catch_unwind(AssertUnwindSafe(|| body(&conn)))
+            .map_err(|_| StoreError::backend("a read panicked"))?;
+        self.put_back(conn);
+        read
+    }
+}
+
 pub(crate) struct Threads {
     writer: Pool<WriteJob>,
-    readers: Pool<ReadJob>,
+    readers: Arc<Readers>,
 }
 
 impl Threads {
     pub(crate) fn start(path: &Path, readers: usize) -> Result<Self, StoreError> {
-        let reader_connections = (0..readers)
+        let idle = (0..readers)
             .map(|_| connect(path))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             writer: Pool::start(vec![connect(path)?], "writer", write_batches)?,
-            readers: Pool::start(reader_connections, "reader", serve_reads)?,
+            readers: Arc::new(Readers {
+                path: path.to_path_buf(),
+                idle: Mutex::new(Some(idle)),
+                keep: readers,
+            }),
         })
     }
 
@@ -158,29 +207,31 @@ impl Threads {
         .await
     }
 
-    /// Run `body` on a reader connection.
+    /// Run `body` on a reader connection, on the caller's thread: for reads bounded by a page
+    /// or a list of ids, which take microseconds.
     pub(crate) async fn read<T, F>(&self, body: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError>,
+    {
+        self.readers.run(body)
+    }
+
+    /// Run `body` on a reader connection on a blocking thread: for reads whose cost grows with
+    /// a space (dumps, counts of all its rows, searches), which must not hold up the runtime.
+    pub(crate) async fn read_long<T, F>(&self, body: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let (reply, answer) = oneshot::channel();
-        self.readers.send(Box::new(move |conn| {
-            let _ = reply.send(body(conn));
-        }))?;
-        answer.await.map_err(|_| closed())?
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || readers.run(body))
+            .await
+            .map_err(|_| closed())?
     }
 
     pub(crate) async fn close(&self) {
-        self.readers.close().await;
+        self.readers.idle.lock().expect("readers lock").take();
         self.writer.close().await;
-    }
-}
-
-fn serve_reads(conn: Connection, queue: Arc<Mutex<Receiver<ReadJob>>>) {
-    while let Some(job) = next(&queue) {
-        // A panicking read drops its reply (its caller hears "closed"); the thread goes on.
-        let _ = catch_unwind(AssertUnwindSafe(|| job(&conn)));
     }
 }
 

@@ -14,7 +14,9 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use roster_core::{Direction, Entity, EntityId, EntitySearch, PageRequest, RelationCount, Space};
+use roster_core::{
+    Direction, Edge, Entity, EntityId, EntitySearch, PageRequest, RelationCount, Space,
+};
 
 use super::{parse_space_name, Control, ControlError};
 
@@ -251,27 +253,16 @@ pub(super) async fn edges(
         limit: page_limit(edges.limit),
         newest_first: false,
     };
-    let store = &control.engine.store;
-    let page = store
-        .list_edges(space.id, entity.id, &edges.relation, direction, request)
+    let page = control
+        .engine
+        .store
+        .list_edges_entities(space.id, entity.id, &edges.relation, direction, request)
         .await?;
-    let others: Vec<EntityId> = page
-        .items
-        .iter()
-        .map(|e| match direction {
-            Direction::Members => e.member,
-            Direction::Memberships => e.subject,
-        })
-        .collect();
-    let found = store.entities(space.id, &others).await?;
-    let ordered: Vec<Entity> = others
-        .iter()
-        .filter_map(|id| found.get(id).cloned())
-        .collect();
-    let rendered = control.render(&space, &ordered).await?;
+    let (listed, others): (Vec<Edge>, Vec<Entity>) = page.items.into_iter().unzip();
+    let rendered = control.render(&space, &others).await?;
     let items: Vec<Value> = rendered
         .into_iter()
-        .zip(&page.items)
+        .zip(&listed)
         .map(|(entity, edge)| json!({ "entity": entity, "created_at": edge.created_at }))
         .collect();
     Ok(Json(json!({
