@@ -20,13 +20,40 @@ mod wire;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use axum::routing::{get, post};
 use axum::{middleware, Router};
-use roster_core::{Callbacks, Engine, Reload, StoreError, WritePlan};
-use roster_http::DialectWire;
+use roster_core::{Engine, Reload, StoreError, WritePlan};
+use roster_http::openapi::OpenApi;
+use roster_http::{seed_table, DialectSeed, DialectWire, MountOptions, Mounted};
 
-pub use openapi::openapi;
 pub use seed::{Seed, SeedError};
+
+/// The Feishu dialect, as the binary mounts it.
+pub struct FeishuDialect;
+
+#[async_trait]
+impl roster_http::Dialect for FeishuDialect {
+    fn name(&self) -> &'static str {
+        tenants::DIALECT
+    }
+
+    fn wire_names(&self) -> &'static [&'static str] {
+        &[tenants::DIALECT]
+    }
+
+    fn seed(&self, text: &str) -> Result<Box<dyn DialectSeed>, roster_http::SeedError> {
+        Ok(Box::new(seed_table::<Seed>(text, tenants::DIALECT)?))
+    }
+
+    async fn mount(&self, engine: Engine, options: MountOptions) -> Result<Mounted, StoreError> {
+        routes(engine, options.retry_scale).await
+    }
+
+    fn openapi(&self) -> OpenApi {
+        openapi::openapi()
+    }
+}
 
 /// The limits a tenant's seed may override (see README for each one's vendor default).
 pub const LIMITS: &[&str] = &[
@@ -39,21 +66,13 @@ pub const LIMITS: &[&str] = &[
     "task_create_requests_per_minute",
 ];
 
-/// The dialect's routes: the vendor API, roster-only routes for the admin router, and the
-/// dialect as the control plane sees it.
-pub struct Routes {
-    pub api: Router,
-    pub admin: Router,
-    pub wire: DialectWire,
-    /// The apps' event subscriptions.
-    pub callbacks: Arc<dyn Callbacks>,
-}
-
 /// How often expired login codes, refresh tokens and chat `uuid` markers are removed.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
 
+/// The vendor API, roster-only routes for the admin router (login codes, aPaaS user tasks),
+/// the dialect as the control plane sees it and the apps' event subscriptions.
 /// `retry_scale` multiplies the waits between event retries.
-pub async fn routes(engine: Engine, retry_scale: f64) -> Result<Routes, StoreError> {
+async fn routes(engine: Engine, retry_scale: f64) -> Result<Mounted, StoreError> {
     let feishu = Arc::new(tenants::Feishu::load(engine.clone()).await?);
     let reload: Arc<dyn Reload> = feishu.clone();
     engine.reloads.register(Arc::downgrade(&reload));
@@ -144,14 +163,14 @@ pub async fn routes(engine: Engine, retry_scale: f64) -> Result<Routes, StoreErr
         .route("/login_codes", post(admin::login_code))
         .route("/apaas_user_tasks", post(apaas::routes::declare_task))
         .with_state(feishu.clone());
-    Ok(Routes {
-        api: Router::new().nest("/open-apis", api).merge(oauth),
+    Ok(Mounted {
+        router: Router::new().nest("/open-apis", api).merge(oauth),
         admin: Router::new().nest("/feishu", admin),
-        wire: DialectWire {
+        wires: vec![DialectWire {
             name: tenants::DIALECT,
             prefix: "/open-apis/",
             wire: Arc::new(control::FeishuWire(feishu.clone())),
-        },
+        }],
         callbacks: Arc::new(events::FeishuEvents {
             feishu,
             retry_scale,

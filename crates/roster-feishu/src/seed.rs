@@ -255,9 +255,16 @@ impl Seed {
         }
         Ok(())
     }
+}
+
+#[async_trait::async_trait]
+impl roster_http::DialectSeed for Seed {
+    async fn apply(&self, engine: &Engine) -> Result<(), roster_http::SeedError> {
+        Ok(Seed::apply(self, engine).await?)
+    }
 
     /// The first app's credentials, as environment variables for `roster exec`.
-    pub fn env(&self) -> Vec<(&'static str, String)> {
+    fn env(&self) -> Vec<(&'static str, String)> {
         let Some((tenant, app)) = self.tenants.iter().find_map(|t| Some((t, t.apps.first()?)))
         else {
             return Vec::new();
@@ -269,7 +276,7 @@ impl Seed {
         ]
     }
 
-    pub fn describe(&self, base_url: &str) -> Vec<String> {
+    fn describe(&self, base_url: &str) -> Vec<String> {
         let mut lines = Vec::new();
         for tenant in &self.tenants {
             let users: Vec<&str> = tenant.users.iter().map(|u| u.user_id.as_str()).collect();

@@ -3,12 +3,14 @@
 //! handler leaves unread, roster's own JSON envelope, and the [`Wire`] each dialect offers
 //! roster's control plane.
 
+mod dialect;
 mod drain;
 mod nul;
 pub mod openapi;
 pub mod own;
 mod wire;
 
+pub use dialect::{seed_table, Dialect, DialectSeed, MountOptions, Mounted, SeedError};
 pub use drain::drain_unread;
 pub use nul::json_holds_nul;
 pub use wire::{DialectWire, Wire};

@@ -12,8 +12,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::any;
 use axum::Router;
-use roster_core::{Callbacks, Engine, Live, Reload, StoreError};
-use roster_http::{DialectWire, Wire};
+use roster_core::{Engine, Live, Reload, StoreError};
+use roster_http::{DialectWire, Mounted, Wire};
 use serde_json::{Map, Value};
 
 use crate::app::{App, DIALECT};
@@ -120,17 +120,9 @@ impl Command {
     }
 }
 
-/// What [`router`] serves and how the rest of roster sees it.
-pub struct Dialect {
-    /// Routes served at the origin root (everything under `/v4`).
-    pub router: Router,
-    /// The dialect as roster's control plane sees it.
-    pub wire: DialectWire,
-    /// The apps' webhooks.
-    pub callbacks: Arc<dyn Callbacks>,
-}
-
-pub async fn router(engine: Engine) -> Result<Dialect, StoreError> {
+/// Everything under `/v4`, the dialect as roster's control plane sees it, and the apps'
+/// webhooks.
+pub async fn mount(engine: Engine) -> Result<Mounted, StoreError> {
     let apps = Live::new(App::load_all(&engine).await?);
     let tim = Arc::new(Tim {
         engine: engine.clone(),
@@ -149,9 +141,10 @@ pub async fn router(engine: Engine) -> Result<Dialect, StoreError> {
         .route("/v4/", any(handle))
         .route("/v4/{*command}", any(handle))
         .with_state(tim);
-    Ok(Dialect {
+    Ok(Mounted {
         router,
-        wire,
+        admin: Router::new(),
+        wires: vec![wire],
         callbacks,
     })
 }

@@ -74,50 +74,6 @@ impl Seed {
         }
         Ok(())
     }
-
-    /// The first app's credentials, as environment variables for `roster exec`.
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        let Some(app) = self.apps.first() else {
-            return Vec::new();
-        };
-        let mut env = vec![
-            ("ROSTER_TIM_SDKAPPID", app.sdkappid.to_string()),
-            ("ROSTER_TIM_SECRET_KEY", app.secret_key.clone()),
-        ];
-        if let Some(admin) = app.admins.first() {
-            env.push(("ROSTER_TIM_ADMIN", admin.clone()));
-        }
-        env
-    }
-
-    /// Lines telling a newcomer how to call this dialect on `base_url`.
-    pub fn describe(&self, base_url: &str) -> Vec<String> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        let mut lines = Vec::new();
-        for app in &self.apps {
-            let Some(admin) = app.admins.first() else {
-                continue;
-            };
-            let sig = usersig::sign(
-                app.sdkappid,
-                app.secret_key.as_bytes(),
-                admin,
-                now,
-                PRINTED_SIG_VALIDITY,
-            );
-            lines.push(format!(
-                "TIM app {} (admin {admin}; UserSig below valid 180 days, mint more with secret_key):",
-                app.sdkappid
-            ));
-            lines.push(format!(
-                "  curl -s -d '{{\"CheckItem\":[{{\"UserID\":\"{admin}\"}}]}}' '{base_url}/v4/im_open_login_svc/account_check?sdkappid={}&identifier={admin}&usersig={sig}&random=99999999&contenttype=json'",
-                app.sdkappid
-            ));
-        }
-        lines
-    }
 }
 
 impl AppSeed {
@@ -185,5 +141,56 @@ impl AppSeed {
         seeded::record_seeded(&mut plan, &fingerprint);
         engine.store.apply(plan).await?;
         Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl roster_http::DialectSeed for Seed {
+    async fn apply(&self, engine: &Engine) -> Result<(), roster_http::SeedError> {
+        Ok(Seed::apply(self, engine).await?)
+    }
+
+    /// The first app's credentials, as environment variables for `roster exec`.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        let Some(app) = self.apps.first() else {
+            return Vec::new();
+        };
+        let mut env = vec![
+            ("ROSTER_TIM_SDKAPPID", app.sdkappid.to_string()),
+            ("ROSTER_TIM_SECRET_KEY", app.secret_key.clone()),
+        ];
+        if let Some(admin) = app.admins.first() {
+            env.push(("ROSTER_TIM_ADMIN", admin.clone()));
+        }
+        env
+    }
+
+    /// Lines telling a newcomer how to call this dialect on `base_url`.
+    fn describe(&self, base_url: &str) -> Vec<String> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let mut lines = Vec::new();
+        for app in &self.apps {
+            let Some(admin) = app.admins.first() else {
+                continue;
+            };
+            let sig = usersig::sign(
+                app.sdkappid,
+                app.secret_key.as_bytes(),
+                admin,
+                now,
+                PRINTED_SIG_VALIDITY,
+            );
+            lines.push(format!(
+                "TIM app {} (admin {admin}; UserSig below valid 180 days, mint more with secret_key):",
+                app.sdkappid
+            ));
+            lines.push(format!(
+                "  curl -s -d '{{\"CheckItem\":[{{\"UserID\":\"{admin}\"}}]}}' '{base_url}/v4/im_open_login_svc/account_check?sdkappid={}&identifier={admin}&usersig={sig}&random=99999999&contenttype=json'",
+                app.sdkappid
+            ));
+        }
+        lines
     }
 }

@@ -16,12 +16,42 @@ mod token;
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use axum::Router;
-use roster_core::{Callbacks, CursorKey, Engine, Reload, StoreError};
-use roster_http::DialectWire;
+use roster_core::{CursorKey, Engine, Reload, StoreError};
+use roster_http::openapi::OpenApi;
+use roster_http::{seed_table, DialectSeed, DialectWire, MountOptions, Mounted};
 
-pub use openapi::openapi;
 pub use seed::{Seed, SeedError};
+
+/// The wire of do1's wrapper, beside WeCom's own.
+const QWIF: &str = "qwif";
+
+/// WeCom's dialects, native and do1's, as the binary mounts them.
+pub struct WecomDialect;
+
+#[async_trait]
+impl roster_http::Dialect for WecomDialect {
+    fn name(&self) -> &'static str {
+        corp::DIALECT
+    }
+
+    fn wire_names(&self) -> &'static [&'static str] {
+        &[corp::DIALECT, QWIF]
+    }
+
+    fn seed(&self, text: &str) -> Result<Box<dyn DialectSeed>, roster_http::SeedError> {
+        Ok(Box::new(seed_table::<Seed>(text, corp::DIALECT)?))
+    }
+
+    async fn mount(&self, engine: Engine, options: MountOptions) -> Result<Mounted, StoreError> {
+        mount(engine, options.retry_scale).await
+    }
+
+    fn openapi(&self) -> OpenApi {
+        openapi::openapi()
+    }
+}
 
 /// What every handler of both dialects is handed.
 #[derive(Clone)]
@@ -33,19 +63,10 @@ pub(crate) struct App {
     tokens: CursorKey,
 }
 
-/// What [`router`] serves and how the rest of roster sees it.
-pub struct Dialect {
-    /// Routes served at the origin root.
-    pub router: Router,
-    /// The two dialects as roster's control plane sees them.
-    pub wires: [DialectWire; 2],
-    /// The contact-change callbacks of the corps.
-    pub callbacks: Arc<dyn Callbacks>,
-}
-
-/// The WeCom dialects. Call after the seed is applied: the corps it declares are loaded here.
-/// `retry_scale` multiplies the waits between callback re-sends.
-pub async fn router(engine: Engine, retry_scale: f64) -> Result<Dialect, StoreError> {
+/// Both wire layers' routes, the two dialects as roster's control plane sees them, and the
+/// contact-change callbacks of the corps. `retry_scale` multiplies the waits between callback
+/// re-sends.
+async fn mount(engine: Engine, retry_scale: f64) -> Result<Mounted, StoreError> {
     let corps = Arc::new(corp::LiveCorps::load(engine.clone()).await?);
     let reload: Arc<dyn Reload> = corps.clone();
     engine.reloads.register(Arc::downgrade(&reload));
@@ -62,9 +83,9 @@ pub async fn router(engine: Engine, retry_scale: f64) -> Result<Dialect, StoreEr
             audience,
         }),
     };
-    let wires = [
+    let wires = vec![
         wire(corp::DIALECT, "/cgi-bin/", token::Audience::Native),
-        wire("qwif", "/qwcgi/", token::Audience::Qwif),
+        wire(QWIF, "/qwcgi/", token::Audience::Qwif),
     ];
     let callbacks = Arc::new(callback::WecomCallbacks {
         corps: app.corps.clone(),
@@ -75,8 +96,9 @@ pub async fn router(engine: Engine, retry_scale: f64) -> Result<Dialect, StoreEr
         .merge(native::routes())
         .merge(qwif::routes())
         .with_state(app);
-    Ok(Dialect {
+    Ok(Mounted {
         router,
+        admin: Router::new(),
         wires,
         callbacks,
     })

@@ -99,49 +99,6 @@ impl Seed {
         Ok(())
     }
 
-    /// The first corp's credentials, as environment variables for `roster exec`.
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        let Some(corp) = self.corps.first() else {
-            return Vec::new();
-        };
-        let mut env = vec![
-            ("ROSTER_WECOM_CORP_ID", corp.corp_id.clone()),
-            ("ROSTER_WECOM_CORP_SECRET", corp.corp_secret.clone()),
-        ];
-        if let (Some(id), Some(key)) = (&corp.qwif_developer_id, &corp.qwif_developer_key) {
-            env.push(("ROSTER_QWIF_DEVELOPER_ID", id.clone()));
-            env.push(("ROSTER_QWIF_DEVELOPER_KEY", key.clone()));
-        }
-        env
-    }
-
-    /// Lines telling a newcomer how to call each corp on `base_url`.
-    pub fn describe(&self, base_url: &str) -> Vec<String> {
-        let query = |pairs: &[(&str, &str)]| {
-            form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(pairs)
-                .finish()
-        };
-        let mut lines = Vec::new();
-        for corp in &self.corps {
-            let id = corp.corp_id.as_str();
-            lines.push(format!(
-                "WeCom corp {id}: {base_url}/cgi-bin/gettoken?{}",
-                query(&[("corpid", id), ("corpsecret", &corp.corp_secret)])
-            ));
-            if let (Some(developer), Some(key)) =
-                (&corp.qwif_developer_id, &corp.qwif_developer_key)
-            {
-                lines.push(format!(
-                    "  do1 qwif: {base_url}/qwcgi/portal/api/qwsecurity!getToken.action?{} \
-                     (then ?token=...&corpId={id})",
-                    query(&[("developerId", developer), ("developerKey", key)])
-                ));
-            }
-        }
-        lines
-    }
-
     fn check(&self) -> Result<(), SeedError> {
         let mut corp_ids = HashSet::new();
         let mut developer_ids = HashSet::new();
@@ -320,5 +277,55 @@ impl CorpSeed {
             dir.create_tag(new).await.map_err(refused)?;
         }
         Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl roster_http::DialectSeed for Seed {
+    async fn apply(&self, engine: &Engine) -> Result<(), roster_http::SeedError> {
+        Ok(Seed::apply(self, engine).await?)
+    }
+
+    /// The first corp's credentials, as environment variables for `roster exec`.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        let Some(corp) = self.corps.first() else {
+            return Vec::new();
+        };
+        let mut env = vec![
+            ("ROSTER_WECOM_CORP_ID", corp.corp_id.clone()),
+            ("ROSTER_WECOM_CORP_SECRET", corp.corp_secret.clone()),
+        ];
+        if let (Some(id), Some(key)) = (&corp.qwif_developer_id, &corp.qwif_developer_key) {
+            env.push(("ROSTER_QWIF_DEVELOPER_ID", id.clone()));
+            env.push(("ROSTER_QWIF_DEVELOPER_KEY", key.clone()));
+        }
+        env
+    }
+
+    /// Lines telling a newcomer how to call each corp on `base_url`.
+    fn describe(&self, base_url: &str) -> Vec<String> {
+        let query = |pairs: &[(&str, &str)]| {
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish()
+        };
+        let mut lines = Vec::new();
+        for corp in &self.corps {
+            let id = corp.corp_id.as_str();
+            lines.push(format!(
+                "WeCom corp {id}: {base_url}/cgi-bin/gettoken?{}",
+                query(&[("corpid", id), ("corpsecret", &corp.corp_secret)])
+            ));
+            if let (Some(developer), Some(key)) =
+                (&corp.qwif_developer_id, &corp.qwif_developer_key)
+            {
+                lines.push(format!(
+                    "  do1 qwif: {base_url}/qwcgi/portal/api/qwsecurity!getToken.action?{} \
+                     (then ?token=...&corpId={id})",
+                    query(&[("developerId", developer), ("developerKey", key)])
+                ));
+            }
+        }
+        lines
     }
 }

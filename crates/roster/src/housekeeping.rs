@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use roster_core::{Engine, StoreError, WritePlan};
 
-use crate::control::DIALECTS;
+use crate::dialects;
 
 /// How often a pass runs.
 const EVERY: Duration = Duration::from_secs(2);
@@ -70,7 +70,7 @@ pub async fn sweep(engine: &Engine) -> Result<Option<Swept>, StoreError> {
     let store = &engine.store;
     let mut swept = Swept::default();
     if let Some(before) = engine.retention.horizon(engine.clock.now()) {
-        for dialect in DIALECTS {
+        for dialect in dialects::names() {
             for space in store.spaces(dialect).await? {
                 swept.changes += batches(|| store.prune_changes(space.id, before, BATCH)).await?;
                 swept.attempts += batches(|| store.prune_attempts(space.id, before, BATCH)).await?;

@@ -4,6 +4,7 @@ pub mod admin;
 mod callbacks;
 pub mod client;
 pub mod control;
+mod dialects;
 pub mod exec;
 mod housekeeping;
 pub mod metrics;

@@ -9,6 +9,8 @@ use roster_http::openapi::{
     JSON,
 };
 
+use crate::dialects;
+
 /// The whole document: roster's own routes and the dialects' parts.
 pub fn document_of(dialects: impl IntoIterator<Item = OpenApi>) -> OpenApi {
     merged(std::iter::once(own_routes()).chain(dialects))
@@ -100,7 +102,7 @@ fn journal_entry() -> Schema {
 /// A fault rule as written (see README, Faults).
 fn rule_spec() -> Object {
     object()
-        .field("dialect", one_of_values(["feishu", "tim", "wecom", "qwif"]))
+        .field("dialect", one_of_values(dialects::wire_names()))
         .optional("route", string())
         .optional("method", string())
         .optional("space", space_name())

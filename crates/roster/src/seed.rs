@@ -1,27 +1,23 @@
 //! The seed file: spaces, credentials, directory entries and limits, applied idempotently at
-//! every start. Each dialect owns the shape of its own table.
+//! every start. Each dialect owns the shape of its own table; roster's own is `[[faults]]`.
 
 use std::path::Path;
 
 use roster_core::Engine;
+use roster_http::DialectSeed;
+use serde::de::{Deserializer, Error as _, IgnoredAny, MapAccess, Visitor};
 
 use crate::control::faults::RuleSpec;
-use serde::Deserialize;
+use crate::dialects::{self, DIALECTS};
 
 /// The demo seed used when no seed file is given, so a newcomer can call roster at once.
 pub const DEMO: &str = include_str!("../demo-seed.toml");
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct Seed {
-    #[serde(default)]
-    pub feishu: roster_feishu::Seed,
-    #[serde(default)]
-    pub tim: roster_tim::Seed,
-    #[serde(default)]
-    pub wecom: roster_wecom::Seed,
+    /// Each dialect's part, in the order of [`DIALECTS`].
+    parts: Vec<Box<dyn DialectSeed>>,
     /// Fault rules in force from the start (see the control plane's `/_roster/faults`).
-    #[serde(default)]
     pub faults: Vec<RuleSpec>,
 }
 
@@ -35,25 +31,65 @@ pub enum SeedError {
     #[error("invalid seed file {path}: {source}")]
     Parse {
         path: String,
-        source: Box<toml::de::Error>,
+        source: roster_http::SeedError,
     },
     #[error("invalid fault rule in seed file {path}: {why}")]
     Fault { path: String, why: String },
 }
 
+/// roster's own table of a seed file, having checked that every other is a dialect's.
+struct OwnTables;
+
+impl<'de> Visitor<'de> for OwnTables {
+    type Value = Vec<RuleSpec>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a seed file")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<RuleSpec>, A::Error> {
+        let mut faults = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "faults" {
+                faults = map.next_value()?;
+            } else if dialects::names().any(|name| name == key) {
+                map.next_value::<IgnoredAny>()?;
+            } else {
+                let expected: Vec<String> = dialects::names()
+                    .chain(["faults"])
+                    .map(|name| format!("`{name}`"))
+                    .collect();
+                return Err(A::Error::custom(format!(
+                    "unknown field `{key}`, expected one of {}",
+                    expected.join(", ")
+                )));
+            }
+        }
+        Ok(faults)
+    }
+}
+
 impl Seed {
     pub fn parse(text: &str, origin: &str) -> Result<Self, SeedError> {
-        let seed: Self = toml::from_str(text).map_err(|source| SeedError::Parse {
+        let invalid = |source| SeedError::Parse {
             path: origin.to_string(),
-            source: Box::new(source),
-        })?;
-        if let Some(why) = seed.faults.iter().find_map(|rule| rule.validate().err()) {
+            source,
+        };
+        let faults = toml::Deserializer::new(text)
+            .deserialize_map(OwnTables)
+            .map_err(|e| invalid(Box::new(e)))?;
+        if let Some(why) = faults.iter().find_map(|rule| rule.validate().err()) {
             return Err(SeedError::Fault {
                 path: origin.to_string(),
                 why,
             });
         }
-        Ok(seed)
+        let parts = DIALECTS
+            .iter()
+            .map(|dialect| dialect.seed(text))
+            .collect::<Result<_, _>>()
+            .map_err(invalid)?;
+        Ok(Self { parts, faults })
     }
 
     /// The file at `path`, or the built-in demo seed.
@@ -71,24 +107,21 @@ impl Seed {
     }
 
     pub async fn apply(&self, engine: &Engine) -> anyhow::Result<()> {
-        self.feishu.apply(engine).await?;
-        self.tim.apply(engine).await?;
-        self.wecom.apply(engine).await?;
+        for part in &self.parts {
+            part.apply(engine).await.map_err(|e| anyhow::anyhow!(e))?;
+        }
         Ok(())
     }
 
     /// Each dialect's first credentials, as environment variables for `roster exec`.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        let mut env = self.feishu.env();
-        env.extend(self.tim.env());
-        env.extend(self.wecom.env());
-        env
+        self.parts.iter().flat_map(|part| part.env()).collect()
     }
 
     pub fn describe(&self, base_url: &str) -> Vec<String> {
-        let mut lines = self.feishu.describe(base_url);
-        lines.extend(self.tim.describe(base_url));
-        lines.extend(self.wecom.describe(base_url));
-        lines
+        self.parts
+            .iter()
+            .flat_map(|part| part.describe(base_url))
+            .collect()
     }
 }

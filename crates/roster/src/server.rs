@@ -15,7 +15,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use roster_core::{Callbacks, Clock, Engine, Retention};
-use roster_http::DialectWire;
+use roster_http::{DialectWire, MountOptions};
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
@@ -28,6 +28,7 @@ use crate::control::faults::Faults;
 use crate::control::journal::{Journal, JournalLimits};
 use crate::control::observe::observe;
 use crate::control::{self, Control, Observer};
+use crate::dialects::DIALECTS;
 use crate::housekeeping;
 use crate::metrics;
 use crate::openapi;
@@ -170,12 +171,18 @@ async fn app(
     config: &Config,
     seed: &Seed,
 ) -> anyhow::Result<(Router, Arc<[DialectWire]>, Vec<Arc<dyn Callbacks>>)> {
-    let feishu = roster_feishu::routes(engine.clone(), config.callback_retry_scale).await?;
-    let tim = roster_tim::router(engine.clone()).await?;
-    let wecom = roster_wecom::router(engine.clone(), config.callback_retry_scale).await?;
-    let mut wires = vec![feishu.wire, tim.wire];
-    wires.extend(wecom.wires);
-    let dialects: Vec<Arc<dyn Callbacks>> = vec![feishu.callbacks, tim.callbacks, wecom.callbacks];
+    let options = MountOptions {
+        retry_scale: config.callback_retry_scale,
+    };
+    let (mut served, mut admin_routes) = (Router::new(), Router::new());
+    let (mut wires, mut dialects) = (Vec::new(), Vec::<Arc<dyn Callbacks>>::new());
+    for dialect in DIALECTS {
+        let mounted = dialect.mount(engine.clone(), options).await?;
+        served = served.merge(mounted.router);
+        admin_routes = admin_routes.merge(mounted.admin);
+        wires.extend(mounted.wires);
+        dialects.push(mounted.callbacks);
+    }
     let observer = Arc::new(Observer {
         journal: Journal::new(config.journal),
         faults: Faults::default(),
@@ -188,17 +195,13 @@ async fn app(
             .add(rule.clone())
             .map_err(|why| anyhow::anyhow!("fault rule of the seed: {why}"))?;
     }
-    let openapi = openapi::document_of([
-        roster_feishu::openapi(),
-        roster_tim::openapi(),
-        roster_wecom::openapi(),
-    ]);
+    let openapi = openapi::document_of(DIALECTS.map(|dialect| dialect.openapi()));
     let admin_token: Arc<str> = config.admin_token.clone().into();
     let admin = Router::new()
         .merge(admin::router(engine.clock.clone()))
         .merge(control::router(control, observer.clone()))
         .merge(control::receivers::router(engine.clone(), dialects.clone()))
-        .merge(feishu.admin)
+        .merge(admin_routes)
         .layer(middleware::from_fn_with_state(
             admin_token,
             admin::require_token,
@@ -219,9 +222,7 @@ async fn app(
         .layer(middleware::from_fn(roster_http::own::json_answers));
     let router = Router::new()
         .merge(own)
-        .merge(feishu.api)
-        .merge(tim.router)
-        .merge(wecom.router)
+        .merge(served)
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,
@@ -236,7 +237,7 @@ async fn app(
 
 /// Ready once the database answers: for orchestrators and load balancers.
 async fn readyz(State(engine): State<Engine>) -> Response {
-    match engine.store.spaces(control::DIALECTS[0]).await {
+    match engine.store.spaces(DIALECTS[0].name()).await {
         Ok(_) => Json(json!({ "status": "ready" })).into_response(),
         Err(e) => {
             tracing::warn!("not ready: {e}");

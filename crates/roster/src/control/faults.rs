@@ -7,8 +7,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// The dialects rules may name (as the journal names them).
-pub const DIALECT_NAMES: [&str; 4] = ["feishu", "tim", "wecom", "qwif"];
+use crate::dialects;
 
 /// A fixed delay, or a random one within bounds, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,11 +69,12 @@ pub struct RuleSpec {
 
 impl RuleSpec {
     pub fn validate(&self) -> Result<(), String> {
-        if !DIALECT_NAMES.contains(&self.dialect.as_str()) {
+        if !dialects::wire_names().any(|name| name == self.dialect) {
+            let names: Vec<&str> = dialects::wire_names().collect();
             return Err(format!(
                 "unknown dialect {:?}; one of {}",
                 self.dialect,
-                DIALECT_NAMES.join(", ")
+                names.join(", ")
             ));
         }
         if self.delay_ms.is_none() && self.error.is_none() && !self.drop {

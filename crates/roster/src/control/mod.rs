@@ -21,14 +21,12 @@ use roster_core::{Engine, SpaceDump, SpaceName, StoreError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::dialects;
 use crate::seed::Seed;
 use crate::snapshot::{self, SnapshotError};
 pub use observe::Observer;
 pub use reset::Baseline;
 use roster_http::own::error;
-
-/// The dialects whose spaces the store holds.
-pub const DIALECTS: [&str; 3] = ["feishu", "tim", "wecom"];
 
 /// A snapshot upload is read up to this size.
 const MAX_SNAPSHOT: usize = 1 << 30;
@@ -96,10 +94,12 @@ fn named<'a>(
 
 pub fn parse_space_name(text: &str) -> Result<SpaceName, ControlError> {
     match text.split_once('/') {
-        Some((dialect, key)) if DIALECTS.contains(&dialect) && !key.is_empty() => Ok(SpaceName {
-            dialect: dialect.into(),
-            key: key.into(),
-        }),
+        Some((dialect, key)) if dialects::names().any(|d| d == dialect) && !key.is_empty() => {
+            Ok(SpaceName {
+                dialect: dialect.into(),
+                key: key.into(),
+            })
+        }
         _ => Err(ControlError::BadSpaceName(text.into())),
     }
 }
@@ -115,7 +115,7 @@ impl Control {
     /// Every space the store holds, by name, with its id.
     async fn spaces(&self) -> Result<Vec<roster_core::Space>, ControlError> {
         let mut all = Vec::new();
-        for dialect in DIALECTS {
+        for dialect in dialects::names() {
             all.extend(self.engine.store.spaces(dialect).await?);
         }
         Ok(all)

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use roster_core::{Clock, Engine, SpaceDump};
 use tokio::sync::OnceCell;
 
-use super::{ControlError, DIALECTS};
+use super::ControlError;
+use crate::dialects;
 use crate::seed::Seed;
 
 pub struct Baseline {
@@ -37,7 +38,7 @@ async fn build(seed: &Seed) -> Result<Vec<SpaceDump>, ControlError> {
     let applied = seed.apply(&engine).await;
     let mut dumps = Vec::new();
     if applied.is_ok() {
-        for dialect in DIALECTS {
+        for dialect in dialects::names() {
             for space in store.spaces(dialect).await? {
                 dumps.push(store.dump_space(space.id).await?);
             }
