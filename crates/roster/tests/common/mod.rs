@@ -248,17 +248,27 @@ impl RawDatabase {
 
     /// How many counters disagree with the edges they count (a missing counter counts 0).
     pub async fn wrong_counters(&mut self) -> i64 {
-        self.number(
+        // PostgreSQL's counters are keyed by space too, and a distributed PostgreSQL (Citus)
+        // joins a space's tables only on it.
+        let (space, e, g) = match self {
+            RawDatabase::Sqlite(_) => ("", "", ""),
+            RawDatabase::Postgres(_) => (
+                "space_id, ",
+                "e.space_id = c.space_id AND",
+                "c.space_id = g.space_id AND",
+            ),
+        };
+        self.number(&format!(
             "SELECT (SELECT count(*) FROM counters c WHERE c.n <> (
-                         SELECT count(*) FROM edges e WHERE e.relation_id = c.relation_id
+                         SELECT count(*) FROM edges e WHERE {e} e.relation_id = c.relation_id
                            AND ((c.direction = 0 AND e.subject_id = c.entity_id)
                              OR (c.direction = 1 AND e.member_id = c.entity_id))))
                   + (SELECT count(*) FROM (
-                         SELECT subject_id AS entity_id, relation_id, 0 AS direction FROM edges
-                         UNION SELECT member_id, relation_id, 1 FROM edges) g
-                     WHERE NOT EXISTS (SELECT 1 FROM counters c WHERE c.entity_id = g.entity_id
+                         SELECT {space}subject_id AS entity_id, relation_id, 0 AS direction
+                         FROM edges UNION SELECT {space}member_id, relation_id, 1 FROM edges) g
+                     WHERE NOT EXISTS (SELECT 1 FROM counters c WHERE {g} c.entity_id = g.entity_id
                          AND c.relation_id = g.relation_id AND c.direction = g.direction))",
-        )
+        ))
         .await
     }
 }
