@@ -14,7 +14,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use serde_json::Value;
-use sqlx::PgConnection;
+use sqlx::query_builder::Separated;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use roster_core::{
     Applied, Direction, DumpedEntity, Entity, EntityId, EntityRef, SpaceDump, SpaceId, StoreError,
@@ -114,6 +115,55 @@ fn lock_clause(lock: RowLock) -> &'static str {
         RowLock::Share => " FOR KEY SHARE",
         RowLock::Update => " FOR UPDATE",
     }
+}
+
+/// Rows per multi-row insert, well within PostgreSQL's 65,535 parameters of a statement.
+const ROWS_PER_INSERT: usize = 1000;
+
+/// Insert `rows` with `head` (`INSERT INTO table (columns) `), each row of VALUES bound by
+/// `bind`, then `tail`: multi-row VALUES, so that Citus routes each statement to the space's
+/// shard (it pulls an `INSERT ... SELECT FROM UNNEST` to the coordinator), in the rows' order,
+/// [`ROWS_PER_INSERT`] a statement.
+async fn insert_values<'a, T>(
+    conn: &mut PgConnection,
+    head: &str,
+    rows: &'a [T],
+    tail: &str,
+    mut bind: impl FnMut(Separated<'_, 'a, Postgres, &'static str>, &'a T),
+) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut insert = QueryBuilder::<Postgres>::new(head);
+        insert.push_values(chunk, &mut bind);
+        insert.push(tail);
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Counter rows (entity, relation id, direction, n) of `space`, in their order; `conflict`
+/// says what a row already there does.
+async fn insert_counters(
+    conn: &mut PgConnection,
+    space: SpaceId,
+    rows: &[(EntityId, i32, i16, i64)],
+    conflict: &str,
+) -> Result<(), sqlx::Error> {
+    let head = "INSERT INTO counters (space_id, entity_id, relation_id, direction, n) ";
+    let tail = format!(" ON CONFLICT (space_id, entity_id, relation_id, direction) {conflict}");
+    insert_values(
+        conn,
+        head,
+        rows,
+        &tail,
+        |mut row, (entity, relation, direction, n)| {
+            row.push_bind(space)
+                .push_bind(*entity)
+                .push_bind(*relation)
+                .push_bind(*direction)
+                .push_bind(*n);
+        },
+    )
+    .await
 }
 
 impl PgTx<'_> {
@@ -268,7 +318,7 @@ impl Tx for PgTx<'_> {
     ) -> Result<Option<EntityId>, sqlx::Error> {
         sqlx::query(
             "INSERT INTO aliases (space_id, namespace, alias, entity_id)
-             SELECT $1, $2, $3, id FROM entities WHERE id = $4 AND space_id = $1
+             SELECT space_id, $2, $3, id FROM entities WHERE id = $4 AND space_id = $1
              ON CONFLICT (space_id, namespace, alias) DO NOTHING",
         )
         .bind(space)
@@ -365,32 +415,20 @@ impl Tx for PgTx<'_> {
         space: SpaceId,
         keys: &[CounterKey<'_>],
     ) -> Result<(), sqlx::Error> {
-        let mut entities = Vec::with_capacity(keys.len());
-        let mut relations = Vec::with_capacity(keys.len());
-        let mut directions = Vec::with_capacity(keys.len());
-        for (entity, relation, direction) in keys {
-            entities.push(*entity);
-            relations.push(self.name(relation).await?);
-            directions.push(direction_code(*direction) as i16);
+        if keys.is_empty() {
+            return Ok(());
         }
+        let mut rows = Vec::with_capacity(keys.len());
+        for (entity, relation, direction) in keys {
+            let relation = self.name(relation).await?;
+            rows.push((*entity, relation, direction_code(*direction) as i16, 0));
+        }
+        rows.sort_unstable();
         // One statement creates the missing rows and locks the others (an ON CONFLICT DO
-        // UPDATE locks every conflicting row, also those its WHERE leaves unchanged), in key
-        // order: every transaction locks counters in this one order.
-        sqlx::query(
-            "INSERT INTO counters (space_id, entity_id, relation_id, direction, n)
-             SELECT $1, k.entity, k.relation, k.direction, 0
-             FROM UNNEST($2::bigint[], $3::int[], $4::smallint[]) AS k (entity, relation, direction)
-             ORDER BY k.entity, k.relation, k.direction
-             ON CONFLICT (space_id, entity_id, relation_id, direction)
-             DO UPDATE SET n = counters.n WHERE false",
-        )
-        .bind(space)
-        .bind(&entities)
-        .bind(&relations)
-        .bind(&directions)
-        .execute(&mut *self.conn)
-        .await?;
-        Ok(())
+        // UPDATE locks every conflicting row, also those its WHERE leaves unchanged), in the
+        // order of its rows, the keys' order: every transaction locks counters in this order.
+        let conflict = "DO UPDATE SET n = counters.n WHERE false";
+        insert_counters(self.conn, space, &rows, conflict).await
     }
 
     async fn counters(
@@ -418,29 +456,14 @@ impl Tx for PgTx<'_> {
             return Ok(());
         }
         let relation = self.name(relation).await?;
-        let mut entities = Vec::with_capacity(deltas.len());
-        let mut directions = Vec::with_capacity(deltas.len());
-        let mut ns = Vec::with_capacity(deltas.len());
-        for (entity, direction, n) in deltas {
-            entities.push(*entity);
-            directions.push(direction_code(*direction) as i16);
-            ns.push(*n);
-        }
-        sqlx::query(
-            "INSERT INTO counters (space_id, entity_id, relation_id, direction, n)
-             SELECT $1, entity, $2, direction, delta
-             FROM UNNEST($3::bigint[], $4::smallint[], $5::bigint[]) AS d (entity, direction, delta)
-             ON CONFLICT (space_id, entity_id, relation_id, direction)
-             DO UPDATE SET n = counters.n + excluded.n",
-        )
-        .bind(space)
-        .bind(relation)
-        .bind(entities)
-        .bind(directions)
-        .bind(ns)
-        .execute(&mut *self.conn)
-        .await?;
-        Ok(())
+        let rows: Vec<_> = deltas
+            .iter()
+            .map(|(entity, direction, n)| {
+                (*entity, relation, direction_code(*direction) as i16, *n)
+            })
+            .collect();
+        let conflict = "DO UPDATE SET n = counters.n + excluded.n";
+        insert_counters(self.conn, space, &rows, conflict).await
     }
 
     async fn linked(
@@ -472,23 +495,20 @@ impl Tx for PgTx<'_> {
         relation: &str,
         edges: &[(EntityId, EntityId)],
     ) -> Result<(), sqlx::Error> {
+        if edges.is_empty() {
+            return Ok(());
+        }
         let relation = self.name(relation).await?;
-        let (subjects, members): (Vec<EntityId>, Vec<EntityId>) = edges.iter().copied().unzip();
         // `seq` comes from its sequence, row by row in the list's order.
-        sqlx::query(
-            "INSERT INTO edges (space_id, subject_id, relation_id, member_id, created_at)
-             SELECT $1, subject, $2, member, $3
-             FROM UNNEST($4::bigint[], $5::bigint[]) WITH ORDINALITY AS e (subject, member, i)
-             ORDER BY i",
-        )
-        .bind(space)
-        .bind(relation)
-        .bind(now)
-        .bind(subjects)
-        .bind(members)
-        .execute(&mut *self.conn)
-        .await?;
-        Ok(())
+        let head = "INSERT INTO edges (space_id, subject_id, relation_id, member_id, created_at) ";
+        insert_values(self.conn, head, edges, "", |mut row, (subject, member)| {
+            row.push_bind(space)
+                .push_bind(*subject)
+                .push_bind(relation)
+                .push_bind(*member)
+                .push_bind(now);
+        })
+        .await
     }
 
     async fn delete_edges(
@@ -537,37 +557,36 @@ impl Tx for PgTx<'_> {
         context: Option<&Value>,
         changes: &[ChangeRow<'_>],
     ) -> Result<(), sqlx::Error> {
+        if changes.is_empty() {
+            return Ok(());
+        }
         // Writers of one space take their seqs in turn and hold the turn until they commit,
         // so seq order is commit order within a space and a reader past a seq misses nothing.
-        // The turn is taken in the same statement, before its rows are sorted (so before any
-        // of them draws a seq). (Two-key advisory locks do not overlap single-key ones.)
-        let column = |f: for<'r> fn(&'r ChangeRow<'r>) -> Option<&'r str>| -> Vec<Option<String>> {
-            changes.iter().map(|c| f(c).map(str::to_owned)).collect()
-        };
-        sqlx::query(
-            "WITH turn AS MATERIALIZED (SELECT pg_advisory_xact_lock($11, $1::int4))
-             INSERT INTO changes (space_id, plan, at, op, subject_kind, subject_key, relation,
-                                  member_kind, member_key, context)
-             SELECT $1, $10, $2, op, subject_kind, subject_key, relation, member_kind, member_key, $3
-             FROM turn, UNNEST($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-                  WITH ORDINALITY AS c (op, subject_kind, subject_key, relation, member_kind,
-                                        member_key, i)
-             ORDER BY i",
-        )
-        .bind(space)
-        .bind(now)
-        .bind(context.map(Value::to_string))
-        .bind(column(|c| Some(c.op.as_str())))
-        .bind(column(|c| Some(c.subject.kind.as_str())))
-        .bind(column(|c| Some(c.subject.key.as_str())))
-        .bind(column(|c| c.relation))
-        .bind(column(|c| c.member.map(|m| m.kind.as_str())))
-        .bind(column(|c| c.member.map(|m| m.key.as_str())))
-        .bind(rand::random::<i64>())
-        .bind(CHANGE_LOG_LOCK)
-        .execute(&mut *self.conn)
-        .await?;
-        Ok(())
+        // The turn is taken before the rows draw their seqs, in its own statement: on Citus
+        // the coordinator, where every process connects, holds it and draws the seqs, and
+        // the insert goes to the space's shard alone. (Two-key advisory locks do not overlap
+        // single-key ones.)
+        sqlx::query("SELECT pg_advisory_xact_lock($1, $2::int4)")
+            .bind(CHANGE_LOG_LOCK)
+            .bind(space)
+            .execute(&mut *self.conn)
+            .await?;
+        let (plan, context) = (rand::random::<i64>(), context.map(Value::to_string));
+        let head = "INSERT INTO changes (space_id, plan, at, op, subject_kind, subject_key,
+                                          relation, member_kind, member_key, context) ";
+        insert_values(self.conn, head, changes, "", |mut row, change| {
+            row.push_bind(space)
+                .push_bind(plan)
+                .push_bind(now)
+                .push_bind(change.op.as_str())
+                .push_bind(change.subject.kind.as_str())
+                .push_bind(change.subject.key.as_str())
+                .push_bind(change.relation)
+                .push_bind(change.member.map(|m| m.kind.as_str()))
+                .push_bind(change.member.map(|m| m.key.as_str()))
+                .push_bind(context.clone());
+        })
+        .await
     }
 }
 
