@@ -1,6 +1,7 @@
 //! The running roster as the load generator calls it: one keep-alive client and the
 //! credentials of `bench-seed.toml`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use reqwest::RequestBuilder;
@@ -42,7 +43,9 @@ struct Code {
 
 pub struct Target {
     client: reqwest::Client,
-    url: String,
+    /// roster's processes, each sent the next request in turn.
+    urls: Vec<String>,
+    next: AtomicUsize,
     /// Query strings with an admin UserSig, per [`TimApp`].
     tim_queries: [String; 2],
     feishu_token: String,
@@ -51,7 +54,7 @@ pub struct Target {
 
 impl Target {
     /// Sign TIM admin UserSigs and fetch the Feishu and WeCom access tokens.
-    pub async fn connect(url: &str, connections: usize) -> Result<Self, reqwest::Error> {
+    pub async fn connect(urls: &[String], connections: usize) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(connections)
             .timeout(Duration::from_secs(30))
@@ -67,7 +70,11 @@ impl Target {
         };
         let mut target = Self {
             client,
-            url: url.trim_end_matches('/').to_string(),
+            urls: urls
+                .iter()
+                .map(|url| url.trim_end_matches('/').to_string())
+                .collect(),
+            next: AtomicUsize::new(0),
             tim_queries: [tim_query(TimApp::Main), tim_query(TimApp::NearCaps)],
             feishu_token: String::new(),
             wecom_token: String::new(),
@@ -86,12 +93,18 @@ impl Target {
         Ok(target)
     }
 
+    /// The URL of `path` on the next process.
+    fn url(&self, path: &str) -> String {
+        let next = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("{}{path}", self.urls[next % self.urls.len()])
+    }
+
     pub fn get(&self, path: &str) -> RequestBuilder {
-        self.client.get(format!("{}{path}", self.url))
+        self.client.get(self.url(path))
     }
 
     pub fn post(&self, path: &str, body: &Value) -> RequestBuilder {
-        self.client.post(format!("{}{path}", self.url)).json(body)
+        self.client.post(self.url(path)).json(body)
     }
 
     pub fn tim(&self, app: TimApp, command: &str, body: &Value) -> RequestBuilder {

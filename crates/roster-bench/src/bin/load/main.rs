@@ -46,8 +46,10 @@ enum Command {
 
 #[derive(clap::Args)]
 struct RunArgs {
+    /// roster's URL; given several times (several processes on one database), requests go
+    /// to each in turn, as a round-robin load balancer sends them.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
-    url: String,
+    url: Vec<String>,
     #[arg(long, value_enum, required = true)]
     scenario: Option<Scenario>,
     #[arg(long, default_value_t = 16)]
@@ -91,7 +93,7 @@ async fn run(args: RunArgs) {
     });
     let target = Target::connect(&args.url, args.concurrency)
         .await
-        .unwrap_or_else(|e| panic!("cannot reach roster at {}: {e}", args.url));
+        .unwrap_or_else(|e| panic!("cannot reach roster at {:?}: {e}", args.url));
     let subjects = scenarios::prepare(&target, &plan).await;
 
     let target = Arc::new(target);
