@@ -162,11 +162,14 @@ mod tests {
             "UPDATE counters SET n = 0 WHERE space_id > $1",
             "INSERT INTO edges (subject_id, member_id) VALUES ($1, $2)",
             "SELECT seq FROM changes WHERE ($1::bigint IS NULL OR space_id = $1)",
+            "SELECT 1 FROM edges e JOIN entities o ON o.id = e.member_id WHERE e.space_id = $1",
         ] {
             assert!(unrouted(sql).is_some(), "{sql}");
         }
         for sql in [
             "SELECT e.id FROM entities e JOIN names n ON n.id = e.kind WHERE e.space_id = $1",
+            "SELECT 1 FROM edges e JOIN entities o ON o.space_id = e.space_id AND o.id = e.member_id \
+             WHERE e.space_id = $1",
             "INSERT INTO aliases (space_id, alias) SELECT space_id, $2 FROM entities \
              WHERE space_id = $1 AND id = $3",
             "SELECT name FROM names WHERE id = $1",
@@ -229,13 +232,15 @@ mod tests {
                     }
                 }
                 "FROM" | "JOIN" | "UPDATE" if is_space_table => tables += 1,
-                // `space_id = $n`, or `alias.space_id = $n`, not an alternative to another test.
+                // `space_id = $n`, or `alias.space_id = $n`, not an alternative to another
+                // test; or a join on the space (`o.space_id = e.space_id`), colocated.
                 "space_id"
-                    if words
-                        .get(i + 1..i + 3)
-                        .is_some_and(|n| n[0] == "=" && n[1].starts_with('$'))
-                        && !(i >= 2 && words[i - 1] == "." && words[i - 3] == "OR"
-                            || i >= 1 && words[i - 1] == "OR") =>
+                    if words.get(i + 1..i + 3).is_some_and(|n| {
+                        n[0] == "="
+                            && (n[1].starts_with('$')
+                                || words.get(i + 3..i + 5) == Some(&[".".into(), w.clone()]))
+                    }) && !(i >= 2 && words[i - 1] == "." && words[i - 3] == "OR"
+                        || i >= 1 && words[i - 1] == "OR") =>
                 {
                     filters += 1
                 }
