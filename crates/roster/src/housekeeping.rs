@@ -51,7 +51,7 @@ pub fn start(engine: Engine) -> tokio::task::JoinHandle<()> {
                 continue;
             }
             swept_at = Some(Instant::now());
-            match sweep(&engine).await {
+            match sweep_unless_busy(&engine).await {
                 Ok(Some(swept)) if swept != Swept::default() => {
                     tracing::info!(?swept, "housekeeping: histories swept")
                 }
@@ -62,11 +62,22 @@ pub fn start(engine: Engine) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Sweep the histories now, unless another process is sweeping them (`None`).
-pub async fn sweep(engine: &Engine) -> Result<Option<Swept>, StoreError> {
+/// Sweep the histories now, once no other sweep (of this process or another) is running.
+pub async fn sweep(engine: &Engine) -> Result<Swept, StoreError> {
+    let _section = engine.coordinator.hold_long(SECTION).await?;
+    sweep_held(engine).await
+}
+
+/// Sweep the histories, unless a sweep is running (`None`: that one does the work).
+async fn sweep_unless_busy(engine: &Engine) -> Result<Option<Swept>, StoreError> {
     let Some(_section) = engine.coordinator.try_hold_long(SECTION).await? else {
         return Ok(None);
     };
+    sweep_held(engine).await.map(Some)
+}
+
+/// The sweep, its section held.
+async fn sweep_held(engine: &Engine) -> Result<Swept, StoreError> {
     let store = &engine.store;
     let mut swept = Swept::default();
     if let Some(before) = engine.retention.horizon(engine.clock.now()) {
@@ -93,7 +104,7 @@ pub async fn sweep(engine: &Engine) -> Result<Option<Swept>, StoreError> {
             .map_or(0.0, |at| (engine.clock.now() - at).max(0) as f64),
     );
     metrics::gauge!("roster_database_bytes").set(stats.database_bytes as f64);
-    Ok(Some(swept))
+    Ok(swept)
 }
 
 /// Run `batch` until it removes nothing more; the total. Each batch is its own transaction,

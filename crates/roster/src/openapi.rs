@@ -460,11 +460,6 @@ fn own_routes() -> OpenApi {
                         .into(),
                 )
                 .into(),
-        )
-        .answer(
-            "409",
-            "another process on the database is sweeping",
-            object().field("error", string()).into(),
         ),
         feed_query(own(Get, "/_roster/deliveries", "callback attempts")).answer(
             "200",

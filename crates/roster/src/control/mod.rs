@@ -56,8 +56,6 @@ pub enum ControlError {
     Store(#[from] StoreError),
     #[error("cannot build the seed's state: {0}")]
     Baseline(String),
-    #[error("another roster process on this database is sweeping the histories")]
-    HousekeepingBusy,
 }
 
 impl IntoResponse for ControlError {
@@ -66,7 +64,6 @@ impl IntoResponse for ControlError {
             ControlError::UnknownSpace(_)
             | ControlError::UnknownDelivery(_)
             | ControlError::UnknownEntity(..) => StatusCode::NOT_FOUND,
-            ControlError::HousekeepingBusy => StatusCode::CONFLICT,
             ControlError::BadSpaceName(_)
             | ControlError::BadPageToken
             | ControlError::BadQuery(_)
