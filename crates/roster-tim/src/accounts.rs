@@ -85,40 +85,60 @@ pub fn user_id_problem(id: &str) -> Option<String> {
     }
 }
 
-/// Create the account if missing and apply the profile fields given. Idempotent.
+/// Create the accounts that are missing and apply the profile fields given (in order, when an
+/// account is named twice), in one plan. Idempotent. The profile sequence counts changes, so
+/// a concurrent import of one of these accounts makes this one read them again rather than
+/// overwrite it.
 pub async fn import(
     engine: &Engine,
     space_id: SpaceId,
-    user_id: &str,
-    profile: Profile<'_>,
+    accounts: &[(&str, Profile<'_>)],
 ) -> Result<(), StoreError> {
-    // The profile sequence counts changes, so a concurrent import of the same account makes
-    // this one read again rather than overwrite it.
+    let user_ids: Vec<&str> = accounts.iter().map(|(user_id, _)| *user_id).collect();
     loop {
-        let existing = engine
-            .store
-            .find_entity(space_id, ACCOUNT_KIND, user_id)
-            .await?;
-        let mut attrs = existing
-            .as_ref()
-            .map_or_else(|| json!({}), |account| account.attrs.clone());
-        let mut changed = false;
-        for ((attr, _), value) in PROFILE_TAGS.iter().zip([profile.nick, profile.face_url]) {
-            if let Some(value) = value {
-                changed |= attrs[attr] != value;
-                attrs[attr] = Value::from(value);
+        let existing = find(engine, space_id, &user_ids).await?;
+        // Each account's attributes after the request, and whether they changed.
+        let mut imported: Vec<(&str, Value, bool)> = Vec::new();
+        for (user_id, profile) in accounts {
+            let at = match imported.iter().position(|(id, _, _)| id == user_id) {
+                Some(at) => at,
+                None => {
+                    let attrs = existing
+                        .get(*user_id)
+                        .map_or_else(|| json!({}), |account| account.attrs.clone());
+                    imported.push((user_id, attrs, false));
+                    imported.len() - 1
+                }
+            };
+            let (_, attrs, changed) = &mut imported[at];
+            let mut changed_now = false;
+            for ((attr, _), value) in PROFILE_TAGS.iter().zip([profile.nick, profile.face_url]) {
+                if let Some(value) = value {
+                    changed_now |= attrs[attr] != value;
+                    attrs[attr] = Value::from(value);
+                }
             }
-        }
-        if changed {
-            let sequence = attrs[PROFILE_SEQUENCE].as_i64().unwrap_or(0) + 1;
-            attrs[PROFILE_SEQUENCE] = Value::from(sequence);
+            if changed_now {
+                let sequence = attrs[PROFILE_SEQUENCE].as_i64().unwrap_or(0) + 1;
+                attrs[PROFILE_SEQUENCE] = Value::from(sequence);
+            }
+            *changed |= changed_now;
         }
         let mut plan = WritePlan::new(space_id, engine.clock.now());
-        match &existing {
-            Some(_) if !changed => return Ok(()),
-            Some(account) => plan.update_from(account, attrs),
-            None => plan.create(ACCOUNT_KIND, user_id, attrs, None),
-        };
+        for (user_id, attrs, changed) in imported {
+            match existing.get(user_id) {
+                Some(_) if !changed => {}
+                Some(account) => {
+                    plan.update_from(account, attrs);
+                }
+                None => {
+                    plan.create(ACCOUNT_KIND, user_id, attrs, None);
+                }
+            }
+        }
+        if plan.steps.is_empty() {
+            return Ok(());
+        }
         match engine.store.apply(plan).await {
             Err(StoreError::Refused {
                 refusal: Refusal::KeyTaken | Refusal::Changed,
@@ -155,7 +175,7 @@ pub async fn account_import(call: Call<'_>) -> Result<Response, Fail> {
         return Err(body.bad(problem));
     }
     let profile = Profile::read(body)?;
-    import(call.engine, call.app.space_id, user_id, profile)
+    import(call.engine, call.app.space_id, &[(user_id, profile)])
         .await
         .map_err(|e| Service::Account.internal(e))?;
     Ok(wire::ok(Service::Account, Nothing {}))
@@ -194,17 +214,18 @@ pub async fn multiaccount_import(call: Call<'_>) -> Result<Response, Fail> {
                 .collect::<Result<_, Fail>>()?,
         };
     let mut fail_accounts = Vec::new();
+    let mut valid = Vec::new();
     for (id, profile) in requested {
-        let imported = match (user_id_problem(id), profile) {
-            (None, Ok(profile)) => import(call.engine, call.app.space_id, id, profile)
-                .await
-                .map_err(|e| tracing::error!("tim: importing {id}: {e}"))
-                .is_ok(),
-            _ => false,
-        };
-        if !imported {
-            fail_accounts.push(id);
+        match (user_id_problem(id), profile) {
+            (None, Ok(profile)) => valid.push((id, profile)),
+            _ => fail_accounts.push(id),
         }
+    }
+    // The valid accounts are imported together: all of them, or (a storage failure) none,
+    // then each listed as failed.
+    if let Err(e) = import(call.engine, call.app.space_id, &valid).await {
+        tracing::error!("tim: importing {} accounts: {e}", valid.len());
+        fail_accounts.extend(valid.iter().map(|(id, _)| *id));
     }
     Ok(wire::ok(Service::Account, MultiImported { fail_accounts }))
 }
@@ -226,37 +247,45 @@ struct DeleteResult<'a> {
     user_id: &'a str,
 }
 
-/// Deletes each account with all its follows, in both directions.
+/// Deletes the accounts with all their follows, in both directions, in one plan: the ones
+/// that exist when it commits (one deleted meanwhile makes it read them again).
+async fn delete(
+    engine: &Engine,
+    space_id: SpaceId,
+    user_ids: &[&str],
+) -> Result<HashMap<String, Entity>, StoreError> {
+    loop {
+        let found = find(engine, space_id, user_ids).await?;
+        let mut plan = WritePlan::new(space_id, engine.clock.now());
+        for account in found.values() {
+            plan.delete(account.id);
+        }
+        match engine.store.apply(plan).await {
+            Err(StoreError::Refused {
+                refusal: Refusal::NotFound,
+                ..
+            }) => continue,
+            other => return other.map(|_| found),
+        }
+    }
+}
+
 pub async fn account_delete(call: Call<'_>) -> Result<Response, Fail> {
     let ids = user_ids(
         call.body,
         "DeleteItem",
         call.app.limits.account_delete_items,
     )?;
-    let found = find(call.engine, call.app.space_id, &ids)
+    // A storage failure fails every item, each with the vendor's internal error.
+    let deleted = delete(call.engine, call.app.space_id, &ids)
         .await
-        .map_err(|e| Service::Account.internal(e))?;
+        .map_err(|e| Service::Account.internal(e).code);
     let mut results = Vec::with_capacity(ids.len());
     for user_id in ids {
-        let deleted = match found.get(user_id) {
-            Some(account) => {
-                let mut plan = WritePlan::new(call.app.space_id, call.engine.clock.now());
-                plan.delete(account.id);
-                call.engine.store.apply(plan).await.map(drop).map(Some)
-            }
-            None => Ok(None),
-        };
-        let (result_code, result_info) = match deleted {
-            Ok(Some(())) => (0, ""),
-            Ok(None)
-            | Err(StoreError::Refused {
-                refusal: Refusal::NotFound,
-                ..
-            }) => (ACCOUNT_NOT_FOUND, "Err_TLS_PT_Open_Login_Account_Not_Exist"),
-            Err(e) => {
-                let fail = Service::Account.internal(e);
-                (fail.code, "internal server error, please retry")
-            }
+        let (result_code, result_info) = match &deleted {
+            Ok(found) if found.contains_key(user_id) => (0, ""),
+            Ok(_) => (ACCOUNT_NOT_FOUND, "Err_TLS_PT_Open_Login_Account_Not_Exist"),
+            Err(code) => (*code, "internal server error, please retry"),
         };
         results.push(DeleteResult {
             result_code,

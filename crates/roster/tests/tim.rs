@@ -251,3 +251,95 @@ async fn seed_changes_apply_at_every_start_and_keep_data() {
     let error = server.restart_with_seed(Some(&bad)).await.err().unwrap();
     assert!(error.to_string().contains("1400000009"), "{error}");
 }
+
+/// The changes of the app's space, oldest first.
+async fn changes(server: &TestServer) -> Vec<Value> {
+    let reply: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/_roster/changes?space=tim/{APP}&limit=1000",
+            server.base_url()
+        ))
+        .bearer_auth(common::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    reply["changes"].as_array().unwrap().clone()
+}
+
+/// `multiaccount_import` and `account_delete` are each one operation: the accounts they change
+/// change together (one plan in the change log), invalid items are reported per item, and an
+/// account named twice is one account.
+#[tokio::test]
+async fn account_batches_are_one_operation_each() {
+    let server = TestServer::start(None, &seed(&[APP])).await;
+    let client = tim(&server);
+    let before = changes(&server).await.len();
+    let long = "x".repeat(50);
+    let reply = client
+        .call(
+            APP,
+            "im_open_login_svc/multiaccount_import",
+            json!({"AccountList": [
+                {"UserID": "n1", "Nick": "first"},
+                {"UserID": long},
+                {"UserID": "n2"},
+                {"UserID": "n1", "Nick": "second"},
+            ]}),
+        )
+        .await;
+    assert_eq!(reply["ErrorCode"], 0, "{reply}");
+    assert_eq!(reply["FailAccounts"], json!([long]));
+    let created = changes(&server).await.split_off(before);
+    assert_eq!(created.len(), 2, "n1 and n2: {created:?}");
+    assert_eq!(created[0]["plan"], created[1]["plan"], "one operation");
+
+    let follow = json!({"From_Account": "n1", "FollowItem": [{"To_Account": "n2"}]});
+    let reply = client.call(APP, "follow/follow_add", follow).await;
+    assert_eq!(reply["ErrorCode"], 0, "{reply}");
+    let before = changes(&server).await.len();
+    let reply = client
+        .call(
+            APP,
+            "im_open_login_svc/account_delete",
+            json!({"DeleteItem": [{"UserID": "n1"}, {"UserID": "nobody"}, {"UserID": "n2"}]}),
+        )
+        .await;
+    let codes: Vec<&Value> = reply["ResultItem"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| &item["ResultCode"])
+        .collect();
+    assert_eq!(codes, [&json!(0), &json!(70107), &json!(0)], "{reply}");
+    let deleted = changes(&server).await.split_off(before);
+    assert!(
+        deleted.len() >= 3,
+        "two accounts and their follow: {deleted:?}"
+    );
+    assert!(
+        deleted.iter().all(|c| c["plan"] == deleted[0]["plan"]),
+        "one operation"
+    );
+    let reply = client
+        .call(
+            APP,
+            "im_open_login_svc/account_check",
+            json!({"CheckItem": [{"UserID": "n1"}, {"UserID": "n2"}]}),
+        )
+        .await;
+    let statuses: Vec<&Value> = reply["ResultItem"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| &item["AccountStatus"])
+        .collect();
+    assert_eq!(
+        statuses,
+        [&json!("NotImported"), &json!("NotImported")],
+        "{reply}"
+    );
+    server.stop().await;
+}
