@@ -1,4 +1,5 @@
-//! The raw SQLite ceilings of roster's edge writes, and the on-disk size of its database.
+//! The raw ceilings of roster's edge writes on SQLite and PostgreSQL, and the on-disk size of
+//! its SQLite database.
 //!
 //! `ceiling write` writes the rows an edge write of roster writes (an `edges` row, and the
 //! counters of both ends upserted) with nothing else: no HTTP, no lookups, no cap checks. It
@@ -7,8 +8,12 @@
 //! - by default one statement per row, as roster writes edges that keep reciprocal ones (TIM);
 //! - with `--multi-row`, multi-row statements, as roster writes other batches (Feishu, WeCom).
 //!
+//! `ceiling postgres` does the same on a PostgreSQL database (see [`postgres`]).
+//!
 //! `ceiling stat` checkpoints a roster database that no process has open and prints its size
 //! and edge count.
+
+mod postgres;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -18,8 +23,8 @@ use rusqlite::{params, Connection, TransactionBehavior};
 use serde_json::json;
 
 const SCHEMA: [&str; 2] = [
-    include_str!("../../../roster-store/migrations/sqlite/0001_init.sql"),
-    include_str!("../../../roster-store/migrations/sqlite/0002_lean_edges.sql"),
+    include_str!("../../../../roster-store/migrations/sqlite/0001_init.sql"),
+    include_str!("../../../../roster-store/migrations/sqlite/0002_lean_edges.sql"),
 ];
 const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                        PRAGMA foreign_keys = ON;";
@@ -46,6 +51,9 @@ struct Cli {
 enum Command {
     /// Time batches of edge writes into a new database.
     Write(WriteArgs),
+    /// Time transactions of edge writes, from many connections, into an empty PostgreSQL
+    /// database.
+    Postgres(postgres::Args),
     /// Checkpoint a closed roster database; print its size in bytes and its edges.
     Stat { db: PathBuf },
 }
@@ -183,15 +191,23 @@ fn write(args: &WriteArgs) -> rusqlite::Result<()> {
         write_batch(&mut conn, args, subject, &members)?;
         latencies.push(begun.elapsed());
     }
-    let seconds = started.elapsed().as_secs_f64();
+    report(args.json, args.batch, latencies, started.elapsed());
+    Ok(())
+}
+
+/// Print the throughput and latencies of `latencies.len()` transactions of `batch` edges that
+/// took `elapsed`: one line of text, or one JSON object.
+fn report(json: bool, batch: u64, mut latencies: Vec<Duration>, elapsed: Duration) {
+    assert!(!latencies.is_empty(), "no transaction completed");
+    let seconds = elapsed.as_secs_f64();
     latencies.sort();
     let ms = |q: f64| {
         let index = ((latencies.len() as f64 * q) as usize).min(latencies.len() - 1);
         latencies[index].as_secs_f64() * 1000.0
     };
     let transactions = latencies.len() as u64;
-    let edges = transactions * args.batch;
-    if args.json {
+    let edges = transactions * batch;
+    if json {
         let report = json!({
             "transactions": transactions, "edges": edges, "seconds": seconds,
             "edges_per_s": edges as f64 / seconds, "p50_ms": ms(0.5), "p99_ms": ms(0.99),
@@ -199,15 +215,13 @@ fn write(args: &WriteArgs) -> rusqlite::Result<()> {
         println!("{report}");
     } else {
         println!(
-            "{transactions} transactions of {} edges in {seconds:.2}s: {:.0} edges/s; \
-             COMMIT latency p50 {:.2} ms, p99 {:.2} ms",
-            args.batch,
+            "{transactions} transactions of {batch} edges in {seconds:.2}s: {:.0} edges/s; \
+             latency p50 {:.2} ms, p99 {:.2} ms",
             edges as f64 / seconds,
             ms(0.5),
             ms(0.99),
         );
     }
-    Ok(())
 }
 
 fn stat(db: &PathBuf) -> rusqlite::Result<()> {
@@ -221,9 +235,11 @@ fn stat(db: &PathBuf) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn main() -> rusqlite::Result<()> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().command {
-        Command::Write(args) => write(&args),
-        Command::Stat { db } => stat(&db),
+        Command::Write(args) => write(&args)?,
+        Command::Postgres(args) => postgres::run(&args)?,
+        Command::Stat { db } => stat(&db)?,
     }
+    Ok(())
 }
