@@ -113,14 +113,6 @@ pub(crate) trait Tx {
         space: SpaceId,
         keys: &[CounterKey<'_>],
     ) -> Result<(), Self::Error>;
-    /// The counts of `entities` of `space` (absent: zero).
-    async fn counters(
-        &mut self,
-        space: SpaceId,
-        entities: &[EntityId],
-        relation: &str,
-        direction: Direction,
-    ) -> Result<HashMap<EntityId, i64>, Self::Error>;
     /// Add each (entity, direction, delta) to its counter under `relation` (of an entity of
     /// `space`), creating missing ones; keys are distinct.
     async fn bump_counters(
@@ -129,16 +121,15 @@ pub(crate) trait Tx {
         relation: &str,
         deltas: &[(EntityId, Direction, i64)],
     ) -> Result<(), Self::Error>;
-    /// Which of `others` have an edge with `entity` (of `space`) under `relation`, `entity` on
-    /// the side `direction` looks from (the members of a subject, or the subjects of a member).
-    async fn linked(
+    /// What a batch between `subject` and `members` decides on, as [`Asked`] asks (after
+    /// [`Tx::lock_counters`] locked the counts).
+    async fn facts(
         &mut self,
         space: SpaceId,
-        entity: EntityId,
-        relation: &str,
-        direction: Direction,
-        others: &[EntityId],
-    ) -> Result<HashSet<EntityId>, Self::Error>;
+        subject: EntityId,
+        members: &[EntityId],
+        asked: &Asked<'_>,
+    ) -> Result<Facts, Self::Error>;
     /// Insert the (subject, member) edges, in order (so `seq` follows it).
     async fn insert_edges(
         &mut self,
@@ -170,6 +161,31 @@ pub(crate) trait Tx {
         context: Option<&Value>,
         changes: &[ChangeRow<'_>],
     ) -> Result<(), Self::Error>;
+}
+
+/// The facts an edge batch decides on (under its relation), beyond which members are present.
+pub(crate) struct Asked<'a> {
+    pub relation: &'a str,
+    /// The subject's count of members.
+    pub subject_members: bool,
+    /// Each member's count of subjects.
+    pub memberships: bool,
+    /// The reciprocal relation, when the batch keeps one: which members have the subject.
+    pub reciprocal: Option<&'a str>,
+    /// The reciprocal partners of the subject and of each member.
+    pub partners: bool,
+}
+
+/// What [`Tx::facts`] read: what was not asked is empty.
+#[derive(Default)]
+pub(crate) struct Facts {
+    /// Members the subject has.
+    pub present: HashSet<EntityId>,
+    /// Members that have the subject.
+    pub back: HashSet<EntityId>,
+    pub subject_members: i64,
+    pub memberships: HashMap<EntityId, i64>,
+    pub partners: HashMap<EntityId, i64>,
 }
 
 /// A change as the change log stores it.
@@ -500,44 +516,24 @@ async fn decide<T: Tx>(
     members: &[EntityId],
     in_space: &HashSet<EntityId>,
 ) -> Result<Decided, T::Error> {
-    let relation = add.relation.as_str();
-    let present = tx
-        .linked(space, subject, relation, Direction::Members, members)
-        .await?;
+    let asked = Asked {
+        relation: add.relation.as_str(),
+        subject_members: add.caps.members_per_subject.is_some(),
+        memberships: add.caps.subjects_per_member.is_some(),
+        reciprocal: add.reciprocal.as_ref().map(|r| r.relation.as_str()),
+        partners: add
+            .reciprocal
+            .as_ref()
+            .is_some_and(|r| r.max_per_entity.is_some()),
+    };
+    let Facts {
+        present,
+        back: followed_back,
+        mut subject_members,
+        memberships,
+        mut partners,
+    } = tx.facts(space, subject, members, &asked).await?;
     let count = |counts: &HashMap<EntityId, i64>, id: &EntityId| counts.get(id).copied();
-    let mut subject_members = match add.caps.members_per_subject {
-        Some(_) => tx
-            .counters(space, &[subject], relation, Direction::Members)
-            .await?
-            .remove(&subject)
-            .unwrap_or(0),
-        None => 0,
-    };
-    let memberships = match add.caps.subjects_per_member {
-        Some(_) => {
-            tx.counters(space, members, relation, Direction::Memberships)
-                .await?
-        }
-        None => HashMap::new(),
-    };
-    let (followed_back, mut partners) = match &add.reciprocal {
-        Some(reciprocal) => {
-            let back = tx
-                .linked(space, subject, relation, Direction::Memberships, members)
-                .await?;
-            let mut ids = members.to_vec();
-            ids.push(subject);
-            let partners = match reciprocal.max_per_entity {
-                Some(_) => {
-                    tx.counters(space, &ids, &reciprocal.relation, Direction::Members)
-                        .await?
-                }
-                None => HashMap::new(),
-            };
-            (back, partners)
-        }
-        None => (HashSet::new(), HashMap::new()),
-    };
     let mutual_cap = add.reciprocal.as_ref().and_then(|r| r.max_per_entity);
     let mut decided = Decided {
         outcomes: Vec::with_capacity(members.len()),

@@ -23,8 +23,8 @@ use roster_core::{
 };
 
 use crate::dumps::{self, LoadError, LoadTx, SpaceRows};
-use crate::exec::{self, direction_code, ChangeRow, CounterKey, RowLock, Tx};
-use crate::lookup::{counter_params, rows_in, Param, COUNTERS_SQL};
+use crate::exec::{self, direction_code, Asked, ChangeRow, CounterKey, Facts, RowLock, Tx};
+use crate::lookup::{rows_in, Param};
 use crate::reads::{self, ENTITY_COLUMNS};
 
 /// The first key of the advisory lock that orders a space's change log ("rost").
@@ -431,21 +431,6 @@ impl Tx for PgTx<'_> {
         insert_counters(self.conn, space, &rows, conflict).await
     }
 
-    async fn counters(
-        &mut self,
-        space: SpaceId,
-        entities: &[EntityId],
-        relation: &str,
-        direction: Direction,
-    ) -> Result<HashMap<EntityId, i64>, sqlx::Error> {
-        let (sql, fixed) = (COUNTERS_SQL, counter_params(space, relation, direction));
-        rows_in(self.conn, sql, &fixed, entities)
-            .await?
-            .iter()
-            .map(crate::lookup::pair)
-            .collect()
-    }
-
     async fn bump_counters(
         &mut self,
         space: SpaceId,
@@ -466,26 +451,71 @@ impl Tx for PgTx<'_> {
         insert_counters(self.conn, space, &rows, conflict).await
     }
 
-    async fn linked(
+    /// Every fact in one statement: each part reads only when asked (`$n` flags).
+    async fn facts(
         &mut self,
         space: SpaceId,
-        entity: EntityId,
-        relation: &str,
-        direction: Direction,
-        others: &[EntityId],
-    ) -> Result<HashSet<EntityId>, sqlx::Error> {
-        let (side, other_side) = match direction {
-            Direction::Members => ("subject_id", "member_id"),
-            Direction::Memberships => ("member_id", "subject_id"),
+        subject: EntityId,
+        members: &[EntityId],
+        asked: &Asked<'_>,
+    ) -> Result<Facts, sqlx::Error> {
+        use sqlx::Row;
+        let relation = self.name(asked.relation).await?;
+        let mutual = match asked.reciprocal {
+            Some(mutual) => self.name(mutual).await?,
+            None => 0,
         };
-        let sql = format!(
-            "SELECT {other_side} FROM edges
-             WHERE space_id = $1 AND {side} = $2
-               AND relation_id = (SELECT id FROM names WHERE name = $3)
-               AND {other_side} = ANY({{list}})"
-        );
-        let fixed = [Param::Int(space), Param::Int(entity), Param::Text(relation)];
-        self.ids(&sql, &fixed, others).await
+        let rows = sqlx::query(
+            "SELECT 0::smallint, member_id, 0::bigint FROM edges
+             WHERE space_id = $1 AND subject_id = $2 AND relation_id = $3 AND member_id = ANY($4)
+             UNION ALL
+             SELECT 1::smallint, subject_id, 0::bigint FROM edges
+             WHERE $5 AND space_id = $1 AND member_id = $2 AND relation_id = $3
+               AND subject_id = ANY($4)
+             UNION ALL
+             SELECT 2::smallint, entity_id, n FROM counters
+             WHERE $6 AND space_id = $1 AND entity_id = $2 AND relation_id = $3 AND direction = 0
+             UNION ALL
+             SELECT 3::smallint, entity_id, n FROM counters
+             WHERE $7 AND space_id = $1 AND relation_id = $3 AND direction = 1
+               AND entity_id = ANY($4)
+             UNION ALL
+             SELECT 4::smallint, entity_id, n FROM counters
+             WHERE $8 AND space_id = $1 AND relation_id = $9 AND direction = 0
+               AND (entity_id = ANY($4) OR entity_id = $2)",
+        )
+        .bind(space)
+        .bind(subject)
+        .bind(relation)
+        .bind(members)
+        .bind(asked.reciprocal.is_some())
+        .bind(asked.subject_members)
+        .bind(asked.memberships)
+        .bind(asked.reciprocal.is_some() && asked.partners)
+        .bind(mutual)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        let mut facts = Facts::default();
+        for row in rows {
+            let (fact, id, n): (i16, EntityId, i64) =
+                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+            match fact {
+                0 => {
+                    facts.present.insert(id);
+                }
+                1 => {
+                    facts.back.insert(id);
+                }
+                2 => facts.subject_members = n,
+                3 => {
+                    facts.memberships.insert(id, n);
+                }
+                _ => {
+                    facts.partners.insert(id, n);
+                }
+            }
+        }
+        Ok(facts)
     }
 
     async fn insert_edges(

@@ -10,7 +10,7 @@ use roster_core::{Direction, DumpedEntity, Entity, EntityId, EntityRef, SpaceId,
 
 use super::rows::entity;
 use crate::dumps::{LoadTx, SpaceRows};
-use crate::exec::{direction_code, ChangeRow, CounterKey, RowLock, Tx};
+use crate::exec::{direction_code, Asked, ChangeRow, CounterKey, Facts, RowLock, Tx};
 
 pub(crate) struct SqliteTx<'c>(pub &'c Connection);
 
@@ -20,6 +20,51 @@ pub(crate) fn json_list<T: serde::Serialize>(items: &[T]) -> String {
 }
 
 impl SqliteTx<'_> {
+    /// The counts of `entities` of `space` (absent: zero).
+    async fn counters(
+        &mut self,
+        _space: SpaceId,
+        entities: &[EntityId],
+        relation: &str,
+        direction: Direction,
+    ) -> Result<HashMap<EntityId, i64>, rusqlite::Error> {
+        let mut statement = self.0.prepare_cached(
+            "SELECT entity_id, n FROM counters
+             WHERE relation_id = (SELECT id FROM names WHERE name = ?1) AND direction = ?2
+               AND entity_id IN (SELECT value FROM json_each(?3))",
+        )?;
+        let counts = statement.query_map(
+            params![relation, direction_code(direction), json_list(entities)],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        counts.collect()
+    }
+
+    /// Which of `others` have an edge with `entity` (of `space`) under `relation`, `entity` on
+    /// the side `direction` looks from.
+    async fn linked(
+        &mut self,
+        space: SpaceId,
+        entity: EntityId,
+        relation: &str,
+        direction: Direction,
+        others: &[EntityId],
+    ) -> Result<HashSet<EntityId>, rusqlite::Error> {
+        let sql = match direction {
+            Direction::Members => {
+                "SELECT member_id FROM edges WHERE space_id = ?1 AND subject_id = ?2
+                   AND relation_id = (SELECT id FROM names WHERE name = ?3)
+                   AND member_id IN (SELECT value FROM json_each(?4))"
+            }
+            Direction::Memberships => {
+                "SELECT subject_id FROM edges WHERE space_id = ?1 AND member_id = ?2
+                   AND relation_id = (SELECT id FROM names WHERE name = ?3)
+                   AND subject_id IN (SELECT value FROM json_each(?4))"
+            }
+        };
+        self.ids(sql, params![space, entity, relation, json_list(others)])
+    }
+
     /// The id of an interned name, interning it when new (inside the transaction, so a
     /// rolled-back plan leaves no name behind).
     fn name(&self, name: &str) -> rusqlite::Result<i64> {
@@ -227,25 +272,47 @@ impl Tx for SqliteTx<'_> {
     }
 
     /// (SQLite's counters are keyed by entity alone: a space is never distributed here.)
-    async fn counters(
+    /// A statement per fact.
+    async fn facts(
         &mut self,
-        _space: SpaceId,
-        entities: &[EntityId],
-        relation: &str,
-        direction: Direction,
-    ) -> Result<HashMap<EntityId, i64>, rusqlite::Error> {
-        let mut statement = self.0.prepare_cached(
-            "SELECT entity_id, n FROM counters
-             WHERE relation_id = (SELECT id FROM names WHERE name = ?1) AND direction = ?2
-               AND entity_id IN (SELECT value FROM json_each(?3))",
-        )?;
-        let counts = statement.query_map(
-            params![relation, direction_code(direction), json_list(entities)],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )?;
-        counts.collect()
+        space: SpaceId,
+        subject: EntityId,
+        members: &[EntityId],
+        asked: &Asked<'_>,
+    ) -> Result<Facts, Self::Error> {
+        let relation = asked.relation;
+        let mut facts = Facts {
+            present: self
+                .linked(space, subject, relation, Direction::Members, members)
+                .await?,
+            ..Facts::default()
+        };
+        if asked.subject_members {
+            facts.subject_members = self
+                .counters(space, &[subject], relation, Direction::Members)
+                .await?
+                .remove(&subject)
+                .unwrap_or(0);
+        }
+        if asked.memberships {
+            facts.memberships = self
+                .counters(space, members, relation, Direction::Memberships)
+                .await?;
+        }
+        if let Some(mutual) = asked.reciprocal {
+            facts.back = self
+                .linked(space, subject, relation, Direction::Memberships, members)
+                .await?;
+            if asked.partners {
+                let mut ids = members.to_vec();
+                ids.push(subject);
+                facts.partners = self
+                    .counters(space, &ids, mutual, Direction::Members)
+                    .await?;
+            }
+        }
+        Ok(facts)
     }
-
     async fn bump_counters(
         &mut self,
         _space: SpaceId,
@@ -269,29 +336,6 @@ impl Tx for SqliteTx<'_> {
             )?
             .execute(params![relation, json_list(&rows)])?;
         Ok(())
-    }
-
-    async fn linked(
-        &mut self,
-        space: SpaceId,
-        entity: EntityId,
-        relation: &str,
-        direction: Direction,
-        others: &[EntityId],
-    ) -> Result<HashSet<EntityId>, rusqlite::Error> {
-        let sql = match direction {
-            Direction::Members => {
-                "SELECT member_id FROM edges WHERE space_id = ?1 AND subject_id = ?2
-                   AND relation_id = (SELECT id FROM names WHERE name = ?3)
-                   AND member_id IN (SELECT value FROM json_each(?4))"
-            }
-            Direction::Memberships => {
-                "SELECT subject_id FROM edges WHERE space_id = ?1 AND member_id = ?2
-                   AND relation_id = (SELECT id FROM names WHERE name = ?3)
-                   AND subject_id IN (SELECT value FROM json_each(?4))"
-            }
-        };
-        self.ids(sql, params![space, entity, relation, json_list(others)])
     }
 
     async fn insert_edges(
