@@ -177,7 +177,7 @@ mod tests {
             "dropped with its value"
         );
 
-        conn.execute(format!("DROP DATABASE {users}").as_str())
+        conn.execute(format!("DROP DATABASE {users} WITH (FORCE)").as_str())
             .await
             .unwrap();
     }
