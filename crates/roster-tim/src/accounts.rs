@@ -257,8 +257,11 @@ async fn delete(
     loop {
         let found = find(engine, space_id, user_ids).await?;
         let mut plan = WritePlan::new(space_id, engine.clock.now());
-        for account in found.values() {
-            plan.delete(account.id);
+        // In id order, so concurrent batches lock the accounts in one order (the lock order).
+        let mut ids: Vec<_> = found.values().map(|account| account.id).collect();
+        ids.sort_unstable();
+        for id in ids {
+            plan.delete(id);
         }
         match engine.store.apply(plan).await {
             Err(StoreError::Refused {
