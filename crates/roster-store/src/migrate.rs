@@ -38,6 +38,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../migrations/postgres/0011_change_horizons.sql"),
     ),
+    (
+        12,
+        include_str!("../migrations/postgres/0012_paged_edges.sql"),
+    ),
 ];
 
 impl PgStore {

@@ -22,6 +22,15 @@ pub(crate) fn ends(direction: Direction) -> (&'static str, &'static str) {
     }
 }
 
+/// What a page of edges reads of each edge's other end, in the page's one statement.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum OtherEnd {
+    Nothing,
+    Entity,
+    /// Its alias in the namespace bound as the statement's sixth parameter.
+    Alias,
+}
+
 /// Trim the probe row fetched past `limit` and say where the next page starts.
 pub(crate) fn paginate<T>(mut items: Vec<T>, limit: u32, position: impl Fn(&T) -> i64) -> Page<T> {
     let more = items.len() > limit as usize;

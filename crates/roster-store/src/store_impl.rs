@@ -9,7 +9,7 @@ use roster_core::*;
 
 use crate::dumps::SpaceRows;
 use crate::lookup::{counter_params, pair, rows_in, storable, storable_keys, Param, COUNTERS_SQL};
-use crate::paging::{edges_only, ends, group_members, keyset, paginate};
+use crate::paging::{edges_only, ends, group_members, keyset, paginate, OtherEnd};
 use crate::reads::{self, ENTITY_COLUMNS};
 use crate::{backend, browse, changes, writes, PgStore};
 
@@ -328,7 +328,8 @@ impl Store for PgStore {
     ) -> Result<Page<Edge>, StoreError> {
         let list = (space, entity, relation, direction, page);
         Ok(edges_only(
-            self.edge_page(list, "", "", None, |_| Ok(())).await?,
+            self.edge_page(list, OtherEnd::Nothing, None, |_| Ok(()))
+                .await?,
         ))
     }
 
@@ -340,12 +341,9 @@ impl Store for PgStore {
         direction: Direction,
         page: PageRequest,
     ) -> Result<Page<(Edge, Entity)>, StoreError> {
-        let (_, other) = ends(direction);
-        let join = format!(" JOIN entities o ON o.space_id = e.space_id AND o.id = e.{other}");
-        let with = ", o.id, o.space_id, o.kind, o.key, o.attrs, o.owner_id, o.created_at,
-                      o.updated_at";
         let list = (space, entity, relation, direction, page);
-        self.edge_page(list, with, &join, None, reads::entity).await
+        self.edge_page(list, OtherEnd::Entity, None, reads::entity)
+            .await
     }
 
     async fn list_edges_aliases(
@@ -357,13 +355,8 @@ impl Store for PgStore {
         namespace: &str,
         page: PageRequest,
     ) -> Result<Page<(Edge, Option<String>)>, StoreError> {
-        let (_, other) = ends(direction);
-        let with = format!(
-            ", (SELECT a.alias FROM aliases a WHERE a.space_id = $5 AND a.entity_id = e.{other}
-                  AND a.namespace = $6 LIMIT 1)"
-        );
         let list = (space, entity, relation, direction, page);
-        self.edge_page(list, &with, "", Some(namespace), |row| {
+        self.edge_page(list, OtherEnd::Alias, Some(namespace), |row| {
             row.try_get(4).map_err(backend)
         })
         .await
@@ -550,10 +543,40 @@ fn entity_page(rows: &[PgRow], limit: u32) -> Result<Page<Entity>, StoreError> {
     Ok(paginate(items, limit, |e| e.id))
 }
 
+/// The statement of a page of edges from the side `direction` looks from (`$1`, under
+/// relation `$2`, past seq `$3`, `$4` rows, in space `$5`), with what it reads of each edge's
+/// other end (an alias's namespace is `$6`). The edges come from an index-only range scan of
+/// `edges_by_subject` or `edges_by_member`, each other end by its key.
+fn page_statement(direction: Direction, other_end: OtherEnd, page: PageRequest) -> String {
+    let (cmp, order, _) = keyset(page);
+    let (side, other) = ends(direction);
+    let (with, join) = match other_end {
+        OtherEnd::Nothing => (String::new(), String::new()),
+        OtherEnd::Entity => (
+            ", o.id, o.space_id, o.kind, o.key, o.attrs, o.owner_id, o.created_at, o.updated_at"
+                .to_string(),
+            format!(" JOIN entities o ON o.space_id = e.space_id AND o.id = e.{other}"),
+        ),
+        OtherEnd::Alias => (
+            format!(
+                ", (SELECT a.alias FROM aliases a WHERE a.space_id = $5 AND a.entity_id = e.{other}
+                     AND a.namespace = $6 LIMIT 1)"
+            ),
+            String::new(),
+        ),
+    };
+    format!(
+        "SELECT e.subject_id, e.member_id, e.created_at AS edge_created_at, e.seq{with}
+         FROM edges e{join}
+         WHERE e.space_id = $5 AND e.{side} = $1
+           AND e.relation_id = (SELECT id FROM names WHERE name = $2) AND e.seq {cmp} $3
+         ORDER BY e.seq {order} LIMIT $4"
+    )
+}
+
 impl PgStore {
     /// One page of the edges of `entity` under `relation` (from the side `direction` looks
-    /// from) in one statement: each edge `e` with `with`, columns after its own (`join` may
-    /// name more tables), decoded by `decode`; `extra` is `$6`.
+    /// from) in one statement, with `other_end` of each decoded by `decode`; `extra` is `$6`.
     async fn edge_page<T>(
         &self,
         (space, entity, relation, direction, page): (
@@ -563,20 +586,12 @@ impl PgStore {
             Direction,
             PageRequest,
         ),
-        with: &str,
-        join: &str,
+        other_end: OtherEnd,
         extra: Option<&str>,
         decode: impl Fn(&PgRow) -> Result<T, StoreError>,
     ) -> Result<Page<(Edge, T)>, StoreError> {
-        let (cmp, order, start) = keyset(page);
-        let (side, _) = ends(direction);
-        let sql = format!(
-            "SELECT e.subject_id, e.member_id, e.created_at AS edge_created_at, e.seq{with}
-             FROM edges e{join}
-             WHERE e.space_id = $5 AND e.{side} = $1
-               AND e.relation_id = (SELECT id FROM names WHERE name = $2) AND e.seq {cmp} $3
-             ORDER BY e.seq {order} LIMIT $4"
-        );
+        let (_, _, start) = keyset(page);
+        let sql = page_statement(direction, other_end, page);
         let mut query = sqlx::query(&sql)
             .bind(entity)
             .bind(relation)
@@ -684,4 +699,84 @@ pub(crate) async fn space_rows(
         aliases,
         edges,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page of edges is one index-only range scan from either end; the other end is one
+    /// seek by its key (an alias from the entities' alias index alone). The planner is kept
+    /// from scans and bitmaps, which it takes on a table this small, so the plan shows what
+    /// the indexes allow.
+    #[tokio::test]
+    async fn a_page_of_edges_is_one_index_only_scan() {
+        let suite = "a_page_of_edges_is_one_index_only_scan";
+        let Some(base) = crate::test_support::postgres_url(suite) else {
+            return;
+        };
+        let database = crate::test_support::scratch_postgres(&base).await;
+        let store = PgStore::open_postgres(database.url()).await.unwrap();
+        let mut conn = store.pool.acquire().await.unwrap();
+        sqlx::raw_sql("SET enable_seqscan = off; SET enable_bitmapscan = off")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        for newest_first in [false, true] {
+            let page = PageRequest {
+                after: None,
+                limit: 10,
+                newest_first,
+            };
+            for (direction, index) in [
+                (Direction::Members, "edges_by_subject"),
+                (Direction::Memberships, "edges_by_member"),
+            ] {
+                for (other_end, other) in [
+                    (OtherEnd::Nothing, None),
+                    (
+                        OtherEnd::Entity,
+                        Some("Index Scan using entities_pkey on entities o"),
+                    ),
+                    (
+                        OtherEnd::Alias,
+                        Some("Index Only Scan using aliases_by_entity on aliases a"),
+                    ),
+                ] {
+                    let explain = format!(
+                        "EXPLAIN (COSTS OFF) {}",
+                        page_statement(direction, other_end, page)
+                    );
+                    let mut query = sqlx::query_scalar(&explain)
+                        .bind(1_i64)
+                        .bind("r")
+                        .bind(0_i64)
+                        .bind(11_i64)
+                        .bind(1_i64);
+                    if let OtherEnd::Alias = other_end {
+                        query = query.bind("open_id/app1");
+                    }
+                    let plan: Vec<String> = query.fetch_all(&mut *conn).await.unwrap();
+                    let plan = plan.join("\n");
+                    let mut scans: Vec<String> = plan
+                        .lines()
+                        .filter_map(|line| line.split("->").last())
+                        .map(|step| step.trim().replace(" Backward", ""))
+                        .filter(|step| step.contains(" Scan "))
+                        .collect();
+                    scans.sort();
+                    let mut want = vec![
+                        format!("Index Only Scan using {index} on edges e"),
+                        "Index Scan using names_name_key on names".to_string(),
+                    ];
+                    want.extend(other.map(str::to_string));
+                    want.sort();
+                    assert_eq!(scans, want, "{plan}");
+                    assert!(!plan.contains("Sort"), "{plan}");
+                }
+            }
+        }
+        drop(conn);
+        store.pool.close().await;
+    }
 }

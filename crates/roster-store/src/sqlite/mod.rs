@@ -22,7 +22,7 @@ use roster_core::*;
 
 use crate::dumps::{self, LoadError, SpaceRows};
 use crate::exec;
-use crate::paging::{edges_only, ends, group_members, keyset, paginate};
+use crate::paging::{edges_only, ends, group_members, keyset, paginate, OtherEnd};
 use threads::Threads;
 use tx::{json_list, SqliteTx};
 
@@ -52,6 +52,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         11,
         include_str!("../../migrations/sqlite/0011_change_horizons.sql"),
+    ),
+    (
+        12,
+        include_str!("../../migrations/sqlite/0012_paged_edges.sql"),
     ),
 ];
 
@@ -533,7 +537,8 @@ impl Store for SqliteStore {
     ) -> Result<Page<Edge>, StoreError> {
         let list = EdgeList::new(space, entity, relation, direction, page);
         Ok(edges_only(
-            self.edge_page(list, "", "", None, |_| Ok(())).await?,
+            self.edge_page(list, OtherEnd::Nothing, None, |_| Ok(()))
+                .await?,
         ))
     }
 
@@ -546,11 +551,7 @@ impl Store for SqliteStore {
         page: PageRequest,
     ) -> Result<Page<(Edge, Entity)>, StoreError> {
         let list = EdgeList::new(space, entity, relation, direction, page);
-        // CROSS JOIN: the edges' index range outside, each other end by its id inside.
-        let join = format!(" CROSS JOIN entities o ON o.id = e.{}", list.other);
-        let with = ", o.id, o.space_id, o.kind, o.key, o.attrs, o.owner_id, o.created_at,
-                      o.updated_at";
-        self.edge_page(list, with, &join, None, |row| rows::entity_at(row, 4))
+        self.edge_page(list, OtherEnd::Entity, None, |row| rows::entity_at(row, 4))
             .await
     }
 
@@ -564,14 +565,8 @@ impl Store for SqliteStore {
         page: PageRequest,
     ) -> Result<Page<(Edge, Option<String>)>, StoreError> {
         let list = EdgeList::new(space, entity, relation, direction, page);
-        // `+space_id`: by the entities' index, not a scan of the namespace.
-        let with = format!(
-            ", (SELECT a.alias FROM aliases a WHERE a.entity_id = e.{} AND a.namespace = ?6
-                  AND +a.space_id = ?5 LIMIT 1)",
-            list.other
-        );
         let namespace = Some(namespace.to_string());
-        self.edge_page(list, &with, "", namespace, |row| row.get(4))
+        self.edge_page(list, OtherEnd::Alias, namespace, |row| row.get(4))
             .await
     }
 
@@ -834,25 +829,49 @@ impl EdgeList {
     }
 }
 
+/// The statement of a page of edges from `side` (`?1`, under relation `?2`, past seq `?3`,
+/// `?4` rows, in space `?5`), with what it reads of each `other` end (an alias's namespace is
+/// `?6`). The edges come from one range scan of their key (from the subject) or of
+/// `edges_by_member`, each other end by its id.
+fn page_statement(side: &str, other: &str, other_end: OtherEnd, page: PageRequest) -> String {
+    let (cmp, order, _) = keyset(page);
+    let (with, join) = match other_end {
+        OtherEnd::Nothing => (String::new(), String::new()),
+        OtherEnd::Entity => (
+            ", o.id, o.space_id, o.kind, o.key, o.attrs, o.owner_id, o.created_at, o.updated_at"
+                .to_string(),
+            // CROSS JOIN: the edges' range outside, each other end by its id inside.
+            format!(" CROSS JOIN entities o ON o.id = e.{other}"),
+        ),
+        // `+space_id`: by the entities' index, not a scan of the namespace.
+        OtherEnd::Alias => (
+            format!(
+                ", (SELECT a.alias FROM aliases a WHERE a.entity_id = e.{other}
+                     AND a.namespace = ?6 AND +a.space_id = ?5 LIMIT 1)"
+            ),
+            String::new(),
+        ),
+    };
+    format!(
+        "SELECT e.subject_id, e.member_id, e.created_at, e.seq{with} FROM edges e{join}
+         WHERE e.space_id = ?5 AND e.{side} = ?1
+           AND e.relation_id = (SELECT id FROM names WHERE name = ?2) AND e.seq {cmp} ?3
+         ORDER BY e.seq {order} LIMIT ?4"
+    )
+}
+
 impl SqliteStore {
-    /// The page `list` in one statement: each edge `e` with `with`, columns after its own
-    /// (`join` may name more tables), decoded by `decode`; `extra` is `?6`.
+    /// The page `list` in one statement, with `other_end` of each edge decoded by `decode`;
+    /// `extra` is `?6`.
     async fn edge_page<T>(
         &self,
         list: EdgeList,
-        with: &str,
-        join: &str,
+        other_end: OtherEnd,
         extra: Option<String>,
         decode: impl Fn(&rusqlite::Row) -> rusqlite::Result<T>,
     ) -> Result<Page<(Edge, T)>, StoreError> {
-        let (cmp, order, start) = keyset(list.page);
-        let side = list.side;
-        let sql = format!(
-            "SELECT e.subject_id, e.member_id, e.created_at, e.seq{with} FROM edges e{join}
-             WHERE e.space_id = ?5 AND e.{side} = ?1
-               AND e.relation_id = (SELECT id FROM names WHERE name = ?2) AND e.seq {cmp} ?3
-             ORDER BY e.seq {order} LIMIT ?4"
-        );
+        let (_, _, start) = keyset(list.page);
+        let sql = page_statement(list.side, list.other, other_end, list.page);
         let after = list.page.after.unwrap_or(start);
         let probe = i64::from(list.page.limit) + 1;
         let (entity, relation, space) = (list.entity, list.relation, list.space);
@@ -905,5 +924,125 @@ impl SqliteStore {
         };
         let edges = self.threads.read(read).await?;
         Ok(crate::by_other_end(edges, direction))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `EXPLAIN QUERY PLAN`'s searches and scans of `sql`, its parameters unbound.
+    fn plan(conn: &Connection, sql: &str) -> Vec<String> {
+        let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let unbound = vec![rusqlite::types::Null; statement.parameter_count()];
+        let steps = statement
+            .query_map(rusqlite::params_from_iter(unbound), |row| row.get(3))
+            .unwrap();
+        let steps: Vec<String> = steps.collect::<Result<_, _>>().unwrap();
+        steps
+            .into_iter()
+            .filter(|step| !step.contains("SUBQUERY"))
+            .collect()
+    }
+
+    /// A page of edges is one range scan of an index that holds every column it reads of the
+    /// edges, from either end; the other end is one seek by its id (an alias from the
+    /// entities' alias index alone).
+    #[test]
+    fn a_page_of_edges_is_one_range_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = threads::connect(&dir.path().join("roster.db")).unwrap();
+        migrate(&conn).unwrap();
+        for newest_first in [false, true] {
+            let page = PageRequest {
+                after: None,
+                limit: 10,
+                newest_first,
+            };
+            let cmp = if newest_first { "<" } else { ">" };
+            for (direction, edges) in [
+                (
+                    Direction::Members,
+                    "PRIMARY KEY (space_id=? AND subject_id=? AND relation_id=? AND seq",
+                ),
+                (
+                    Direction::Memberships,
+                    "COVERING INDEX edges_by_member (space_id=? AND member_id=? AND relation_id=? \
+                     AND seq",
+                ),
+            ] {
+                let edges = format!("SEARCH e USING {edges}{cmp}?)");
+                let names = "SEARCH names USING COVERING INDEX sqlite_autoindex_names_1 (name=?)";
+                let (side, other) = ends(direction);
+                for (other_end, want) in [
+                    (OtherEnd::Nothing, vec![edges.as_str(), names]),
+                    (
+                        OtherEnd::Entity,
+                        vec![
+                            edges.as_str(),
+                            names,
+                            "SEARCH o USING INTEGER PRIMARY KEY (rowid=?)",
+                        ],
+                    ),
+                    (
+                        OtherEnd::Alias,
+                        vec![
+                            edges.as_str(),
+                            names,
+                            "SEARCH a USING COVERING INDEX aliases_by_entity \
+                             (entity_id=? AND namespace=?)",
+                        ],
+                    ),
+                ] {
+                    let sql = page_statement(side, other, other_end, page);
+                    assert_eq!(plan(&conn, &sql), want, "{direction:?} {other_end:?}");
+                }
+            }
+        }
+    }
+
+    /// Migration 12 re-keys the edges (and re-indexes the aliases) keeping every row.
+    #[test]
+    fn paged_edges_migration_keeps_every_edge() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = threads::connect(&dir.path().join("roster.db")).unwrap();
+        conn.execute_batch("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY)")
+            .unwrap();
+        for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version < 12) {
+            conn.execute_batch(sql).unwrap();
+            conn.execute("INSERT INTO schema_migrations VALUES (?1)", [version])
+                .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO spaces (id, dialect, key) VALUES (1, 'test', 's');
+             INSERT INTO entities (id, space_id, kind, key, attrs, created_at, updated_at)
+                 VALUES (1, 1, 'k', 'a', '{}', 0, 0), (2, 1, 'k', 'b', '{}', 0, 0);
+             INSERT INTO aliases VALUES (1, 'n', 'x', 1), (1, 'n', 'y', 2);
+             INSERT INTO edges VALUES (1, 1, 3, 2, 7, 100), (1, 2, 3, 1, 5, 101),
+                                      (1, 1, 4, 2, 6, 102);",
+        )
+        .unwrap();
+        // Every edge and alias column, as text.
+        let rows = |conn: &Connection| -> Vec<String> {
+            let edges = "SELECT format('%d %d %d %d %d %d', space_id, subject_id, relation_id,
+                                member_id, seq, created_at) FROM edges ORDER BY seq";
+            let aliases = "SELECT format('%d %s %s %d', space_id, namespace, alias, entity_id)
+                           FROM aliases ORDER BY alias";
+            [edges, aliases]
+                .into_iter()
+                .flat_map(|sql| collect(conn, sql, [], |row| row.get(0)).unwrap())
+                .collect()
+        };
+        let before = rows(&conn);
+        assert_eq!(before.len(), 5);
+        migrate(&conn).unwrap();
+        let after = rows(&conn);
+        assert_eq!(after, before);
+        let duplicate = conn.execute(
+            "INSERT INTO edges (space_id, subject_id, relation_id, member_id, seq, created_at)
+             VALUES (1, 1, 3, 2, 8, 103)",
+            [],
+        );
+        assert!(duplicate.is_err(), "an edge stays unique by its two ends");
     }
 }

@@ -22,9 +22,10 @@ use clap::{Parser, Subcommand};
 use rusqlite::{params, Connection, TransactionBehavior};
 use serde_json::json;
 
-const SCHEMA: [&str; 2] = [
+const SCHEMA: [&str; 3] = [
     include_str!("../../../../roster-store/migrations/sqlite/0001_init.sql"),
     include_str!("../../../../roster-store/migrations/sqlite/0002_lean_edges.sql"),
+    include_str!("../../../../roster-store/migrations/sqlite/0012_paged_edges.sql"),
 ];
 const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                        PRAGMA foreign_keys = ON;";
