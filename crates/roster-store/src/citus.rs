@@ -124,8 +124,13 @@ mod tests {
         ),
     ];
 
-    /// Inserts that Citus pulls to the coordinator (not a vendor call's statements).
+    /// Inserts that Citus pulls to the coordinator.
     const PULLED: &[(&str, &str)] = &[
+        (
+            "SELECT c.* FROM turn",
+            "a plan's changes, joined with the change log's turn so that they draw their seqs \
+             after it; the coordinator holds the turn and draws the seqs",
+        ),
         (
             "SELECT $1, kind, key, attrs, created_at, updated_at",
             "a snapshot load or reset restoring a space's entities, once per load",
@@ -175,6 +180,7 @@ mod tests {
             "UPDATE counters SET n = 0 WHERE space_id > $1",
             "INSERT INTO edges (subject_id, member_id) VALUES ($1, $2)",
             "SELECT seq FROM changes WHERE ($1::bigint IS NULL OR space_id = $1)",
+            "SELECT id FROM entities WHERE space_id = {subject}",
             "SELECT 1 FROM edges e JOIN entities o ON o.id = e.member_id WHERE e.space_id = $1",
             "INSERT INTO edges (space_id, subject_id) SELECT $1, s FROM UNNEST($2::bigint[]) AS u (s)",
         ] {
@@ -189,6 +195,7 @@ mod tests {
             "INSERT INTO aliases (space_id, alias) SELECT space_id, $2 FROM entities \
              WHERE space_id = $1 AND id = $3",
             "SELECT name FROM names WHERE id = $1",
+            "SELECT id FROM entities WHERE space_id = {space} AND id = ANY({ends})",
         ] {
             assert_eq!(unrouted(sql), None, "{sql}");
         }
@@ -259,12 +266,14 @@ mod tests {
                     }
                 }
                 "FROM" | "JOIN" | "UPDATE" if is_space_table => tables += 1,
-                // `space_id = $n`, or `alias.space_id = $n`, not an alternative to another
-                // test; or a join on the space (`o.space_id = e.space_id`), colocated.
+                // `space_id = $n` (or `{space}`, the space written into a simple-protocol
+                // statement), or `alias.space_id = $n`, not an alternative to another test;
+                // or a join on the space (`o.space_id = e.space_id`), colocated.
                 "space_id"
                     if words.get(i + 1..i + 3).is_some_and(|n| {
                         n[0] == "="
                             && (n[1].starts_with('$')
+                                || words.get(i + 2..i + 4) == Some(&["{".into(), "space".into()])
                                 || words.get(i + 3..i + 5) == Some(&[".".into(), w.clone()]))
                     }) && !(i >= 2 && words[i - 1] == "." && words[i - 3] == "OR"
                         || i >= 1 && words[i - 1] == "OR") =>

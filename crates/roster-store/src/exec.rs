@@ -17,8 +17,6 @@ use roster_core::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RowLock {
     None,
-    /// The entity must stay while the transaction adds edges to it.
-    Share,
     /// The transaction deletes the entity.
     Update,
 }
@@ -121,15 +119,15 @@ pub(crate) trait Tx {
         relation: &str,
         deltas: &[(EntityId, Direction, i64)],
     ) -> Result<(), Self::Error>;
-    /// What a batch between `subject` and `members` decides on, as [`Asked`] asks (after
-    /// [`Tx::lock_counters`] locked the counts).
-    async fn facts(
+    /// Lock `batch`'s subject and members (those of `space`) against deletion, in id order, then
+    /// its counter rows of entities of `space` (creating missing ones at zero), in the order
+    /// given; then read which of the subject and members are entities of `space`, and the
+    /// facts the batch asks for (empty when it asks for none).
+    async fn lock_batch(
         &mut self,
         space: SpaceId,
-        subject: EntityId,
-        members: &[EntityId],
-        asked: &Asked<'_>,
-    ) -> Result<Facts, Self::Error>;
+        batch: &Batch<'_>,
+    ) -> Result<(HashSet<EntityId>, Facts), Self::Error>;
     /// Insert the (subject, member) edges, in order (so `seq` follows it).
     async fn insert_edges(
         &mut self,
@@ -163,6 +161,17 @@ pub(crate) trait Tx {
     ) -> Result<(), Self::Error>;
 }
 
+/// An edge batch's rows, as [`Tx::lock_batch`] locks and reads them.
+pub(crate) struct Batch<'a> {
+    pub subject: EntityId,
+    /// Distinct.
+    pub members: &'a [EntityId],
+    /// The counter rows the batch decides on or changes, sorted ([`counter_keys`]).
+    pub counters: Vec<CounterKey<'a>>,
+    /// What an add decides on; a removal decides on nothing.
+    pub asked: Option<Asked<'a>>,
+}
+
 /// The facts an edge batch decides on (under its relation), beyond which members are present.
 pub(crate) struct Asked<'a> {
     pub relation: &'a str,
@@ -176,7 +185,7 @@ pub(crate) struct Asked<'a> {
     pub partners: bool,
 }
 
-/// What [`Tx::facts`] read: what was not asked is empty.
+/// What [`Tx::lock_batch`] read: what was not asked is empty.
 #[derive(Default)]
 pub(crate) struct Facts {
     /// Members the subject has.
@@ -457,17 +466,26 @@ async fn add_edges<T: Tx>(
     let relation = add.relation.as_str();
     let mutual = add.reciprocal.as_ref().map(|r| r.relation.as_str());
     let members = distinct(members);
-    let Some(in_space) = lock_ends(tx, plan.space, subject, &members).await? else {
-        return Ok(Err(Refusal::NotFound));
+    let batch = Batch {
+        subject,
+        members: &members,
+        counters: counter_keys(subject, relation, mutual, &members),
+        asked: Some(Asked {
+            relation,
+            subject_members: add.caps.members_per_subject.is_some(),
+            memberships: add.caps.subjects_per_member.is_some(),
+            reciprocal: mutual,
+            partners: add
+                .reciprocal
+                .as_ref()
+                .is_some_and(|r| r.max_per_entity.is_some()),
+        }),
     };
-    let known: Vec<EntityId> = members
-        .iter()
-        .copied()
-        .filter(|m| in_space.contains(m))
-        .collect();
-    tx.lock_counters(plan.space, &counter_keys(subject, relation, mutual, &known))
-        .await?;
-    let decided = decide(tx, plan.space, add, subject, &members, &in_space).await?;
+    let (in_space, facts) = tx.lock_batch(plan.space, &batch).await?;
+    if !in_space.contains(&subject) {
+        return Ok(Err(Refusal::NotFound));
+    }
+    let decided = decide(add, subject, &members, &in_space, facts);
     let mut outcomes = decided.outcomes;
     let abort = outcomes.iter().any(|(_, o)| {
         (add.policy.abort_on_unknown && matches!(o, Outcome::UnknownMember | Outcome::SelfEdge))
@@ -506,33 +524,22 @@ struct Decided {
     mutual: Vec<EntityId>,
 }
 
-/// Each member's outcome, in order, from a few set-wise reads: members are distinct, so only
-/// the subject's own counts change along the batch.
-async fn decide<T: Tx>(
-    tx: &mut T,
-    space: SpaceId,
+/// Each member's outcome, in order, from the facts its transaction read under its locks:
+/// members are distinct, so only the subject's own counts change along the batch.
+fn decide(
     add: &AddEdges,
     subject: EntityId,
     members: &[EntityId],
     in_space: &HashSet<EntityId>,
-) -> Result<Decided, T::Error> {
-    let asked = Asked {
-        relation: add.relation.as_str(),
-        subject_members: add.caps.members_per_subject.is_some(),
-        memberships: add.caps.subjects_per_member.is_some(),
-        reciprocal: add.reciprocal.as_ref().map(|r| r.relation.as_str()),
-        partners: add
-            .reciprocal
-            .as_ref()
-            .is_some_and(|r| r.max_per_entity.is_some()),
-    };
+    facts: Facts,
+) -> Decided {
     let Facts {
         present,
         back: followed_back,
         mut subject_members,
         memberships,
         mut partners,
-    } = tx.facts(space, subject, members, &asked).await?;
+    } = facts;
     let count = |counts: &HashMap<EntityId, i64>, id: &EntityId| counts.get(id).copied();
     let mutual_cap = add.reciprocal.as_ref().and_then(|r| r.max_per_entity);
     let mut decided = Decided {
@@ -565,7 +572,7 @@ async fn decide<T: Tx>(
         };
         decided.outcomes.push((member, outcome));
     }
-    Ok(decided)
+    decided
 }
 
 /// Insert the edges and count them on both ends.
@@ -583,22 +590,6 @@ async fn link_pairs<T: Tx>(
         .await?;
     log.edges(ChangeOp::EdgeAdded, relation, pairs);
     count_edges(tx, plan.space, relation, pairs, 1, None).await
-}
-
-/// Lock the subject and the members of a batch (those of `space`) against deletion, in one
-/// statement: entities before counters, as a delete takes them, and in id order, so no
-/// two batches or a batch and a delete wait for each other in a cycle. Which of them are
-/// entities of `space`, or `None` when the subject is not.
-async fn lock_ends<T: Tx>(
-    tx: &mut T,
-    space: SpaceId,
-    subject: EntityId,
-    members: &[EntityId],
-) -> Result<Option<HashSet<EntityId>>, T::Error> {
-    let mut ends = members.to_vec();
-    ends.push(subject);
-    let found = tx.in_space(space, &ends, RowLock::Share).await?;
-    Ok(found.contains(&subject).then_some(found))
 }
 
 /// Whether `id` is an entity of `space`, locked as `lock` asks.
@@ -652,11 +643,15 @@ async fn remove_edges<T: Tx>(
     let relation = remove.relation.as_str();
     let mutual = remove.reciprocal.as_deref();
     let members = distinct(&remove.members);
-    if lock_ends(tx, space, subject, &members).await?.is_none() {
+    let batch = Batch {
+        subject,
+        members: &members,
+        counters: counter_keys(subject, relation, mutual, &members),
+        asked: None,
+    };
+    if !tx.lock_batch(space, &batch).await?.0.contains(&subject) {
         return Ok(Err(Refusal::NotFound));
     }
-    tx.lock_counters(space, &counter_keys(subject, relation, mutual, &members))
-        .await?;
     let pairs: Vec<(EntityId, EntityId)> = members.iter().map(|m| (subject, *m)).collect();
     let removed = tx.delete_edges(space, relation, &pairs).await?;
     count_edges(tx, space, relation, &removed, -1, None).await?;

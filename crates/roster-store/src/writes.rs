@@ -8,14 +8,20 @@
 //! 2. within a plan's step, the entity rows the step names, in one statement, by id;
 //! 3. the counter rows the step decides on or changes, in one statement, sorted;
 //! 4. the space's change log turn ([`CHANGE_LOG_LOCK`]), last, until the commit.
+//!
+//! An edge batch costs two statements after `BEGIN` whatever its size (then `COMMIT`): one
+//! message of three statements locks its rows and reads what it decides on
+//! ([`Tx::lock_batch`]); its edge and counter writes wait in the transaction ([`Pending`]) and go
+//! in one statement with the change log, after its turn ([`Tx::record_changes`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 
 use serde_json::Value;
+use sqlx::postgres::PgArguments;
 use sqlx::query_builder::Separated;
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::{Arguments, PgConnection, Postgres, QueryBuilder};
 
 use roster_core::{
     Applied, Direction, DumpedEntity, Entity, EntityId, EntityRef, SpaceDump, SpaceId, StoreError,
@@ -23,7 +29,7 @@ use roster_core::{
 };
 
 use crate::dumps::{self, LoadError, LoadTx, SpaceRows};
-use crate::exec::{self, direction_code, Asked, ChangeRow, CounterKey, Facts, RowLock, Tx};
+use crate::exec::{self, direction_code, Batch, ChangeRow, CounterKey, Facts, RowLock, Tx};
 use crate::lookup::{rows_in, Param};
 use crate::reads::{self, ENTITY_COLUMNS};
 
@@ -46,18 +52,18 @@ pub(crate) fn begin_plan(space: SpaceId) -> String {
 }
 
 /// Apply `plan` inside the transaction [`begin_plan`] opened; a refused plan is not to be
-/// committed.
+/// committed. The statements it sent after `BEGIN` are counted in
+/// `roster_postgres_plan_statements`.
 pub(crate) async fn apply(
     conn: &mut PgConnection,
     names: &Names,
     plan: &WritePlan,
 ) -> TxResult<Result<Applied, StoreError>> {
-    let mut tx = PgTx {
-        conn,
-        names,
-        inserted: HashMap::new(),
-    };
-    Ok(match exec::apply(&mut tx, plan).await? {
+    let mut tx = PgTx::new(conn, names);
+    let applied = exec::apply(&mut tx, plan).await?;
+    tx.flush().await?;
+    metrics::histogram!("roster_postgres_plan_statements").record(f64::from(tx.statements));
+    Ok(match applied {
         Ok(applied) => (Ok(applied), true),
         Err((step, refusal)) => (Err(StoreError::Refused { step, refusal }), false),
     })
@@ -70,13 +76,9 @@ pub(crate) async fn load(
     names: &Names,
     dumps: &[SpaceDump],
 ) -> TxResult<Result<(), StoreError>> {
-    let mut tx = PgTx {
-        conn,
-        names,
-        inserted: HashMap::new(),
-    };
+    let mut tx = PgTx::new(conn, names);
     match dumps::load_spaces(&mut tx, dumps).await {
-        Ok(()) => Ok((Ok(()), true)),
+        Ok(()) => tx.flush().await.map(|()| (Ok(()), true)),
         Err(LoadError::Invalid(why)) => Ok((Err(StoreError::InvalidDump(why)), false)),
         Err(LoadError::Read(e)) => Ok((Err(e), false)),
         Err(LoadError::Backend(e)) => Err(e),
@@ -88,6 +90,105 @@ struct PgTx<'c> {
     names: &'c Names,
     /// Names this transaction interned: their ids are not kept until it commits.
     inserted: HashMap<String, i32>,
+    /// The kind and key of the entities the transaction locked (they never change).
+    refs: HashMap<EntityId, EntityRef>,
+    pending: Pending,
+    /// Statements sent since `BEGIN` (each a round trip).
+    statements: u32,
+}
+
+/// Edge and counter writes not sent yet: they go with the change log's statement, or before
+/// any other statement (which may read them).
+#[derive(Default)]
+struct Pending {
+    /// In order (so `seq` follows it).
+    edges: Vec<EdgeRow>,
+    /// What to add to each counter row (space, entity, relation, direction), in the lock order.
+    counters: BTreeMap<(SpaceId, EntityId, i32, i16), i64>,
+}
+
+/// Rows (of at most 10 values) a statement writes, within PostgreSQL's 65,535 parameters.
+const ROWS_PER_STATEMENT: usize = 6_500;
+
+/// A pending edge row: (space, subject, relation, member, created at).
+type EdgeRow = (SpaceId, EntityId, i32, EntityId, i64);
+/// A pending counter row: (space, entity, relation, direction) and what to add.
+type CounterRow = ((SpaceId, EntityId, i32, i16), i64);
+
+/// A statement's text and its arguments, built together: each value bound is named by the
+/// placeholder [`Statement::bind`] returns.
+struct Statement {
+    sql: String,
+    arguments: PgArguments,
+}
+
+impl Statement {
+    fn new(sql: &str) -> Self {
+        Statement {
+            sql: sql.to_string(),
+            arguments: PgArguments::default(),
+        }
+    }
+
+    async fn execute(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        sqlx::query_with(&self.sql, self.arguments)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    fn bind<'q, T>(&mut self, value: T) -> Result<String, sqlx::Error>
+    where
+        T: sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + 'q,
+    {
+        self.arguments.add(value).map_err(sqlx::Error::Encode)?;
+        Ok(format!("${}", self.arguments.len()))
+    }
+
+    /// The edge and counter writes as data-modifying CTEs (`WITH` them) of the statement.
+    fn pending(
+        &mut self,
+        edges: &[EdgeRow],
+        counters: &[CounterRow],
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let mut ctes = Vec::new();
+        if !edges.is_empty() {
+            let mut rows = Vec::with_capacity(edges.len());
+            for (space, subject, relation, member, now) in edges {
+                rows.push(row([
+                    self.bind(*space),
+                    self.bind(*subject),
+                    self.bind(*relation),
+                    self.bind(*member),
+                    self.bind(*now),
+                ])?);
+            }
+            ctes.push(format!(
+                "added AS (INSERT INTO edges (space_id, subject_id, relation_id, member_id,
+                                              created_at) VALUES {})",
+                rows.join(", ")
+            ));
+        }
+        if !counters.is_empty() {
+            let mut rows = Vec::with_capacity(counters.len());
+            for ((space, entity, relation, direction), n) in counters {
+                rows.push(row([
+                    self.bind(*space),
+                    self.bind(*entity),
+                    self.bind(*relation),
+                    self.bind(*direction),
+                    self.bind(*n),
+                ])?);
+            }
+            ctes.push(format!(
+                "counted AS (INSERT INTO counters (space_id, entity_id, relation_id, direction, n)
+                             VALUES {} ON CONFLICT (space_id, entity_id, relation_id, direction)
+                             DO UPDATE SET n = counters.n + excluded.n)",
+                rows.join(", ")
+            ));
+        }
+        Ok(ctes)
+    }
 }
 
 /// The ids of interned names already committed, so a transaction finds them without a
@@ -111,8 +212,6 @@ impl Names {
 fn lock_clause(lock: RowLock) -> &'static str {
     match lock {
         RowLock::None => "",
-        // Enough to keep the row from being deleted; updates of its attrs go on.
-        RowLock::Share => " FOR KEY SHARE",
         RowLock::Update => " FOR UPDATE",
     }
 }
@@ -166,7 +265,61 @@ async fn insert_counters(
     .await
 }
 
-impl PgTx<'_> {
+/// A row of VALUES of the placeholders `values` bound.
+fn row<const N: usize>(values: [Result<String, sqlx::Error>; N]) -> Result<String, sqlx::Error> {
+    let values: Vec<String> = values.into_iter().collect::<Result<_, _>>()?;
+    Ok(format!("({})", values.join(", ")))
+}
+
+impl<'c> PgTx<'c> {
+    fn new(conn: &'c mut PgConnection, names: &'c Names) -> Self {
+        PgTx {
+            conn,
+            names,
+            inserted: HashMap::new(),
+            refs: HashMap::new(),
+            pending: Pending::default(),
+            statements: 0,
+        }
+    }
+
+    /// The connection for the next statement, counted, once the pending writes went before it.
+    async fn ready(&mut self) -> Result<&mut PgConnection, sqlx::Error> {
+        self.flush().await?;
+        self.statements += 1;
+        Ok(&mut *self.conn)
+    }
+
+    /// Send the pending writes: one statement, or one per [`ROWS_PER_STATEMENT`] rows of
+    /// each table.
+    async fn flush(&mut self) -> Result<(), sqlx::Error> {
+        let pending = std::mem::take(&mut self.pending);
+        let counters: Vec<_> = pending.counters.into_iter().collect();
+        let parts: Vec<(&[EdgeRow], &[CounterRow])> =
+            if pending.edges.len() + counters.len() <= ROWS_PER_STATEMENT {
+                vec![(&pending.edges, &counters)]
+            } else {
+                let edges = pending
+                    .edges
+                    .chunks(ROWS_PER_STATEMENT)
+                    .map(|e| (e, &[][..]));
+                edges
+                    .chain(counters.chunks(ROWS_PER_STATEMENT).map(|c| (&[][..], c)))
+                    .collect()
+            };
+        for (edges, counters) in parts {
+            if edges.is_empty() && counters.is_empty() {
+                continue;
+            }
+            let mut statement = Statement::new("");
+            let ctes = statement.pending(edges, counters)?;
+            statement.sql = format!("WITH {} SELECT 1", ctes.join(", "));
+            self.statements += 1;
+            statement.execute(self.conn).await?;
+        }
+        Ok(())
+    }
+
     /// The id of an interned name, interning it when new (inside the transaction, so a
     /// rolled-back plan leaves no name behind).
     async fn name(&mut self, name: &str) -> Result<i32, sqlx::Error> {
@@ -179,7 +332,7 @@ impl PgTx<'_> {
         let select = "SELECT id FROM names WHERE name = $1";
         let known: Option<i32> = sqlx::query_scalar(select)
             .bind(name)
-            .fetch_optional(&mut *self.conn)
+            .fetch_optional(self.ready().await?)
             .await?;
         if let Some(id) = known {
             // Not inserted by this transaction, so committed: it can be kept.
@@ -190,7 +343,7 @@ impl PgTx<'_> {
             "INSERT INTO names (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id",
         )
         .bind(name)
-        .fetch_optional(&mut *self.conn)
+        .fetch_optional(self.ready().await?)
         .await?;
         match inserted {
             Some(id) => {
@@ -201,7 +354,7 @@ impl PgTx<'_> {
             None => {
                 let id = sqlx::query_scalar(select)
                     .bind(name)
-                    .fetch_one(&mut *self.conn)
+                    .fetch_one(self.ready().await?)
                     .await?;
                 self.names.remember(name, id);
                 Ok(id)
@@ -217,7 +370,7 @@ impl PgTx<'_> {
         ids: &[EntityId],
     ) -> Result<HashSet<EntityId>, sqlx::Error> {
         use sqlx::Row;
-        rows_in(self.conn, sql, fixed, ids)
+        rows_in(self.ready().await?, sql, fixed, ids)
             .await?
             .iter()
             .map(|row| row.try_get(0))
@@ -274,7 +427,7 @@ impl Tx for PgTx<'_> {
         .bind(attrs.to_string())
         .bind(owner)
         .bind(now)
-        .fetch_optional(&mut *self.conn)
+        .fetch_optional(self.ready().await?)
         .await?;
         row.as_ref().map(entity).transpose()
     }
@@ -305,7 +458,7 @@ impl Tx for PgTx<'_> {
         if let Some(expected) = expected {
             update = update.bind(expected);
         }
-        let row = update.fetch_optional(&mut *self.conn).await?;
+        let row = update.fetch_optional(self.ready().await?).await?;
         row.as_ref().map(entity).transpose()
     }
 
@@ -325,7 +478,7 @@ impl Tx for PgTx<'_> {
         .bind(namespace)
         .bind(alias)
         .bind(entity)
-        .execute(&mut *self.conn)
+        .execute(self.ready().await?)
         .await?;
         sqlx::query_scalar(
             "SELECT entity_id FROM aliases WHERE space_id = $1 AND namespace = $2 AND alias = $3",
@@ -333,7 +486,7 @@ impl Tx for PgTx<'_> {
         .bind(space)
         .bind(namespace)
         .bind(alias)
-        .fetch_optional(&mut *self.conn)
+        .fetch_optional(self.ready().await?)
         .await
     }
 
@@ -352,7 +505,7 @@ impl Tx for PgTx<'_> {
         .bind(namespace)
         .bind(alias)
         .bind(entity)
-        .execute(&mut *self.conn)
+        .execute(self.ready().await?)
         .await?;
         Ok(())
     }
@@ -369,7 +522,7 @@ impl Tx for PgTx<'_> {
         .bind(space)
         .bind(kind)
         .bind(before)
-        .fetch_all(&mut *self.conn)
+        .fetch_all(self.ready().await?)
         .await
     }
 
@@ -384,7 +537,7 @@ impl Tx for PgTx<'_> {
         )
         .bind(space)
         .bind(id)
-        .fetch_all(&mut *self.conn)
+        .fetch_all(self.ready().await?)
         .await
     }
 
@@ -404,7 +557,7 @@ impl Tx for PgTx<'_> {
             sqlx::query(sql)
                 .bind(space)
                 .bind(ids)
-                .execute(&mut *self.conn)
+                .execute(self.ready().await?)
                 .await?;
         }
         Ok(())
@@ -428,9 +581,10 @@ impl Tx for PgTx<'_> {
         // UPDATE locks every conflicting row, also those its WHERE leaves unchanged), in the
         // order of its rows, the keys' order: every transaction locks counters in this order.
         let conflict = "DO UPDATE SET n = counters.n WHERE false";
-        insert_counters(self.conn, space, &rows, conflict).await
+        insert_counters(self.ready().await?, space, &rows, conflict).await
     }
 
+    /// Pending until the next statement.
     async fn bump_counters(
         &mut self,
         space: SpaceId,
@@ -441,65 +595,106 @@ impl Tx for PgTx<'_> {
             return Ok(());
         }
         let relation = self.name(relation).await?;
-        let rows: Vec<_> = deltas
-            .iter()
-            .map(|(entity, direction, n)| {
-                (*entity, relation, direction_code(*direction) as i16, *n)
-            })
-            .collect();
-        let conflict = "DO UPDATE SET n = counters.n + excluded.n";
-        insert_counters(self.conn, space, &rows, conflict).await
+        for (entity, direction, n) in deltas {
+            let key = (space, *entity, relation, direction_code(*direction) as i16);
+            *self.pending.counters.entry(key).or_default() += n;
+        }
+        Ok(())
     }
 
-    /// Every fact in one statement: each part reads only when asked (`$n` flags).
-    async fn facts(
+    /// One message of three statements, each seeing what those before it locked and
+    /// committed (a statement's snapshot is taken when it starts): the ends, locked in id
+    /// order; their counter rows, created and locked in the keys' order; then every fact
+    /// the batch asks for (`true` flags), read under those locks. Its values are numbers
+    /// only, written into its text: a simple-protocol message, which may hold several
+    /// statements, binds none.
+    async fn lock_batch(
         &mut self,
         space: SpaceId,
-        subject: EntityId,
-        members: &[EntityId],
-        asked: &Asked<'_>,
-    ) -> Result<Facts, sqlx::Error> {
+        batch: &Batch<'_>,
+    ) -> Result<(HashSet<EntityId>, Facts), sqlx::Error> {
         use sqlx::Row;
-        let relation = self.name(asked.relation).await?;
-        let mutual = match asked.reciprocal {
-            Some(mutual) => self.name(mutual).await?,
-            None => 0,
+        let mut counters = Vec::with_capacity(batch.counters.len());
+        for (entity, relation, direction) in &batch.counters {
+            let relation = self.name(relation).await?;
+            counters.push((*entity, relation, direction_code(*direction)));
+        }
+        counters.sort_unstable();
+        let asked = match &batch.asked {
+            Some(asked) => Some((
+                asked,
+                self.name(asked.relation).await?,
+                match asked.reciprocal {
+                    Some(mutual) => self.name(mutual).await?,
+                    None => 0,
+                },
+            )),
+            None => None,
         };
-        let rows = sqlx::query(
-            "SELECT 0::smallint, member_id, 0::bigint FROM edges
-             WHERE space_id = $1 AND subject_id = $2 AND relation_id = $3 AND member_id = ANY($4)
-             UNION ALL
-             SELECT 1::smallint, subject_id, 0::bigint FROM edges
-             WHERE $5 AND space_id = $1 AND member_id = $2 AND relation_id = $3
-               AND subject_id = ANY($4)
-             UNION ALL
-             SELECT 2::smallint, entity_id, n FROM counters
-             WHERE $6 AND space_id = $1 AND entity_id = $2 AND relation_id = $3 AND direction = 0
-             UNION ALL
-             SELECT 3::smallint, entity_id, n FROM counters
-             WHERE $7 AND space_id = $1 AND relation_id = $3 AND direction = 1
-               AND entity_id = ANY($4)
-             UNION ALL
-             SELECT 4::smallint, entity_id, n FROM counters
-             WHERE $8 AND space_id = $1 AND relation_id = $9 AND direction = 0
-               AND (entity_id = ANY($4) OR entity_id = $2)",
-        )
-        .bind(space)
-        .bind(subject)
-        .bind(relation)
-        .bind(members)
-        .bind(asked.reciprocal.is_some())
-        .bind(asked.subject_members)
-        .bind(asked.memberships)
-        .bind(asked.reciprocal.is_some() && asked.partners)
-        .bind(mutual)
-        .fetch_all(&mut *self.conn)
-        .await?;
-        let mut facts = Facts::default();
+        let members = numbers(batch.members);
+        let mut ends = batch.members.to_vec();
+        ends.push(batch.subject);
+        let mut sql = format!(
+            "SELECT id, kind, key FROM entities WHERE space_id = {space} AND id = ANY({ends})
+             ORDER BY id FOR KEY SHARE;",
+            ends = numbers(&ends)
+        );
+        if !counters.is_empty() {
+            let keys: Vec<String> = counters
+                .iter()
+                .map(|(entity, relation, direction)| format!("({entity}, {relation}, {direction})"))
+                .collect();
+            sql += &format!(
+                "INSERT INTO counters (space_id, entity_id, relation_id, direction, n)
+                 SELECT space_id, id, k.relation, k.direction, 0
+                 FROM entities JOIN (VALUES {keys}) AS k (entity, relation, direction)
+                   ON id = k.entity
+                 WHERE space_id = {space}
+                 ORDER BY id, k.relation, k.direction
+                 ON CONFLICT (space_id, entity_id, relation_id, direction)
+                 DO UPDATE SET n = counters.n WHERE false;",
+                keys = keys.join(", ")
+            );
+        }
+        if let Some((asked, relation, mutual)) = asked {
+            let subject = batch.subject;
+            let back = asked.reciprocal.is_some();
+            let (subject_members, memberships) = (asked.subject_members, asked.memberships);
+            let partners = back && asked.partners;
+            sql += &format!(
+                "SELECT 0::smallint AS fact, member_id AS id, 0::bigint AS n FROM edges
+                 WHERE space_id = {space} AND subject_id = {subject} AND relation_id = {relation}
+                   AND member_id = ANY({members})
+                 UNION ALL
+                 SELECT 1::smallint, subject_id, 0::bigint FROM edges
+                 WHERE {back} AND space_id = {space} AND member_id = {subject}
+                   AND relation_id = {relation} AND subject_id = ANY({members})
+                 UNION ALL
+                 SELECT 2::smallint, entity_id, n FROM counters
+                 WHERE {subject_members} AND space_id = {space} AND entity_id = {subject}
+                   AND relation_id = {relation} AND direction = 0
+                 UNION ALL
+                 SELECT 3::smallint, entity_id, n FROM counters
+                 WHERE {memberships} AND space_id = {space} AND relation_id = {relation}
+                   AND direction = 1 AND entity_id = ANY({members})
+                 UNION ALL
+                 SELECT 4::smallint, entity_id, n FROM counters
+                 WHERE {partners} AND space_id = {space} AND relation_id = {mutual}
+                   AND direction = 0 AND (entity_id = ANY({members}) OR entity_id = {subject})"
+            );
+        }
+        let rows = sqlx::Executor::fetch_all(self.ready().await?, sqlx::raw_sql(&sql)).await?;
+        let (mut in_space, mut facts) = (HashSet::new(), Facts::default());
         for row in rows {
-            let (fact, id, n): (i16, EntityId, i64) =
-                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-            match fact {
+            let id: EntityId = row.try_get("id")?;
+            if row.try_column("kind").is_ok() {
+                let (kind, key) = (row.try_get("kind")?, row.try_get("key")?);
+                self.refs.insert(id, EntityRef { kind, key });
+                in_space.insert(id);
+                continue;
+            }
+            let n: i64 = row.try_get("n")?;
+            match row.try_get::<i16, _>("fact")? {
                 0 => {
                     facts.present.insert(id);
                 }
@@ -515,9 +710,10 @@ impl Tx for PgTx<'_> {
                 }
             }
         }
-        Ok(facts)
+        Ok((in_space, facts))
     }
 
+    /// Pending until the next statement.
     async fn insert_edges(
         &mut self,
         space: SpaceId,
@@ -529,16 +725,12 @@ impl Tx for PgTx<'_> {
             return Ok(());
         }
         let relation = self.name(relation).await?;
-        // `seq` comes from its sequence, row by row in the list's order.
-        let head = "INSERT INTO edges (space_id, subject_id, relation_id, member_id, created_at) ";
-        insert_values(self.conn, head, edges, "", |mut row, (subject, member)| {
-            row.push_bind(space)
-                .push_bind(*subject)
-                .push_bind(relation)
-                .push_bind(*member)
-                .push_bind(now);
-        })
-        .await
+        self.pending.edges.extend(
+            edges
+                .iter()
+                .map(|(subject, member)| (space, *subject, relation, *member, now)),
+        );
+        Ok(())
     }
 
     async fn delete_edges(
@@ -558,28 +750,46 @@ impl Tx for PgTx<'_> {
         .bind(relation)
         .bind(subjects)
         .bind(members)
-        .fetch_all(&mut *self.conn)
+        .fetch_all(self.ready().await?)
         .await
     }
 
+    /// Those the transaction locked are known already.
     async fn entity_refs(
         &mut self,
         space: SpaceId,
         ids: &[EntityId],
     ) -> Result<HashMap<EntityId, EntityRef>, sqlx::Error> {
-        let rows: Vec<(EntityId, String, String)> = sqlx::query_as(
-            "SELECT id, kind, key FROM entities WHERE space_id = $1 AND id = ANY($2)",
-        )
-        .bind(space)
-        .bind(ids)
-        .fetch_all(&mut *self.conn)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, kind, key)| (id, EntityRef { kind, key }))
+        let unknown: Vec<EntityId> = ids
+            .iter()
+            .copied()
+            .filter(|id| !self.refs.contains_key(id))
+            .collect();
+        if !unknown.is_empty() {
+            let rows: Vec<(EntityId, String, String)> = sqlx::query_as(
+                "SELECT id, kind, key FROM entities WHERE space_id = $1 AND id = ANY($2)",
+            )
+            .bind(space)
+            .bind(&unknown)
+            .fetch_all(self.ready().await?)
+            .await?;
+            self.refs.extend(
+                rows.into_iter()
+                    .map(|(id, kind, key)| (id, EntityRef { kind, key })),
+            );
+        }
+        Ok(ids
+            .iter()
+            .filter_map(|id| Some((*id, self.refs.get(id)?.clone())))
             .collect())
     }
 
+    /// One statement: the pending edge and counter writes, then the space's change log turn,
+    /// then the changes. Writers of one space take their seqs in turn and hold the turn until
+    /// they commit, so seq order is commit order within a space and a reader past a seq
+    /// misses nothing. The rows draw their seqs only once the turn is taken (they are joined
+    /// with it); it is the transaction's last lock. (Two-key advisory locks do not overlap
+    /// single-key ones.)
     async fn record_changes(
         &mut self,
         space: SpaceId,
@@ -590,34 +800,57 @@ impl Tx for PgTx<'_> {
         if changes.is_empty() {
             return Ok(());
         }
-        // Writers of one space take their seqs in turn and hold the turn until they commit,
-        // so seq order is commit order within a space and a reader past a seq misses nothing.
-        // The turn is taken before the rows draw their seqs, in its own statement: on Citus
-        // the coordinator, where every process connects, holds it and draws the seqs, and
-        // the insert goes to the space's shard alone. (Two-key advisory locks do not overlap
-        // single-key ones.)
-        sqlx::query("SELECT pg_advisory_xact_lock($1, $2::int4)")
-            .bind(CHANGE_LOG_LOCK)
-            .bind(space)
-            .execute(&mut *self.conn)
-            .await?;
         let (plan, context) = (rand::random::<i64>(), context.map(Value::to_string));
-        let head = "INSERT INTO changes (space_id, plan, at, op, subject_kind, subject_key,
-                                          relation, member_kind, member_key, context) ";
-        insert_values(self.conn, head, changes, "", |mut row, change| {
-            row.push_bind(space)
-                .push_bind(plan)
-                .push_bind(now)
-                .push_bind(change.op.as_str())
-                .push_bind(change.subject.kind.as_str())
-                .push_bind(change.subject.key.as_str())
-                .push_bind(change.relation)
-                .push_bind(change.member.map(|m| m.kind.as_str()))
-                .push_bind(change.member.map(|m| m.key.as_str()))
-                .push_bind(context.clone());
-        })
-        .await
+        let pending = self.pending.edges.len() + self.pending.counters.len();
+        if pending + changes.len() > ROWS_PER_STATEMENT {
+            self.flush().await?;
+        }
+        for chunk in changes.chunks(ROWS_PER_STATEMENT) {
+            let mut statement = Statement::new("");
+            let turn = [statement.bind(CHANGE_LOG_LOCK)?, statement.bind(space)?];
+            let mut rows = Vec::with_capacity(chunk.len());
+            for change in chunk {
+                rows.push(row([
+                    statement.bind(space),
+                    statement.bind(plan),
+                    statement.bind(now),
+                    statement.bind(change.op.as_str()),
+                    statement.bind(change.subject.kind.as_str()),
+                    statement.bind(change.subject.key.as_str()),
+                    statement.bind(change.relation),
+                    statement.bind(change.member.map(|m| m.kind.as_str())),
+                    statement.bind(change.member.map(|m| m.key.as_str())),
+                    statement.bind(context.as_deref()),
+                ])?);
+            }
+            let pending = std::mem::take(&mut self.pending);
+            let counters: Vec<_> = pending.counters.into_iter().collect();
+            let mut ctes = vec![format!(
+                "turn AS (SELECT pg_advisory_xact_lock({}, {}::int4))",
+                turn[0], turn[1]
+            )];
+            ctes.extend(statement.pending(&pending.edges, &counters)?);
+            statement.sql = format!(
+                "WITH {ctes}
+                 INSERT INTO changes (space_id, plan, at, op, subject_kind, subject_key,
+                                      relation, member_kind, member_key, context)
+                 SELECT c.* FROM turn,
+                     (VALUES {rows}) AS c (space_id, plan, at, op, subject_kind, subject_key,
+                                            relation, member_kind, member_key, context)",
+                ctes = ctes.join(", "),
+                rows = rows.join(", ")
+            );
+            self.statements += 1;
+            statement.execute(self.conn).await?;
+        }
+        Ok(())
     }
+}
+
+/// `ids` as an array literal.
+fn numbers(ids: &[EntityId]) -> String {
+    let ids: Vec<String> = ids.iter().map(EntityId::to_string).collect();
+    format!("ARRAY[{}]::bigint[]", ids.join(","))
 }
 
 impl LoadTx for PgTx<'_> {
@@ -626,7 +859,7 @@ impl LoadTx for PgTx<'_> {
         let found = sqlx::query_scalar(select)
             .bind(dialect)
             .bind(key)
-            .fetch_optional(&mut *self.conn)
+            .fetch_optional(self.ready().await?)
             .await?;
         if let Some(id) = found {
             return Ok(id);
@@ -637,7 +870,7 @@ impl LoadTx for PgTx<'_> {
         )
         .bind(dialect)
         .bind(key)
-        .fetch_optional(&mut *self.conn)
+        .fetch_optional(self.ready().await?)
         .await?;
         match inserted {
             Some(id) => Ok(id),
@@ -646,7 +879,7 @@ impl LoadTx for PgTx<'_> {
                 sqlx::query_scalar(select)
                     .bind(dialect)
                     .bind(key)
-                    .fetch_one(&mut *self.conn)
+                    .fetch_one(self.ready().await?)
                     .await
             }
         }
@@ -656,7 +889,7 @@ impl LoadTx for PgTx<'_> {
         sqlx::query("SELECT pg_advisory_xact_lock($1, $2::int4)")
             .bind(SPACE_LOCK)
             .bind(space)
-            .execute(&mut *self.conn)
+            .execute(self.ready().await?)
             .await?;
         Ok(())
     }
@@ -665,7 +898,7 @@ impl LoadTx for PgTx<'_> {
         sqlx::query("UPDATE spaces SET limits = $2, generation = generation + 1 WHERE id = $1")
             .bind(space)
             .bind(limits)
-            .execute(&mut *self.conn)
+            .execute(self.ready().await?)
             .await?;
         Ok(())
     }
@@ -683,7 +916,7 @@ impl LoadTx for PgTx<'_> {
         ] {
             sqlx::query(sql)
                 .bind(space)
-                .execute(&mut *self.conn)
+                .execute(self.ready().await?)
                 .await?;
         }
         Ok(())
@@ -713,7 +946,7 @@ impl LoadTx for PgTx<'_> {
         .bind(&attrs)
         .bind(&created)
         .bind(&updated)
-        .fetch_all(&mut *self.conn)
+        .fetch_all(self.ready().await?)
         .await?;
         Ok(ids
             .into_iter()
@@ -745,7 +978,7 @@ impl LoadTx for PgTx<'_> {
         .bind(&created)
         .bind(&updated)
         .bind(space)
-        .execute(&mut *self.conn)
+        .execute(self.ready().await?)
         .await?;
         Ok(())
     }
@@ -768,7 +1001,7 @@ impl LoadTx for PgTx<'_> {
         .bind(&ids)
         .bind(&owner_ids)
         .bind(space)
-        .execute(&mut *self.conn)
+        .execute(self.ready().await?)
         .await?;
         Ok(())
     }
@@ -789,7 +1022,7 @@ impl LoadTx for PgTx<'_> {
         .bind(space)
         .bind(&namespaces)
         .bind(&aliases)
-        .execute(&mut *self.conn)
+        .execute(self.ready().await?)
         .await?;
         Ok(())
     }
@@ -814,8 +1047,90 @@ impl LoadTx for PgTx<'_> {
         .bind(&namespaces)
         .bind(&names)
         .bind(&entities)
-        .execute(&mut *self.conn)
+        .execute(self.ready().await?)
         .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use roster_core::{AddEdges, Caps, Outcome, Reciprocal, StepId, Store, WritePlan};
+    use serde_json::json;
+    use sqlx::Connection;
+
+    use super::{begin_plan, PgTx};
+    use crate::exec;
+
+    /// An edge batch with caps and mutual follows is two statements after `BEGIN` (three
+    /// round trips with it), whatever its size, once its names are known.
+    #[tokio::test]
+    async fn an_edge_batch_is_two_statements_after_begin() {
+        let suite = "an_edge_batch_is_two_statements_after_begin";
+        let Some(base) = crate::test_support::postgres_url(suite) else {
+            return;
+        };
+        let database = crate::test_support::scratch_postgres(&base).await;
+        let store = crate::PgStore::open_postgres(database.url()).await.unwrap();
+        let space = store
+            .ensure_space("test", "s1", &BTreeMap::new())
+            .await
+            .unwrap()
+            .id;
+        let follow = |subject, members: &[i64]| {
+            let mut add = AddEdges::new(
+                subject,
+                "follow",
+                members.iter().map(|&m| m.into()).collect(),
+            );
+            add.caps = Caps {
+                members_per_subject: Some(5000),
+                subjects_per_member: Some(5000),
+            };
+            add.reciprocal = Some(Reciprocal {
+                relation: "friend".into(),
+                max_per_entity: Some(5000),
+            });
+            add
+        };
+        let mut plan = WritePlan::new(space, 1);
+        let steps: Vec<StepId> = (0..1001)
+            .map(|i| plan.create("acct", format!("a{i}"), json!({}), None))
+            .collect();
+        let applied = store.apply(plan).await.unwrap();
+        let ids: Vec<i64> = steps.iter().map(|s| applied.entity(*s).id).collect();
+        let (subject, members) = (ids[0], &ids[1..]);
+        // Half the members follow the subject already: the batch makes them friends.
+        for &member in members.iter().step_by(2) {
+            let mut plan = WritePlan::new(space, 2);
+            plan.push(roster_core::Step::AddEdges(follow(member, &[subject])));
+            store.apply(plan).await.unwrap();
+        }
+        for size in [1, 20, 1000] {
+            let mut plan = WritePlan::new(space, 3);
+            plan.push(roster_core::Step::AddEdges(follow(
+                subject,
+                &members[..size],
+            )));
+            let mut conn = store.pool.acquire().await.unwrap();
+            let mut transaction = conn.begin_with(begin_plan(space)).await.unwrap();
+            let mut tx = PgTx::new(&mut transaction, &store.names);
+            let applied = exec::apply(&mut tx, &plan).await.unwrap().unwrap();
+            tx.flush().await.unwrap();
+            assert_eq!(tx.statements, 2, "a batch of {size}");
+            transaction.commit().await.unwrap();
+            let outcomes = applied.outcomes(StepId(0));
+            assert!(outcomes
+                .iter()
+                .all(|(_, o)| *o == Outcome::Added || *o == Outcome::AlreadyPresent));
+        }
+        let counts = store
+            .counts(space, &[subject], "friend", roster_core::Direction::Members)
+            .await
+            .unwrap();
+        assert_eq!(counts[&subject], 500);
+        store.pool.close().await;
     }
 }

@@ -10,7 +10,7 @@ use roster_core::{Direction, DumpedEntity, Entity, EntityId, EntityRef, SpaceId,
 
 use super::rows::entity;
 use crate::dumps::{LoadTx, SpaceRows};
-use crate::exec::{direction_code, Asked, ChangeRow, CounterKey, Facts, RowLock, Tx};
+use crate::exec::{direction_code, Asked, Batch, ChangeRow, CounterKey, Facts, RowLock, Tx};
 
 pub(crate) struct SqliteTx<'c>(pub &'c Connection);
 
@@ -80,6 +80,49 @@ impl SqliteTx<'_> {
                 .prepare_cached("INSERT INTO names (name) VALUES (?1) RETURNING id")?
                 .query_row([name], |row| row.get(0)),
         }
+    }
+
+    /// (SQLite's counters are keyed by entity alone: a space is never distributed here.)
+    /// What a batch decides on, a statement per fact.
+    async fn facts(
+        &mut self,
+        space: SpaceId,
+        subject: EntityId,
+        members: &[EntityId],
+        asked: &Asked<'_>,
+    ) -> Result<Facts, rusqlite::Error> {
+        let relation = asked.relation;
+        let mut facts = Facts {
+            present: self
+                .linked(space, subject, relation, Direction::Members, members)
+                .await?,
+            ..Facts::default()
+        };
+        if asked.subject_members {
+            facts.subject_members = self
+                .counters(space, &[subject], relation, Direction::Members)
+                .await?
+                .remove(&subject)
+                .unwrap_or(0);
+        }
+        if asked.memberships {
+            facts.memberships = self
+                .counters(space, members, relation, Direction::Memberships)
+                .await?;
+        }
+        if let Some(mutual) = asked.reciprocal {
+            facts.back = self
+                .linked(space, subject, relation, Direction::Memberships, members)
+                .await?;
+            if asked.partners {
+                let mut ids = members.to_vec();
+                ids.push(subject);
+                facts.partners = self
+                    .counters(space, &ids, mutual, Direction::Members)
+                    .await?;
+            }
+        }
+        Ok(facts)
     }
 
     fn ids(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<HashSet<EntityId>> {
@@ -271,47 +314,23 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    /// (SQLite's counters are keyed by entity alone: a space is never distributed here.)
-    /// A statement per fact.
-    async fn facts(
+    /// No locks: one writer holds the whole database.
+    async fn lock_batch(
         &mut self,
         space: SpaceId,
-        subject: EntityId,
-        members: &[EntityId],
-        asked: &Asked<'_>,
-    ) -> Result<Facts, Self::Error> {
-        let relation = asked.relation;
-        let mut facts = Facts {
-            present: self
-                .linked(space, subject, relation, Direction::Members, members)
-                .await?,
-            ..Facts::default()
-        };
-        if asked.subject_members {
-            facts.subject_members = self
-                .counters(space, &[subject], relation, Direction::Members)
-                .await?
-                .remove(&subject)
-                .unwrap_or(0);
-        }
-        if asked.memberships {
-            facts.memberships = self
-                .counters(space, members, relation, Direction::Memberships)
-                .await?;
-        }
-        if let Some(mutual) = asked.reciprocal {
-            facts.back = self
-                .linked(space, subject, relation, Direction::Memberships, members)
-                .await?;
-            if asked.partners {
-                let mut ids = members.to_vec();
-                ids.push(subject);
-                facts.partners = self
-                    .counters(space, &ids, mutual, Direction::Members)
-                    .await?;
+        batch: &Batch<'_>,
+    ) -> Result<(HashSet<EntityId>, Facts), rusqlite::Error> {
+        let mut ends = batch.members.to_vec();
+        ends.push(batch.subject);
+        let in_space = self.in_space(space, &ends, RowLock::None).await?;
+        let facts = match &batch.asked {
+            Some(asked) => {
+                self.facts(space, batch.subject, batch.members, asked)
+                    .await?
             }
-        }
-        Ok(facts)
+            None => Facts::default(),
+        };
+        Ok((in_space, facts))
     }
     async fn bump_counters(
         &mut self,
