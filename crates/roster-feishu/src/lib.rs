@@ -64,9 +64,11 @@ pub const LIMITS: &[&str] = &[
     "task_requests_per_second",
     "task_requests_per_minute",
     "task_create_requests_per_minute",
+    "task_v2_requests_per_second",
 ];
 
-/// How often expired login codes, refresh tokens and chat `uuid` markers are removed.
+/// How often expired login codes, refresh tokens, chat `uuid` and task `client_token` markers
+/// are removed.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
 
 /// The vendor API, roster-only routes for the admin router (login codes, aPaaS user tasks),
@@ -190,6 +192,7 @@ async fn housekeeping(feishu: Weak<tenants::Feishu>) {
             let mut plan = WritePlan::new(space, feishu.now());
             login::prune_expired(&mut plan);
             im::chat::prune_markers(&mut plan);
+            task::prune_client_tokens(&mut plan);
             if let Err(e) = feishu.engine.store.apply(plan).await {
                 tracing::warn!("feishu housekeeping of space {space}: {e}");
             }

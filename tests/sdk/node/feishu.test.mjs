@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import lark from '@larksuiteoapi/node-sdk';
-import { startRoster } from './harness.mjs';
+import { refusal, startRoster } from './harness.mjs';
 
 const roster = await startRoster('feishu.toml');
 after(() => roster.stop());
@@ -29,16 +29,6 @@ function clientOf({ appId = APP_ID, appSecret = APP_SECRET, disableTokenCache = 
 }
 
 const client = clientOf();
-
-// Non-2xx answers make the SDK throw the AxiosError: its status and Feishu code.
-async function refusal(promise) {
-  try {
-    await promise;
-  } catch (e) {
-    return { status: e.response.status, code: e.response.data.code, msg: e.response.data.msg };
-  }
-  assert.fail('expected the request to be refused');
-}
 
 async function openId(userId) {
   const res = await client.contact.v3.user.get({

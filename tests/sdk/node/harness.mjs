@@ -150,3 +150,13 @@ async function startProcess(seed, database) {
     },
   };
 }
+
+// Non-2xx answers make the Feishu SDK throw the AxiosError: its status and Feishu code.
+export async function refusal(promise) {
+  try {
+    await promise;
+  } catch (e) {
+    return { status: e.response.status, code: e.response.data.code, msg: e.response.data.msg };
+  }
+  throw new Error('expected the request to be refused');
+}

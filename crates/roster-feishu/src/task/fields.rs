@@ -12,7 +12,7 @@ use crate::wire::ApiError;
 
 const MAX_SUMMARY_CHARS: usize = 256;
 const MAX_DESCRIPTION_CHARS: usize = 65536;
-const DEFAULT_TIMEZONE: &str = "Asia/Shanghai";
+pub const DEFAULT_TIMEZONE: &str = "Asia/Shanghai";
 /// The locales `platform_i18n_name` and `custom` tips may name.
 const LOCALES: &[&str] = &[
     "it_it", "th_th", "ko_kr", "es_es", "ja_jp", "zh_cn", "id_id", "zh_hk", "pt_br", "de_de",
@@ -266,7 +266,7 @@ fn is_origin_url(url: &str) -> bool {
 }
 
 /// Empty, or `{"custom_complete": {"pc"|"ios"|"android": {"href": "...", "tip": {locale: text}}}}`.
-fn is_custom(text: &str) -> bool {
+pub(super) fn is_custom(text: &str) -> bool {
     if text.is_empty() {
         return true;
     }
@@ -292,7 +292,7 @@ fn is_custom(text: &str) -> bool {
 
 /// Empty, or an iCalendar RRULE (`FREQ=WEEKLY;INTERVAL=1;BYDAY=MO,TU`), optionally prefixed
 /// `RRULE:`, with the parts a task repeats by.
-fn is_repeat_rule(rule: &str) -> bool {
+pub(super) fn is_repeat_rule(rule: &str) -> bool {
     if rule.is_empty() {
         return true;
     }
@@ -353,6 +353,29 @@ pub struct Record {
     pub source: i64,
     /// Unix seconds; 0 while open.
     pub complete_time: i64,
+    #[serde(flatten)]
+    pub extras: Extras,
+}
+
+/// What only Task v2 shows of a task (a task Task v1 creates has the defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Extras {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<Due>,
+    /// 1: every assignee completes it, 2: any one does.
+    pub mode: i64,
+    pub is_milestone: bool,
+}
+
+impl Default for Extras {
+    fn default() -> Self {
+        Extras {
+            start: None,
+            mode: 2,
+            is_milestone: false,
+        }
+    }
 }
 
 /// The parts of a rendered task that come from outside its record.
@@ -503,6 +526,7 @@ mod tests {
             fields,
             source: 6,
             complete_time: 0,
+            extras: Extras::default(),
         };
         let task = Entity {
             id: 1,

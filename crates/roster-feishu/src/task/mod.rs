@@ -11,8 +11,10 @@ mod fields;
 mod members;
 mod tasks;
 mod throttle;
+mod v2;
 
 pub use tasks::DELETED_TASK;
+pub use v2::prune_markers as prune_client_tokens;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -24,10 +26,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use axum::Router;
 use roster_core::{
-    AddEdges, AddPolicy, Entity, EntityId, Hold, Refusal, StepId, StoreError, Target, WritePlan,
+    AddEdges, AddPolicy, Entity, EntityId, Hold, Page, Refusal, StepId, StoreError, Target,
+    WritePlan,
 };
 use serde::de::DeserializeOwned;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::auth::{authenticate, Caller};
 use crate::directory::{self, IdType};
@@ -67,7 +70,8 @@ pub fn routes<S: Clone + Send + Sync + 'static>(feishu: Arc<Feishu>) -> Router<S
             "/task/v1/tasks/{task_id}/uncomplete",
             post(tasks::uncomplete),
         )
-        .with_state(tasks.clone());
+        .with_state(tasks.clone())
+        .merge(v2::routes(tasks.clone()));
     [Role::Follower, Role::Collaborator]
         .into_iter()
         .fold(task_routes, |router, role| {
@@ -101,7 +105,7 @@ enum Access {
     Edit,
 }
 
-/// One authenticated, admitted request to a Task v1 endpoint.
+/// One authenticated, admitted request to a Task v1 or v2 endpoint.
 pub struct Call {
     tasks: Arc<Tasks>,
     caller: Caller,
@@ -227,42 +231,42 @@ impl Call {
         parse_json(&read_body(body).await?)
     }
 
-    /// The task `task_id` of the caller's tenant: `1470602` for anything else (unknown, deleted,
-    /// another tenant's, malformed).
+    /// The task `task_id` of the caller's tenant: the endpoint's no-task code for anything else
+    /// (unknown, deleted, another tenant's, malformed).
     async fn task(&self, task_id: &str) -> Result<Entity, ApiError> {
         self.feishu()
             .engine
             .store
             .find_entity(self.space(), TASK, task_id)
             .await?
-            .ok_or_else(|| self.error(1470602))
+            .ok_or_else(|| self.error(self.endpoint.no_task()))
     }
 
-    /// A store error of a write on a task: the task vanishing meanwhile is `1470602`.
+    /// A store error of a write on a task: the task vanishing meanwhile is the no-task code.
     fn write_failed(&self, error: StoreError) -> ApiError {
         match error {
             StoreError::Refused {
                 refusal: Refusal::NotFound,
                 ..
-            } => self.error(1470602),
+            } => self.error(self.endpoint.no_task()),
             other => other.into(),
         }
     }
 
+    /// The creator and assignees (collaborators) edit, followers read; an app is a member like a
+    /// user (Task v2 adds apps as members).
     async fn access(&self, task: &Entity) -> Result<Access, ApiError> {
-        if task.owner == Some(self.actor()) {
+        let actor = self.actor();
+        if task.owner == Some(actor) {
             return Ok(Access::Edit);
         }
-        let Some(user) = self.caller.user else {
-            return Ok(Access::None);
-        };
         let store = &self.feishu().engine.store;
         for (role, access) in [
             (Role::Collaborator, Access::Edit),
             (Role::Follower, Access::Read),
         ] {
             if !store
-                .edges_among(task.space_id, task.id, role.relation(), &[user])
+                .edges_among(task.space_id, task.id, role.relation(), &[actor])
                 .await?
                 .is_empty()
             {
@@ -272,17 +276,21 @@ impl Call {
         Ok(Access::None)
     }
 
-    /// Refuse a caller without `needed` access: `1470432` when it may not even see the task
-    /// and the endpoint documents that code, `1470404` otherwise.
+    /// Refuse a caller without `needed` access with the endpoint's code for it.
     async fn require(&self, task: &Entity, needed: Access) -> Result<(), ApiError> {
         let access = self.access(task).await?;
         if access >= needed {
             Ok(())
-        } else if access == Access::None && self.endpoint.documents_no_permission() {
-            Err(self.error(1470432))
         } else {
-            Err(self.error(1470404))
+            Err(self.error(self.endpoint.no_access(access != Access::None)))
         }
+    }
+
+    /// The task `task_id`, if the caller has `needed` access to it.
+    async fn task_for(&self, task_id: &str, needed: Access) -> Result<Entity, ApiError> {
+        let task = self.task(task_id).await?;
+        self.require(&task, needed).await?;
+        Ok(task)
     }
 
     /// Which exclusive section guards writes on the task.
@@ -414,8 +422,8 @@ impl Call {
         }
     }
 
-    /// A page position from `page_token`, sealed for the list `scope`; `1470422` if the token
-    /// is malformed, edited or from another list.
+    /// A page position from `page_token`, sealed for the list `scope`; the endpoint's refusal if
+    /// the token is malformed, edited or from another list.
     fn page_position(&self, scope: &str) -> Result<Option<i64>, ApiError> {
         self.query
             .get("page_token")
@@ -424,7 +432,7 @@ impl Call {
                     .engine
                     .cursors
                     .open(scope, token)
-                    .ok_or_else(|| self.error(1470422))
+                    .ok_or_else(|| self.endpoint.bad_page_token())
             })
             .transpose()
     }
@@ -432,4 +440,46 @@ impl Call {
     fn page_token(&self, scope: &str, position: i64) -> String {
         self.feishu().engine.cursors.seal(scope, position)
     }
+
+    /// Up to `limit` tasks of the list `scope` that pass `keep`, read page by page by `read`
+    /// (from a position, at most so many) from the request's `page_token` on; and the token of
+    /// the next page while there is one.
+    async fn filtered_tasks<R, Fut>(
+        &self,
+        scope: &str,
+        limit: u32,
+        read: R,
+        keep: impl Fn(&Entity) -> Result<bool, ApiError>,
+    ) -> Result<(Vec<Entity>, Option<String>), ApiError>
+    where
+        R: Fn(Option<i64>, u32) -> Fut,
+        Fut: Future<Output = Result<Page<Entity>, ApiError>>,
+    {
+        let mut after = self.page_position(scope)?;
+        let mut items = Vec::new();
+        loop {
+            let page = read(after, limit + 1).await?;
+            for task in page.items {
+                if items.len() == limit as usize {
+                    return Ok((items, after.map(|p| self.page_token(scope, p))));
+                }
+                after = Some(task.id);
+                if keep(&task)? {
+                    items.push(task);
+                }
+            }
+            if page.next.is_none() {
+                return Ok((items, None));
+            }
+        }
+    }
+}
+
+/// A page's `data`: `items`, `has_more`, and `page_token` while there is more.
+fn page_data(items: Vec<Value>, next: Option<String>) -> Value {
+    let mut data = json!({ "items": items, "has_more": next.is_some() });
+    if let Some(token) = next {
+        data["page_token"] = json!(token);
+    }
+    data
 }

@@ -14,8 +14,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::endpoint::{Endpoint, Role};
-use super::fields::{Fields, Record, Rendering, TaskInput, NOT_UPDATABLE, UPDATABLE};
-use super::{Access, Call, Tasks, TASK};
+use super::fields::{Extras, Fields, Record, Rendering, TaskInput, NOT_UPDATABLE, UPDATABLE};
+use super::{page_data, Access, Call, Tasks, TASK};
 use crate::directory::IdType;
 use crate::tokens::TokenKind;
 use crate::wire::{success, ApiError, ApiResult, QueryParams, INTERNAL_ERROR};
@@ -25,11 +25,11 @@ use crate::wire::{success, ApiError, ApiResult, QueryParams, INTERNAL_ERROR};
 pub const DELETED_TASK: &str = "feishu.task.deleted";
 const MAX_LIST_PAGE_SIZE: i64 = 100;
 /// `source` of a task created with a tenant token, and with a user token.
-const SOURCE_APP: i64 = 6;
-const SOURCE_USER: i64 = 7;
+pub(super) const SOURCE_APP: i64 = 6;
+pub(super) const SOURCE_USER: i64 = 7;
 
 /// A fresh task id: a lowercase version-4 UUID, as Feishu's.
-fn new_task_id() -> String {
+pub(super) fn new_task_id() -> String {
     let mut bytes: [u8; 16] = rand::random();
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
@@ -44,7 +44,7 @@ fn new_task_id() -> String {
     )
 }
 
-fn record_of(task: &Entity) -> Result<Record, ApiError> {
+pub(super) fn record_of(task: &Entity) -> Result<Record, ApiError> {
     serde_json::from_value(task.attrs.clone())
         .map_err(|e| ApiError::internal(INTERNAL_ERROR, "internal error", e))
 }
@@ -152,6 +152,7 @@ pub async fn create(
                 fields,
                 source,
                 complete_time: 0,
+                extras: Extras::default(),
             };
             let mut plan = call.plan();
             let task = plan.create(
@@ -237,33 +238,14 @@ pub async fn list(
             let end = call.query.int("end_create_time")?.unwrap_or(i64::MAX);
             let completed = call.query.bool("task_completed")?;
             let scope = format!("feishu/tasks/{}", call.actor());
-            let mut after = call.page_position(&scope)?;
-            let mut items = Vec::new();
-            let mut has_more = false;
-            'pages: loop {
-                let page = list_page(&call, after, limit + 1).await?;
-                for task in page.items {
-                    if items.len() == limit as usize {
-                        has_more = true;
-                        break 'pages;
-                    }
-                    after = Some(task.id);
-                    let done = record_of(&task)?.complete_time != 0;
-                    if (start..=end).contains(&task.created_at)
-                        && completed.is_none_or(|wanted| wanted == done)
-                    {
-                        items.push(task);
-                    }
-                }
-                if page.next.is_none() {
-                    break;
-                }
-            }
-            let items = render(&call, &items, true).await?;
-            let mut data = json!({ "items": items, "has_more": has_more });
-            if let (true, Some(position)) = (has_more, after) {
-                data["page_token"] = json!(call.page_token(&scope, position));
-            }
+            let keep = |task: &Entity| {
+                let done = record_of(task)?.complete_time != 0;
+                Ok((start..=end).contains(&task.created_at)
+                    && completed.is_none_or(|wanted| wanted == done))
+            };
+            let read = |after, limit| list_page(&call, after, limit);
+            let (items, next) = call.filtered_tasks(&scope, limit, read, keep).await?;
+            let data = page_data(render(&call, &items, true).await?, next);
             Ok(success(data))
         })
         .await

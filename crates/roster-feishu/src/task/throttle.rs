@@ -27,6 +27,13 @@ impl Rates {
                 per_second: Some(space.limit("task_requests_per_second", 50)),
                 per_minute: space.limit("task_requests_per_minute", 1000),
             },
+            Tier::TenPerSecond => {
+                let per_second = space.limit("task_v2_requests_per_second", 10);
+                Rates {
+                    per_second: Some(per_second),
+                    per_minute: per_second.saturating_mul(60),
+                }
+            }
         })
     }
 }

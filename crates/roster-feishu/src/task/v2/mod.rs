@@ -1,0 +1,103 @@
+//! Task v2 (`/open-apis/task/v2`): the same tasks as Task v1 under their `guid` (Task v1's
+//! `task_id`), with the same edges: a v2 `assignee` is a v1 collaborator, a v2 `follower` a v1
+//! follower. Requests run through Task v1's [`Call`](super::Call) (authentication, rates,
+//! access, write sections); what differs is the wire: one error table for every endpoint
+//! (`1470400` with the reason in `msg`, `1470403`, `1470404`, `1470500`), millisecond
+//! timestamps as strings, `members: [{id, type, role}]` and `client_token` idempotency.
+
+mod idempotency;
+mod members;
+mod object;
+mod tasks;
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+
+use super::endpoint::Tier;
+use super::Tasks;
+use crate::wire::ApiError;
+
+pub use idempotency::prune_markers;
+
+/// The Task v2 endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    Create,
+    Get,
+    List,
+    Patch,
+    Delete,
+    AddMembers,
+    RemoveMembers,
+}
+
+/// `1470500`'s words.
+pub const SERVER_ERROR: &str = "Server error.";
+
+impl Op {
+    /// The documented rates: 10 a second for one task's reads and writes, 100 a minute for
+    /// member changes, 1000 a minute and 50 a second for the list.
+    pub fn tier(self) -> Tier {
+        match self {
+            Op::AddMembers | Op::RemoveMembers => Tier::Three,
+            Op::List => Tier::Four,
+            Op::Create | Op::Get | Op::Patch | Op::Delete => Tier::TenPerSecond,
+        }
+    }
+}
+
+pub fn routes<S: Clone + Send + Sync + 'static>(tasks: Arc<Tasks>) -> Router<S> {
+    Router::new()
+        .route("/task/v2/tasks", post(tasks::create).get(tasks::list))
+        .route(
+            "/task/v2/tasks/{task_guid}",
+            get(tasks::get).patch(tasks::patch).delete(tasks::delete),
+        )
+        .route("/task/v2/tasks/{task_guid}/add_members", post(members::add))
+        .route(
+            "/task/v2/tasks/{task_guid}/remove_members",
+            post(members::remove),
+        )
+        .with_state(tasks)
+}
+
+/// A Task v2 business error with its documented status and words; `1470400`'s reason comes
+/// from [`invalid`].
+pub fn error(code: i64) -> ApiError {
+    let (status, msg) = match code {
+        1470400 => (StatusCode::BAD_REQUEST, "Incorrect request parameters."),
+        1470403 => (StatusCode::FORBIDDEN, "No permission to access the task."),
+        1470404 => (
+            StatusCode::NOT_FOUND,
+            "Task data does not exist or has been deleted.",
+        ),
+        1470422 => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Using the same client_token concurrently calling api",
+        ),
+        1470500 => (StatusCode::INTERNAL_SERVER_ERROR, SERVER_ERROR),
+        1470610 => (
+            StatusCode::BAD_REQUEST,
+            "The number of task assignees exceeds the maximum limit.",
+        ),
+        1470611 => (
+            StatusCode::BAD_REQUEST,
+            "The number of task followers exceeds the maximum limit.",
+        ),
+        _ => unreachable!("Task v2 error code {code} has no message"),
+    };
+    ApiError::new(status, code, msg)
+}
+
+/// `1470400` for the request parameter `param`, worded as the vendor's overview shows:
+/// `Invalid Param 'summary', must not be empty.`
+pub fn invalid(param: &str, reason: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        1470400,
+        format!("Invalid Param '{param}', {reason}."),
+    )
+}

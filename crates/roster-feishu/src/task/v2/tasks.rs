@@ -1,0 +1,268 @@
+//! Tasks: create (with members, `client_token`), get, list (the caller's own: "my_tasks",
+//! those it is an assignee of), patch (`update_fields`), delete.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use roster_core::{Entity, EntityId, PageRequest, Refusal, StoreError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::idempotency::{self, Begun};
+use super::members::{self, MemberInput};
+use super::object::{self, member, TaskInput};
+use super::{invalid, Op};
+use crate::task::endpoint::{Endpoint, Role};
+use crate::task::tasks::{new_task_id, record_of, DELETED_TASK, SOURCE_APP, SOURCE_USER};
+use crate::task::{page_data, Access, Call, Tasks, TASK};
+use crate::tokens::TokenKind;
+use crate::wire::{success, ApiError, ApiResult, QueryParams};
+
+const DEFAULT_PAGE_SIZE: i64 = 50;
+const MAX_PAGE_SIZE: i64 = 100;
+/// Members one create or add_members request may name, after de-duplication.
+pub const MEMBERS_PER_REQUEST: usize = 50;
+
+/// Tasks as the wire shows them: members (assignees, then followers) and the creator, users
+/// by the request's `user_id_type`, apps by app_id.
+pub async fn render(call: &Call, tasks: &[Entity]) -> Result<Vec<Value>, ApiError> {
+    let ids: Vec<EntityId> = tasks.iter().map(|task| task.id).collect();
+    let mut assignees = call.members_of(&ids, Role::Collaborator).await?;
+    let mut followers = call.members_of(&ids, Role::Follower).await?;
+    let mut parts = Vec::with_capacity(tasks.len());
+    let mut entities = Vec::new();
+    for task in tasks {
+        let task_assignees = assignees.remove(&task.id).unwrap_or_default();
+        let task_followers = followers.remove(&task.id).unwrap_or_default();
+        entities.extend(&task_assignees);
+        entities.extend(&task_followers);
+        entities.extend(task.owner);
+        parts.push((record_of(task)?, task_assignees, task_followers));
+    }
+    let user_ids = call.user_ids(&entities).await?;
+    let as_member = |entity: EntityId, role: &str| match call.feishu().app_by_entity(entity) {
+        Some(app) => Some(member(&app.app_id, "app", role)),
+        None => user_ids.get(&entity).map(|id| member(id, "user", role)),
+    };
+    Ok(tasks
+        .iter()
+        .zip(parts)
+        .map(|(task, (record, task_assignees, task_followers))| {
+            let members = task_assignees
+                .iter()
+                .filter_map(|e| as_member(*e, "assignee"))
+                .chain(
+                    task_followers
+                        .iter()
+                        .filter_map(|e| as_member(*e, "follower")),
+                )
+                .collect();
+            let creator = task.owner.and_then(|owner| as_member(owner, "creator"));
+            object::render(task, &record, creator, members)
+        })
+        .collect())
+}
+
+/// `{"task": ...}` for one task.
+pub async fn answer(call: &Call, task: Entity) -> ApiResult {
+    let task = render(call, &[task]).await?.remove(0);
+    Ok(success(json!({ "task": task })))
+}
+
+#[derive(Deserialize)]
+struct CreateRequest {
+    #[serde(flatten)]
+    task: TaskInput,
+    members: Option<Vec<MemberInput>>,
+    client_token: Option<String>,
+}
+
+/// `POST /task/v2/tasks`.
+pub async fn create(
+    State(tasks): State<Arc<Tasks>>,
+    headers: HeaderMap,
+    query: QueryParams,
+    body: Body,
+) -> Response {
+    let endpoint = Endpoint::V2(Op::Create);
+    tasks
+        .serve(endpoint, &headers, query, move |call| async move {
+            let request: CreateRequest = call.body(body).await?;
+            let once = match idempotency::begin(&call, Op::Create, request.client_token.as_deref())
+                .await?
+            {
+                Begun::Repeat(guid) => return answer(&call, call.task(&guid).await?).await,
+                Begun::Fresh(once) => once,
+            };
+            let wanted = request.members.unwrap_or_default();
+            let wanted = members::resolve(&call, &wanted, MEMBERS_PER_REQUEST).await?;
+            let source = if call.caller.kind == TokenKind::User {
+                SOURCE_USER
+            } else {
+                SOURCE_APP
+            };
+            let record = object::create(&request.task, source, call.feishu().now())?;
+            let mut plan = call.plan();
+            let guid = new_task_id();
+            let task = plan.create(TASK, &guid, json!(record), Some(call.actor().into()));
+            let steps = members::add_steps(&call, &mut plan, task.into(), wanted);
+            if let Some(once) = &once {
+                once.mark(&mut plan, &guid);
+            }
+            let applied = call.feishu().engine.store.apply(plan).await;
+            let task = members::applied(&call, applied, &steps)?.into_entity(task);
+            answer(&call, task).await
+        })
+        .await
+}
+
+/// `GET /task/v2/tasks/:task_guid`.
+pub async fn get(
+    State(tasks): State<Arc<Tasks>>,
+    headers: HeaderMap,
+    query: QueryParams,
+    Path(guid): Path<String>,
+) -> Response {
+    tasks
+        .serve(
+            Endpoint::V2(Op::Get),
+            &headers,
+            query,
+            move |call| async move {
+                answer(&call, call.task_for(&guid, Access::Read).await?).await
+            },
+        )
+        .await
+}
+
+/// `page_size`: 1 to 100, 50 when absent.
+fn page_size(call: &Call) -> Result<u32, ApiError> {
+    match call.query.int("page_size")? {
+        None => Ok(DEFAULT_PAGE_SIZE as u32),
+        Some(size) if (1..=MAX_PAGE_SIZE).contains(&size) => Ok(size as u32),
+        Some(_) => Err(invalid(
+            "page_size",
+            &format!("must be between 1 and {MAX_PAGE_SIZE}"),
+        )),
+    }
+}
+
+/// `GET /task/v2/tasks` (user tokens only): the tasks the user is an assignee of, in creation
+/// order, optionally only the `completed` or open ones.
+pub async fn list(
+    State(tasks): State<Arc<Tasks>>,
+    headers: HeaderMap,
+    query: QueryParams,
+) -> Response {
+    tasks
+        .serve(
+            Endpoint::V2(Op::List),
+            &headers,
+            query,
+            move |call| async move {
+                call.caller.require(&[TokenKind::User])?;
+                if call.query.get("type").is_some_and(|t| t != "my_tasks") {
+                    return Err(invalid("type", "only 'my_tasks' is supported"));
+                }
+                let limit = page_size(&call)?;
+                let completed = call.query.bool("completed")?;
+                let user = call.actor();
+                let scope = format!("feishu/task/v2/my_tasks/{user}");
+                let store = &call.feishu().engine.store;
+                let (space, relations) = (call.space(), [Role::Collaborator.relation()]);
+                let read = |after, limit| async move {
+                    let page = PageRequest {
+                        after,
+                        limit,
+                        newest_first: false,
+                    };
+                    Ok(store
+                        .list_linked(space, TASK, user, &relations, page)
+                        .await?)
+                };
+                let keep = |task: &Entity| {
+                    let done = record_of(task)?.complete_time != 0;
+                    Ok(completed.is_none_or(|wanted| wanted == done))
+                };
+                let (items, next) = call.filtered_tasks(&scope, limit, read, keep).await?;
+                let data = page_data(render(&call, &items).await?, next);
+                Ok(success(data))
+            },
+        )
+        .await
+}
+
+#[derive(Deserialize)]
+struct PatchRequest {
+    task: Option<TaskInput>,
+    #[serde(default)]
+    update_fields: Vec<String>,
+}
+
+/// `PATCH /task/v2/tasks/:task_guid`: set the `update_fields` from `task` (completing a task is
+/// setting `completed_at`).
+pub async fn patch(
+    State(tasks): State<Arc<Tasks>>,
+    headers: HeaderMap,
+    query: QueryParams,
+    Path(guid): Path<String>,
+    body: Body,
+) -> Response {
+    tasks
+        .serve(
+            Endpoint::V2(Op::Patch),
+            &headers,
+            query,
+            move |call| async move {
+                let request: PatchRequest = call.body(body).await?;
+                call.lock(&call.task_for(&guid, Access::Edit).await?)
+                    .await?;
+                let task = call.task(&guid).await?;
+                let mut record = record_of(&task)?;
+                let input = request.task.unwrap_or_default();
+                let now = call.feishu().now();
+                object::update(&mut record, &request.update_fields, &input, now)?;
+                let mut plan = call.plan();
+                let updated = plan.update(task.id, json!(record));
+                let store = &call.feishu().engine.store;
+                let applied = store.apply(plan).await.map_err(|e| call.write_failed(e))?;
+                answer(&call, applied.into_entity(updated)).await
+            },
+        )
+        .await
+}
+
+/// `DELETE /task/v2/tasks/:task_guid`: the task goes with its members; Task v1 then answers
+/// its deleted-task code for it.
+pub async fn delete(
+    State(tasks): State<Arc<Tasks>>,
+    headers: HeaderMap,
+    query: QueryParams,
+    Path(guid): Path<String>,
+) -> Response {
+    tasks
+        .serve(
+            Endpoint::V2(Op::Delete),
+            &headers,
+            query,
+            move |call| async move {
+                let task = call.task_for(&guid, Access::Edit).await?;
+                call.lock(&task).await?;
+                let mut plan = call.plan();
+                plan.upsert(DELETED_TASK, task.key.clone(), json!({}), None);
+                plan.delete(task.id);
+                match call.feishu().engine.store.apply(plan).await {
+                    Ok(_) => Ok(success(json!({}))),
+                    Err(StoreError::Refused {
+                        refusal: Refusal::NotFound,
+                        ..
+                    }) => Err(call.error(1470404)),
+                    Err(e) => Err(e.into()),
+                }
+            },
+        )
+        .await
+}
