@@ -97,7 +97,9 @@ mod tests {
             return;
         };
         let database = crate::test_support::scratch_postgres(&base).await;
-        let store = crate::PgStore::open_postgres(database.url()).await.unwrap();
+        let store = crate::PgStore::open_postgres(database.url(), 4)
+            .await
+            .unwrap();
         let mut tables: Vec<String> = sqlx::query_scalar(
             "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()",
         )

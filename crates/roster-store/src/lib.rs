@@ -46,15 +46,30 @@ pub async fn open_sqlite_dir(dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
     Ok(Arc::new(store))
 }
 
+/// PostgreSQL with a pool of [`default_postgres_pool`] connections.
 pub async fn open_postgres(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    Ok(Arc::new(PgStore::open_postgres(url).await?))
+    Ok(Arc::new(
+        PgStore::open_postgres(url, default_postgres_pool()).await?,
+    ))
 }
 
-/// `postgres://` and `postgresql://` URLs select PostgreSQL; anything else is a SQLite data
-/// directory.
-pub async fn open(database: &str) -> Result<Arc<dyn Store>, StoreError> {
+/// How many connections a PostgreSQL store keeps at most unless told: four per core, at
+/// least 16. A write holds its connection from `BEGIN` to `COMMIT`, mostly waiting for the
+/// server, so several per core keep the server's cores and its group commits busy.
+pub fn default_postgres_pool() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    (4 * cores).max(16)
+}
+
+/// `postgres://` and `postgresql://` URLs select PostgreSQL, with a pool of `postgres_pool`
+/// connections (`None`: [`default_postgres_pool`]); anything else is a SQLite data directory.
+pub async fn open(
+    database: &str,
+    postgres_pool: Option<u32>,
+) -> Result<Arc<dyn Store>, StoreError> {
     if database.starts_with("postgres://") || database.starts_with("postgresql://") {
-        open_postgres(database).await
+        let pool = postgres_pool.unwrap_or_else(default_postgres_pool);
+        Ok(Arc::new(PgStore::open_postgres(database, pool).await?))
     } else {
         open_sqlite_dir(Path::new(database)).await
     }
@@ -70,13 +85,15 @@ pub(crate) struct PgStore {
 }
 
 impl PgStore {
-    async fn open_postgres(url: &str) -> Result<Self, StoreError> {
+    async fn open_postgres(url: &str, pool: u32) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(pool.max(1))
             .acquire_timeout(Duration::from_secs(30))
             .connect(url)
             .await
             .map_err(backend)?;
+        // Shown from the start, not only after a first retry.
+        metrics::counter!("roster_postgres_write_retries_total").increment(0);
         let store = Self {
             coordinator: Arc::new(coordination::PgCoordinator { pool: pool.clone() }),
             pool,

@@ -716,7 +716,7 @@ mod tests {
             return;
         };
         let database = crate::test_support::scratch_postgres(&base).await;
-        let store = PgStore::open_postgres(database.url()).await.unwrap();
+        let store = PgStore::open_postgres(database.url(), 4).await.unwrap();
         let mut conn = store.pool.acquire().await.unwrap();
         sqlx::raw_sql("SET enable_seqscan = off; SET enable_bitmapscan = off")
             .execute(&mut *conn)

@@ -1073,7 +1073,9 @@ mod tests {
             return;
         };
         let database = crate::test_support::scratch_postgres(&base).await;
-        let store = crate::PgStore::open_postgres(database.url()).await.unwrap();
+        let store = crate::PgStore::open_postgres(database.url(), 4)
+            .await
+            .unwrap();
         let space = store
             .ensure_space("test", "s1", &BTreeMap::new())
             .await

@@ -44,6 +44,7 @@ pub async fn exec(args: ExecArgs) -> anyhow::Result<i32> {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         data,
         database: args.database,
+        postgres_pool: None,
         seed: args.seed,
         snapshot: None,
         journal: JournalLimits::default(),

@@ -178,6 +178,9 @@ struct ServeArgs {
     /// PostgreSQL URL (postgres://...); when set, used instead of SQLite.
     #[arg(long, env = "ROSTER_DATABASE")]
     database: Option<String>,
+    /// Connections to PostgreSQL at most (default: four per core, at least 16).
+    #[arg(long, env = "ROSTER_POSTGRES_POOL", value_parser = clap::value_parser!(u32).range(1..))]
+    postgres_pool: Option<u32>,
     /// Seed file (TOML); without it the built-in demo seed is applied.
     #[arg(long, env = "ROSTER_SEED")]
     seed: Option<PathBuf>,
@@ -407,6 +410,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen,
         data: args.data,
         database: args.database,
+        postgres_pool: args.postgres_pool,
         seed: args.seed,
         snapshot: args.snapshot,
         journal: JournalLimits {

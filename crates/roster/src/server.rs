@@ -44,6 +44,8 @@ pub struct Config {
     pub data: PathBuf,
     /// A `postgres://` URL; `None` selects the SQLite file in `data`.
     pub database: Option<String>,
+    /// Connections to PostgreSQL at most; `None`: `roster_store::default_postgres_pool`.
+    pub postgres_pool: Option<u32>,
     /// Seed file; `None` applies the built-in demo seed.
     pub seed: Option<PathBuf>,
     /// A snapshot file loaded after the seed (its spaces replace the seed's).
@@ -94,7 +96,7 @@ impl Running {
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     metrics::install();
     let store = match &config.database {
-        Some(url) => roster_store::open(url).await?,
+        Some(url) => roster_store::open(url, config.postgres_pool).await?,
         None => roster_store::open_sqlite_dir(&config.data).await?,
     };
     let mut engine = Engine::new(store.clone(), Arc::new(Clock::default())).await?;

@@ -220,5 +220,15 @@ async fn resets_and_loads_during_writes_neither_deadlock_nor_wait(api: Api) {
     client.admin_post("/reset", String::new()).await;
     assert_eq!(client.snapshot().await, seeded);
     assert_eq!(deadlocks(&mut database).await, before);
+    if server.backend_name() == "postgres" {
+        let metrics = client.metrics().await;
+        for name in [
+            "roster_postgres_pool_wait_seconds",
+            "roster_postgres_write_retries_total",
+            "roster_postgres_plan_statements",
+        ] {
+            assert!(metrics.contains(name), "{name} missing from /metrics");
+        }
+    }
     server.stop().await;
 }

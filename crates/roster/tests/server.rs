@@ -335,6 +335,7 @@ async fn a_bad_seed_file_stops_start_up_with_a_clear_error() {
             listen: "127.0.0.1:0".parse().unwrap(),
             data: dir.path().join("data"),
             database: None,
+            postgres_pool: None,
             seed: Some(path),
             snapshot: None,
             journal: Default::default(),

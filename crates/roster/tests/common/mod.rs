@@ -38,6 +38,7 @@ impl TestServer {
             listen: "127.0.0.1:0".parse().unwrap(),
             data: dir.path().join("data"),
             database: database.as_ref().map(|d| d.url().to_owned()),
+            postgres_pool: None,
             seed: Some(seed_path),
             snapshot: None,
             journal: Default::default(),
