@@ -111,22 +111,27 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// `{"code": 0, "msg": "success", "data": data}`.
-pub fn success(data: Value) -> Response {
-    json_response(
-        StatusCode::OK,
-        &json!({ "code": 0, "msg": "success", "data": data }),
-    )
+/// `{"code": 0, "data": data, "msg": "success"}`.
+pub fn success<T: Serialize>(data: T) -> Response {
+    #[derive(Serialize)]
+    struct Success<T> {
+        code: u8,
+        data: T,
+        msg: &'static str,
+    }
+    let body = Success {
+        code: 0,
+        data,
+        msg: "success",
+    };
+    json_response(StatusCode::OK, &body)
 }
 
-/// A JSON body exactly as given (auth endpoints put their fields at the top level).
-pub fn json_response(status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, CONTENT_TYPE_JSON)],
-        body.to_string(),
-    )
-        .into_response()
+/// A JSON body exactly as given (auth endpoints put their fields at the top level), written
+/// straight to bytes.
+pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    let body = serde_json::to_vec(body).expect("response types serialize");
+    (status, [(header::CONTENT_TYPE, CONTENT_TYPE_JSON)], body).into_response()
 }
 
 pub type ApiResult = Result<Response, ApiError>;

@@ -9,8 +9,8 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use roster_core::{batch_outcomes, Direction, Outcome, PageRequest, RemoveEdges};
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map};
 
 use super::endpoint::{Endpoint, Role};
 use super::{Access, Call, Tasks};
@@ -102,6 +102,21 @@ pub async fn add(
         .await
 }
 
+/// A page of followers or collaborators, its fields in the order of every other answer
+/// (sorted, as serde_json writes a map).
+#[derive(Serialize)]
+struct MemberPage<'a> {
+    has_more: bool,
+    items: Vec<MemberId<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page_token: Option<String>,
+}
+
+#[derive(Serialize)]
+struct MemberId<'a> {
+    id: &'a str,
+}
+
 /// `GET /task/v1/tasks/:task_id/{followers,collaborators}`: in the order they were added,
 /// `page_size` at most 50, with a page token sealed for this task's list.
 pub async fn list(
@@ -143,17 +158,17 @@ pub async fn list(
                         },
                     )
                     .await?;
-                let items: Vec<Value> = page
+                let items = page
                     .items
                     .iter()
-                    .filter_map(|(_, id)| id.as_ref())
-                    .map(|id| json!({ "id": id }))
+                    .filter_map(|(_, id)| id.as_deref())
+                    .map(|id| MemberId { id })
                     .collect();
-                let mut data = json!({ "items": items, "has_more": page.next.is_some() });
-                if let Some(next) = page.next {
-                    data["page_token"] = json!(call.page_token(&scope, next));
-                }
-                Ok(success(data))
+                Ok(success(MemberPage {
+                    has_more: page.next.is_some(),
+                    items,
+                    page_token: page.next.map(|next| call.page_token(&scope, next)),
+                }))
             },
         )
         .await
