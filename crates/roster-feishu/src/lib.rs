@@ -65,6 +65,7 @@ pub const LIMITS: &[&str] = &[
     "task_requests_per_minute",
     "task_create_requests_per_minute",
     "task_v2_requests_per_second",
+    task::TASKLIST_MEMBERS,
 ];
 
 /// How often expired login codes, refresh tokens, chat `uuid` and task `client_token` markers

@@ -118,3 +118,38 @@ test('error codes', async () => {
   const hidden = await refusal(get(task.guid, stranger));
   assert.deepEqual([hidden.status, hidden.code], [403, 1470403]);
 });
+
+test('tasklists: members by role, tasks added and listed, owner-only delete', async () => {
+  const lists = client.task.v2.tasklist;
+  const made = (await lists.create({
+    params: byUserId,
+    data: { name: 'Node launch', members: [member('bob', 'editor'), member('dave', 'viewer')] },
+  })).data.tasklist;
+  assert.deepEqual(made.owner, { id: APP_ID, type: 'app', role: 'owner' });
+  assert.deepEqual(membersOf(made), ['editor:user:bob', 'viewer:user:dave']);
+  const path = { tasklist_guid: made.guid };
+  const moved = await lists.addMembers({ path, params: byUserId, data: { members: [member('dave', 'editor')] } });
+  assert.deepEqual(membersOf(moved.data.tasklist), ['editor:user:bob', 'editor:user:dave']);
+  const removed = await lists.removeMembers({ path, params: byUserId, data: { members: [member('bob', 'editor')] } });
+  assert.deepEqual(membersOf(removed.data.tasklist), ['editor:user:dave']);
+
+  const guids = [];
+  for (const n of [1, 2, 3]) {
+    const task = await create({ summary: `Step ${n}` });
+    await client.task.v2.task.addTasklist({ path: { task_guid: task.guid }, data: { tasklist_guid: made.guid } });
+    guids.push(task.guid);
+  }
+  const first = (await lists.tasks({ path, params: { page_size: 2 } })).data;
+  assert.deepEqual([first.items.map((t) => t.guid), first.has_more], [guids.slice(0, 2), true]);
+  const rest = (await lists.tasks({ path, params: { page_size: 2, page_token: first.page_token } })).data;
+  assert.deepEqual([rest.items.map((t) => t.guid), rest.has_more], [guids.slice(2), false]);
+  const ofTask = await client.task.v2.task.tasklists({ path: { task_guid: guids[0] } });
+  assert.deepEqual(ofTask.data.tasklists.map((t) => t.tasklist_guid), [made.guid]);
+
+  const asDave = lark.withUserAccessToken(await userToken('dave'));
+  const byEditor = await refusal(lists.delete({ path }, asDave));
+  assert.deepEqual([byEditor.status, byEditor.code], [403, 1470403]);
+  await lists.delete({ path });
+  const gone = await refusal(lists.get({ path }));
+  assert.deepEqual([gone.status, gone.code], [404, 1470404]);
+});

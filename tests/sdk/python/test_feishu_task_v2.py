@@ -261,3 +261,99 @@ def test_a_tasks_json_is_the_vendors(roster, client):
     assert task["start"] == {"timestamp": "1699990000000", "is_all_day": False}
     assert task["url"].endswith(f"guid={guid}&suite_entity_num={task['task_id']}")
     assert task["members"] == [{"id": "alice", "type": "user", "role": "assignee"}]
+
+
+def tasklist_request(kind, guid=None, body=None, **params):
+    """A tasklist request of lark-oapi's `kind` (e.g. `GetTasklistRequest`), by user_id."""
+    builder = getattr(task_v2, kind).builder()
+    if hasattr(builder, "user_id_type"):
+        builder.user_id_type("user_id")
+    if guid:
+        builder.tasklist_guid(guid)
+    for name, value in params.items():
+        getattr(builder, name)(value)
+    if body is not None:
+        builder.request_body(body)
+    return builder.build()
+
+
+def tasklist_members(tasklist):
+    return sorted((m.role, m.type, m.id) for m in tasklist.members or [])
+
+
+def in_tasklist(client, guid, tasklist_guid, add=True, option=None):
+    kind, body = (
+        (task_v2.AddTasklistTaskRequest, task_v2.AddTasklistTaskRequestBody) if add
+        else (task_v2.RemoveTasklistTaskRequest, task_v2.RemoveTasklistTaskRequestBody)
+    )
+    request = (
+        kind.builder().task_guid(guid).user_id_type("user_id")
+        .request_body(body.builder().tasklist_guid(tasklist_guid).build()).build()
+    )
+    call = client.task.v2.task.add_tasklist if add else client.task.v2.task.remove_tasklist
+    return call(request, option or lark.RequestOption())
+
+
+def test_tasklists_members_and_tasks(roster, client, token_client):
+    lists = client.task.v2.tasklist
+    made = ok(lists.create(tasklist_request(
+        "CreateTasklistRequest",
+        body=task_v2.InputTasklist.builder().name("Launch")
+        .members([member("bob", "editor"), member("carol", "viewer")]).build(),
+    ))).tasklist
+    assert made.name == "Launch" and len(made.guid) == 36
+    assert (made.owner.type, made.owner.id, made.owner.role) == ("app", APP_ID, "owner")
+    assert tasklist_members(made) == [("editor", "user", "bob"), ("viewer", "user", "carol")]
+    assert ok(lists.get(tasklist_request("GetTasklistRequest", made.guid))).tasklist.guid == made.guid
+    listed = ok(lists.list(tasklist_request("ListTasklistRequest", page_size=100)))
+    assert made.guid in [t.guid for t in listed.items]
+
+    # One role per member: naming carol an editor moves her; the seed caps a role at 3.
+    body = task_v2.AddMembersTasklistRequestBody.builder().members([member("carol", "editor")]).build()
+    moved = ok(lists.add_members(tasklist_request("AddMembersTasklistRequest", made.guid, body)))
+    assert tasklist_members(moved.tasklist) == [("editor", "user", "bob"), ("editor", "user", "carol")]
+    body = task_v2.AddMembersTasklistRequestBody.builder().members(
+        [member("alice", "editor"), member("dave", "editor")]).build()
+    full = lists.add_members(tasklist_request("AddMembersTasklistRequest", made.guid, body))
+    assert (full.code, full.raw.status_code) == (1470612, 400)
+    body = task_v2.AddMembersTasklistRequestBody.builder().members([member("dave", "owner")]).build()
+    assert lists.add_members(tasklist_request("AddMembersTasklistRequest", made.guid, body)).code == 1470400
+    body = task_v2.AddMembersTasklistRequestBody.builder().members([member("dave", "viewer")]).build()
+    ok(lists.add_members(tasklist_request("AddMembersTasklistRequest", made.guid, body)))
+    body = task_v2.RemoveMembersTasklistRequestBody.builder().members([member("carol", "editor")]).build()
+    removed = ok(lists.remove_members(tasklist_request("RemoveMembersTasklistRequest", made.guid, body)))
+    assert tasklist_members(removed.tasklist) == [("editor", "user", "bob"), ("viewer", "user", "dave")]
+
+    # Tasks in the tasklist: its members read them (viewers) or edit them (editors).
+    guids = [ok(create(client, f"Launch step {n}")).task.guid for n in range(3)]
+    for guid in guids:
+        added = ok(in_tasklist(client, guid, made.guid)).task
+        assert [t.tasklist_guid for t in added.tasklists] == [made.guid]
+    ok(patch(client, guids[0], ["completed_at"], completed_at=1700000000000))
+    tasks = ok(lists.tasks(tasklist_request("TasksTasklistRequest", made.guid, page_size=2)))
+    assert [t.guid for t in tasks.items] == guids[:2] and tasks.has_more
+    rest = ok(lists.tasks(tasklist_request("TasksTasklistRequest", made.guid, page_token=tasks.page_token)))
+    assert [t.guid for t in rest.items] == guids[2:] and not rest.has_more
+    open_ones = ok(lists.tasks(tasklist_request("TasksTasklistRequest", made.guid, completed=False)))
+    assert [t.guid for t in open_ones.items] == guids[1:]
+
+    bob, dave, carol = (user_token(roster, client, u) for u in ("bob", "dave", "carol"))
+    assert ok(get(token_client, guids[1], as_user(dave))).task.guid == guids[1]
+    assert patch(token_client, guids[1], ["summary"], as_user(dave), summary="x").code == 1470403
+    assert ok(patch(token_client, guids[1], ["summary"], as_user(bob), summary="By Bob")).task.summary == "By Bob"
+    assert get(token_client, guids[1], as_user(carol)).code == 1470403
+    of_task = client.task.v2.task.tasklists(
+        task_v2.TasklistsTaskRequest.builder().task_guid(guids[1]).build())
+    assert [t.tasklist_guid for t in ok(of_task).tasklists] == [made.guid]
+    ok(in_tasklist(client, guids[2], made.guid, add=False))
+    assert not ok(get(client, guids[2])).task.tasklists
+
+    # Only the owner deletes; the tasks stay.
+    by_editor = token_client.task.v2.tasklist.delete(
+        tasklist_request("DeleteTasklistRequest", made.guid), as_user(bob))
+    assert (by_editor.code, by_editor.raw.status_code) == (1470403, 403)
+    deleted = lists.delete(tasklist_request("DeleteTasklistRequest", made.guid))
+    assert deleted.success(), (deleted.code, deleted.msg)
+    gone = lists.get(tasklist_request("GetTasklistRequest", made.guid))
+    assert (gone.code, gone.raw.status_code) == (1470404, 404)
+    assert ok(get(client, guids[0])).task.guid == guids[0]

@@ -14,7 +14,7 @@ mod throttle;
 mod v2;
 
 pub use tasks::DELETED_TASK;
-pub use v2::prune_markers as prune_client_tokens;
+pub use v2::{prune_markers as prune_client_tokens, TASKLIST_MEMBERS};
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -253,27 +253,33 @@ impl Call {
         }
     }
 
-    /// The creator and assignees (collaborators) edit, followers read; an app is a member like a
-    /// user (Task v2 adds apps as members).
+    /// The creator and assignees (collaborators) edit, followers read, and so do the tasklists'
+    /// editors and viewers of the tasklists it is in; an app is a member like a user (Task v2
+    /// adds apps as members).
     async fn access(&self, task: &Entity) -> Result<Access, ApiError> {
         let actor = self.actor();
         if task.owner == Some(actor) {
             return Ok(Access::Edit);
         }
         let store = &self.feishu().engine.store;
-        for (role, access) in [
-            (Role::Collaborator, Access::Edit),
-            (Role::Follower, Access::Read),
-        ] {
-            if !store
-                .edges_among(task.space_id, task.id, role.relation(), &[actor])
-                .await?
-                .is_empty()
-            {
-                return Ok(access);
-            }
+        if !store
+            .edges_among(
+                task.space_id,
+                task.id,
+                Role::Collaborator.relation(),
+                &[actor],
+            )
+            .await?
+            .is_empty()
+        {
+            return Ok(Access::Edit);
         }
-        Ok(Access::None)
+        let follows = !store
+            .edges_among(task.space_id, task.id, Role::Follower.relation(), &[actor])
+            .await?
+            .is_empty();
+        let through_lists = v2::access_through_tasklists(self, task).await?;
+        Ok(through_lists.max(if follows { Access::Read } else { Access::None }))
     }
 
     /// Refuse a caller without `needed` access with the endpoint's code for it.
@@ -442,8 +448,8 @@ impl Call {
     }
 
     /// Up to `limit` tasks of the list `scope` that pass `keep`, read page by page by `read`
-    /// (from a position, at most so many) from the request's `page_token` on; and the token of
-    /// the next page while there is one.
+    /// (from a position, at most so many, each task with its position) from the request's
+    /// `page_token` on; and the token of the next page while there is one.
     async fn filtered_tasks<R, Fut>(
         &self,
         scope: &str,
@@ -453,17 +459,17 @@ impl Call {
     ) -> Result<(Vec<Entity>, Option<String>), ApiError>
     where
         R: Fn(Option<i64>, u32) -> Fut,
-        Fut: Future<Output = Result<Page<Entity>, ApiError>>,
+        Fut: Future<Output = Result<Page<(i64, Entity)>, ApiError>>,
     {
         let mut after = self.page_position(scope)?;
         let mut items = Vec::new();
         loop {
             let page = read(after, limit + 1).await?;
-            for task in page.items {
+            for (position, task) in page.items {
                 if items.len() == limit as usize {
                     return Ok((items, after.map(|p| self.page_token(scope, p))));
                 }
-                after = Some(task.id);
+                after = Some(position);
                 if keep(&task)? {
                     items.push(task);
                 }
@@ -472,6 +478,14 @@ impl Call {
                 return Ok((items, None));
             }
         }
+    }
+}
+
+/// A page of entities listed in id order, each with its id as its position.
+fn by_id(page: Page<Entity>) -> Page<(i64, Entity)> {
+    Page {
+        items: page.items.into_iter().map(|e| (e.id, e)).collect(),
+        next: page.next,
     }
 }
 

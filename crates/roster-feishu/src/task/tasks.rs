@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::endpoint::{Endpoint, Role};
 use super::fields::{Extras, Fields, Record, Rendering, TaskInput, NOT_UPDATABLE, UPDATABLE};
-use super::{page_data, Access, Call, Tasks, TASK};
+use super::{by_id, page_data, Access, Call, Tasks, TASK};
 use crate::directory::IdType;
 use crate::tokens::TokenKind;
 use crate::wire::{success, ApiError, ApiResult, QueryParams, INTERNAL_ERROR};
@@ -243,7 +243,10 @@ pub async fn list(
                 Ok((start..=end).contains(&task.created_at)
                     && completed.is_none_or(|wanted| wanted == done))
             };
-            let read = |after, limit| list_page(&call, after, limit);
+            let read = |after, limit| {
+                let call = &call;
+                async move { Ok(by_id(list_page(call, after, limit).await?)) }
+            };
             let (items, next) = call.filtered_tasks(&scope, limit, read, keep).await?;
             let data = page_data(render(&call, &items, true).await?, next);
             Ok(success(data))

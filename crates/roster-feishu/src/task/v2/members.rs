@@ -2,6 +2,7 @@
 //! app_id) as `assignee` (Task v1's collaborator) or `follower`. Adding one already there, or
 //! removing one that is not, is ignored; the answer is the task with its members.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -12,9 +13,11 @@ use roster_core::{
     Applied, Entity, EntityId, Refusal, RemoveEdges, StepId, StoreError, Target, WritePlan,
 };
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::idempotency::{self, Begun};
-use super::tasks::{answer, MEMBERS_PER_REQUEST};
+use super::object::member;
+use super::tasks::{answer, apply_then_answer, MEMBERS_PER_REQUEST};
 use super::{error, invalid, Op};
 use crate::task::endpoint::{Endpoint, Role};
 use crate::task::{Access, Call, Tasks};
@@ -31,8 +34,8 @@ pub struct MemberInput {
     role: Option<String>,
 }
 
-/// The engine relation of a member role.
-fn role_of(role: Option<&str>) -> Result<Role, ApiError> {
+/// The engine relation of a task member's role.
+pub fn task_role(role: Option<&str>) -> Result<Role, ApiError> {
     match role {
         Some("assignee") => Ok(Role::Collaborator),
         Some("follower") => Ok(Role::Follower),
@@ -43,13 +46,15 @@ fn role_of(role: Option<&str>) -> Result<Role, ApiError> {
     }
 }
 
-/// The members named, de-duplicated, at most `max` of them: the gateway's unknown-id error for
-/// a user id that names no user of the tenant, `1470400` for anything else amiss.
-pub async fn resolve(
+/// The members named, with their roles as `role_of` reads them, de-duplicated, at most `max`
+/// of them: the gateway's unknown-id error for a user id that names no user of the tenant,
+/// `1470400` for anything else amiss.
+pub async fn resolve<R: Copy + PartialEq>(
     call: &Call,
     members: &[MemberInput],
     max: usize,
-) -> Result<Vec<(Role, EntityId)>, ApiError> {
+    role_of: fn(Option<&str>) -> Result<R, ApiError>,
+) -> Result<Vec<(R, EntityId)>, ApiError> {
     let mut users = Vec::new();
     for member in members {
         role_of(member.role.as_deref())?;
@@ -90,6 +95,28 @@ pub async fn resolve(
         ));
     }
     Ok(resolved)
+}
+
+/// How members are named on the wire: users by the request's `user_id_type`, apps by app_id.
+pub struct Names<'a> {
+    call: &'a Call,
+    users: HashMap<EntityId, String>,
+}
+
+impl<'a> Names<'a> {
+    /// The names of `entities`, read at once.
+    pub async fn of(call: &'a Call, entities: &[EntityId]) -> Result<Self, ApiError> {
+        let users = call.user_ids(entities).await?;
+        Ok(Names { call, users })
+    }
+
+    /// `{id, type, role}` of `entity`; `None` for a user without an id of the requested type.
+    pub fn member(&self, entity: EntityId, role: &str) -> Option<Value> {
+        match self.call.feishu().app_by_entity(entity) {
+            Some(app) => Some(member(&app.app_id, "app", role)),
+            None => self.users.get(&entity).map(|id| member(id, "user", role)),
+        }
+    }
 }
 
 /// The steps adding `members` to `task`, one per role, each all or nothing within the role's
@@ -153,7 +180,7 @@ async fn prepare(
     if members.is_empty() {
         return Err(invalid("members", "must not be empty"));
     }
-    let wanted = resolve(call, members, max).await?;
+    let wanted = resolve(call, members, max, task_role).await?;
     let task = call.task_for(guid, Access::Edit).await?;
     call.lock(&task).await?;
     Ok((task, wanted))
@@ -220,9 +247,7 @@ pub async fn remove(
                     });
                 }
             }
-            let store = &call.feishu().engine.store;
-            store.apply(plan).await.map_err(|e| call.write_failed(e))?;
-            answer(&call, call.task(&guid).await?).await
+            apply_then_answer(&call, plan, &guid).await
         })
         .await
 }

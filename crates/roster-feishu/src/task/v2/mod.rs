@@ -8,6 +8,7 @@
 mod idempotency;
 mod members;
 mod object;
+mod tasklists;
 mod tasks;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use super::Tasks;
 use crate::wire::ApiError;
 
 pub use idempotency::prune_markers;
+pub use tasklists::{access_through_tasklists, TASKLIST_MEMBERS};
 
 /// The Task v2 endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,19 +34,29 @@ pub enum Op {
     Delete,
     AddMembers,
     RemoveMembers,
+    AddTasklist,
+    RemoveTasklist,
+    Tasklists,
+    TasklistCreate,
+    TasklistGet,
+    TasklistList,
+    TasklistDelete,
+    TasklistAddMembers,
+    TasklistRemoveMembers,
+    TasklistTasks,
 }
 
 /// `1470500`'s words.
 pub const SERVER_ERROR: &str = "Server error.";
 
 impl Op {
-    /// The documented rates: 10 a second for one task's reads and writes, 100 a minute for
-    /// member changes, 1000 a minute and 50 a second for the list.
+    /// The documented rates: 10 a second for one task's reads and writes, 100 a minute for a
+    /// task's member changes, 1000 a minute and 50 a second for the rest.
     pub fn tier(self) -> Tier {
         match self {
             Op::AddMembers | Op::RemoveMembers => Tier::Three,
-            Op::List => Tier::Four,
             Op::Create | Op::Get | Op::Patch | Op::Delete => Tier::TenPerSecond,
+            _ => Tier::Four,
         }
     }
 }
@@ -60,6 +72,38 @@ pub fn routes<S: Clone + Send + Sync + 'static>(tasks: Arc<Tasks>) -> Router<S> 
         .route(
             "/task/v2/tasks/{task_guid}/remove_members",
             post(members::remove),
+        )
+        .route(
+            "/task/v2/tasks/{task_guid}/add_tasklist",
+            post(tasklists::add_tasklist),
+        )
+        .route(
+            "/task/v2/tasks/{task_guid}/remove_tasklist",
+            post(tasklists::remove_tasklist),
+        )
+        .route(
+            "/task/v2/tasks/{task_guid}/tasklists",
+            get(tasklists::of_task),
+        )
+        .route(
+            "/task/v2/tasklists",
+            post(tasklists::create).get(tasklists::list),
+        )
+        .route(
+            "/task/v2/tasklists/{tasklist_guid}",
+            get(tasklists::get).delete(tasklists::delete),
+        )
+        .route(
+            "/task/v2/tasklists/{tasklist_guid}/add_members",
+            post(tasklists::add_members),
+        )
+        .route(
+            "/task/v2/tasklists/{tasklist_guid}/remove_members",
+            post(tasklists::remove_members),
+        )
+        .route(
+            "/task/v2/tasklists/{tasklist_guid}/tasks",
+            get(tasklists::tasks),
         )
         .with_state(tasks)
 }
@@ -86,6 +130,10 @@ pub fn error(code: i64) -> ApiError {
         1470611 => (
             StatusCode::BAD_REQUEST,
             "The number of task followers exceeds the maximum limit.",
+        ),
+        1470612 => (
+            StatusCode::BAD_REQUEST,
+            "The number of tasklist members exceeds the limit.",
         ),
         _ => unreachable!("Task v2 error code {code} has no message"),
     };

@@ -280,12 +280,13 @@ fn moment_json(due: &Due) -> Value {
     json!({ "timestamp": (due.time * 1000).to_string(), "is_all_day": due.is_all_day })
 }
 
-/// The task object; `creator` and `members` already rendered.
+/// The task object; `creator`, `members` and `tasklists` already rendered.
 pub fn render(
     task: &Entity,
     record: &Record,
     creator: Option<Value>,
     members: Vec<Value>,
+    tasklists: Vec<Value>,
 ) -> Value {
     let fields = &record.fields;
     let code = task_code(&task.key);
@@ -303,7 +304,7 @@ pub fn render(
         "completed_at": (record.complete_time * 1000).to_string(),
         "attachments": [],
         "extra": fields.extra,
-        "tasklists": [],
+        "tasklists": tasklists,
         "repeat_rule": fields.repeat_rule,
         "parent_task_guid": "",
         "mode": record.extras.mode,
@@ -403,7 +404,7 @@ mod tests {
             created_at: 10,
             updated_at: 11,
         };
-        let rendered = render(&task, &record, None, vec![]);
+        let rendered = render(&task, &record, None, vec![], vec![]);
         assert_eq!(
             rendered["due"],
             json!({ "timestamp": "1684652400000", "is_all_day": false })

@@ -7,17 +7,18 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use roster_core::{Entity, EntityId, PageRequest, Refusal, StoreError};
+use roster_core::{Entity, EntityId, PageRequest, Refusal, StoreError, WritePlan};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::idempotency::{self, Begun};
-use super::members::{self, MemberInput};
-use super::object::{self, member, TaskInput};
+use super::members::{self, MemberInput, Names};
+use super::object::{self, TaskInput};
+use super::tasklists::IN_TASKLIST;
 use super::{invalid, Op};
 use crate::task::endpoint::{Endpoint, Role};
 use crate::task::tasks::{new_task_id, record_of, DELETED_TASK, SOURCE_APP, SOURCE_USER};
-use crate::task::{page_data, Access, Call, Tasks, TASK};
+use crate::task::{by_id, page_data, Access, Call, Tasks, TASK};
 use crate::tokens::TokenKind;
 use crate::wire::{success, ApiError, ApiResult, QueryParams};
 
@@ -26,12 +27,16 @@ const MAX_PAGE_SIZE: i64 = 100;
 /// Members one create or add_members request may name, after de-duplication.
 pub const MEMBERS_PER_REQUEST: usize = 50;
 
-/// Tasks as the wire shows them: members (assignees, then followers) and the creator, users
-/// by the request's `user_id_type`, apps by app_id.
+/// Tasks as the wire shows them: members (assignees, then followers), the creator and the
+/// tasklists they are in.
 pub async fn render(call: &Call, tasks: &[Entity]) -> Result<Vec<Value>, ApiError> {
     let ids: Vec<EntityId> = tasks.iter().map(|task| task.id).collect();
     let mut assignees = call.members_of(&ids, Role::Collaborator).await?;
     let mut followers = call.members_of(&ids, Role::Follower).await?;
+    let store = &call.feishu().engine.store;
+    let mut lists = store.members_of(call.space(), &ids, IN_TASKLIST).await?;
+    let list_ids: Vec<EntityId> = lists.values().flatten().copied().collect();
+    let list_keys = store.entities(call.space(), &list_ids).await?;
     let mut parts = Vec::with_capacity(tasks.len());
     let mut entities = Vec::new();
     for task in tasks {
@@ -40,29 +45,33 @@ pub async fn render(call: &Call, tasks: &[Entity]) -> Result<Vec<Value>, ApiErro
         entities.extend(&task_assignees);
         entities.extend(&task_followers);
         entities.extend(task.owner);
-        parts.push((record_of(task)?, task_assignees, task_followers));
+        let task_lists = lists.remove(&task.id).unwrap_or_default();
+        parts.push((record_of(task)?, task_assignees, task_followers, task_lists));
     }
-    let user_ids = call.user_ids(&entities).await?;
-    let as_member = |entity: EntityId, role: &str| match call.feishu().app_by_entity(entity) {
-        Some(app) => Some(member(&app.app_id, "app", role)),
-        None => user_ids.get(&entity).map(|id| member(id, "user", role)),
-    };
+    let names = Names::of(call, &entities).await?;
     Ok(tasks
         .iter()
         .zip(parts)
-        .map(|(task, (record, task_assignees, task_followers))| {
-            let members = task_assignees
-                .iter()
-                .filter_map(|e| as_member(*e, "assignee"))
-                .chain(
-                    task_followers
-                        .iter()
-                        .filter_map(|e| as_member(*e, "follower")),
-                )
-                .collect();
-            let creator = task.owner.and_then(|owner| as_member(owner, "creator"));
-            object::render(task, &record, creator, members)
-        })
+        .map(
+            |(task, (record, task_assignees, task_followers, task_lists))| {
+                let members = task_assignees
+                    .iter()
+                    .filter_map(|e| names.member(*e, "assignee"))
+                    .chain(
+                        task_followers
+                            .iter()
+                            .filter_map(|e| names.member(*e, "follower")),
+                    )
+                    .collect();
+                let creator = task.owner.and_then(|owner| names.member(owner, "creator"));
+                let in_lists = task_lists
+                    .iter()
+                    .filter_map(|list| list_keys.get(list))
+                    .map(|list| json!({ "tasklist_guid": list.key, "section_guid": "" }))
+                    .collect();
+                object::render(task, &record, creator, members, in_lists)
+            },
+        )
         .collect())
 }
 
@@ -70,6 +79,13 @@ pub async fn render(call: &Call, tasks: &[Entity]) -> Result<Vec<Value>, ApiErro
 pub async fn answer(call: &Call, task: Entity) -> ApiResult {
     let task = render(call, &[task]).await?.remove(0);
     Ok(success(json!({ "task": task })))
+}
+
+/// Apply a plan changing the task `guid`, then answer the task as it is.
+pub async fn apply_then_answer(call: &Call, plan: WritePlan, guid: &str) -> ApiResult {
+    let store = &call.feishu().engine.store;
+    store.apply(plan).await.map_err(|e| call.write_failed(e))?;
+    answer(call, call.task(guid).await?).await
 }
 
 #[derive(Deserialize)]
@@ -98,7 +114,8 @@ pub async fn create(
                 Begun::Fresh(once) => once,
             };
             let wanted = request.members.unwrap_or_default();
-            let wanted = members::resolve(&call, &wanted, MEMBERS_PER_REQUEST).await?;
+            let wanted =
+                members::resolve(&call, &wanted, MEMBERS_PER_REQUEST, members::task_role).await?;
             let source = if call.caller.kind == TokenKind::User {
                 SOURCE_USER
             } else {
@@ -139,7 +156,7 @@ pub async fn get(
 }
 
 /// `page_size`: 1 to 100, 50 when absent.
-fn page_size(call: &Call) -> Result<u32, ApiError> {
+pub fn page_size(call: &Call) -> Result<u32, ApiError> {
     match call.query.int("page_size")? {
         None => Ok(DEFAULT_PAGE_SIZE as u32),
         Some(size) if (1..=MAX_PAGE_SIZE).contains(&size) => Ok(size as u32),
@@ -179,9 +196,10 @@ pub async fn list(
                         limit,
                         newest_first: false,
                     };
-                    Ok(store
+                    let page = store
                         .list_linked(space, TASK, user, &relations, page)
-                        .await?)
+                        .await?;
+                    Ok(by_id(page))
                 };
                 let keep = |task: &Entity| {
                     let done = record_of(task)?.complete_time != 0;
