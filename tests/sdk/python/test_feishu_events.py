@@ -10,6 +10,7 @@ import lark_oapi as lark
 import lark_oapi.api.contact.v3 as contact
 import lark_oapi.api.im.v1 as im
 import lark_oapi.api.task.v1 as task
+import lark_oapi.api.task.v2 as task_v2
 import pytest
 from lark_oapi.core.model import RawRequest
 
@@ -168,6 +169,46 @@ def test_refused_calls_send_nothing(apps, roster):
         assert receiver.quiet(0.5)
 
 
+def test_task_v2_member_changes_send_the_task_events(apps, roster):
+    """Task v2 members are Task v1's edges: adding and removing them sends the same events."""
+    client = client_of(roster)
+    made = client.task.v2.task.create(
+        task_v2.CreateTaskRequest.builder().request_body(
+            task_v2.InputTask.builder().summary("Through v2").build()).build())
+    assert made.success(), made.msg
+    guid = made.data.task.guid
+    carol, dave = open_id(client, "carol"), open_id(client, "dave")
+
+    def member(id, role):
+        return task_v2.Member.builder().id(id).type("user").role(role).build()
+
+    added = client.task.v2.task.add_members(
+        task_v2.AddMembersTaskRequest.builder().task_guid(guid).request_body(
+            task_v2.AddMembersTaskRequestBody.builder()
+            .members([member(carol, "assignee"), member(dave, "follower")]).build()).build())
+    assert added.success(), added.msg
+    events = [apps[APP_ID].receiver.next() for _ in range(4)]
+    assert sorted(data.event.obj_type for kind, data in events if kind == "updated") == [2, 3]
+    tenant = {data.event.object_type: data.event for kind, data in events if kind == "tenant"}
+    assert {k: (e.task_id, e.event_type, [u.open_id for u in e.user_id_list.user_id_list])
+            for k, e in tenant.items()} == {
+        "collaborator": (guid, "create", [carol]), "follower": (guid, "create", [dave])}
+    for _ in range(2):
+        apps[OTHER_APP].receiver.next()
+
+    removed = client.task.v2.task.remove_members(
+        task_v2.RemoveMembersTaskRequest.builder().task_guid(guid).request_body(
+            task_v2.RemoveMembersTaskRequestBody.builder().members([member(dave, "follower")]).build()
+        ).build())
+    assert removed.success(), removed.msg
+    events = dict([apps[APP_ID].receiver.next(), apps[APP_ID].receiver.next()])
+    assert events["updated"].event.obj_type == 3
+    assert (events["tenant"].event.event_type, events["tenant"].event.object_type) == ("delete", "follower")
+    apps[OTHER_APP].receiver.next()
+    for receiver in (apps[APP_ID].receiver, apps[OTHER_APP].receiver):
+        assert receiver.quiet(0.3)
+
+
 def test_users_created_through_the_contact_api(apps, roster):
     client = client_of(roster)
     user = contact.User.builder().user_id("yara").name("Yara").email("yara@acme.example").build()
@@ -280,3 +321,4 @@ def test_a_request_url_set_at_run_time_answers_the_challenge_first(apps, roster)
         assert keys in answer["receivers"]
     finally:
         moved.receiver.stop()
+
