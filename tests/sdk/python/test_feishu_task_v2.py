@@ -348,6 +348,13 @@ def test_tasklists_members_and_tasks(roster, client, token_client):
     ok(in_tasklist(client, guids[2], made.guid, add=False))
     assert not ok(get(client, guids[2])).task.tasklists
 
+    # A task created straight into the tasklist; a tasklist that does not exist is 1470404.
+    info = lambda guid: task_v2.TaskInTasklistInfo.builder().tasklist_guid(guid).build()
+    direct = ok(create(client, "Launch step 4", tasklists=[info(made.guid)])).task
+    assert [t.tasklist_guid for t in direct.tasklists] == [made.guid]
+    missing = create(client, "Nowhere", tasklists=[info("00000000-0000-4000-8000-000000000000")])
+    assert (missing.code, missing.raw.status_code) == (1470404, 404)
+
     # Only the owner deletes; the tasks stay.
     by_editor = token_client.task.v2.tasklist.delete(
         tasklist_request("DeleteTasklistRequest", made.guid), as_user(bob))

@@ -103,7 +103,7 @@ fn no_permission() -> ApiError {
 }
 
 /// The tasklist `guid`, if the caller has `needed` access to it.
-async fn tasklist_for(call: &Call, guid: &str, needed: Access) -> Result<Entity, ApiError> {
+pub async fn tasklist_for(call: &Call, guid: &str, needed: Access) -> Result<Entity, ApiError> {
     let store = &call.feishu().engine.store;
     let list = store
         .find_entity(call.space(), TASKLIST, guid)

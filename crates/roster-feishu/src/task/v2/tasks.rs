@@ -7,14 +7,14 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use roster_core::{Entity, EntityId, PageRequest, Refusal, StoreError, WritePlan};
+use roster_core::{AddEdges, Entity, EntityId, PageRequest, Refusal, StoreError, WritePlan};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::idempotency::{self, Begun};
 use super::members::{self, MemberInput, Names};
 use super::object::{self, TaskInput};
-use super::tasklists::IN_TASKLIST;
+use super::tasklists::{tasklist_for, IN_TASKLIST};
 use super::{invalid, Op};
 use crate::task::endpoint::{Endpoint, Role};
 use crate::task::tasks::{new_task_id, record_of, DELETED_TASK, SOURCE_APP, SOURCE_USER};
@@ -93,7 +93,15 @@ struct CreateRequest {
     #[serde(flatten)]
     task: TaskInput,
     members: Option<Vec<MemberInput>>,
+    #[serde(default)]
+    tasklists: Vec<TasklistRef>,
     client_token: Option<String>,
+}
+
+/// A tasklist a new task goes in (its section is not kept).
+#[derive(Deserialize)]
+struct TasklistRef {
+    tasklist_guid: Option<String>,
 }
 
 /// `POST /task/v2/tasks`.
@@ -122,9 +130,25 @@ pub async fn create(
                 SOURCE_APP
             };
             let record = object::create(&request.task, source, call.feishu().now())?;
+            let mut lists = Vec::new();
+            for list in &request.tasklists {
+                let list_guid = list.tasklist_guid.as_deref().unwrap_or_default();
+                if list_guid.is_empty() {
+                    return Err(invalid("tasklists.tasklist_guid", "param is required"));
+                }
+                lists.push(
+                    tasklist_for(&call, list_guid, Access::Edit)
+                        .await?
+                        .id
+                        .into(),
+                );
+            }
             let mut plan = call.plan();
             let guid = new_task_id();
             let task = plan.create(TASK, &guid, json!(record), Some(call.actor().into()));
+            if !lists.is_empty() {
+                plan.add_edges(AddEdges::new(task, IN_TASKLIST, lists));
+            }
             let steps = members::add_steps(&call, &mut plan, task.into(), wanted);
             if let Some(once) = &once {
                 once.mark(&mut plan, &guid);
