@@ -47,23 +47,20 @@ const PROFILE_TAGS: [(&str, &str); 2] = [
 const PROFILE_SEQUENCE: &str = "profile_sequence";
 
 #[derive(Debug, Serialize)]
-pub struct ProfileItem {
+pub struct ProfileItem<'a> {
     #[serde(rename = "Tag")]
     tag: &'static str,
     #[serde(rename = "Value")]
-    value: String,
+    value: &'a str,
 }
 
 /// The profile tags set on an account, as follow_get shows them.
-pub fn profile_items(account: &Entity) -> Vec<ProfileItem> {
+pub fn profile_items(account: &Entity) -> Vec<ProfileItem<'_>> {
     PROFILE_TAGS
         .iter()
         .filter_map(|(attr, tag)| {
             let value = account.attrs.get(attr)?.as_str()?;
-            Some(ProfileItem {
-                tag,
-                value: value.to_string(),
-            })
+            Some(ProfileItem { tag, value })
         })
         .collect()
 }

@@ -257,20 +257,20 @@ pub async fn follow_check(call: Call<'_>) -> Result<Response, Fail> {
 }
 
 #[derive(Serialize)]
-struct FollowItem {
+struct FollowItem<'a> {
     #[serde(rename = "To_Account")]
-    to_account: String,
+    to_account: &'a str,
     #[serde(rename = "FollowTime")]
     follow_time: i64,
     #[serde(rename = "ProfileItem")]
-    profile_item: Vec<ProfileItem>,
+    profile_item: Vec<ProfileItem<'a>>,
     profile_sequence: i64,
 }
 
 #[derive(Serialize)]
-struct FollowPage {
+struct FollowPage<'a> {
     #[serde(rename = "FollowItem")]
-    follow_item: Vec<FollowItem>,
+    follow_item: Vec<FollowItem<'a>>,
     #[serde(rename = "NextCursor")]
     next_cursor: String,
 }
@@ -330,7 +330,7 @@ pub async fn follow_get(call: Call<'_>) -> Result<Response, Fail> {
         .items
         .iter()
         .map(|(edge, account)| FollowItem {
-            to_account: account.key.clone(),
+            to_account: &account.key,
             follow_time: edge.created_at,
             profile_item: accounts::profile_items(account),
             profile_sequence: accounts::profile_sequence(account),
