@@ -6,10 +6,10 @@ mod auth;
 mod bot;
 mod control;
 mod directory;
+mod endpoints;
 mod events;
 mod im;
 mod login;
-mod openapi;
 mod profile;
 mod seed;
 mod task;
@@ -21,8 +21,6 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use axum::routing::{get, post};
-use axum::{middleware, Router};
 use roster_core::{Engine, Reload, StoreError, WritePlan};
 use roster_http::openapi::OpenApi;
 use roster_http::{seed_table, DialectSeed, DialectWire, MountOptions, Mounted};
@@ -51,7 +49,7 @@ impl roster_http::Dialect for FeishuDialect {
     }
 
     fn openapi(&self) -> OpenApi {
-        openapi::openapi()
+        endpoints::openapi()
     }
 }
 
@@ -81,94 +79,9 @@ async fn routes(engine: Engine, retry_scale: f64) -> Result<Mounted, StoreError>
     engine.reloads.register(Arc::downgrade(&reload));
     engine.tombstones.declare(task::DELETED_TASK);
     tokio::spawn(housekeeping(Arc::downgrade(&feishu)));
-    let api = Router::new()
-        .route(
-            "/auth/v3/tenant_access_token/internal",
-            post(auth::tenant_access_token),
-        )
-        .route(
-            "/auth/v3/app_access_token/internal",
-            post(auth::app_access_token),
-        )
-        .route(
-            "/authen/v1/oidc/access_token",
-            login::v1::route(&login::v1::OIDC_CODE),
-        )
-        .route(
-            "/authen/v1/oidc/refresh_access_token",
-            login::v1::route(&login::v1::OIDC_REFRESH),
-        )
-        .route(
-            "/authen/v1/access_token",
-            login::v1::route(&login::v1::LEGACY_CODE),
-        )
-        .route(
-            "/authen/v1/refresh_access_token",
-            login::v1::route(&login::v1::LEGACY_REFRESH),
-        )
-        .route("/authen/v2/oauth/token", post(login::oauth_token))
-        .route("/authen/v1/user_info", get(directory::user_info))
-        .route("/contact/v3/users", post(directory::create_user))
-        .route("/contact/v3/users/batch", get(directory::batch_get_users))
-        .route(
-            "/contact/v3/users/batch_get_id",
-            post(directory::batch_get_id),
-        )
-        .route("/contact/v3/users/{user_id}", get(directory::get_user))
-        .route("/bot/v3/info", get(bot::info))
-        .route(
-            "/im/v1/chats",
-            get(im::routes::list_chats).post(im::routes::create_chat),
-        )
-        .route("/im/v1/chats/{chat_id}", get(im::routes::get_chat))
-        .route(
-            "/im/v1/chats/{chat_id}/members",
-            get(im::routes::list_members)
-                .post(im::routes::add_members)
-                .delete(im::routes::remove_members),
-        )
-        .route(
-            "/im/v1/chats/{chat_id}/members/is_in_chat",
-            get(im::routes::is_in_chat),
-        )
-        .route("/apaas/v1/user_task/query", post(apaas::routes::query))
-        .route(
-            "/apaas/v1/user_tasks/{task_id}/chat_group",
-            post(apaas::routes::chat_group),
-        )
-        .route("/apaas/v1/user_tasks/{task_id}/cc", post(apaas::routes::cc))
-        .route(
-            "/apaas/v1/user_tasks/{task_id}/expediting",
-            post(apaas::routes::expediting),
-        )
-        .route(
-            "/apaas/v1/user_tasks/{task_id}/rollback",
-            post(apaas::routes::rollback),
-        )
-        .route(
-            "/apaas/v1/user_tasks/{task_id}/rollback_points",
-            post(apaas::routes::rollback_points),
-        )
-        .route(
-            "/apaas/v1/approval_instances/{approval_instance_id}/cancel",
-            post(apaas::routes::cancel),
-        )
-        .merge(task::routes(feishu.clone()))
-        .with_state(feishu.clone());
-    let api = wire::slash_tolerant(api).layer(middleware::from_fn(wire::log_id));
-    // OAuth v3 lives at the origin root, as on `accounts.feishu.cn`; refusals of the HTTP
-    // layer (a wrong method) are Feishu's JSON there too.
-    let oauth = Router::new()
-        .route("/oauth/v3/token", post(login::oauth_token))
-        .with_state(feishu.clone())
-        .layer(middleware::from_fn(wire::log_id));
-    let admin = Router::new()
-        .route("/login_codes", post(admin::login_code))
-        .route("/apaas_user_tasks", post(apaas::routes::declare_task))
-        .with_state(feishu.clone());
     Ok(Mounted {
-        router: Router::new().nest("/open-apis", api).merge(oauth),
-        admin: Router::new().nest("/feishu", admin),
+        router: endpoints::router(feishu.clone()),
+        admin: endpoints::admin_router(feishu.clone()),
         wires: vec![DialectWire {
             name: tenants::DIALECT,
             prefix: "/open-apis/",

@@ -5,6 +5,7 @@
 
 mod dialect;
 mod drain;
+mod endpoints;
 mod nul;
 pub mod openapi;
 pub mod own;
@@ -12,6 +13,7 @@ mod wire;
 
 pub use dialect::{seed_table, Dialect, DialectSeed, MountOptions, Mounted, SeedError};
 pub use drain::drain_unread;
+pub use endpoints::{Endpoints, ADMIN_ROOT};
 pub use nul::json_holds_nul;
 pub use wire::{DialectWire, Wire};
 

@@ -140,8 +140,8 @@ impl From<Object> for Schema {
 
 /// One operation: a method on a path, its parameters, body and answers.
 pub struct Operation {
-    method: HttpMethod,
-    path: String,
+    pub(crate) method: HttpMethod,
+    pub(crate) path: String,
     operation: OperationBuilder,
 }
 

@@ -7,7 +7,6 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{post, MethodRouter};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -77,13 +76,14 @@ pub const LEGACY_REFRESH: Grant = Grant {
     ..OIDC_REFRESH
 };
 
-/// The route of one v1 grant.
-pub fn route(grant: &'static Grant) -> MethodRouter<Arc<Feishu>> {
-    post(
-        move |State(feishu): State<Arc<Feishu>>, headers: HeaderMap, body: Body| async move {
-            exchange(&feishu, &headers, body, grant).await
-        },
-    )
+/// `POST` of one v1 grant: its tokens for the code or refresh token in the body.
+pub async fn token(
+    grant: &'static Grant,
+    State(feishu): State<Arc<Feishu>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    exchange(&feishu, &headers, body, grant).await
 }
 
 /// Callers authenticate with an app token (as documented) or a tenant token (as the Node SDK does).

@@ -13,15 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map};
 
 use super::endpoint::{Endpoint, Role};
-use super::{Access, Call, Tasks};
+use super::{serve, Access, Call};
+use crate::tenants::Feishu;
 use crate::wire::{success, ApiError, QueryParams};
-
-/// The state of a member route: the tasks, and which role it manages.
-#[derive(Clone)]
-pub struct Members {
-    pub tasks: Arc<Tasks>,
-    pub role: Role,
-}
 
 const MAX_PAGE_SIZE: i64 = 50;
 
@@ -41,65 +35,64 @@ struct BatchRemoveRequest {
 /// `id_list`, de-duplicated. Nothing is written if any id is invalid or the task would exceed
 /// its cap; `1470430`/`1470431` if every one already has the role.
 pub async fn add(
-    State(members): State<Members>,
+    role: Role,
+    State(feishu): State<Arc<Feishu>>,
     headers: HeaderMap,
     query: QueryParams,
     Path(task_id): Path<String>,
     body: Body,
 ) -> Response {
-    let role = members.role;
-    members
-        .tasks
-        .serve(
-            Endpoint::AddMembers(role),
-            &headers,
-            query,
-            move |call| async move {
-                let request: AddRequest = call.body(body).await?;
-                let ids: Vec<String> = request
-                    .id
-                    .iter()
-                    .chain(request.id_list.iter().flatten())
-                    .cloned()
-                    .collect();
-                let users = call.users(&ids).await?;
-                let task = call.task(&task_id).await?;
-                call.require(&task, Access::Edit).await?;
-                if ids.is_empty() || ids.iter().any(String::is_empty) {
-                    return Err(call.error(role.invalid_id()));
-                }
-                call.try_lock(&task).await?;
-                let mut plan = call.task_plan(&task);
-                let members = ids.iter().map(|id| users[id]).collect();
-                let added = call.add_members(&mut plan, task.id.into(), role, members);
-                let applied = call.feishu().engine.store.apply(plan).await;
-                let outcomes = batch_outcomes(applied, added).map_err(|e| call.write_failed(e))?;
-                if outcomes.iter().any(|(_, outcome)| outcome.is_full()) {
-                    return Err(call.error(role.full()));
-                }
-                if outcomes
-                    .iter()
-                    .any(|(_, outcome)| *outcome == Outcome::UnknownMember)
-                {
-                    return Err(call.error(role.invalid_id()));
-                }
-                if outcomes
-                    .iter()
-                    .all(|(_, outcome)| *outcome == Outcome::AlreadyPresent)
-                {
-                    return Err(call.error(role.all_present()));
-                }
-                let mut echo = Map::new();
-                if let Some(id) = request.id {
-                    echo.insert("id".into(), json!(id));
-                }
-                if let Some(id_list) = request.id_list {
-                    echo.insert("id_list".into(), json!(id_list));
-                }
-                Ok(success(json!({ role.relation(): echo })))
-            },
-        )
-        .await
+    serve(
+        feishu,
+        Endpoint::AddMembers(role),
+        &headers,
+        query,
+        move |call| async move {
+            let request: AddRequest = call.body(body).await?;
+            let ids: Vec<String> = request
+                .id
+                .iter()
+                .chain(request.id_list.iter().flatten())
+                .cloned()
+                .collect();
+            let users = call.users(&ids).await?;
+            let task = call.task(&task_id).await?;
+            call.require(&task, Access::Edit).await?;
+            if ids.is_empty() || ids.iter().any(String::is_empty) {
+                return Err(call.error(role.invalid_id()));
+            }
+            call.try_lock(&task).await?;
+            let mut plan = call.task_plan(&task);
+            let members = ids.iter().map(|id| users[id]).collect();
+            let added = call.add_members(&mut plan, task.id.into(), role, members);
+            let applied = call.feishu().engine.store.apply(plan).await;
+            let outcomes = batch_outcomes(applied, added).map_err(|e| call.write_failed(e))?;
+            if outcomes.iter().any(|(_, outcome)| outcome.is_full()) {
+                return Err(call.error(role.full()));
+            }
+            if outcomes
+                .iter()
+                .any(|(_, outcome)| *outcome == Outcome::UnknownMember)
+            {
+                return Err(call.error(role.invalid_id()));
+            }
+            if outcomes
+                .iter()
+                .all(|(_, outcome)| *outcome == Outcome::AlreadyPresent)
+            {
+                return Err(call.error(role.all_present()));
+            }
+            let mut echo = Map::new();
+            if let Some(id) = request.id {
+                echo.insert("id".into(), json!(id));
+            }
+            if let Some(id_list) = request.id_list {
+                echo.insert("id_list".into(), json!(id_list));
+            }
+            Ok(success(json!({ role.relation(): echo })))
+        },
+    )
+    .await
 }
 
 /// A page of followers or collaborators, its fields in the order of every other answer
@@ -120,58 +113,57 @@ struct MemberId<'a> {
 /// `GET /task/v1/tasks/:task_id/{followers,collaborators}`: in the order they were added,
 /// `page_size` at most 50, with a page token sealed for this task's list.
 pub async fn list(
-    State(members): State<Members>,
+    role: Role,
+    State(feishu): State<Arc<Feishu>>,
     headers: HeaderMap,
     query: QueryParams,
     Path(task_id): Path<String>,
 ) -> Response {
-    let role = members.role;
-    members
-        .tasks
-        .serve(
-            Endpoint::ListMembers(role),
-            &headers,
-            query,
-            move |call| async move {
-                let over_max = ApiError::field_validation(
-                    "page_size",
-                    &format!("page_size must be at most {MAX_PAGE_SIZE}"),
-                );
-                let limit = call.page_size(MAX_PAGE_SIZE, over_max)?;
-                let task = call.task(&task_id).await?;
-                call.require(&task, Access::Read).await?;
-                let scope = format!("feishu/task/{}/{}", task.id, role.plural());
-                let page = call
-                    .feishu()
-                    .engine
-                    .store
-                    .list_edges_aliases(
-                        task.space_id,
-                        task.id,
-                        role.relation(),
-                        Direction::Members,
-                        &call.id_type.namespace(&call.caller.app),
-                        PageRequest {
-                            after: call.page_position(&scope)?,
-                            limit,
-                            newest_first: false,
-                        },
-                    )
-                    .await?;
-                let items = page
-                    .items
-                    .iter()
-                    .filter_map(|(_, id)| id.as_deref())
-                    .map(|id| MemberId { id })
-                    .collect();
-                Ok(success(MemberPage {
-                    has_more: page.next.is_some(),
-                    items,
-                    page_token: page.next.map(|next| call.page_token(&scope, next)),
-                }))
-            },
-        )
-        .await
+    serve(
+        feishu,
+        Endpoint::ListMembers(role),
+        &headers,
+        query,
+        move |call| async move {
+            let over_max = ApiError::field_validation(
+                "page_size",
+                &format!("page_size must be at most {MAX_PAGE_SIZE}"),
+            );
+            let limit = call.page_size(MAX_PAGE_SIZE, over_max)?;
+            let task = call.task(&task_id).await?;
+            call.require(&task, Access::Read).await?;
+            let scope = format!("feishu/task/{}/{}", task.id, role.plural());
+            let page = call
+                .feishu()
+                .engine
+                .store
+                .list_edges_aliases(
+                    task.space_id,
+                    task.id,
+                    role.relation(),
+                    Direction::Members,
+                    &call.id_type.namespace(&call.caller.app),
+                    PageRequest {
+                        after: call.page_position(&scope)?,
+                        limit,
+                        newest_first: false,
+                    },
+                )
+                .await?;
+            let items = page
+                .items
+                .iter()
+                .filter_map(|(_, id)| id.as_deref())
+                .map(|id| MemberId { id })
+                .collect();
+            Ok(success(MemberPage {
+                has_more: page.next.is_some(),
+                items,
+                page_token: page.next.map(|next| call.page_token(&scope, next)),
+            }))
+        },
+    )
+    .await
 }
 
 /// Whether removing `users` needs only read access: a user may always stop following a task.
@@ -231,51 +223,49 @@ async fn remove_members(
 
 /// `DELETE /task/v1/tasks/:task_id/{followers,collaborators}/:member_id`.
 pub async fn remove(
-    State(members): State<Members>,
+    role: Role,
+    State(feishu): State<Arc<Feishu>>,
     headers: HeaderMap,
     query: QueryParams,
     Path((task_id, member_id)): Path<(String, String)>,
 ) -> Response {
-    let role = members.role;
-    members
-        .tasks
-        .serve(
-            Endpoint::RemoveMember(role),
-            &headers,
-            query,
-            move |call| async move {
-                let removed =
-                    remove_members(&call, role, &task_id, std::slice::from_ref(&member_id)).await?;
-                if removed.is_empty() {
-                    return Err(call.error(role.not_member()));
-                }
-                Ok(success(json!({})))
-            },
-        )
-        .await
+    serve(
+        feishu,
+        Endpoint::RemoveMember(role),
+        &headers,
+        query,
+        move |call| async move {
+            let removed =
+                remove_members(&call, role, &task_id, std::slice::from_ref(&member_id)).await?;
+            if removed.is_empty() {
+                return Err(call.error(role.not_member()));
+            }
+            Ok(success(json!({})))
+        },
+    )
+    .await
 }
 
 /// `POST /task/v1/tasks/:task_id/batch_delete_{follower,collaborator}`: remove `id_list`; the
 /// answer lists the ids that were removed.
 pub async fn batch_remove(
-    State(members): State<Members>,
+    role: Role,
+    State(feishu): State<Arc<Feishu>>,
     headers: HeaderMap,
     query: QueryParams,
     Path(task_id): Path<String>,
     body: Body,
 ) -> Response {
-    let role = members.role;
-    members
-        .tasks
-        .serve(
-            Endpoint::BatchRemoveMembers(role),
-            &headers,
-            query,
-            move |call| async move {
-                let request: BatchRemoveRequest = call.body(body).await?;
-                let removed = remove_members(&call, role, &task_id, &request.id_list).await?;
-                Ok(success(json!({ role.plural(): removed })))
-            },
-        )
-        .await
+    serve(
+        feishu,
+        Endpoint::BatchRemoveMembers(role),
+        &headers,
+        query,
+        move |call| async move {
+            let request: BatchRemoveRequest = call.body(body).await?;
+            let removed = remove_members(&call, role, &task_id, &request.id_list).await?;
+            Ok(success(json!({ role.plural(): removed })))
+        },
+    )
+    .await
 }

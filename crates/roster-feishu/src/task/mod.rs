@@ -8,11 +8,12 @@
 
 mod endpoint;
 mod fields;
-mod members;
-mod tasks;
+pub mod members;
+pub mod tasks;
 mod throttle;
-mod v2;
+pub mod v2;
 
+pub use endpoint::Role;
 pub use tasks::DELETED_TASK;
 pub use v2::{prune_markers as prune_client_tokens, TASKLIST_MEMBERS};
 
@@ -23,8 +24,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post};
-use axum::Router;
 use roster_core::{
     AddEdges, AddPolicy, Entity, EntityId, Hold, Page, Refusal, StepId, StoreError, Target,
     WritePlan,
@@ -38,68 +37,15 @@ use crate::events::TASK_CREATOR_APP;
 use crate::tenants::{Feishu, DIALECT};
 use crate::tokens::TokenKind;
 use crate::wire::{parse_json, read_body, ApiError, ApiResult, QueryParams};
-use endpoint::{Endpoint, Role};
+use endpoint::Endpoint;
 use throttle::Rates;
 
 const TASK: &str = "feishu.task";
 const DEFAULT_PAGE_SIZE: u32 = 50;
 
-/// What the Task v1 routes share.
-pub struct Tasks {
-    feishu: Arc<Feishu>,
-}
-
-pub fn routes<S: Clone + Send + Sync + 'static>(feishu: Arc<Feishu>) -> Router<S> {
-    let tasks = Arc::new(Tasks { feishu });
-    let task_routes = Router::new()
-        .route("/task/v1/tasks", post(tasks::create).get(tasks::list))
-        // An empty task_id, as the SDKs send it; the other methods are `/tasks` with a
-        // trailing slash.
-        .route(
-            "/task/v1/tasks/",
-            patch(tasks::patch_without_id)
-                .post(tasks::create)
-                .get(tasks::list),
-        )
-        .route(
-            "/task/v1/tasks/{task_id}",
-            get(tasks::get).patch(tasks::patch).delete(tasks::delete),
-        )
-        .route("/task/v1/tasks/{task_id}/complete", post(tasks::complete))
-        .route(
-            "/task/v1/tasks/{task_id}/uncomplete",
-            post(tasks::uncomplete),
-        )
-        .with_state(tasks.clone())
-        .merge(v2::routes(tasks.clone()));
-    [Role::Follower, Role::Collaborator]
-        .into_iter()
-        .fold(task_routes, |router, role| {
-            router.merge(member_routes(tasks.clone(), role))
-        })
-}
-
-fn member_routes<S: Clone + Send + Sync + 'static>(tasks: Arc<Tasks>, role: Role) -> Router<S> {
-    let (one, many) = (role.relation(), role.plural());
-    Router::new()
-        .route(
-            &format!("/task/v1/tasks/{{task_id}}/{many}"),
-            post(members::add).get(members::list),
-        )
-        .route(
-            &format!("/task/v1/tasks/{{task_id}}/{many}/{{member_id}}"),
-            delete(members::remove),
-        )
-        .route(
-            &format!("/task/v1/tasks/{{task_id}}/batch_delete_{one}"),
-            post(members::batch_remove),
-        )
-        .with_state(members::Members { tasks, role })
-}
-
 /// How much of a task a caller may touch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Access {
+pub(crate) enum Access {
     None,
     Read,
     Edit,
@@ -107,7 +53,7 @@ enum Access {
 
 /// One authenticated, admitted request to a Task v1 or v2 endpoint.
 pub struct Call {
-    tasks: Arc<Tasks>,
+    feishu: Arc<Feishu>,
     caller: Caller,
     endpoint: Endpoint,
     id_type: IdType,
@@ -117,77 +63,75 @@ pub struct Call {
     sections: Arc<Mutex<Vec<Hold>>>,
 }
 
-impl Tasks {
-    /// Authenticate, admit and run one request; the handler's internal failures come out as
-    /// the endpoint's documented internal-failure code.
-    async fn serve<F, Fut>(
-        self: Arc<Self>,
-        endpoint: Endpoint,
-        headers: &HeaderMap,
-        query: QueryParams,
-        handler: F,
-    ) -> Response
-    where
-        F: FnOnce(Call) -> Fut,
-        Fut: Future<Output = ApiResult>,
-    {
-        let caller = match authenticate(&self.feishu, headers) {
-            Ok(caller) => caller,
-            Err(error) => return error.into_response(),
-        };
-        if caller.kind == TokenKind::App {
-            return endpoint.error(1470403).into_response();
-        }
-        if let Some(refusal) = self.throttle(endpoint, &caller).await {
-            return refusal;
-        }
-        let id_type = match IdType::from_query(&query, "user_id_type") {
-            Ok(id_type) => id_type,
-            Err(error) => return error.into_response(),
-        };
-        let sections = Arc::default();
-        let call = Call {
-            tasks: self,
-            caller,
-            endpoint,
-            id_type,
-            query,
-            sections: Arc::clone(&sections),
-        };
-        let answer = handler(call).await;
-        let held = std::mem::take(&mut *sections.lock().unwrap_or_else(PoisonError::into_inner));
-        for hold in held {
-            hold.release().await;
-        }
-        match answer {
-            Ok(response) => response,
-            Err(error) => endpoint.settle(error).into_response(),
-        }
+/// Authenticate, admit and run one request; the handler's internal failures come out as the
+/// endpoint's documented internal-failure code.
+async fn serve<F, Fut>(
+    feishu: Arc<Feishu>,
+    endpoint: Endpoint,
+    headers: &HeaderMap,
+    query: QueryParams,
+    handler: F,
+) -> Response
+where
+    F: FnOnce(Call) -> Fut,
+    Fut: Future<Output = ApiResult>,
+{
+    let caller = match authenticate(&feishu, headers) {
+        Ok(caller) => caller,
+        Err(error) => return error.into_response(),
+    };
+    if caller.kind == TokenKind::App {
+        return endpoint.error(1470403).into_response();
     }
+    if let Some(refusal) = throttle(&feishu, endpoint, &caller).await {
+        return refusal;
+    }
+    let id_type = match IdType::from_query(&query, "user_id_type") {
+        Ok(id_type) => id_type,
+        Err(error) => return error.into_response(),
+    };
+    let sections = Arc::default();
+    let call = Call {
+        feishu,
+        caller,
+        endpoint,
+        id_type,
+        query,
+        sections: Arc::clone(&sections),
+    };
+    let answer = handler(call).await;
+    let held = std::mem::take(&mut *sections.lock().unwrap_or_else(PoisonError::into_inner));
+    for hold in held {
+        hold.release().await;
+    }
+    match answer {
+        Ok(response) => response,
+        Err(error) => endpoint.settle(error).into_response(),
+    }
+}
 
-    /// Count the request against its app's rates; the refusal if a window is full.
-    async fn throttle(&self, endpoint: Endpoint, caller: &Caller) -> Option<Response> {
-        let rates = Rates::of(&caller.tenant().space, endpoint)?;
-        let engine = &self.feishu.engine;
-        let key = format!(
-            "{DIALECT}/{}/rate/{}/{endpoint:?}",
-            caller.tenant().key,
-            caller.app.app_id
-        );
-        let admitted = engine
-            .coordinator
-            .admit(&key, &rates.windows(), engine.clock.now_ms())
-            .await;
-        let full = match admitted {
-            Ok(admitted) => admitted.err()?,
-            Err(e) => return Some(ApiError::from(e).into_response()),
-        };
-        Some(if endpoint.documents_too_fast() {
-            endpoint.error(1470450).into_response()
-        } else {
-            gateway_throttled(full.limit, full.reset_ms)
-        })
-    }
+/// Count the request against its app's rates; the refusal if a window is full.
+async fn throttle(feishu: &Feishu, endpoint: Endpoint, caller: &Caller) -> Option<Response> {
+    let rates = Rates::of(&caller.tenant().space, endpoint)?;
+    let engine = &feishu.engine;
+    let key = format!(
+        "{DIALECT}/{}/rate/{}/{endpoint:?}",
+        caller.tenant().key,
+        caller.app.app_id
+    );
+    let admitted = engine
+        .coordinator
+        .admit(&key, &rates.windows(), engine.clock.now_ms())
+        .await;
+    let full = match admitted {
+        Ok(admitted) => admitted.err()?,
+        Err(e) => return Some(ApiError::from(e).into_response()),
+    };
+    Some(if endpoint.documents_too_fast() {
+        endpoint.error(1470450).into_response()
+    } else {
+        gateway_throttled(full.limit, full.reset_ms)
+    })
 }
 
 /// The gateway's own answer on endpoints that document no `1470450`.
@@ -210,7 +154,7 @@ fn gateway_throttled(limit: i64, reset_ms: i64) -> Response {
 
 impl Call {
     fn feishu(&self) -> &Feishu {
-        &self.tasks.feishu
+        &self.feishu
     }
 
     fn space(&self) -> roster_core::SpaceId {

@@ -15,8 +15,9 @@ use serde_json::{json, Value};
 
 use super::endpoint::{Endpoint, Role};
 use super::fields::{Extras, Fields, Record, Rendering, TaskInput, NOT_UPDATABLE, UPDATABLE};
-use super::{by_id, page_data, Access, Call, Tasks, TASK};
+use super::{by_id, page_data, serve, Access, Call, TASK};
 use crate::directory::IdType;
+use crate::tenants::Feishu;
 use crate::tokens::TokenKind;
 use crate::wire::{success, ApiError, ApiResult, QueryParams, INTERNAL_ERROR};
 
@@ -112,13 +113,17 @@ fn creator_id(
 
 /// `POST /task/v1/tasks`.
 pub async fn create(
-    State(tasks): State<Arc<Tasks>>,
+    State(feishu): State<Arc<Feishu>>,
     headers: HeaderMap,
     query: QueryParams,
     body: Body,
 ) -> Response {
-    tasks
-        .serve(Endpoint::Create, &headers, query, move |call| async move {
+    serve(
+        feishu,
+        Endpoint::Create,
+        &headers,
+        query,
+        move |call| async move {
             let input: TaskInput = call.body(body).await?;
             let members = [
                 (
@@ -176,25 +181,31 @@ pub async fn create(
                 .into_entity(task);
             let task = render(&call, &[task], false).await?.remove(0);
             Ok(success(json!({ "task": task })))
-        })
-        .await
+        },
+    )
+    .await
 }
 
 /// `GET /task/v1/tasks/:task_id`.
 pub async fn get(
-    State(tasks): State<Arc<Tasks>>,
+    State(feishu): State<Arc<Feishu>>,
     headers: HeaderMap,
     query: QueryParams,
     Path(task_id): Path<String>,
 ) -> Response {
-    tasks
-        .serve(Endpoint::Get, &headers, query, move |call| async move {
+    serve(
+        feishu,
+        Endpoint::Get,
+        &headers,
+        query,
+        move |call| async move {
             let task = call.task(&task_id).await?;
             call.require(&task, Access::Read).await?;
             let task = render(&call, &[task], true).await?.remove(0);
             Ok(success(json!({ "task": task })))
-        })
-        .await
+        },
+    )
+    .await
 }
 
 /// The next tasks of the caller's list: those its app created (tenant token), or those its
@@ -227,12 +238,16 @@ async fn list_page(call: &Call, after: Option<i64>, limit: u32) -> Result<Page<E
 /// `GET /task/v1/tasks`, filtered by `start_create_time`, `end_create_time` (Unix seconds,
 /// inclusive) and `task_completed`.
 pub async fn list(
-    State(tasks): State<Arc<Tasks>>,
+    State(feishu): State<Arc<Feishu>>,
     headers: HeaderMap,
     query: QueryParams,
 ) -> Response {
-    tasks
-        .serve(Endpoint::List, &headers, query, move |call| async move {
+    serve(
+        feishu,
+        Endpoint::List,
+        &headers,
+        query,
+        move |call| async move {
             let limit = call.page_size(MAX_LIST_PAGE_SIZE, call.error(1470421))?;
             let start = call.query.int("start_create_time")?.unwrap_or(i64::MIN);
             let end = call.query.int("end_create_time")?.unwrap_or(i64::MAX);
@@ -250,8 +265,9 @@ pub async fn list(
             let (items, next) = call.filtered_tasks(&scope, limit, read, keep).await?;
             let data = page_data(render(&call, &items, true).await?, next);
             Ok(success(data))
-        })
-        .await
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -263,14 +279,18 @@ struct PatchRequest {
 /// `PATCH /task/v1/tasks/:task_id`: set the `update_fields` from `task`. Waits for a write in
 /// progress on the task rather than failing (the endpoint documents no `1470451`).
 pub async fn patch(
-    State(tasks): State<Arc<Tasks>>,
+    State(feishu): State<Arc<Feishu>>,
     headers: HeaderMap,
     query: QueryParams,
     Path(task_id): Path<String>,
     body: Body,
 ) -> Response {
-    tasks
-        .serve(Endpoint::Patch, &headers, query, move |call| async move {
+    serve(
+        feishu,
+        Endpoint::Patch,
+        &headers,
+        query,
+        move |call| async move {
             let request: PatchRequest = call.body(body).await?;
             let names = request.update_fields.unwrap_or_default();
             if names.is_empty() {
@@ -308,32 +328,40 @@ pub async fn patch(
                 .into_entity(updated);
             let task = render(&call, &[task], false).await?.remove(0);
             Ok(success(json!({ "task": task })))
-        })
-        .await
+        },
+    )
+    .await
 }
 
 /// `PATCH /task/v1/tasks/` (an empty task_id): `1470423`.
 pub async fn patch_without_id(
-    State(tasks): State<Arc<Tasks>>,
+    State(feishu): State<Arc<Feishu>>,
     headers: HeaderMap,
     query: QueryParams,
 ) -> Response {
-    tasks
-        .serve(Endpoint::Patch, &headers, query, |call| async move {
-            Err(call.error(1470423))
-        })
-        .await
+    serve(
+        feishu,
+        Endpoint::Patch,
+        &headers,
+        query,
+        |call| async move { Err(call.error(1470423)) },
+    )
+    .await
 }
 
 /// `DELETE /task/v1/tasks/:task_id`: the task goes with its followers and collaborators.
 pub async fn delete(
-    State(tasks): State<Arc<Tasks>>,
+    State(feishu): State<Arc<Feishu>>,
     headers: HeaderMap,
     query: QueryParams,
     Path(task_id): Path<String>,
 ) -> Response {
-    tasks
-        .serve(Endpoint::Delete, &headers, query, move |call| async move {
+    serve(
+        feishu,
+        Endpoint::Delete,
+        &headers,
+        query,
+        move |call| async move {
             let store = &call.feishu().engine.store;
             let task = match store.find_entity(call.space(), TASK, &task_id).await? {
                 Some(task) => task,
@@ -358,8 +386,9 @@ pub async fn delete(
                 }) => Err(call.error(1470433)),
                 Err(e) => Err(e.into()),
             }
-        })
-        .await
+        },
+    )
+    .await
 }
 
 /// Complete (`complete_time` = now, kept if already complete) or reopen (`"0"`) a task.
@@ -388,30 +417,28 @@ async fn set_completion(call: Call, task_id: String, complete: bool) -> ApiResul
 
 /// `POST /task/v1/tasks/:task_id/complete`.
 pub async fn complete(
-    State(tasks): State<Arc<Tasks>>,
+    State(feishu): State<Arc<Feishu>>,
     headers: HeaderMap,
     query: QueryParams,
     Path(task_id): Path<String>,
 ) -> Response {
-    tasks
-        .serve(Endpoint::Complete, &headers, query, move |call| {
-            set_completion(call, task_id, true)
-        })
-        .await
+    serve(feishu, Endpoint::Complete, &headers, query, move |call| {
+        set_completion(call, task_id, true)
+    })
+    .await
 }
 
 /// `POST /task/v1/tasks/:task_id/uncomplete`.
 pub async fn uncomplete(
-    State(tasks): State<Arc<Tasks>>,
+    State(feishu): State<Arc<Feishu>>,
     headers: HeaderMap,
     query: QueryParams,
     Path(task_id): Path<String>,
 ) -> Response {
-    tasks
-        .serve(Endpoint::Uncomplete, &headers, query, move |call| {
-            set_completion(call, task_id, false)
-        })
-        .await
+    serve(feishu, Endpoint::Uncomplete, &headers, query, move |call| {
+        set_completion(call, task_id, false)
+    })
+    .await
 }
 
 #[cfg(test)]

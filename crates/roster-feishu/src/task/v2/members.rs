@@ -20,7 +20,8 @@ use super::object::member;
 use super::tasks::{answer, apply_then_answer, MEMBERS_PER_REQUEST};
 use super::{error, invalid, Op};
 use crate::task::endpoint::{Endpoint, Role};
-use crate::task::{Access, Call, Tasks};
+use crate::task::{serve, Access, Call};
+use crate::tenants::Feishu;
 use crate::wire::{ApiError, QueryParams};
 
 /// Members one remove_members request may name.
@@ -188,66 +189,62 @@ async fn prepare(
 
 /// `POST /task/v2/tasks/:task_guid/add_members`.
 pub async fn add(
-    State(tasks): State<Arc<Tasks>>,
+    State(feishu): State<Arc<Feishu>>,
     headers: HeaderMap,
     query: QueryParams,
     Path(guid): Path<String>,
     body: Body,
 ) -> Response {
     let endpoint = Endpoint::V2(Op::AddMembers);
-    tasks
-        .serve(endpoint, &headers, query, move |call| async move {
-            let request: MembersRequest = call.body(body).await?;
-            let token = request.client_token.as_deref();
-            let once = match idempotency::begin(&call, Op::AddMembers, token).await? {
-                Begun::Repeat(earlier) => return answer(&call, call.task(&earlier).await?).await,
-                Begun::Fresh(once) => once,
-            };
-            let (task, wanted) =
-                prepare(&call, &guid, &request.members, MEMBERS_PER_REQUEST).await?;
-            let mut plan = call.task_plan(&task);
-            let steps = add_steps(&call, &mut plan, task.id.into(), wanted);
-            if let Some(once) = &once {
-                once.mark(&mut plan, &task.key);
-            }
-            let result = call.feishu().engine.store.apply(plan).await;
-            applied(&call, result, &steps)?;
-            answer(&call, call.task(&guid).await?).await
-        })
-        .await
+    serve(feishu, endpoint, &headers, query, move |call| async move {
+        let request: MembersRequest = call.body(body).await?;
+        let token = request.client_token.as_deref();
+        let once = match idempotency::begin(&call, Op::AddMembers, token).await? {
+            Begun::Repeat(earlier) => return answer(&call, call.task(&earlier).await?).await,
+            Begun::Fresh(once) => once,
+        };
+        let (task, wanted) = prepare(&call, &guid, &request.members, MEMBERS_PER_REQUEST).await?;
+        let mut plan = call.task_plan(&task);
+        let steps = add_steps(&call, &mut plan, task.id.into(), wanted);
+        if let Some(once) = &once {
+            once.mark(&mut plan, &task.key);
+        }
+        let result = call.feishu().engine.store.apply(plan).await;
+        applied(&call, result, &steps)?;
+        answer(&call, call.task(&guid).await?).await
+    })
+    .await
 }
 
 /// `POST /task/v2/tasks/:task_guid/remove_members`.
 pub async fn remove(
-    State(tasks): State<Arc<Tasks>>,
+    State(feishu): State<Arc<Feishu>>,
     headers: HeaderMap,
     query: QueryParams,
     Path(guid): Path<String>,
     body: Body,
 ) -> Response {
     let endpoint = Endpoint::V2(Op::RemoveMembers);
-    tasks
-        .serve(endpoint, &headers, query, move |call| async move {
-            let request: MembersRequest = call.body(body).await?;
-            let (task, wanted) =
-                prepare(&call, &guid, &request.members, MEMBERS_PER_REMOVAL).await?;
-            let mut plan = call.task_plan(&task);
-            for role in [Role::Collaborator, Role::Follower] {
-                let members: Vec<EntityId> = wanted
-                    .iter()
-                    .filter(|(r, _)| *r == role)
-                    .map(|(_, entity)| *entity)
-                    .collect();
-                if !members.is_empty() {
-                    plan.remove_edges(RemoveEdges {
-                        subject: task.id.into(),
-                        relation: role.relation().into(),
-                        members,
-                        reciprocal: None,
-                    });
-                }
+    serve(feishu, endpoint, &headers, query, move |call| async move {
+        let request: MembersRequest = call.body(body).await?;
+        let (task, wanted) = prepare(&call, &guid, &request.members, MEMBERS_PER_REMOVAL).await?;
+        let mut plan = call.task_plan(&task);
+        for role in [Role::Collaborator, Role::Follower] {
+            let members: Vec<EntityId> = wanted
+                .iter()
+                .filter(|(r, _)| *r == role)
+                .map(|(_, entity)| *entity)
+                .collect();
+            if !members.is_empty() {
+                plan.remove_edges(RemoveEdges {
+                    subject: task.id.into(),
+                    relation: role.relation().into(),
+                    members,
+                    reciprocal: None,
+                });
             }
-            apply_then_answer(&call, plan, &guid).await
-        })
-        .await
+        }
+        apply_then_answer(&call, plan, &guid).await
+    })
+    .await
 }

@@ -6,19 +6,14 @@
 //! timestamps as strings, `members: [{id, type, role}]` and `client_token` idempotency.
 
 mod idempotency;
-mod members;
+pub mod members;
 mod object;
-mod tasklists;
-mod tasks;
-
-use std::sync::Arc;
+pub mod tasklists;
+pub mod tasks;
 
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::Router;
 
 use super::endpoint::Tier;
-use super::Tasks;
 use crate::wire::ApiError;
 
 pub use idempotency::prune_markers;
@@ -59,53 +54,6 @@ impl Op {
             _ => Tier::Four,
         }
     }
-}
-
-pub fn routes<S: Clone + Send + Sync + 'static>(tasks: Arc<Tasks>) -> Router<S> {
-    Router::new()
-        .route("/task/v2/tasks", post(tasks::create).get(tasks::list))
-        .route(
-            "/task/v2/tasks/{task_guid}",
-            get(tasks::get).patch(tasks::patch).delete(tasks::delete),
-        )
-        .route("/task/v2/tasks/{task_guid}/add_members", post(members::add))
-        .route(
-            "/task/v2/tasks/{task_guid}/remove_members",
-            post(members::remove),
-        )
-        .route(
-            "/task/v2/tasks/{task_guid}/add_tasklist",
-            post(tasklists::add_tasklist),
-        )
-        .route(
-            "/task/v2/tasks/{task_guid}/remove_tasklist",
-            post(tasklists::remove_tasklist),
-        )
-        .route(
-            "/task/v2/tasks/{task_guid}/tasklists",
-            get(tasklists::of_task),
-        )
-        .route(
-            "/task/v2/tasklists",
-            post(tasklists::create).get(tasklists::list),
-        )
-        .route(
-            "/task/v2/tasklists/{tasklist_guid}",
-            get(tasklists::get).delete(tasklists::delete),
-        )
-        .route(
-            "/task/v2/tasklists/{tasklist_guid}/add_members",
-            post(tasklists::add_members),
-        )
-        .route(
-            "/task/v2/tasklists/{tasklist_guid}/remove_members",
-            post(tasklists::remove_members),
-        )
-        .route(
-            "/task/v2/tasklists/{tasklist_guid}/tasks",
-            get(tasklists::tasks),
-        )
-        .with_state(tasks)
 }
 
 /// A Task v2 business error with its documented status and words; `1470400`'s reason comes
