@@ -945,6 +945,32 @@ mod tests {
             .collect()
     }
 
+    /// Deleting an entity's edges reads only its edges, from each end.
+    #[test]
+    fn an_entitys_edges_are_deleted_by_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = threads::connect(&dir.path().join("roster.db")).unwrap();
+        migrate(&conn).unwrap();
+        let plans: Vec<Vec<String>> = tx::DELETE_EDGES_OF
+            .iter()
+            .map(|sql| plan(&conn, sql))
+            .collect();
+        let names = "SEARCH names USING INTEGER PRIMARY KEY (rowid=?)";
+        assert_eq!(
+            plans,
+            [
+                [
+                    "SEARCH edges USING COVERING INDEX edges_by_ends (space_id=? AND subject_id=?)",
+                    names,
+                ],
+                [
+                    "SEARCH edges USING COVERING INDEX edges_by_member (space_id=? AND member_id=?)",
+                    names,
+                ],
+            ]
+        );
+    }
+
     /// A page of edges is one range scan of an index that holds every column it reads of the
     /// edges, from either end; the other end is one seek by its id (an alias from the
     /// entities' alias index alone).

@@ -271,14 +271,17 @@ impl Tx for SqliteTx<'_> {
         space: SpaceId,
         id: EntityId,
     ) -> Result<Vec<(EntityId, String, EntityId)>, rusqlite::Error> {
-        let mut statement = self.0.prepare_cached(
-            "DELETE FROM edges WHERE space_id = ?1 AND (subject_id = ?2 OR member_id = ?2)
-             RETURNING subject_id, (SELECT name FROM names WHERE id = relation_id), member_id",
-        )?;
-        let edges = statement.query_map([space, id], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-        })?;
-        edges.collect()
+        let mut edges = Vec::new();
+        for sql in DELETE_EDGES_OF {
+            let mut statement = self.0.prepare_cached(sql)?;
+            let deleted = statement.query_map([space, id], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })?;
+            for edge in deleted {
+                edges.push(edge?);
+            }
+        }
+        Ok(edges)
     }
 
     async fn delete_entities(
@@ -612,3 +615,12 @@ impl LoadTx for SqliteTx<'_> {
         Ok(())
     }
 }
+
+/// An entity's edges, deleted from each end in turn: SQLite plans `subject_id = ?2 OR
+/// member_id = ?2` as a scan of the space's edges, where each end alone is a range of one index.
+pub(super) const DELETE_EDGES_OF: [&str; 2] = [
+    "DELETE FROM edges WHERE space_id = ?1 AND subject_id = ?2
+     RETURNING subject_id, (SELECT name FROM names WHERE id = relation_id), member_id",
+    "DELETE FROM edges WHERE space_id = ?1 AND member_id = ?2
+     RETURNING subject_id, (SELECT name FROM names WHERE id = relation_id), member_id",
+];
