@@ -51,6 +51,13 @@ impl<S: Clone + Send + Sync + 'static> Endpoints<S> {
         self
     }
 
+    /// `operation`, served by `route` on the methods it serves: a vendor that keys its APIs
+    /// by path alone serves every method, and documents one.
+    pub fn at_route(mut self, operation: Operation, route: MethodRouter<S>) -> Self {
+        self.routes.push((operation, route));
+        self
+    }
+
     /// This surface's entries, then `other`'s (a part declared in its feature's module).
     pub fn merge(mut self, other: Endpoints<S>) -> Self {
         assert_eq!(self.prefix, other.prefix, "one surface, one prefix");

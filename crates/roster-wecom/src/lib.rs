@@ -19,7 +19,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use axum::Router;
 use roster_core::{CursorKey, Engine, Reload, StoreError};
-use roster_http::openapi::OpenApi;
+use roster_http::openapi::{document, OpenApi};
 use roster_http::{seed_table, DialectSeed, DialectWire, MountOptions, Mounted};
 
 pub use seed::{Seed, SeedError};
@@ -48,8 +48,11 @@ impl roster_http::Dialect for WecomDialect {
         mount(engine, options.retry_scale).await
     }
 
+    /// Every WeCom and do1 route roster serves.
     fn openapi(&self) -> OpenApi {
-        openapi::openapi()
+        let mut doc = document("qwif", &[], qwif::endpoints().operations());
+        doc.merge(document("wecom", &[], native::endpoints().operations()));
+        doc
     }
 }
 
@@ -92,10 +95,9 @@ async fn mount(engine: Engine, retry_scale: f64) -> Result<Mounted, StoreError> 
         clock: app.engine.clock.clone(),
         retry_scale,
     });
-    let router = Router::new()
-        .merge(native::routes())
-        .merge(qwif::routes())
-        .with_state(app);
+    let router = native::endpoints()
+        .router(app.clone(), native::unknown)
+        .merge(qwif::endpoints().router(app, qwif::unknown));
     Ok(Mounted {
         router,
         admin: Router::new(),

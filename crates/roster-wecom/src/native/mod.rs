@@ -13,43 +13,186 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, MethodRouter};
 use axum::{Json, Router};
 use roster_core::secret::secrets_match;
+use roster_http::openapi::{
+    any_of, array, integer, object, one_of_values, operation, string, HttpMethod,
+};
+use roster_http::Endpoints;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::directory::{Directory, Fault};
+use crate::openapi::{invalid, native, native_fail, native_json, tag_members};
 use crate::request::{json_object, read_body, Params};
 use crate::token::{self, Audience, Refused};
 use crate::App;
 
-pub(crate) fn routes() -> Router<App> {
-    Router::new()
-        .route("/cgi-bin/gettoken", any(get_token))
-        .route("/cgi-bin/tag/create", api(Input::JsonBody, tags::create))
-        .route("/cgi-bin/tag/update", api(Input::JsonBody, tags::update))
-        .route("/cgi-bin/tag/delete", api(Input::Query, tags::delete))
-        .route("/cgi-bin/tag/get", api(Input::Query, tags::get))
-        .route(
-            "/cgi-bin/tag/addtagusers",
+/// WeCom's APIs roster serves, each its OpenAPI operation and handler.
+pub(crate) fn endpoints() -> Endpoints<App> {
+    use HttpMethod::Get;
+    let tag_get = object()
+        .field("tagname", string())
+        .field(
+            "userlist",
+            array(
+                object()
+                    .field("userid", string())
+                    .field("name", string())
+                    .into(),
+            ),
+        )
+        .field("partylist", array(integer()));
+    let department = object()
+        .field("id", integer())
+        .field("name", string())
+        .optional("name_en", string())
+        .field("department_leader", array(string()))
+        .field("parentid", integer())
+        .field("order", integer());
+    let user = object()
+        .field("userid", string())
+        .field("name", string())
+        .field("department", array(integer()))
+        .field("order", array(integer()))
+        .field("position", string())
+        .field("mobile", string())
+        .field("gender", string())
+        .field("email", string())
+        .field("is_leader_in_dept", array(integer()))
+        .field("direct_leader", array(string()))
+        .field("status", integer())
+        .field("main_department", integer());
+    let token = operation(Get, "/cgi-bin/gettoken", "an access token")
+        .query("corpid", string(), true)
+        .query("corpsecret", string(), true)
+        .answer(
+            "200",
+            "the token, or WeCom's error",
+            any_of([
+                object()
+                    .field("errcode", one_of_values([0]))
+                    .field("errmsg", string())
+                    .field("access_token", string())
+                    .field("expires_in", integer())
+                    .into(),
+                native_fail(),
+            ]),
+        );
+    Endpoints::new("")
+        .at_route(token, any(get_token))
+        .at_route(
+            native_json(
+                "tag/create",
+                "create a tag",
+                object()
+                    .field("tagname", string())
+                    .optional("tagid", integer()),
+                object().field("tagid", integer()),
+            ),
+            api(Input::JsonBody, tags::create),
+        )
+        .at_route(
+            native_json(
+                "tag/update",
+                "rename a tag",
+                object()
+                    .field("tagid", integer())
+                    .field("tagname", string()),
+                object(),
+            ),
+            api(Input::JsonBody, tags::update),
+        )
+        .at_route(
+            native(Get, "tag/delete", "delete a tag", object()).query("tagid", integer(), true),
+            api(Input::Query, tags::delete),
+        )
+        .at_route(
+            native(Get, "tag/get", "a tag's members", tag_get).query("tagid", integer(), true),
+            api(Input::Query, tags::get),
+        )
+        .at_route(
+            native_json(
+                "tag/addtagusers",
+                "add tag members",
+                tag_members(),
+                invalid(),
+            ),
             api(Input::JsonBody, tags::add_users),
         )
-        .route(
-            "/cgi-bin/tag/deltagusers",
+        .at_route(
+            native_json(
+                "tag/deltagusers",
+                "remove tag members",
+                tag_members(),
+                invalid(),
+            ),
             api(Input::JsonBody, tags::delete_users),
         )
-        .route("/cgi-bin/tag/list", api(Input::Query, tags::list))
-        .route(
-            "/cgi-bin/user/create",
+        .at_route(
+            native(
+                Get,
+                "tag/list",
+                "every tag",
+                object().field(
+                    "taglist",
+                    array(
+                        object()
+                            .field("tagid", integer())
+                            .field("tagname", string())
+                            .into(),
+                    ),
+                ),
+            ),
+            api(Input::Query, tags::list),
+        )
+        .at_route(
+            native_json(
+                "user/create",
+                "create a member",
+                object()
+                    .field("userid", string())
+                    .field("name", string())
+                    .optional("department", array(integer()))
+                    .optional("position", string())
+                    .optional("mobile", string())
+                    .optional("email", string())
+                    .optional("gender", string()),
+                object(),
+            ),
             api(Input::JsonBody, contacts::create_user),
         )
-        .route("/cgi-bin/user/get", api(Input::Query, contacts::get_user))
-        .route(
-            "/cgi-bin/department/create",
+        .at_route(
+            native(Get, "user/get", "a member", user).query("userid", string(), true),
+            api(Input::Query, contacts::get_user),
+        )
+        .at_route(
+            native_json(
+                "department/create",
+                "create a department",
+                object()
+                    .field("name", string())
+                    .field("parentid", integer())
+                    .optional("name_en", string())
+                    .optional("order", integer())
+                    .optional("id", integer()),
+                object().field("id", integer()),
+            ),
             api(Input::JsonBody, contacts::create_department),
         )
-        .route(
-            "/cgi-bin/department/list",
+        .at_route(
+            native(
+                Get,
+                "department/list",
+                "a department and everything under it",
+                object().field("department", array(department.into())),
+            )
+            .query("id", integer(), false),
             api(Input::Query, contacts::list_departments),
         )
+}
+
+/// Paths below `/cgi-bin/` that no entry serves.
+pub(crate) fn unknown(routes: Router) -> Router {
+    routes
         .route("/cgi-bin/", any(unknown_api))
         .route("/cgi-bin/{*path}", any(unknown_api))
 }

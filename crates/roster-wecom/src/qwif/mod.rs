@@ -15,52 +15,155 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, MethodRouter};
 use axum::{Json, Router};
+use roster_http::openapi::{array, integer, object, operation, string, HttpMethod};
+use roster_http::Endpoints;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::directory::{Directory, Fault};
+use crate::openapi::{dept_info, qwif, qwif_answer, tag_info};
 use crate::request::{json_object, read_body, Params};
 use crate::token::{self, Audience, Refused};
 use crate::App;
 
-pub(crate) fn routes() -> Router<App> {
-    Router::new()
-        .route(
-            "/qwcgi/portal/api/qwsecurity!getToken.action",
-            any(get_token),
+/// do1's APIs roster serves, each its OpenAPI operation and handler.
+pub(crate) fn endpoints() -> Endpoints<App> {
+    let invalid = || {
+        object()
+            .optional("invalidUserIdList", array(string()))
+            .optional("invalidDeptIdList", array(string()))
+    };
+    let token = operation(
+        HttpMethod::Get,
+        "/qwcgi/portal/api/qwsecurity!getToken.action",
+        "a do1 token",
+    )
+    .query("developerId", string(), true)
+    .query("developerKey", string(), true)
+    .answer(
+        "200",
+        "the token, or do1's error",
+        qwif_answer(
+            object()
+                .field("token", string())
+                .field("expiresIn", integer())
+                .into(),
+        ),
+    );
+    Endpoints::new("")
+        .at_route(token, any(get_token))
+        .at_route(
+            qwif("tag/addTagRef.do", "add tag members", DATA, invalid()),
+            api(DATA, tags::add_refs),
         )
-        .route("/qwcgi/api/tag/addTagRef.do", api(DATA, tags::add_refs))
-        .route("/qwcgi/api/tag/delTagRef.do", api(DATA, tags::remove_refs))
-        .route(
-            "/qwcgi/api/tag/searchTagRef.do",
+        .at_route(
+            qwif("tag/delTagRef.do", "remove tag members", DATA, invalid()),
+            api(DATA, tags::remove_refs),
+        )
+        .at_route(
+            qwif(
+                "tag/searchTagRef.do",
+                "a tag's members",
+                NO_BODY,
+                object()
+                    .field("wxUserIdList", array(string()))
+                    .field("wxDeptIdList", array(string())),
+            )
+            .query("wxTagId", string(), false)
+            .query("id", string(), false),
             api(NO_BODY, tags::search_refs),
         )
-        .route("/qwcgi/api/tag/addTag.do", api(DATA, tags::add))
-        .route("/qwcgi/api/tag/updateTag.do", api(DATA, tags::update))
-        .route("/qwcgi/api/tag/delTag.do", api(DATA, tags::delete))
-        .route("/qwcgi/api/tag/searchTag.do", api(NO_BODY, tags::search))
-        .route(
-            "/qwcgi/api/deptAPI/getAllDept.do",
+        .at_route(
+            qwif(
+                "tag/addTag.do",
+                "create a tag",
+                DATA,
+                object().field("tagInfo", tag_info()),
+            ),
+            api(DATA, tags::add),
+        )
+        .at_route(
+            qwif("tag/updateTag.do", "change a tag", DATA, object()),
+            api(DATA, tags::update),
+        )
+        .at_route(
+            qwif("tag/delTag.do", "delete a tag", DATA, object()),
+            api(DATA, tags::delete),
+        )
+        .at_route(
+            qwif(
+                "tag/searchTag.do",
+                "every tag",
+                NO_BODY,
+                object().field("tagList", array(tag_info())),
+            ),
+            api(NO_BODY, tags::search),
+        )
+        .at_route(
+            qwif(
+                "deptAPI/getAllDept.do",
+                "every department, a page at a time",
+                DATA,
+                object()
+                    .field("currPage", integer())
+                    .field("maxPage", integer())
+                    .field("pageSize", integer())
+                    .field("totalRows", integer())
+                    .field("pageData", array(dept_info())),
+            ),
             api(DATA, contacts::all_departments),
         )
-        .route(
-            "/qwcgi/api/deptAPI/getDeptByDeptId.do",
+        .at_route(
+            qwif(
+                "deptAPI/getDeptByDeptId.do",
+                "departments by id",
+                NO_BODY,
+                object().field("departmentList", array(dept_info())),
+            )
+            .query("depaId", string(), true),
             api(NO_BODY, contacts::departments_by_id),
         )
-        .route(
-            "/qwcgi/api/deptAPI/addDepart.do",
-            api(Some("deptInfo"), contacts::add_department),
+        .at_route(
+            qwif(
+                "deptAPI/addDepart.do",
+                "create a department",
+                DEPT_INFO,
+                object().field("depart", dept_info()),
+            ),
+            api(DEPT_INFO, contacts::add_department),
         )
-        .route(
-            "/qwcgi/api/userAPI/getUserByDepartId.do",
+        .at_route(
+            qwif(
+                "userAPI/getUserByDepartId.do",
+                "a department's members",
+                NO_BODY,
+                object().field(
+                    "list",
+                    array(
+                        object()
+                            .field("userId", string())
+                            .field("name", string())
+                            .field("wxUserId", string())
+                            .into(),
+                    ),
+                ),
+            )
+            .query("departId", string(), true),
             api(NO_BODY, contacts::users_by_department),
         )
+}
+
+/// Paths below `/qwcgi/` that no entry serves.
+pub(crate) fn unknown(routes: Router) -> Router {
+    routes
         .route("/qwcgi/", any(unknown_api))
         .route("/qwcgi/{*path}", any(unknown_api))
 }
 
 /// The form part most writes carry their JSON in.
 const DATA: Option<&str> = Some("data");
+/// The form part of `addDepart.do`.
+const DEPT_INFO: Option<&str> = Some("deptInfo");
 const NO_BODY: Option<&str> = None;
 
 /// do1's answer, success or not. `code` is always a JSON string.
