@@ -3,11 +3,12 @@
 use std::collections::BTreeMap;
 
 use sqlx::postgres::PgRow;
-use sqlx::Row;
+use sqlx::{PgConnection, Row};
 
-use roster_core::{Edge, Entity, Space, StoreError};
+use roster_core::{Edge, Entity, Space, SpaceId, StoreError};
 
 use crate::backend;
+use crate::dumps::SpaceRows;
 
 pub(crate) const ENTITY_COLUMNS: &str = entity_columns!();
 
@@ -45,5 +46,51 @@ pub(crate) fn edge(row: &PgRow) -> Result<Edge, StoreError> {
         member: row.try_get(1).map_err(backend)?,
         created_at: row.try_get(2).map_err(backend)?,
         seq: row.try_get(3).map_err(backend)?,
+    })
+}
+
+/// The rows of `space`, read on `conn` (in a transaction that makes the reads one state).
+pub(crate) async fn space_rows(
+    conn: &mut PgConnection,
+    space: SpaceId,
+) -> Result<SpaceRows, StoreError> {
+    let row = sqlx::query("SELECT id, dialect, key, limits, generation FROM spaces WHERE id = $1")
+        .bind(space)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(backend)?;
+    let space = self::space(&row)?;
+    let entities = sqlx::query(&format!(
+        "SELECT {ENTITY_COLUMNS} FROM entities WHERE space_id = $1 ORDER BY id"
+    ))
+    .bind(space.id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?
+    .iter()
+    .map(entity)
+    .collect::<Result<_, _>>()?;
+    let aliases = sqlx::query_as(
+        "SELECT namespace, alias, entity_id FROM aliases WHERE space_id = $1
+         ORDER BY namespace COLLATE \"C\", alias COLLATE \"C\"",
+    )
+    .bind(space.id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    let edges = sqlx::query_as(
+        "SELECT e.subject_id, n.name, e.member_id, e.created_at
+         FROM edges e JOIN names n ON n.id = e.relation_id
+         WHERE e.space_id = $1 ORDER BY e.seq",
+    )
+    .bind(space.id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(SpaceRows {
+        space,
+        entities,
+        aliases,
+        edges,
     })
 }

@@ -2,12 +2,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
-use sqlx::PgConnection;
 use sqlx::Row;
 
 use roster_core::*;
 
-use crate::dumps::SpaceRows;
 use crate::lookup::{counter_params, pair, rows_in, storable, storable_keys, Param, COUNTERS_SQL};
 use crate::paging::{edges_only, ends, group_members, keyset, paginate, OtherEnd};
 use crate::reads::{self, ENTITY_COLUMNS};
@@ -97,7 +95,7 @@ impl Store for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        let rows = space_rows(&mut tx, space).await?;
+        let rows = reads::space_rows(&mut tx, space).await?;
         tx.commit().await.map_err(backend)?;
         rows.into_dump()
     }
@@ -653,52 +651,6 @@ impl PgStore {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         rows_in(&mut conn, sql, fixed, list).await.map_err(backend)
     }
-}
-
-/// The rows of `space`, read on `conn` (in a transaction that makes the reads one state).
-pub(crate) async fn space_rows(
-    conn: &mut PgConnection,
-    space: SpaceId,
-) -> Result<SpaceRows, StoreError> {
-    let row = sqlx::query("SELECT id, dialect, key, limits, generation FROM spaces WHERE id = $1")
-        .bind(space)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(backend)?;
-    let space = reads::space(&row)?;
-    let entities = sqlx::query(&format!(
-        "SELECT {ENTITY_COLUMNS} FROM entities WHERE space_id = $1 ORDER BY id"
-    ))
-    .bind(space.id)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(backend)?
-    .iter()
-    .map(reads::entity)
-    .collect::<Result<_, _>>()?;
-    let aliases = sqlx::query_as(
-        "SELECT namespace, alias, entity_id FROM aliases WHERE space_id = $1
-         ORDER BY namespace COLLATE \"C\", alias COLLATE \"C\"",
-    )
-    .bind(space.id)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(backend)?;
-    let edges = sqlx::query_as(
-        "SELECT e.subject_id, n.name, e.member_id, e.created_at
-         FROM edges e JOIN names n ON n.id = e.relation_id
-         WHERE e.space_id = $1 ORDER BY e.seq",
-    )
-    .bind(space.id)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(backend)?;
-    Ok(SpaceRows {
-        space,
-        entities,
-        aliases,
-        edges,
-    })
 }
 
 #[cfg(test)]

@@ -904,7 +904,7 @@ impl LoadTx for PgTx<'_> {
     }
 
     async fn space_rows(&mut self, space: SpaceId) -> Result<SpaceRows, StoreError> {
-        crate::store_impl::space_rows(self.conn, space).await
+        reads::space_rows(self.conn, space).await
     }
 
     async fn clear_space(&mut self, space: SpaceId) -> Result<(), sqlx::Error> {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::app::ACCOUNT_KIND;
-use crate::gateway::Call;
+use crate::state::Call;
 use crate::wire::{self, Fail, Fields, Nothing, ResultItems, Service};
 
 const MAX_USER_ID_BYTES: usize = 32;

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::app::{CallbackConfig, APP_KIND, DIALECT, FOLLOWS};
-use crate::gateway::Tim;
+use crate::state::Tim;
 
 /// The vendor waits 2 seconds for an answer (269/1522).
 const TIMEOUT: Duration = Duration::from_secs(2);

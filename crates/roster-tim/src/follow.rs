@@ -14,8 +14,8 @@ use serde::Serialize;
 
 use crate::accounts::{self, ProfileItem};
 use crate::app::{FOLLOWS, MUTUAL};
-use crate::gateway::Call;
 use crate::limits::Limits;
+use crate::state::Call;
 use crate::wire::{self, Fail, Nothing, ResultItems, Service};
 
 const USER_NOT_FOUND: u32 = 30003;

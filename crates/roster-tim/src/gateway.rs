@@ -1,9 +1,7 @@
 //! `/v4/<service>/<command>`: the request line, authentication and dispatch (spec §1).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
@@ -18,6 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::app::{App, DIALECT};
 use crate::callback::TimCallbacks;
+use crate::state::{Call, Tim};
 use crate::wire::{self, code, Fail, Fields, Service};
 use crate::{accounts, follow, usersig};
 
@@ -27,28 +26,6 @@ const MAX_BODY: usize = 1 << 20;
 
 /// The app's plan or console switch does not include follows (a seed flag here).
 const FOLLOW_DISABLED: u32 = 30005;
-
-pub(crate) struct Tim {
-    pub(crate) engine: Engine,
-    /// The apps by SDKAppID, held in memory: authenticating a call needs no database.
-    pub(crate) apps: Live<HashMap<u64, Arc<App>>>,
-}
-
-#[async_trait]
-impl Reload for Tim {
-    async fn reload(&self) -> Result<(), StoreError> {
-        self.apps.set(App::load_all(&self.engine).await?);
-        Ok(())
-    }
-}
-
-/// Everything a command handler needs: who calls, for which app, with which body.
-#[derive(Clone, Copy)]
-pub struct Call<'a> {
-    pub engine: &'a Engine,
-    pub app: &'a App,
-    pub body: Fields<'a>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Command {

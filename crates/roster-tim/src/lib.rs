@@ -9,6 +9,7 @@ mod gateway;
 mod limits;
 mod openapi;
 mod seed;
+mod state;
 pub mod usersig;
 mod wire;
 

@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use roster_core::secret::secrets_match;
 use roster_core::{Engine, EntityId, Live, Reload, Space, SpaceId, StoreError};
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
-use crate::callback::CallbackConfig;
+use crate::callback::crypto::AesKey;
 
 /// The `spaces.dialect` of every WeCom corp.
 pub(crate) const DIALECT: &str = "wecom";
@@ -33,6 +34,51 @@ pub(crate) struct CorpAttrs {
 pub(crate) struct QwifLogin {
     pub developer_id: String,
     pub developer_key: String,
+}
+
+/// Where a corp's contact-change callbacks go: the seed's `callback_url`, `callback_token`
+/// and `callback_aes_key`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct CallbackConfig {
+    pub url: String,
+    pub token: String,
+    pub aes_key: String,
+}
+
+impl CallbackConfig {
+    /// From the seed file's keys: all three, or none.
+    pub(crate) fn from_keys(
+        url: Option<&str>,
+        token: Option<&str>,
+        aes_key: Option<&str>,
+    ) -> Result<Option<CallbackConfig>, String> {
+        let (url, token, aes_key) = match (url, token, aes_key) {
+            (None, None, None) => return Ok(None),
+            (Some(url), Some(token), Some(aes_key)) => (url, token, aes_key),
+            _ => {
+                return Err("callback_url, callback_token and callback_aes_key go together".into())
+            }
+        };
+        roster_core::check_callback_url(url).map_err(|why| format!("callback_url: {why}"))?;
+        if token.is_empty() || token.len() > 32 {
+            return Err("callback_token is 1 to 32 characters".into());
+        }
+        AesKey::parse(aes_key).map_err(|why| format!("callback_aes_key: {why}"))?;
+        Ok(Some(CallbackConfig {
+            url: url.into(),
+            token: token.into(),
+            aes_key: aes_key.into(),
+        }))
+    }
+
+    /// As the seed file's keys.
+    pub(crate) fn keys(&self) -> Value {
+        json!({
+            "callback_url": self.url,
+            "callback_token": self.token,
+            "callback_aes_key": self.aes_key,
+        })
+    }
 }
 
 /// Vendor limits of one corp; the seed may lower or raise each.

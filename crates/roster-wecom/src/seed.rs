@@ -9,7 +9,7 @@ use std::sync::Arc;
 use roster_core::{Engine, StoreError, WritePlan};
 use serde::Deserialize;
 
-use crate::callback::CallbackConfig;
+use crate::corp::CallbackConfig;
 use crate::corp::{Corp, CorpAttrs, Limits, QwifLogin, CORP_KEY, CORP_KIND, DIALECT};
 use crate::directory::{check_user, Directory, Fault, NewDepartment, NewTag, UserAttrs, ROOT};
 

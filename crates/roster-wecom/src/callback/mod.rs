@@ -16,10 +16,10 @@ use roster_core::{
     Acceptance, Callback, CallbackMethod, Callbacks, Change, ChangeOp, Clock, ReceiverError,
     ReceiverUpdate, SpaceId,
 };
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde::Deserialize;
+use serde_json::Value;
 
-use crate::corp::{LiveCorps, CORP_KEY, CORP_KIND, DIALECT};
+use crate::corp::{CallbackConfig, LiveCorps, CORP_KEY, CORP_KIND, DIALECT};
 use crate::directory::{DEPARTMENT, MEMBER, TAG, USER};
 use crypto::AesKey;
 
@@ -28,51 +28,6 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 const RESENDS: usize = 3;
 /// WeCom does not say how long it waits before a re-send.
 const RESEND_AFTER: Duration = Duration::from_secs(1);
-
-/// Where a corp's contact-change callbacks go: the seed's `callback_url`, `callback_token`
-/// and `callback_aes_key`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct CallbackConfig {
-    pub url: String,
-    pub token: String,
-    pub aes_key: String,
-}
-
-impl CallbackConfig {
-    /// From the seed file's keys: all three, or none.
-    pub(crate) fn from_keys(
-        url: Option<&str>,
-        token: Option<&str>,
-        aes_key: Option<&str>,
-    ) -> Result<Option<CallbackConfig>, String> {
-        let (url, token, aes_key) = match (url, token, aes_key) {
-            (None, None, None) => return Ok(None),
-            (Some(url), Some(token), Some(aes_key)) => (url, token, aes_key),
-            _ => {
-                return Err("callback_url, callback_token and callback_aes_key go together".into())
-            }
-        };
-        roster_core::check_callback_url(url).map_err(|why| format!("callback_url: {why}"))?;
-        if token.is_empty() || token.len() > 32 {
-            return Err("callback_token is 1 to 32 characters".into());
-        }
-        AesKey::parse(aes_key).map_err(|why| format!("callback_aes_key: {why}"))?;
-        Ok(Some(CallbackConfig {
-            url: url.into(),
-            token: token.into(),
-            aes_key: aes_key.into(),
-        }))
-    }
-
-    /// As the seed file's keys.
-    fn keys(&self) -> Value {
-        json!({
-            "callback_url": self.url,
-            "callback_token": self.token,
-            "callback_aes_key": self.aes_key,
-        })
-    }
-}
 
 /// A receiver as `PUT /_roster/callbacks/wecom/{corp_id}` takes it: the seed file's keys.
 #[derive(Deserialize)]
