@@ -41,34 +41,34 @@ impl Role {
     }
 
     /// An empty id in the request.
-    pub fn invalid_id(self) -> i64 {
+    pub fn invalid_id(self) -> Code {
         match self {
-            Role::Follower => 1470412,
-            Role::Collaborator => 1470413,
+            Role::Follower => Code::InvalidFollowerId,
+            Role::Collaborator => Code::InvalidCollaboratorId,
         }
     }
 
     /// The task would have more members than its cap.
-    pub fn full(self) -> i64 {
+    pub fn full(self) -> Code {
         match self {
-            Role::Follower => 1470428,
-            Role::Collaborator => 1470429,
+            Role::Follower => Code::TooManyFollowers,
+            Role::Collaborator => Code::TooManyCollaborators,
         }
     }
 
     /// Every requested user already has the role.
-    pub fn all_present(self) -> i64 {
+    pub fn all_present(self) -> Code {
         match self {
-            Role::Follower => 1470430,
-            Role::Collaborator => 1470431,
+            Role::Follower => Code::AllFollowers,
+            Role::Collaborator => Code::AllCollaborators,
         }
     }
 
     /// The user to remove does not have the role.
-    pub fn not_member(self) -> i64 {
+    pub fn not_member(self) -> Code {
         match self {
-            Role::Follower => 1470710,
-            Role::Collaborator => 1470700,
+            Role::Follower => Code::NotFollower,
+            Role::Collaborator => Code::NotCollaborator,
         }
     }
 }
@@ -112,44 +112,41 @@ impl Endpoint {
 
     /// The newer doc pages word errors as sentences, the older ones as short phrases; the seed
     /// pages of the follower endpoints mix both.
-    fn sentences(self, code: i64) -> bool {
+    fn sentences(self, code: Code) -> bool {
         match self {
             Endpoint::Create | Endpoint::Complete | Endpoint::AddMembers(Role::Collaborator) => {
                 true
             }
-            Endpoint::AddMembers(Role::Follower) => matches!(code, 1470403 | 1470602),
+            Endpoint::AddMembers(Role::Follower) => matches!(code, Code::WrongToken | Code::NoTask),
             Endpoint::ListMembers(Role::Follower) => true,
             _ => false,
         }
     }
 
-    fn status(self, code: i64) -> StatusCode {
+    fn status(self, code: Code) -> StatusCode {
         let newer = matches!(
             self,
             Endpoint::Create | Endpoint::Complete | Endpoint::AddMembers(Role::Collaborator)
         );
         match code {
-            1470403 if newer => StatusCode::UNAUTHORIZED,
-            1470403 => StatusCode::FORBIDDEN,
-            1470450 if newer => StatusCode::TOO_MANY_REQUESTS,
-            1470700 | 1470710 => StatusCode::NOT_FOUND,
+            Code::WrongToken if newer => StatusCode::UNAUTHORIZED,
+            Code::WrongToken => StatusCode::FORBIDDEN,
+            Code::TooFast if newer => StatusCode::TOO_MANY_REQUESTS,
+            Code::NotCollaborator | Code::NotFollower => StatusCode::NOT_FOUND,
             _ => StatusCode::BAD_REQUEST,
         }
     }
 
-    /// The business error `code` as this endpoint answers it.
-    pub fn error(self, code: i64) -> ApiError {
-        if let Endpoint::V2(_) = self {
-            return v2::error(code);
-        }
+    /// The Task v1 business error `code` as this endpoint answers it.
+    pub fn error(self, code: Code) -> ApiError {
         let msg = message(code, self.sentences(code));
         let msg = match (self, code) {
-            (Endpoint::Patch, 1470404) => {
+            (Endpoint::Patch, Code::Refused) => {
                 "be refused to create or update task, perhaps you have no permission"
             }
             _ => msg,
         };
-        ApiError::new(self.status(code), code, msg)
+        ApiError::new(self.status(code), code as i64, msg)
     }
 
     /// Whether the endpoint documents `1470450` (the others are throttled by the gateway).
@@ -160,29 +157,37 @@ impl Endpoint {
         )
     }
 
-    /// The code refusing a caller without the access needed: Task v2's `1470403`; in Task v1
+    /// A caller whose token may not call the endpoint (an app access token).
+    pub fn wrong_token(self) -> ApiError {
+        match self {
+            Endpoint::V2(_) => v2::error(v2::Code::NoPermission),
+            _ => self.error(Code::WrongToken),
+        }
+    }
+
+    /// The refusal of a caller without the access needed: Task v2's `1470403`; in Task v1
     /// `1470432` where the endpoint documents it for a caller who may not even see the task,
     /// `1470404` otherwise.
-    pub fn no_access(self, sees_task: bool) -> i64 {
+    pub fn no_access(self, sees_task: bool) -> ApiError {
         match self {
-            Endpoint::V2(_) => 1470403,
+            Endpoint::V2(_) => v2::error(v2::Code::NoPermission),
             Endpoint::Get
             | Endpoint::ListMembers(_)
             | Endpoint::Complete
             | Endpoint::Uncomplete
                 if !sees_task =>
             {
-                1470432
+                self.error(Code::NoPermission)
             }
-            _ => 1470404,
+            _ => self.error(Code::Refused),
         }
     }
 
-    /// The code of a task that does not exist (or no longer does).
-    pub fn no_task(self) -> i64 {
+    /// The refusal of a task that does not exist (or no longer does).
+    pub fn no_task(self) -> ApiError {
         match self {
-            Endpoint::V2(_) => 1470404,
-            _ => 1470602,
+            Endpoint::V2(_) => v2::error(v2::Code::NotFound),
+            _ => self.error(Code::NoTask),
         }
     }
 
@@ -190,7 +195,7 @@ impl Endpoint {
     pub fn bad_page_token(self) -> ApiError {
         match self {
             Endpoint::V2(_) => v2::invalid("page_token", "page_token is invalid"),
-            _ => self.error(1470422),
+            _ => self.error(Code::BadPageToken),
         }
     }
 
@@ -231,54 +236,88 @@ impl Endpoint {
     }
 }
 
+/// Task v1's business codes (the vendor's per-endpoint error tables).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    WrongToken = 1470403,
+    Refused = 1470404,
+    InvalidFollowerId = 1470412,
+    InvalidCollaboratorId = 1470413,
+    InvalidTimezone = 1470414,
+    InvalidI18nName = 1470415,
+    EmptySummary = 1470416,
+    PageSizeTooLarge = 1470421,
+    BadPageToken = 1470422,
+    MissingTaskId = 1470423,
+    UnknownUpdateField = 1470424,
+    ForbiddenUpdateField = 1470425,
+    NoUpdateField = 1470426,
+    TooManyFollowers = 1470428,
+    TooManyCollaborators = 1470429,
+    AllFollowers = 1470430,
+    AllCollaborators = 1470431,
+    NoPermission = 1470432,
+    Deleted = 1470433,
+    InvalidRepeatRule = 1470434,
+    BadExtra = 1470435,
+    BadOriginUrl = 1470436,
+    TooLong = 1470437,
+    InvalidCustom = 1470438,
+    BadTime = 1470439,
+    TooFast = 1470450,
+    Busy = 1470451,
+    NoTask = 1470602,
+    NotCollaborator = 1470700,
+    NotFollower = 1470710,
+}
+
 /// Task v1's business codes, worded as the newer (`sentences`) or older doc pages do.
-fn message(code: i64, sentences: bool) -> &'static str {
+fn message(code: Code, sentences: bool) -> &'static str {
     match (code, sentences) {
-        (1470403, true) => "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
-        (1470403, false) => "request forbidden",
-        (1470404, true) => "Be refused to update task, possibly due to lack of permission.",
-        (1470404, false) => "be refused to create or update task",
-        (1470412, _) => "invalid follower id",
-        (1470413, _) => "invalid collaborator id",
-        (1470414, true) => "Invalid timezone.",
-        (1470414, false) => "invalid time zone",
-        (1470415, true) => "Invalid platform_i18n_name.",
-        (1470415, false) => "invalid platform_i18n_name",
-        (1470416, _) => "Both summary and rich_summary are empty.",
-        (1470421, _) => "page_size exceed 100",
-        (1470422, _) => "failed to parse page_token",
-        (1470423, _) => "task id is missing",
-        (1470424, _) => "update_fields include unknown field",
-        (1470425, _) => "update_fields include forbidden field",
-        (1470426, _) => "expected one or more update field",
-        (1470428, _) => "total follower exceeds limit",
-        (1470429, _) => "The total number of collaborators exceeds the maximum number limit.",
-        (1470430, _) => "followers existed in task",
-        (1470431, _) => "Users are all collaborators of tasks.",
-        (1470432, true) => "No permission to get the task.",
-        (1470432, false) => "have no permission to get task",
-        (1470433, _) => "todo has been deleted",
-        (1470434, true) => "Invalid repeat rule, please check the format.",
-        (1470434, false) => "invalid repeat rule, please check the format",
-        (1470435, true) => "Failed to decode extra by base64.",
-        (1470435, false) => "decode extra by base64 failed",
-        (1470436, true) => "Failed to parse url of origin, should start with http, https or applink.",
-        (1470436, false) => "failed to parse url of origin, should start with http, https or applink",
-        (1470437, true) => "Summary or description length exceed limit, the maximum length of summary is 256, the maximum length of description is 65536.",
-        (1470437, false) => "summary or description length exceed limit, the maximum length of summary is 256, the maximum length of description is 65536",
-        (1470438, true) => "Invalid custom, please check the format.",
-        (1470438, false) => "invalid custom, please check the format",
-        (1470439, true) => "Failed to get time by timestamp.",
-        (1470439, false) => "failed to get time by timestamp",
-        (1470450, true) => "There are too many requests currently, please try again later.",
-        (1470450, false) => "request too fast",
-        (1470451, true) => "Operation requests for the same task are too frequent.",
-        (1470451, false) => "request api concurrently",
-        (1470602, true) => "Invalid task id.",
-        (1470602, false) => "task not found",
-        (1470700, _) => "task collaborator not found",
-        (1470710, _) => "task follower not found",
-        _ => unreachable!("task error code {code} has no message"),
+        (Code::WrongToken, true) => "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
+        (Code::WrongToken, false) => "request forbidden",
+        (Code::Refused, true) => "Be refused to update task, possibly due to lack of permission.",
+        (Code::Refused, false) => "be refused to create or update task",
+        (Code::InvalidFollowerId, _) => "invalid follower id",
+        (Code::InvalidCollaboratorId, _) => "invalid collaborator id",
+        (Code::InvalidTimezone, true) => "Invalid timezone.",
+        (Code::InvalidTimezone, false) => "invalid time zone",
+        (Code::InvalidI18nName, true) => "Invalid platform_i18n_name.",
+        (Code::InvalidI18nName, false) => "invalid platform_i18n_name",
+        (Code::EmptySummary, _) => "Both summary and rich_summary are empty.",
+        (Code::PageSizeTooLarge, _) => "page_size exceed 100",
+        (Code::BadPageToken, _) => "failed to parse page_token",
+        (Code::MissingTaskId, _) => "task id is missing",
+        (Code::UnknownUpdateField, _) => "update_fields include unknown field",
+        (Code::ForbiddenUpdateField, _) => "update_fields include forbidden field",
+        (Code::NoUpdateField, _) => "expected one or more update field",
+        (Code::TooManyFollowers, _) => "total follower exceeds limit",
+        (Code::TooManyCollaborators, _) => "The total number of collaborators exceeds the maximum number limit.",
+        (Code::AllFollowers, _) => "followers existed in task",
+        (Code::AllCollaborators, _) => "Users are all collaborators of tasks.",
+        (Code::NoPermission, true) => "No permission to get the task.",
+        (Code::NoPermission, false) => "have no permission to get task",
+        (Code::Deleted, _) => "todo has been deleted",
+        (Code::InvalidRepeatRule, true) => "Invalid repeat rule, please check the format.",
+        (Code::InvalidRepeatRule, false) => "invalid repeat rule, please check the format",
+        (Code::BadExtra, true) => "Failed to decode extra by base64.",
+        (Code::BadExtra, false) => "decode extra by base64 failed",
+        (Code::BadOriginUrl, true) => "Failed to parse url of origin, should start with http, https or applink.",
+        (Code::BadOriginUrl, false) => "failed to parse url of origin, should start with http, https or applink",
+        (Code::TooLong, true) => "Summary or description length exceed limit, the maximum length of summary is 256, the maximum length of description is 65536.",
+        (Code::TooLong, false) => "summary or description length exceed limit, the maximum length of summary is 256, the maximum length of description is 65536",
+        (Code::InvalidCustom, true) => "Invalid custom, please check the format.",
+        (Code::InvalidCustom, false) => "invalid custom, please check the format",
+        (Code::BadTime, true) => "Failed to get time by timestamp.",
+        (Code::BadTime, false) => "failed to get time by timestamp",
+        (Code::TooFast, true) => "There are too many requests currently, please try again later.",
+        (Code::TooFast, false) => "request too fast",
+        (Code::Busy, true) => "Operation requests for the same task are too frequent.",
+        (Code::Busy, false) => "request api concurrently",
+        (Code::NoTask, true) => "Invalid task id.",
+        (Code::NoTask, false) => "task not found",
+        (Code::NotCollaborator, _) => "task collaborator not found",
+        (Code::NotFollower, _) => "task follower not found",
     }
 }
 
@@ -289,23 +328,28 @@ mod tests {
     #[test]
     fn statuses_and_words_follow_each_endpoints_table() {
         let follower_add = Endpoint::AddMembers(Role::Follower);
-        let wrong = follower_add.error(1470403);
+        let wrong = follower_add.error(Code::WrongToken);
         assert_eq!((wrong.status, wrong.msg.as_str()), (StatusCode::FORBIDDEN,
             "The identity token is incorrect. It should be either user_access_token or tenant_access_token."));
-        assert_eq!(follower_add.error(1470450).status, StatusCode::BAD_REQUEST);
-        assert_eq!(follower_add.error(1470450).msg, "request too fast");
-        assert_eq!(follower_add.error(1470602).msg, "Invalid task id.");
         assert_eq!(
-            Endpoint::Create.error(1470403).status,
+            follower_add.error(Code::TooFast).status,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(follower_add.error(Code::TooFast).msg, "request too fast");
+        assert_eq!(follower_add.error(Code::NoTask).msg, "Invalid task id.");
+        assert_eq!(
+            Endpoint::Create.error(Code::WrongToken).status,
             StatusCode::UNAUTHORIZED
         );
         assert_eq!(
-            Endpoint::Complete.error(1470450).status,
+            Endpoint::Complete.error(Code::TooFast).status,
             StatusCode::TOO_MANY_REQUESTS
         );
-        assert_eq!(Endpoint::Get.error(1470602).msg, "task not found");
+        assert_eq!(Endpoint::Get.error(Code::NoTask).msg, "task not found");
         assert_eq!(
-            Endpoint::RemoveMember(Role::Follower).error(1470710).status,
+            Endpoint::RemoveMember(Role::Follower)
+                .error(Code::NotFollower)
+                .status,
             StatusCode::NOT_FOUND
         );
         let uncomplete = Endpoint::Uncomplete.internal_failure().unwrap();

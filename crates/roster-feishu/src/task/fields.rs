@@ -7,7 +7,7 @@ use roster_core::Entity;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::endpoint::Endpoint;
+use super::endpoint::{Code, Endpoint};
 use crate::wire::ApiError;
 
 const MAX_SUMMARY_CHARS: usize = 256;
@@ -154,7 +154,7 @@ impl Fields {
             fields.set(name, input, endpoint)?;
         }
         if fields.summary.is_empty() && fields.rich_summary.is_empty() {
-            return Err(endpoint.error(1470416));
+            return Err(endpoint.error(Code::EmptySummary));
         }
         fields.validate(endpoint)?;
         Ok(fields)
@@ -186,7 +186,7 @@ impl Fields {
                     .map(|due| Due::parse(due, endpoint))
                     .transpose()?
             }
-            _ => unreachable!("{name} is not updatable"),
+            _ => return Err(endpoint.error(Code::UnknownUpdateField)),
         }
         Ok(())
     }
@@ -195,27 +195,30 @@ impl Fields {
     fn validate(&self, endpoint: Endpoint) -> Result<(), ApiError> {
         let checks = [
             (
-                1470437,
+                Code::TooLong,
                 self.summary.chars().count() <= MAX_SUMMARY_CHARS
                     && self.description.chars().count() <= MAX_DESCRIPTION_CHARS,
             ),
-            (1470435, STANDARD.decode(&self.extra).is_ok()),
+            (Code::BadExtra, STANDARD.decode(&self.extra).is_ok()),
             (
-                1470414,
+                Code::InvalidTimezone,
                 self.due
                     .as_ref()
                     .is_none_or(|due| TIMEZONES.lines().any(|tz| tz == due.timezone)),
             ),
-            (1470415, is_i18n_name(&self.origin.platform_i18n_name)),
             (
-                1470436,
+                Code::InvalidI18nName,
+                is_i18n_name(&self.origin.platform_i18n_name),
+            ),
+            (
+                Code::BadOriginUrl,
                 self.origin
                     .href
                     .as_ref()
                     .is_none_or(|href| is_origin_url(&href.url)),
             ),
-            (1470438, is_custom(&self.custom)),
-            (1470434, is_repeat_rule(&self.repeat_rule)),
+            (Code::InvalidCustom, is_custom(&self.custom)),
+            (Code::InvalidRepeatRule, is_repeat_rule(&self.repeat_rule)),
         ];
         match checks.iter().find(|(_, ok)| !ok) {
             Some((code, _)) => Err(endpoint.error(*code)),
@@ -232,7 +235,7 @@ impl Due {
             None => None,
         }
         .filter(|t| *t >= 0)
-        .ok_or_else(|| endpoint.error(1470439))?;
+        .ok_or_else(|| endpoint.error(Code::BadTime))?;
         Ok(Due {
             time,
             timezone: input

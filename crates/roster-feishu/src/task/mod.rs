@@ -37,7 +37,7 @@ use crate::events::TASK_CREATOR_APP;
 use crate::tenants::{Feishu, DIALECT};
 use crate::tokens::TokenKind;
 use crate::wire::{parse_json, read_body, ApiError, ApiResult, QueryParams};
-use endpoint::Endpoint;
+use endpoint::{Code, Endpoint};
 use throttle::Rates;
 
 const TASK: &str = "feishu.task";
@@ -81,7 +81,7 @@ where
         Err(error) => return error.into_response(),
     };
     if caller.kind == TokenKind::App {
-        return endpoint.error(1470403).into_response();
+        return endpoint.wrong_token().into_response();
     }
     if let Some(refusal) = throttle(&feishu, endpoint, &caller).await {
         return refusal;
@@ -128,7 +128,7 @@ async fn throttle(feishu: &Feishu, endpoint: Endpoint, caller: &Caller) -> Optio
         Err(e) => return Some(ApiError::from(e).into_response()),
     };
     Some(if endpoint.documents_too_fast() {
-        endpoint.error(1470450).into_response()
+        endpoint.error(Code::TooFast).into_response()
     } else {
         gateway_throttled(full.limit, full.reset_ms)
     })
@@ -167,7 +167,7 @@ impl Call {
     }
 
     /// The endpoint's business error `code`.
-    fn error(&self, code: i64) -> ApiError {
+    fn error(&self, code: Code) -> ApiError {
         self.endpoint.error(code)
     }
 
@@ -183,7 +183,7 @@ impl Call {
             .store
             .find_entity(self.space(), TASK, task_id)
             .await?
-            .ok_or_else(|| self.error(self.endpoint.no_task()))
+            .ok_or_else(|| self.endpoint.no_task())
     }
 
     /// A store error of a write on a task: the task vanishing meanwhile is the no-task code.
@@ -192,7 +192,7 @@ impl Call {
             StoreError::Refused {
                 refusal: Refusal::NotFound,
                 ..
-            } => self.error(self.endpoint.no_task()),
+            } => self.endpoint.no_task(),
             other => other.into(),
         }
     }
@@ -232,7 +232,7 @@ impl Call {
         if access >= needed {
             Ok(())
         } else {
-            Err(self.error(self.endpoint.no_access(access != Access::None)))
+            Err(self.endpoint.no_access(access != Access::None))
         }
     }
 
@@ -255,7 +255,7 @@ impl Call {
         let hold = coordinator
             .try_hold(&self.write_section(task))
             .await?
-            .ok_or_else(|| self.error(1470451))?;
+            .ok_or_else(|| self.error(Code::Busy))?;
         self.keep(hold);
         Ok(())
     }

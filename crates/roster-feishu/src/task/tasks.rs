@@ -13,7 +13,7 @@ use roster_core::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::endpoint::{Endpoint, Role};
+use super::endpoint::{Code, Endpoint, Role};
 use super::fields::{Extras, Fields, Record, Rendering, TaskInput, NOT_UPDATABLE, UPDATABLE};
 use super::{by_id, page_data, serve, Access, Call, TASK};
 use crate::directory::IdType;
@@ -248,7 +248,7 @@ pub async fn list(
         &headers,
         query,
         move |call| async move {
-            let limit = call.page_size(MAX_LIST_PAGE_SIZE, call.error(1470421))?;
+            let limit = call.page_size(MAX_LIST_PAGE_SIZE, call.error(Code::PageSizeTooLarge))?;
             let start = call.query.int("start_create_time")?.unwrap_or(i64::MIN);
             let end = call.query.int("end_create_time")?.unwrap_or(i64::MAX);
             let completed = call.query.bool("task_completed")?;
@@ -294,19 +294,19 @@ pub async fn patch(
             let request: PatchRequest = call.body(body).await?;
             let names = request.update_fields.unwrap_or_default();
             if names.is_empty() {
-                return Err(call.error(1470426));
+                return Err(call.error(Code::NoUpdateField));
             }
             let known = |name: &String| {
                 UPDATABLE.contains(&name.as_str()) || NOT_UPDATABLE.contains(&name.as_str())
             };
             if !names.iter().all(known) {
-                return Err(call.error(1470424));
+                return Err(call.error(Code::UnknownUpdateField));
             }
             if names
                 .iter()
                 .any(|name| NOT_UPDATABLE.contains(&name.as_str()))
             {
-                return Err(call.error(1470425));
+                return Err(call.error(Code::ForbiddenUpdateField));
             }
             let task = call.task(&task_id).await?;
             call.require(&task, Access::Edit).await?;
@@ -344,7 +344,7 @@ pub async fn patch_without_id(
         Endpoint::Patch,
         &headers,
         query,
-        |call| async move { Err(call.error(1470423)) },
+        |call| async move { Err(call.error(Code::MissingTaskId)) },
     )
     .await
 }
@@ -369,7 +369,11 @@ pub async fn delete(
                     let deleted = store
                         .find_entity(call.space(), DELETED_TASK, &task_id)
                         .await?;
-                    return Err(call.error(if deleted.is_some() { 1470433 } else { 1470602 }));
+                    return Err(call.error(if deleted.is_some() {
+                        Code::Deleted
+                    } else {
+                        Code::NoTask
+                    }));
                 }
             };
             call.require(&task, Access::Edit).await?;
@@ -383,7 +387,7 @@ pub async fn delete(
                 Err(StoreError::Refused {
                     refusal: Refusal::NotFound,
                     ..
-                }) => Err(call.error(1470433)),
+                }) => Err(call.error(Code::Deleted)),
                 Err(e) => Err(e.into()),
             }
         },

@@ -6,7 +6,7 @@
 use roster_core::{Entity, WritePlan};
 use serde_json::json;
 
-use super::{error, invalid, Op};
+use super::{error, invalid, Code, Op};
 use crate::task::Call;
 use crate::tenants::DIALECT;
 use crate::wire::ApiError;
@@ -46,7 +46,7 @@ pub async fn begin(call: &Call, op: Op, token: Option<&str>) -> Result<Begun, Ap
         .coordinator
         .try_hold(&section)
         .await?
-        .ok_or_else(|| error(1470422))?;
+        .ok_or_else(|| error(Code::ConcurrentToken))?;
     call.keep(hold);
     let marker = feishu
         .engine

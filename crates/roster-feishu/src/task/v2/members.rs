@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::idempotency::{self, Begun};
 use super::object::member;
 use super::tasks::{answer, apply_then_answer, MEMBERS_PER_REQUEST};
-use super::{error, invalid, Op};
+use super::{error, invalid, Code, Op};
 use crate::task::endpoint::{Endpoint, Role};
 use crate::task::{serve, Access, Call};
 use crate::tenants::Feishu;
@@ -155,8 +155,8 @@ pub fn applied(
         if let Some(Refusal::Aborted(outcomes)) = e.refusal_of(*step) {
             if outcomes.iter().any(|(_, outcome)| outcome.is_full()) {
                 return Err(error(match role {
-                    Role::Collaborator => 1470610,
-                    Role::Follower => 1470611,
+                    Role::Collaborator => Code::TooManyAssignees,
+                    Role::Follower => Code::TooManyFollowers,
                 }));
             }
         }

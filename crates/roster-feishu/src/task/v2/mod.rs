@@ -41,6 +41,9 @@ pub enum Op {
     TasklistTasks,
 }
 
+/// The code of a parameter refused, its reason in `msg`.
+pub const INVALID: i64 = 1470400;
+
 /// `1470500`'s words.
 pub const SERVER_ERROR: &str = "Server error.";
 
@@ -56,36 +59,44 @@ impl Op {
     }
 }
 
-/// A Task v2 business error with its documented status and words; `1470400`'s reason comes
-/// from [`invalid`].
-pub fn error(code: i64) -> ApiError {
+/// Task v2's business codes (one table for every endpoint); `1470400`'s reason comes from
+/// [`invalid`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    NoPermission = 1470403,
+    NotFound = 1470404,
+    ConcurrentToken = 1470422,
+    TooManyAssignees = 1470610,
+    TooManyFollowers = 1470611,
+    TooManyTasklistMembers = 1470612,
+}
+
+/// A Task v2 business error with its documented status and words.
+pub fn error(code: Code) -> ApiError {
     let (status, msg) = match code {
-        1470400 => (StatusCode::BAD_REQUEST, "Incorrect request parameters."),
-        1470403 => (StatusCode::FORBIDDEN, "No permission to access the task."),
-        1470404 => (
+        Code::NoPermission => (StatusCode::FORBIDDEN, "No permission to access the task."),
+        Code::NotFound => (
             StatusCode::NOT_FOUND,
             "Task data does not exist or has been deleted.",
         ),
-        1470422 => (
+        Code::ConcurrentToken => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "Using the same client_token concurrently calling api",
         ),
-        1470500 => (StatusCode::INTERNAL_SERVER_ERROR, SERVER_ERROR),
-        1470610 => (
+        Code::TooManyAssignees => (
             StatusCode::BAD_REQUEST,
             "The number of task assignees exceeds the maximum limit.",
         ),
-        1470611 => (
+        Code::TooManyFollowers => (
             StatusCode::BAD_REQUEST,
             "The number of task followers exceeds the maximum limit.",
         ),
-        1470612 => (
+        Code::TooManyTasklistMembers => (
             StatusCode::BAD_REQUEST,
             "The number of tasklist members exceeds the limit.",
         ),
-        _ => unreachable!("Task v2 error code {code} has no message"),
     };
-    ApiError::new(status, code, msg)
+    ApiError::new(status, code as i64, msg)
 }
 
 /// `1470400` for the request parameter `param`, worded as the vendor's overview shows:
@@ -93,7 +104,7 @@ pub fn error(code: i64) -> ApiError {
 pub fn invalid(param: &str, reason: &str) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
-        1470400,
+        INVALID,
         format!("Invalid Param '{param}', {reason}."),
     )
 }

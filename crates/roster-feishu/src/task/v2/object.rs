@@ -6,7 +6,7 @@ use roster_core::Entity;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::invalid;
+use super::{invalid, INVALID};
 use crate::task::fields::{
     is_custom, is_repeat_rule, Due, Extras, Fields, Href, Origin, Record, DEFAULT_TIMEZONE,
 };
@@ -137,13 +137,13 @@ fn set(record: &mut Record, name: &str, input: &TaskInput, now: i64) -> Result<(
             if ms != 0 && record.complete_time != 0 {
                 return Err(ApiError::new(
                     axum::http::StatusCode::BAD_REQUEST,
-                    1470400,
+                    INVALID,
                     "cannot set non-zero completed_at for a completed task",
                 ));
             }
             record.complete_time = if ms == 0 { 0 } else { (ms / 1000).min(now) };
         }
-        _ => unreachable!("{name} is not updatable"),
+        _ => return Err(unsupported(name)),
     }
     Ok(())
 }
@@ -248,15 +248,17 @@ pub fn update(
         return Err(invalid("update_fields", "must not be empty"));
     }
     if let Some(name) = names.iter().find(|n| !UPDATABLE.contains(&n.as_str())) {
-        return Err(invalid(
-            "update_fields",
-            &format!("field '{name}' is not supported"),
-        ));
+        return Err(unsupported(name));
     }
     for name in names {
         set(record, name, input, now)?;
     }
     validate(record)
+}
+
+/// A field `update_fields` may not name.
+fn unsupported(name: &str) -> ApiError {
+    invalid("update_fields", &format!("field '{name}' is not supported"))
 }
 
 /// A member as the wire shows it.

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use super::members::{resolve, MemberInput, Names};
 use super::tasks::{apply_then_answer, page_size, render as render_tasks};
-use super::{error, invalid, Op};
+use super::{error, invalid, Code, Op};
 use crate::task::endpoint::Endpoint;
 use crate::task::tasks::new_task_id;
 use crate::task::{page_data, serve, Access, Call};
@@ -291,7 +291,7 @@ fn applied(
             if outcomes.iter().any(|(_, outcome)| outcome.is_full()))
     });
     if full {
-        return Err(error(1470612));
+        return Err(error(Code::TooManyTasklistMembers));
     }
     Err(call.write_failed(e))
 }

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use roster_core::{AddEdges, Entity, EntityId, PageRequest, Refusal, StoreError, WritePlan};
+use roster_core::{AddEdges, Entity, EntityId, PageRequest, WritePlan};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -293,14 +293,9 @@ pub async fn delete(
             let mut plan = call.plan();
             plan.upsert(DELETED_TASK, task.key.clone(), json!({}), None);
             plan.delete(task.id);
-            match call.feishu().engine.store.apply(plan).await {
-                Ok(_) => Ok(success(json!({}))),
-                Err(StoreError::Refused {
-                    refusal: Refusal::NotFound,
-                    ..
-                }) => Err(call.error(1470404)),
-                Err(e) => Err(e.into()),
-            }
+            let store = &call.feishu().engine.store;
+            store.apply(plan).await.map_err(|e| call.write_failed(e))?;
+            Ok(success(json!({})))
         },
     )
     .await
