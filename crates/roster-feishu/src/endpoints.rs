@@ -375,6 +375,15 @@ fn tasks_v2() -> Table {
             ),
             v2::members::remove,
         )
+        .at(
+            user_id_type(api(
+                Post,
+                "/task/v2/task_v2/task_subscription",
+                "subscribe the caller to task.task.update_user_access_v2",
+                empty(),
+            )),
+            v2::subscription::subscribe,
+        )
 }
 
 /// A Task v2 tasklist (the fields every answer has).

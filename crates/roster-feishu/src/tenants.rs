@@ -17,6 +17,8 @@ pub const DIALECT: &str = "feishu";
 pub const TENANT: &str = "feishu.tenant";
 pub const APP: &str = "feishu.app";
 pub const USER: &str = "feishu.user";
+/// A task, of Task v1 and v2 alike (keyed by its guid, v1's `task_id`).
+pub const TASK: &str = "feishu.task";
 
 #[derive(Debug)]
 pub struct Tenant {

@@ -38,6 +38,7 @@ class LarkApp:
             .register_p2_contact_user_created_v3(lambda data: self.put("user", data))
             .register_p2_im_chat_member_user_added_v1(lambda data: self.put("chat", data))
             .register_p2_im_chat_member_user_deleted_v1(lambda data: self.put("left", data))
+            .register_p2_task_task_update_user_access_v2(lambda data: self.put("access", data))
             .build()
         )
         self.receiver = Receiver(self.accept)

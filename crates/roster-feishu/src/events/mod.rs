@@ -3,7 +3,9 @@
 //! (to every app of the tenant) when a call changes a task's followers or collaborators, and
 //! `contact.user.created_v3` (to every app) when a call creates a user, and
 //! `im.chat.member.user.added_v1` (to the apps whose bots are in the chat) when a call adds
-//! users to a chat. Each
+//! users to a chat, and Task v2's `task.task.update_user_access_v2` (to the apps subscribed for
+//! a task's creator or members) when a call creates or deletes a task or changes its members.
+//! Each
 //! goes to the apps whose subscription has a request URL and the event type, in the v2
 //! envelope with the Verification Token, encrypted when the app has an Encrypt Key, and signed
 //! in the `X-Lark-*` headers. When delivery starts, each request URL first gets the
@@ -27,10 +29,11 @@ use serde_json::{json, Value};
 use crate::directory::{open_id, union_id};
 use crate::im::chat::CHAT;
 use crate::profile::contact_user;
-use crate::tenants::{App, Feishu, APP, DIALECT, USER};
+use crate::tenants::{App, Feishu, APP, DIALECT, TASK, USER};
 
 pub(crate) const TASK_UPDATED: &str = "task.task.updated_v1";
 pub(crate) const TASK_UPDATE_TENANT: &str = "task.task.update_tenant_v1";
+pub(crate) const TASK_USER_ACCESS: &str = "task.task.update_user_access_v2";
 pub(crate) const USER_CREATED: &str = "contact.user.created_v3";
 pub(crate) const CHAT_USERS_ADDED: &str = "im.chat.member.user.added_v1";
 pub(crate) const CHAT_USERS_DELETED: &str = "im.chat.member.user.deleted_v1";
@@ -38,6 +41,7 @@ pub(crate) const CHAT_USERS_DELETED: &str = "im.chat.member.user.deleted_v1";
 pub(crate) const EVENT_TYPES: &[&str] = &[
     TASK_UPDATED,
     TASK_UPDATE_TENANT,
+    TASK_USER_ACCESS,
     USER_CREATED,
     CHAT_USERS_ADDED,
     CHAT_USERS_DELETED,
@@ -45,6 +49,9 @@ pub(crate) const EVENT_TYPES: &[&str] = &[
 
 /// What a call's plan context says about the task it changed.
 pub(crate) const TASK_CREATOR_APP: &str = "task_creator_app";
+/// What a call's plan context names of the apps subscribed (Task v2's `task_subscription`) for
+/// the task's creator or members.
+pub(crate) const TASK_SUBSCRIBERS: &str = "task_subscribers";
 /// What a call's plan context holds of the user it created: its attrs.
 pub(crate) const CREATED_USER: &str = "created_user";
 /// What a call's plan context holds of the users it added to or removed from a chat (see
@@ -219,6 +226,7 @@ impl Callbacks for FeishuEvents {
         let mut callbacks = Vec::new();
         let events = changes.chunk_by(|a, b| a.plan == b.plan).flat_map(|plan| {
             let mut events = task_events(plan);
+            events.extend(task_access_events(plan));
             events.extend(user_events(space, plan));
             events.extend(chat_events(plan));
             events
@@ -340,6 +348,67 @@ fn random_text(length: usize, radix: u32) -> String {
     let mut rng = rand::thread_rng();
     (0..length)
         .map(|_| char::from_digit(rng.gen_range(0..radix), radix).expect("a digit of the radix"))
+        .collect()
+}
+
+/// Task v2's `task.task.update_user_access_v2` for each task a plan created, deleted or changed
+/// the assignees or followers of, to the apps its context names as subscribed, with the
+/// vendor's commit types (attribute changes are not in the change log, so the `*_update` types
+/// other than members are not sent).
+fn task_access_events(plan: &[Change]) -> Vec<Event> {
+    let Some(apps) = plan
+        .first()
+        .and_then(|c| c.context.as_ref())
+        .and_then(|context| context.get(TASK_SUBSCRIBERS))
+        .and_then(|apps| serde_json::from_value::<Vec<String>>(apps.clone()).ok())
+    else {
+        return Vec::new();
+    };
+    let (seq, at) = plan.last().map_or((0, 0), |c| (c.seq, c.at));
+    // task guid -> commit types, in the vendor's words
+    let mut changed: BTreeMap<&str, Vec<&'static str>> = BTreeMap::new();
+    for change in plan {
+        let commit = match (
+            change.op,
+            change.subject.kind.as_str(),
+            change.relation.as_deref(),
+        ) {
+            (ChangeOp::EntityCreated, TASK, _) => "task_create",
+            (ChangeOp::EntityDeleted, TASK, _) => "task_deleted",
+            (ChangeOp::EdgeAdded | ChangeOp::EdgeRemoved, TASK, Some("collaborator")) => {
+                "task_assignees_update"
+            }
+            (ChangeOp::EdgeAdded | ChangeOp::EdgeRemoved, TASK, Some("follower")) => {
+                "task_followers_update"
+            }
+            _ => continue,
+        };
+        let commits = changed.entry(change.subject.key.as_str()).or_default();
+        if !commits.contains(&commit) {
+            commits.push(commit);
+        }
+    }
+    // A task created or deleted with its members is that one change.
+    for commits in changed.values_mut() {
+        if let Some(whole) = commits
+            .iter()
+            .find(|c| matches!(**c, "task_create" | "task_deleted"))
+        {
+            *commits = vec![*whole];
+        }
+    }
+    changed
+        .into_iter()
+        .map(|(guid, commits)| {
+            let guid = guid.to_owned();
+            Event {
+                seq,
+                at,
+                event_type: TASK_USER_ACCESS,
+                apps: Some(apps.clone()),
+                body: Box::new(move |_| json!({ "task_guid": guid, "event_types": commits })),
+            }
+        })
         .collect()
 }
 

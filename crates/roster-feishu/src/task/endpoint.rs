@@ -220,7 +220,7 @@ impl Endpoint {
             | Endpoint::BatchRemoveMembers(Role::Collaborator) => {
                 (1470702, 500, "failed to remove task collaborator")
             }
-            Endpoint::V2(_) => (1470500, 500, v2::SERVER_ERROR),
+            Endpoint::V2(_) => (v2::INTERNAL, 500, v2::SERVER_ERROR),
             Endpoint::Get | Endpoint::ListMembers(_) => return None,
         };
         let status = StatusCode::from_u16(status).expect("valid status");

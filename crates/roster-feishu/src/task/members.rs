@@ -62,8 +62,8 @@ pub async fn add(
                 return Err(call.error(role.invalid_id()));
             }
             call.try_lock(&task).await?;
-            let mut plan = call.task_plan(&task);
-            let members = ids.iter().map(|id| users[id]).collect();
+            let members: Vec<roster_core::EntityId> = ids.iter().map(|id| users[id]).collect();
+            let mut plan = call.task_plan(&task, &members).await?;
             let added = call.add_members(&mut plan, task.id.into(), role, members);
             let applied = call.feishu().engine.store.apply(plan).await;
             let outcomes = batch_outcomes(applied, added).map_err(|e| call.write_failed(e))?;
@@ -193,7 +193,7 @@ async fn remove_members(
         return Err(call.error(role.invalid_id()));
     }
     call.try_lock(&task).await?;
-    let mut plan = call.task_plan(&task);
+    let mut plan = call.task_plan(&task, &named).await?;
     let removal = plan.remove_edges(RemoveEdges {
         subject: task.id.into(),
         relation: role.relation().into(),

@@ -33,14 +33,13 @@ use serde_json::{json, Value};
 
 use crate::auth::{authenticate, Caller};
 use crate::directory::{self, IdType};
-use crate::events::TASK_CREATOR_APP;
-use crate::tenants::{Feishu, DIALECT};
+use crate::events::{TASK_CREATOR_APP, TASK_SUBSCRIBERS};
+use crate::tenants::{Feishu, DIALECT, TASK};
 use crate::tokens::TokenKind;
 use crate::wire::{parse_json, read_body, ApiError, ApiResult, QueryParams};
 use endpoint::{Code, Endpoint};
 use throttle::Rates;
 
-const TASK: &str = "feishu.task";
 const DEFAULT_PAGE_SIZE: u32 = 50;
 
 /// How much of a task a caller may touch.
@@ -306,14 +305,60 @@ impl Call {
         WritePlan::new(self.space(), self.feishu().now())
     }
 
-    /// A plan that changes `task`, naming the app that created it for the events it sends.
-    fn task_plan(&self, task: &Entity) -> WritePlan {
+    /// A plan that changes `task` (and the members `touched`), with what its events need.
+    async fn task_plan(&self, task: &Entity, touched: &[EntityId]) -> Result<WritePlan, ApiError> {
+        let subscribers = self.subscribers(Some(task), touched.to_vec()).await?;
+        Ok(self.events_plan(task.owner, subscribers))
+    }
+
+    /// A plan deleting `task`: the apps subscribed for its creator or members hear of it.
+    async fn delete_plan(&self, task: &Entity) -> Result<WritePlan, ApiError> {
+        let subscribers = self.subscribers(Some(task), Vec::new()).await?;
+        Ok(self.events_plan(None, subscribers))
+    }
+
+    /// A plan creating a task with `people` (its creator and members): the apps subscribed for
+    /// one of them hear of it.
+    async fn create_plan(&self, people: Vec<EntityId>) -> Result<WritePlan, ApiError> {
+        let subscribers = self.subscribers(None, people).await?;
+        Ok(self.events_plan(None, subscribers))
+    }
+
+    /// The apps subscribed to Task v2's events for `task`'s creator or members, or any of
+    /// `people`; no further read while the space has no subscription.
+    async fn subscribers(
+        &self,
+        task: Option<&Entity>,
+        mut people: Vec<EntityId>,
+    ) -> Result<Vec<String>, ApiError> {
+        if !v2::subscription::any(self).await? {
+            return Ok(Vec::new());
+        }
+        if let Some(task) = task {
+            people.extend(task.owner);
+            for role in [Role::Collaborator, Role::Follower] {
+                let mut members = self.members_of(&[task.id], role).await?;
+                people.extend(members.remove(&task.id).unwrap_or_default());
+            }
+        }
+        people.sort_unstable();
+        people.dedup();
+        v2::subscription::subscribers(self, &people).await
+    }
+
+    /// A plan naming, for the events it sends, the app that created its task (`creator`, if an
+    /// app did) and the apps subscribed to Task v2's events for it.
+    fn events_plan(&self, creator: Option<EntityId>, subscribers: Vec<String>) -> WritePlan {
         let mut plan = self.plan();
-        if let Some(app) = task
-            .owner
-            .and_then(|owner| self.feishu().app_by_entity(owner))
-        {
-            plan.context = Some(json!({ TASK_CREATOR_APP: app.app_id }));
+        let mut context = serde_json::Map::new();
+        if let Some(app) = creator.and_then(|owner| self.feishu().app_by_entity(owner)) {
+            context.insert(TASK_CREATOR_APP.into(), app.app_id.clone().into());
+        }
+        if !subscribers.is_empty() {
+            context.insert(TASK_SUBSCRIBERS.into(), json!(subscribers));
+        }
+        if !context.is_empty() {
+            plan.context = Some(Value::Object(context));
         }
         plan
     }

@@ -159,7 +159,9 @@ pub async fn create(
                 complete_time: 0,
                 extras: Extras::default(),
             };
-            let mut plan = call.plan();
+            let mut identities = vec![call.actor()];
+            identities.extend(users.iter().flat_map(|found| found.values().copied()));
+            let mut plan = call.create_plan(identities).await?;
             let task = plan.create(
                 TASK,
                 new_task_id(),
@@ -378,7 +380,7 @@ pub async fn delete(
             };
             call.require(&task, Access::Edit).await?;
             call.try_lock(&task).await?;
-            let mut plan = call.plan();
+            let mut plan = call.delete_plan(&task).await?;
             plan.upsert(DELETED_TASK, task.key.clone(), json!({}), None);
             plan.delete(task.id);
             match store.apply(plan).await {

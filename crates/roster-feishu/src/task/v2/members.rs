@@ -204,7 +204,8 @@ pub async fn add(
             Begun::Fresh(once) => once,
         };
         let (task, wanted) = prepare(&call, &guid, &request.members, MEMBERS_PER_REQUEST).await?;
-        let mut plan = call.task_plan(&task);
+        let touched: Vec<EntityId> = wanted.iter().map(|(_, entity)| *entity).collect();
+        let mut plan = call.task_plan(&task, &touched).await?;
         let steps = add_steps(&call, &mut plan, task.id.into(), wanted);
         if let Some(once) = &once {
             once.mark(&mut plan, &task.key);
@@ -228,7 +229,8 @@ pub async fn remove(
     serve(feishu, endpoint, &headers, query, move |call| async move {
         let request: MembersRequest = call.body(body).await?;
         let (task, wanted) = prepare(&call, &guid, &request.members, MEMBERS_PER_REMOVAL).await?;
-        let mut plan = call.task_plan(&task);
+        let touched: Vec<EntityId> = wanted.iter().map(|(_, entity)| *entity).collect();
+        let mut plan = call.task_plan(&task, &touched).await?;
         for role in [Role::Collaborator, Role::Follower] {
             let members: Vec<EntityId> = wanted
                 .iter()

@@ -8,6 +8,7 @@
 mod idempotency;
 pub mod members;
 mod object;
+pub mod subscription;
 pub mod tasklists;
 pub mod tasks;
 
@@ -39,12 +40,14 @@ pub enum Op {
     TasklistAddMembers,
     TasklistRemoveMembers,
     TasklistTasks,
+    TaskSubscription,
 }
 
 /// The code of a parameter refused, its reason in `msg`.
 pub const INVALID: i64 = 1470400;
 
-/// `1470500`'s words.
+/// The code of an internal failure, and its words.
+pub const INTERNAL: i64 = 1470500;
 pub const SERVER_ERROR: &str = "Server error.";
 
 impl Op {

@@ -142,7 +142,9 @@ pub async fn create(
                     .into(),
             );
         }
-        let mut plan = call.plan();
+        let mut identities = vec![call.actor()];
+        identities.extend(wanted.iter().map(|(_, entity)| *entity));
+        let mut plan = call.create_plan(identities).await?;
         let guid = new_task_id();
         let task = plan.create(TASK, &guid, json!(record), Some(call.actor().into()));
         if !lists.is_empty() {
@@ -290,7 +292,7 @@ pub async fn delete(
         move |call| async move {
             let task = call.task_for(&guid, Access::Edit).await?;
             call.lock(&task).await?;
-            let mut plan = call.plan();
+            let mut plan = call.delete_plan(&task).await?;
             plan.upsert(DELETED_TASK, task.key.clone(), json!({}), None);
             plan.delete(task.id);
             let store = &call.feishu().engine.store;
