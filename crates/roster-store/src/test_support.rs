@@ -66,6 +66,39 @@ impl Drop for ScratchDatabase {
     }
 }
 
+/// A scratch PostgreSQL database on ROSTER_TEST_DATABASE_URL's server, or `None` (said on
+/// stderr, naming `suite`) when it is not set.
+pub async fn postgres_database(suite: &str) -> Option<ScratchDatabase> {
+    Some(scratch_postgres(&postgres_url(suite)?).await)
+}
+
+/// One test per backend for each named `async fn(fixture)` of the calling module: modules
+/// `sqlite_backend` and `postgres_backend`, the latter skipped (said on stderr) when
+/// ROSTER_TEST_DATABASE_URL is not set. `$start` makes the fixture from an
+/// `Option<ScratchDatabase>` (`None` is SQLite); without it the test takes that option itself.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(::std::future::ready; $($name),*);
+    };
+    ($start:expr; $($name:ident),* $(,)?) => {
+        mod sqlite_backend {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(($start)(None).await).await } )*
+        }
+        mod postgres_backend {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() {
+                   let database =
+                       $crate::test_support::postgres_database(stringify!($name)).await;
+                   if let Some(database) = database {
+                       super::$name(($start)(Some(database)).await).await
+                   }
+               } )*
+        }
+    };
+}
+
 /// Create a fresh, empty, marked database on the server of `base_url`.
 pub async fn scratch_postgres(base_url: &str) -> ScratchDatabase {
     let now = unix_now();

@@ -2,13 +2,13 @@
 //! admin token, naming only routes roster serves. (tests/sdk/python/fuzz_openapi.py runs
 //! schemathesis against it.)
 
-mod common;
+use crate::common;
 
 use common::api::Api;
 use reqwest::Method;
 use serde_json::Value;
 
-on_both_backends!(
+roster_store::on_both_backends!(
     super::Api::demo;
     the_document_names_every_dialect_and_only_served_routes,
 );

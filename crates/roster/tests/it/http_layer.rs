@@ -3,7 +3,7 @@
 //! write their whole body before reading. Every answer is JSON in the envelope of the dialect
 //! the path belongs to, and is read, not reset.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

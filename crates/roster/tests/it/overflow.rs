@@ -1,11 +1,11 @@
 //! Numbers at the edges of their types, from requests: answered sensibly, never wrapped.
 
-mod common;
+use crate::common;
 
 use common::api::Api;
 use serde_json::{json, Value};
 
-on_both_backends!(
+roster_store::on_both_backends!(
     super::Api::demo;
     qwif_pages_of_any_size,
     redelivery_of_any_id,

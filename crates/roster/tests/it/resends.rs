@@ -4,7 +4,7 @@
 //! `change_contact` (three re-sends) to a receiver in this test. SQLite always; PostgreSQL
 //! too when ROSTER_TEST_DATABASE_URL is set.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
 use common::process::Server;
-use roster_store::test_support::{postgres_url, scratch_postgres};
+use roster_store::test_support::ScratchDatabase;
 use serde_json::{json, Value};
 
 const CORP: &str = "wwresend";
@@ -80,7 +80,10 @@ async fn deliveries(http: &reqwest::Client, base: &str) -> Vec<Value> {
     answer["deliveries"].as_array().unwrap().clone()
 }
 
-async fn resend_survives_a_kill(database: Option<String>) {
+roster_store::on_both_backends!(resend_survives_a_kill);
+
+async fn resend_survives_a_kill(scratch: Option<ScratchDatabase>) {
+    let database = scratch.as_ref().map(|d| d.url().to_owned());
     let receiver = Receiver::default();
     let url = receiver.start().await;
     let dir = tempfile::tempdir().unwrap();
@@ -160,18 +163,4 @@ async fn resend_survives_a_kill(database: Option<String>) {
         "{recorded:?}"
     );
     assert_eq!(receiver.bodies.lock().unwrap().len(), 2);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_resend_survives_a_kill() {
-    resend_survives_a_kill(None).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_resend_survives_a_kill() {
-    let Some(base) = postgres_url("resends resend_survives_a_kill") else {
-        return;
-    };
-    let database = scratch_postgres(&base).await;
-    resend_survives_a_kill(Some(database.url().to_owned())).await;
 }

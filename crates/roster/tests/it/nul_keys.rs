@@ -4,13 +4,13 @@
 //! anywhere else that holds one names nothing stored (each vendor's "no such ..."). Never a
 //! storage failure.
 
-mod common;
+use crate::common;
 
 use common::api::Api;
 use common::ADMIN_TOKEN;
 use serde_json::{json, Value};
 
-on_both_backends!(
+roster_store::on_both_backends!(
     super::Api::demo;
     keys_holding_nul_name_nothing,
     text_holding_nul_is_refused_and_writes_nothing,

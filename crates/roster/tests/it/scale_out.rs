@@ -3,7 +3,7 @@
 //! a reset made through one reaches the others, and killing one under load loses no
 //! acknowledged write. Runs when ROSTER_TEST_DATABASE_URL is set.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -135,7 +135,7 @@ impl Client {
         (response.status().as_u16(), response.json().await.unwrap())
     }
 
-    async fn tim(&self, path: &str, body: Value) -> Result<Value, reqwest::Error> {
+    async fn try_tim(&self, path: &str, body: Value) -> Result<Value, reqwest::Error> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -148,10 +148,10 @@ impl Client {
         self.http.post(url).json(&body).send().await?.json().await
     }
 
-    async fn following(&self, account: &str) -> Vec<String> {
+    async fn followed_ids(&self, account: &str) -> Vec<String> {
         let body =
             json!({ "From_Account": account, "FollowType": 2, "StartCursor": "", "WantNum": 100 });
-        let answer = self.tim("follow/follow_get", body).await.unwrap();
+        let answer = self.try_tim("follow/follow_get", body).await.unwrap();
         assert_eq!(answer["ErrorCode"], 0, "{answer}");
         let mut ids: Vec<String> = answer["FollowItem"]
             .as_array()
@@ -219,7 +219,7 @@ async fn three_processes_on_one_database_behave_as_one_server() {
         let to = json!([{ "To_Account": format!("a{target}") }]);
         async move {
             let body = json!({ "From_Account": "a0", "FollowItem": to });
-            client.tim("follow/follow_add", body).await.unwrap()
+            client.try_tim("follow/follow_add", body).await.unwrap()
         }
     }))
     .await;
@@ -227,7 +227,7 @@ async fn three_processes_on_one_database_behave_as_one_server() {
         .iter()
         .filter(|answer| answer["ResultItem"][0]["ResultCode"] == 0)
         .count();
-    let following = cluster.client(2).following("a0").await;
+    let following = cluster.client(2).followed_ids("a0").await;
     assert_eq!(following.len(), acknowledged);
     assert!(following.len() <= FOLLOWING_CAP, "{following:?}");
 
@@ -244,7 +244,7 @@ async fn three_processes_on_one_database_behave_as_one_server() {
     assert_eq!(reset.status(), 200);
     let deadline = Instant::now() + Duration::from_secs(1);
     for i in 0..PROCESSES {
-        assert!(cluster.client(i).following("a0").await.is_empty());
+        assert!(cluster.client(i).followed_ids("a0").await.is_empty());
     }
     let reset = cluster
         .client(1)
@@ -289,7 +289,7 @@ async fn three_processes_on_one_database_behave_as_one_server() {
                 let mut acknowledged = Vec::new();
                 for (n, to) in (0..ACCOUNTS).filter(|to| *to != from).take(FOLLOWING_CAP).enumerate() {
                     let body = json!({ "From_Account": format!("a{from}"), "FollowItem": [{ "To_Account": format!("a{to}") }] });
-                    if let Ok(answer) = clients[(from + n) % 3].tim("follow/follow_add", body).await {
+                    if let Ok(answer) = clients[(from + n) % 3].try_tim("follow/follow_add", body).await {
                         if answer["ResultItem"][0]["ResultCode"] == 0 {
                             acknowledged.push(format!("a{to}"));
                         }
@@ -303,7 +303,7 @@ async fn three_processes_on_one_database_behave_as_one_server() {
     victim.kill();
     for writer in writers {
         let (from, acknowledged) = writer.await.unwrap();
-        let stored = cluster.clients[0].following(&from).await;
+        let stored = cluster.clients[0].followed_ids(&from).await;
         for to in acknowledged {
             assert!(
                 stored.contains(&to),

@@ -1,7 +1,7 @@
 //! Trailing characters after a JSON body are refused with each dialect's parse error, and
 //! nothing is written: vendor routes and roster's own, on the demo seed.
 
-mod common;
+use crate::common;
 
 use common::api::Api;
 use serde_json::json;
@@ -9,7 +9,7 @@ use serde_json::json;
 const TIM_APP: u64 = 1_400_000_000;
 const TIM_KEY: &str = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
 
-on_both_backends!(
+roster_store::on_both_backends!(
     super::Api::demo;
     trailing_characters_are_refused_and_write_nothing,
 );

@@ -1,7 +1,7 @@
 //! Feishu user logins over HTTP: login codes and refresh tokens redeemed at the v1 endpoints,
 //! on SQLite and (when ROSTER_TEST_DATABASE_URL is set) PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::api::Api;
 use common::ADMIN_TOKEN;
@@ -81,7 +81,7 @@ impl Server {
     }
 }
 
-on_both_backends!(
+roster_store::on_both_backends!(
     super::Server::start;
     refused_redemptions_leave_the_credential_to_its_owner,
     racing_redemptions_have_one_winner,

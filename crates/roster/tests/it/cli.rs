@@ -1,6 +1,6 @@
 //! The `roster` binary's subcommands, run as a user would.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-mod common;
+use crate::common;
 use common::{RawDatabase, TestServer, ADMIN_TOKEN};
 
 const SEED: &str = r#"
@@ -246,7 +246,7 @@ fn outcome((status, body): &(StatusCode, Value)) -> (u16, i64) {
     (status.as_u16(), body["code"].as_i64().unwrap())
 }
 
-on_both_backends!(
+roster_store::on_both_backends!(
     super::Server::start;
     task_lifecycle,
     followers_are_added_all_or_nothing,

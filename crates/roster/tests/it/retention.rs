@@ -4,7 +4,7 @@
 //! the database ends within twice the size of the same data written without churn. SQLite
 //! always; PostgreSQL too when ROSTER_TEST_DATABASE_URL is set.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use roster_core::*;
-use roster_store::test_support::{postgres_url, scratch_postgres, ScratchDatabase};
+use roster_store::test_support::{postgres_database, ScratchDatabase};
 use serde_json::{json, Value};
 
 /// When [`Fixture::entity`] creates entities.
@@ -19,23 +19,17 @@ struct Fixture {
     _database: Option<ScratchDatabase>,
 }
 
-async fn sqlite() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let store = roster_store::open_sqlite_dir(dir.path()).await.unwrap();
-    fixture(store, Some(dir), None).await
-}
-
-async fn postgres(suite: &str) -> Option<Fixture> {
-    let database = scratch_postgres(&postgres_url(suite)?).await;
-    let store = roster_store::open_postgres(database.url()).await.unwrap();
-    Some(fixture(store, None, Some(database)).await)
-}
-
-async fn fixture(
-    store: Arc<dyn Store>,
-    dir: Option<tempfile::TempDir>,
-    database: Option<ScratchDatabase>,
-) -> Fixture {
+/// A fixture on SQLite in a temporary directory when `database` is `None`, else on that
+/// scratch PostgreSQL database.
+async fn fixture(database: Option<ScratchDatabase>) -> Fixture {
+    let (store, dir) = match &database {
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            (roster_store::open_sqlite_dir(dir.path()).await, Some(dir))
+        }
+        Some(database) => (roster_store::open_postgres(database.url()).await, None),
+    };
+    let store = store.unwrap();
     let space = store
         .ensure_space("test", "s1", &BTreeMap::new())
         .await
@@ -232,20 +226,7 @@ impl Fixture {
     }
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite_backend {
-            $( #[tokio::test] async fn $name() { super::$name(super::sqlite().await).await } )*
-        }
-        mod postgres_backend {
-            $( #[tokio::test] async fn $name() {
-                if let Some(f) = super::postgres(stringify!($name)).await { super::$name(f).await }
-            } )*
-        }
-    };
-}
-
-on_both_backends!(
+roster_store::on_both_backends!(super::fixture;
     batch_outcomes_and_counters,
     abort_policy_writes_nothing,
     caps_per_member_and_subject,
@@ -1624,7 +1605,7 @@ async fn v1_data_survives(store: Arc<dyn Store>) {
 async fn sqlite_v1_database_migrates_with_its_data() {
     let dir = tempfile::tempdir().unwrap();
     let conn = rusqlite::Connection::open(dir.path().join("roster.db")).unwrap();
-    conn.execute_batch(include_str!("../migrations/sqlite/0001_init.sql"))
+    conn.execute_batch(include_str!("../../migrations/sqlite/0001_init.sql"))
         .unwrap();
     conn.execute_batch(
         "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY);
@@ -1639,13 +1620,13 @@ async fn sqlite_v1_database_migrates_with_its_data() {
 #[tokio::test]
 async fn postgres_v1_database_migrates_with_its_data() {
     use sqlx::{Connection, Executor};
-    let Some(base) = postgres_url("postgres_v1_database_migrates_with_its_data") else {
+    let Some(database) = postgres_database("postgres_v1_database_migrates_with_its_data").await
+    else {
         return;
     };
-    let database = scratch_postgres(&base).await;
     let url = database.url();
     let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-    let v1 = include_str!("../migrations/postgres/0001_init.sql");
+    let v1 = include_str!("../../migrations/postgres/0001_init.sql");
     for statement in v1.split(';').map(str::trim).filter(|s| !s.is_empty()) {
         conn.execute(statement).await.unwrap();
     }
@@ -1705,10 +1686,11 @@ const BEFORE_PLAIN_SEQUENCES: &str = "
 #[tokio::test]
 async fn postgres_plain_sequences_migration_keeps_rows_and_ids() {
     use sqlx::Connection;
-    let Some(base) = postgres_url("postgres_plain_sequences_migration_keeps_rows_and_ids") else {
+    let Some(database) =
+        postgres_database("postgres_plain_sequences_migration_keeps_rows_and_ids").await
+    else {
         return;
     };
-    let database = scratch_postgres(&base).await;
     let url = database.url();
     roster_store::test_support::migrate_postgres_below(url, 10).await;
     let mut conn = sqlx::PgConnection::connect(url).await.unwrap();

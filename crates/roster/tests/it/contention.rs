@@ -3,7 +3,7 @@
 //! them deadlocks (on PostgreSQL: `pg_stat_database.deadlocks` of the test's database stays as
 //! it was), none waits long, and a reset still leaves exactly the seed's state.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use common::api::Api;
 use common::{Client, RawDatabase, ADMIN_TOKEN};
 use serde_json::{json, Value};
 
-on_both_backends!(
+roster_store::on_both_backends!(
     |database| async move { super::Api::start(database, &super::seed()).await };
     resets_and_loads_during_writes_neither_deadlock_nor_wait,
 );

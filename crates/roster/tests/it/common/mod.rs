@@ -1,12 +1,10 @@
 //! Start roster in-process for API tests, on SQLite or a scratch PostgreSQL database.
-#![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod api;
 pub mod process;
 
 use roster::server::{start, Config, Running};
-pub use roster_store::test_support::ScratchDatabase;
-use roster_store::test_support::{postgres_url, scratch_postgres};
+pub use roster_store::test_support::{postgres_database, ScratchDatabase};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
@@ -192,35 +190,8 @@ impl Client {
 /// ROSTER_TEST_DATABASE_URL is set (its absence is said on stderr).
 pub async fn databases(suite: &str) -> Vec<Option<ScratchDatabase>> {
     let mut databases = vec![None];
-    if let Some(base) = postgres_url(suite) {
-        databases.push(Some(scratch_postgres(&base).await));
-    }
+    databases.extend(postgres_database(suite).await.map(Some));
     databases
-}
-
-/// A scratch PostgreSQL database, or `None` (said on stderr) when not configured.
-pub async fn postgres_database(suite: &str) -> Option<ScratchDatabase> {
-    Some(scratch_postgres(&postgres_url(suite)?).await)
-}
-
-/// One test per backend for each named `async fn(server)`; `$start` makes the server from an
-/// `Option<ScratchDatabase>` (`None` is SQLite).
-#[macro_export]
-macro_rules! on_both_backends {
-    ($start:expr; $($name:ident),* $(,)?) => {
-        mod sqlite_backend {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(($start)(None).await).await } )*
-        }
-        mod postgres_backend {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() {
-                   if let Some(database) = super::common::postgres_database(stringify!($name)).await {
-                       super::$name(($start)(Some(database)).await).await
-                   }
-               } )*
-        }
-    };
 }
 
 /// A connection to a test server's database from outside roster.

@@ -3,7 +3,7 @@
 //! flight. After every restart, no acknowledged write is lost and counters equal edges.
 //! SQLite always; PostgreSQL too when ROSTER_TEST_DATABASE_URL is set.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use common::process::Server;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use roster_store::test_support::{postgres_url, scratch_postgres};
+use roster_store::test_support::ScratchDatabase;
 use serde_json::{json, Value};
 
 const CYCLES: usize = 3;
@@ -541,7 +541,10 @@ async fn present_edges(server: &Server) -> BTreeSet<Edge> {
 
 // ---------------------------------------------------------------------------------------------
 
-async fn survives_kill_9(database: Option<String>) {
+roster_store::on_both_backends!(sigkill_loses_no_acknowledged_write);
+
+async fn sigkill_loses_no_acknowledged_write(scratch: Option<ScratchDatabase>) {
+    let database = scratch.as_ref().map(|d| d.url().to_owned());
     let backend = if database.is_some() {
         "PostgreSQL"
     } else {
@@ -589,18 +592,4 @@ async fn survives_kill_9(database: Option<String>) {
     );
     // Without acknowledged writes the test would prove nothing.
     assert!(acked > 0, "no write was acknowledged");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_loses_no_acknowledged_write_on_sqlite() {
-    survives_kill_9(None).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_loses_no_acknowledged_write_on_postgres() {
-    let Some(base) = postgres_url("durability sigkill_loses_no_acknowledged_write") else {
-        return;
-    };
-    let database = scratch_postgres(&base).await;
-    survives_kill_9(Some(database.url().to_owned())).await;
 }

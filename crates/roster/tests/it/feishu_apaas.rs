@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use roster_core::{Direction, EntityFilter, PageRequest, Store};
 use serde_json::{json, Value};
 
-mod common;
+use crate::common;
 use common::{databases, TestServer, ADMIN_TOKEN};
 
 const ACME: (&str, &str) = ("cli_apaas0000000001", "acme-secret");

@@ -3,20 +3,23 @@
 //! the drain time is up, and the database (with PostgreSQL's LISTEN connection) closes.
 //! SQLite always; PostgreSQL too when ROSTER_TEST_DATABASE_URL is set.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
 use common::process::Server;
-use roster_store::test_support::{postgres_url, scratch_postgres};
+use roster_store::test_support::ScratchDatabase;
 
 /// Far above the server's drain time (10 s), far below the 30 s a supervisor waits before
 /// SIGKILL.
 const STOP_LIMIT: Duration = Duration::from_secs(25);
 
-async fn stops_despite_idle_and_stalled_clients(database: Option<String>) {
+roster_store::on_both_backends!(stops_despite_idle_and_stalled_clients);
+
+async fn stops_despite_idle_and_stalled_clients(scratch: Option<ScratchDatabase>) {
+    let database = scratch.as_ref().map(|d| d.url().to_owned());
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("seed.toml"), "").unwrap();
     let log = dir.path().join("roster.log");
@@ -37,18 +40,4 @@ async fn stops_despite_idle_and_stalled_clients(database: Option<String>) {
         "roster did not stop within {STOP_LIMIT:?}:\n{log}"
     );
     assert!(!log.contains("ERROR"), "{log}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_stops_despite_idle_and_stalled_clients() {
-    stops_despite_idle_and_stalled_clients(None).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_stops_despite_idle_and_stalled_clients() {
-    let Some(base) = postgres_url("shutdown stops_despite_idle_and_stalled_clients") else {
-        return;
-    };
-    let database = scratch_postgres(&base).await;
-    stops_despite_idle_and_stalled_clients(Some(database.url().to_owned())).await;
 }

@@ -6,7 +6,7 @@
 //! (an account never imported) send nothing. SQLite always; PostgreSQL too when
 //! ROSTER_TEST_DATABASE_URL is set.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -19,7 +19,7 @@ use common::process::Server;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use roster_store::test_support::{postgres_url, scratch_postgres};
+use roster_store::test_support::ScratchDatabase;
 use serde_json::{json, Value};
 
 const CYCLES: usize = 3;
@@ -185,7 +185,10 @@ async fn client(base: String, own: Vec<usize>, seed: u64, mut known: Known) -> (
     (log, known)
 }
 
-async fn callbacks_survive_kill_9(database: Option<String>) {
+roster_store::on_both_backends!(sigkill_loses_no_callback);
+
+async fn sigkill_loses_no_callback(scratch: Option<ScratchDatabase>) {
+    let database = scratch.as_ref().map(|d| d.url().to_owned());
     let received = Received::default();
     let url = start_receiver(received.clone()).await;
     let accounts: Vec<String> = (0..ACCOUNTS)
@@ -287,18 +290,4 @@ async fn callbacks_survive_kill_9(database: Option<String>) {
     }
     assert!(!made.is_empty(), "no write was acknowledged");
     eprintln!("{} acknowledged changes, all called back", made.len());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_loses_no_callback_on_sqlite() {
-    callbacks_survive_kill_9(None).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_loses_no_callback_on_postgres() {
-    let Some(base) = postgres_url("events_durability sigkill_loses_no_callback") else {
-        return;
-    };
-    let database = scratch_postgres(&base).await;
-    callbacks_survive_kill_9(Some(database.url().to_owned())).await;
 }

@@ -4,8 +4,8 @@
 
 use serde_json::{json, Value};
 
-mod common;
-use common::{postgres_database, TestServer, ADMIN_TOKEN as ADMIN};
+use crate::common;
+use common::{ScratchDatabase, TestServer, ADMIN_TOKEN as ADMIN};
 
 const QWIF_TAG: &str = "8d64d38138001380001ad9ab7625";
 
@@ -64,12 +64,6 @@ fn standard_seed() -> String {
     seed(&[CorpSeed::new(1)])
 }
 
-#[derive(Clone, Copy)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 struct Roster {
     server: TestServer,
     http: reqwest::Client,
@@ -77,18 +71,14 @@ struct Roster {
 }
 
 impl Roster {
-    /// `None` when the backend is PostgreSQL and no server is configured.
-    async fn start(backend: Backend, test: &str, seed: &str) -> Option<Self> {
-        let database = match backend {
-            Backend::Sqlite => None,
-            Backend::Postgres => Some(postgres_database(test).await?),
-        };
+    /// On SQLite when `database` is `None`, else on that scratch PostgreSQL database.
+    async fn start(database: Option<ScratchDatabase>, seed: &str) -> Self {
         let server = TestServer::start(database, seed).await;
-        Some(Self {
+        Self {
             base: server.base_url(),
             server,
             http: reqwest::Client::new(),
-        })
+        }
     }
 
     async fn restart(&mut self) {
@@ -234,20 +224,7 @@ fn code(answer: &Value) -> &str {
         .unwrap_or_else(|| panic!("code is not a string: {answer}"))
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite_backend {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(super::Backend::Sqlite).await } )*
-        }
-        mod postgres_backend {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(super::Backend::Postgres).await } )*
-        }
-    };
-}
-
-on_both_backends!(
+roster_store::on_both_backends!(
     native_tags,
     native_auth,
     native_users_and_departments,
@@ -262,10 +239,8 @@ on_both_backends!(
     restart_keeps_api_data_and_seed_is_idempotent,
 );
 
-async fn native_tags(backend: Backend) {
-    let Some(r) = Roster::start(backend, "native_tags", &standard_seed()).await else {
-        return;
-    };
+async fn native_tags(database: Option<ScratchDatabase>) {
+    let r = Roster::start(database, &standard_seed()).await;
     let t = r.native_token(1).await;
     assert_eq!(t, r.native_token(1).await, "same token within its lifetime");
 
@@ -450,10 +425,8 @@ async fn native_tags(backend: Backend) {
     );
 }
 
-async fn native_auth(backend: Backend) {
-    let Some(r) = Roster::start(backend, "native_auth", &standard_seed()).await else {
-        return;
-    };
+async fn native_auth(database: Option<ScratchDatabase>) {
+    let r = Roster::start(database, &standard_seed()).await;
     for (query, expected, errmsg) in [
         ("", 41004, "corpsecret missing"),
         ("?corpid=wwcorp1", 41004, "corpsecret missing"),
@@ -529,10 +502,8 @@ async fn native_auth(backend: Backend) {
     assert_eq!(body["errcode"], 48002);
 }
 
-async fn native_users_and_departments(backend: Backend) {
-    let Some(r) = Roster::start(backend, "native_users", &standard_seed()).await else {
-        return;
-    };
+async fn native_users_and_departments(database: Option<ScratchDatabase>) {
+    let r = Roster::start(database, &standard_seed()).await;
     let t = r.native_token(1).await;
     let user = json!({"userid": "Zhao.Liu", "name": "赵六", "gender": 0, "department": [1088, 1], "mobile": "13800000000"});
     assert_eq!(
@@ -644,10 +615,8 @@ async fn native_users_and_departments(backend: Backend) {
     );
 }
 
-async fn native_bad_bodies(backend: Backend) {
-    let Some(r) = Roster::start(backend, "native_bad_bodies", &standard_seed()).await else {
-        return;
-    };
+async fn native_bad_bodies(database: Option<ScratchDatabase>) {
+    let r = Roster::start(database, &standard_seed()).await;
     let t = r.native_token(1).await;
     let path = format!("/cgi-bin/tag/create?access_token={t}");
     let broken = r.post(&path, r#"{"tagname": "x""#).await;
@@ -678,7 +647,7 @@ async fn native_bad_bodies(backend: Backend) {
 
 /// The three answers of seed 004 for its own example requests: corp 1 has every member the
 /// examples name, corp 2 only `1086` and `1088`, corp 3 none.
-async fn qwif_seed_examples(backend: Backend) {
+async fn qwif_seed_examples(database: Option<ScratchDatabase>) {
     let corp = |n, users: &[&str], departments: &[i64]| {
         let mut c = CorpSeed::new(n);
         c.users = users.iter().map(|u| u.to_string()).collect();
@@ -693,9 +662,7 @@ async fn qwif_seed_examples(backend: Backend) {
         corp(2, &["1086"], &[1088]),
         corp(3, &[], &[]),
     ]);
-    let Some(r) = Roster::start(backend, "qwif_seed_examples", &seed).await else {
-        return;
-    };
+    let r = Roster::start(database, &seed).await;
     let by_wx_tag_id = r#"{ "wxTagId":"1008", "wxDeptIdList": [ "1088", "1089" ], "wxUserIdList": [ "1086", "1087" ] }"#;
     let by_id = format!(
         r#"{{ "id":"{QWIF_TAG}", "wxDeptIdList": [ "1088", "1089" ], "wxUserIdList": [ "1086", "1087" ] }}"#
@@ -738,10 +705,8 @@ async fn qwif_seed_examples(backend: Backend) {
     assert_eq!(r.members(&native, 1008).await, (vec![], vec![]));
 }
 
-async fn qwif_refusals_store_nothing(backend: Backend) {
-    let Some(r) = Roster::start(backend, "qwif_refusals", &standard_seed()).await else {
-        return;
-    };
+async fn qwif_refusals_store_nothing(database: Option<ScratchDatabase>) {
+    let r = Roster::start(database, &standard_seed()).await;
     let t = r.qwif_token(1).await;
     let good = r#"{"wxTagId": "1008", "wxUserIdList": ["lisi"]}"#;
 
@@ -989,10 +954,8 @@ async fn qwif_refusals_store_nothing(backend: Backend) {
     assert_eq!(unknown.json::<Value>().await.unwrap()["code"], "48002");
 }
 
-async fn qwif_tags_and_departments(backend: Backend) {
-    let Some(r) = Roster::start(backend, "qwif_tags", &standard_seed()).await else {
-        return;
-    };
+async fn qwif_tags_and_departments(database: Option<ScratchDatabase>) {
+    let r = Roster::start(database, &standard_seed()).await;
     let t = r.qwif_token(1).await;
     let added = r
         .qwif_post(
@@ -1248,10 +1211,8 @@ async fn qwif_tags_and_departments(backend: Backend) {
     );
 }
 
-async fn one_corp_two_dialects(backend: Backend) {
-    let Some(r) = Roster::start(backend, "one_corp_two_dialects", &standard_seed()).await else {
-        return;
-    };
+async fn one_corp_two_dialects(database: Option<ScratchDatabase>) {
+    let r = Roster::start(database, &standard_seed()).await;
     let native = r.native_token(1).await;
     let qwif = r.qwif_token(1).await;
     ok(&r
@@ -1306,14 +1267,12 @@ async fn one_corp_two_dialects(backend: Backend) {
     );
 }
 
-async fn caps_with_lowered_limits(backend: Backend) {
+async fn caps_with_lowered_limits(database: Option<ScratchDatabase>) {
     let mut corp = CorpSeed::new(1);
     corp.limits =
         "members_per_tag = 5, tags_per_corp = 3, users_per_call = 3, departments_per_call = 2";
     corp.users.extend((0..8).map(|i| format!("u{i}")));
-    let Some(r) = Roster::start(backend, "caps_with_lowered_limits", &seed(&[corp])).await else {
-        return;
-    };
+    let r = Roster::start(database, &seed(&[corp])).await;
     let native = r.native_token(1).await;
     let qwif = r.qwif_token(1).await;
 
@@ -1456,13 +1415,11 @@ async fn caps_with_lowered_limits(backend: Backend) {
         .await);
 }
 
-async fn cap_at_the_real_30000(backend: Backend) {
+async fn cap_at_the_real_30000(database: Option<ScratchDatabase>) {
     const CAP: usize = 30000;
     let mut corp = CorpSeed::new(1);
     corp.users.extend((0..=CAP).map(|i| format!("u{i}")));
-    let Some(r) = Roster::start(backend, "cap_at_the_real_30000", &seed(&[corp])).await else {
-        return;
-    };
+    let r = Roster::start(database, &seed(&[corp])).await;
     let native = r.native_token(1).await;
     let qwif = r.qwif_token(1).await;
     for (batch, chunk) in (0..CAP).collect::<Vec<_>>().chunks(1000).enumerate() {
@@ -1511,13 +1468,11 @@ async fn cap_at_the_real_30000(backend: Backend) {
 
 /// Requests of 5 users each, from both dialects at once, against a cap of 50: exactly 10 are
 /// accepted whole, the others refused whole.
-async fn concurrent_adds_from_both_dialects_never_exceed_cap(backend: Backend) {
+async fn concurrent_adds_from_both_dialects_never_exceed_cap(database: Option<ScratchDatabase>) {
     let mut corp = CorpSeed::new(1);
     corp.limits = "members_per_tag = 50";
     corp.users.extend((0..120).map(|i| format!("u{i}")));
-    let Some(r) = Roster::start(backend, "concurrent_adds", &seed(&[corp])).await else {
-        return;
-    };
+    let r = Roster::start(database, &seed(&[corp])).await;
     let r = std::sync::Arc::new(r);
     let native = r.native_token(1).await;
     let qwif = r.qwif_token(1).await;
@@ -1558,10 +1513,8 @@ async fn concurrent_adds_from_both_dialects_never_exceed_cap(backend: Backend) {
     assert_eq!(r.member_count(&native, 1008).await, 50);
 }
 
-async fn restart_keeps_api_data_and_seed_is_idempotent(backend: Backend) {
-    let Some(mut r) = Roster::start(backend, "restart", &standard_seed()).await else {
-        return;
-    };
+async fn restart_keeps_api_data_and_seed_is_idempotent(database: Option<ScratchDatabase>) {
+    let mut r = Roster::start(database, &standard_seed()).await;
     let native = r.native_token(1).await;
     let qwif = r.qwif_token(1).await;
     ok(&r

@@ -1,14 +1,14 @@
 //! One vendor operation is one transaction: a refused create stores nothing, and concurrent
 //! requests for one unique key have exactly one winner (the key decides, not a read before).
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 
 use common::{Client, TestServer};
 use serde_json::{json, Value};
 
-on_both_backends!(
+roster_store::on_both_backends!(
     |database| super::TestServer::start(database, super::SEED);
     duplicate_mobile_or_email_stores_nothing,
     concurrent_feishu_creates_of_one_user_id_have_one_winner,

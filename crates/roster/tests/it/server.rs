@@ -1,13 +1,13 @@
 //! The server itself: health, wire details, admin routes, seed file, durability.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 
 use common::{TestServer, ADMIN_TOKEN};
 use serde_json::{json, Value};
 
-on_both_backends!(
+roster_store::on_both_backends!(
     |database| super::TestServer::start(database, super::SEED);
     seed_is_idempotent_and_api_data_survives_restarts,
     open_ids_are_per_app,

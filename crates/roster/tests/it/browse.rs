@@ -2,7 +2,7 @@
 //! key or alias, an entity's relations both ways, paged, and its neighbourhood; on both
 //! backends, with relationships made through the vendor APIs.
 
-mod common;
+use crate::common;
 
 use common::api::Api;
 use common::{Client, ADMIN_TOKEN};
@@ -44,7 +44,7 @@ users = [{ id = "zhangsan", name = "张三" }, { id = "lisi", name = "李四" }]
 tags = [{ id = 7, name = "seven" }]
 "#;
 
-on_both_backends!(
+roster_store::on_both_backends!(
     |database| super::Api::start(database, super::SEED);
     a_space_counts_its_entities_by_kind_and_its_edges,
     search_finds_entities_by_key_or_any_alias_in_sealed_pages,

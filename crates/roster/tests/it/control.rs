@@ -1,7 +1,7 @@
 //! The control plane: reset and snapshots, through HTTP and through the `roster` subcommands,
 //! on both backends, with changes made through the vendor APIs.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
@@ -107,7 +107,7 @@ async fn start(database: Option<common::ScratchDatabase>) -> TestServer {
     TestServer::start(database, DEMO).await
 }
 
-on_both_backends!(super::start;
+roster_store::on_both_backends!(super::start;
     reset_returns_every_space_or_one_to_the_seed,
     reset_leaves_exactly_the_seeds_state,
     callback_receivers_are_set_and_removed_at_run_time,
@@ -943,7 +943,7 @@ async fn start_with_a_seed_fault(database: Option<common::ScratchDatabase>) -> T
 
 mod seeded_faults {
     use super::*;
-    on_both_backends!(super::start_with_a_seed_fault; seed_fault_rules_metrics_and_readiness);
+    roster_store::on_both_backends!(super::start_with_a_seed_fault; seed_fault_rules_metrics_and_readiness);
 }
 
 async fn seed_fault_rules_metrics_and_readiness(server: TestServer) {

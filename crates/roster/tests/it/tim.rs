@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-mod common;
+use crate::common;
 use common::{postgres_database, TestServer};
 
 const APP: u64 = 1_400_000_009;
