@@ -7,9 +7,6 @@ resolves to the deepest module it names. A module using one of its ancestors or 
 the ordinary shape of a module tree and is not counted; any other circle of uses is printed,
 and the exit status is 1. Test modules (`#[cfg(test)] mod tests`) are left out.
 
-KNOWN lists the circles not broken yet (issue 22), exactly: one that changes, or is gone and
-still listed, fails too, so the list only shrinks.
-
 Usage: scripts/module_cycles.py [repository root]
 """
 
@@ -19,15 +16,6 @@ from pathlib import Path
 
 PATH = re.compile(r"\b(crate|super|self)((?:::(?:[A-Za-z_][A-Za-z0-9_]*|\{[^;]*?\}))+)")
 TESTS = re.compile(r"#\[cfg\(test\)\]\s*mod\s+\w+\s*\{")
-
-# Feishu's state modules still hold types its features own (events::Subscription in tenants,
-# events' constants in directory and im::chat), and Task v2's modules use each other.
-KNOWN = {
-    "roster-feishu: apaas, auth, directory, events, im::chat, profile, tenants",
-    "roster-feishu: task::endpoint, task::v2",
-    "roster-feishu: task::v2::members, task::v2::tasklists, task::v2::tasks",
-}
-
 
 def module_of(src: Path, file: Path) -> tuple:
     parts = list(file.relative_to(src).with_suffix("").parts)
@@ -136,11 +124,9 @@ def main() -> int:
         for component in cycles(graph):
             names = ", ".join("::".join(m) or "crate" for m in component)
             found.add(f"{src.parent.name}: {names}")
-    for cycle in sorted(found - KNOWN):
+    for cycle in sorted(found):
         print(f"modules import each other in a circle: {cycle}")
-    for cycle in sorted(KNOWN - found):
-        print(f"no longer a circle, remove it from KNOWN in {__file__}: {cycle}")
-    return 1 if found != KNOWN else 0
+    return 1 if found else 0
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,7 +11,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::login::{mint_login_code, Challenge, Started, LOGIN_CODE_TTL};
-use crate::tenants::{Feishu, USER};
+use crate::model::USER;
+use crate::tenants::Feishu;
 
 #[derive(Deserialize)]
 pub struct LoginCodeRequest {

@@ -9,7 +9,8 @@ use roster_http::Wire;
 use serde_json::{Map, Value};
 
 use crate::auth::authenticate;
-use crate::tenants::{Feishu, DIALECT};
+use crate::model::DIALECT;
+use crate::tenants::Feishu;
 use crate::wire::{gateway_error, json_response, new_log_id, ApiError, LOG_ID_HEADER};
 
 /// The gateway's rate-limit code, answered with HTTP 429.

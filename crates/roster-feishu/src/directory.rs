@@ -10,9 +10,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::{Accepting, TenantOnly, TenantOrUser, UserOnly};
-use crate::events::CREATED_USER;
+use crate::model::{kunlun_id, open_id, union_id, CREATED_USER, KUNLUN_ID, USER};
 use crate::profile::{self, contact_user};
-use crate::tenants::{derived_id, App, Feishu, Tenant, USER};
+use crate::tenants::{App, Feishu, Tenant};
 use crate::tokens::random_hex;
 use crate::wire::{success, ApiError, ApiResult, JsonBody, QueryParams};
 
@@ -71,14 +71,6 @@ impl IdType {
     }
 }
 
-pub(crate) fn open_id(tenant: &str, app_id: &str, user_id: &str) -> String {
-    derived_id("ou_", &["user", tenant, app_id, user_id])
-}
-
-pub(crate) fn union_id(tenant: &str, user_id: &str) -> String {
-    derived_id("on_", &["user", tenant, user_id])
-}
-
 /// The steps of a user's email and mobile aliases, which are unique per tenant.
 pub struct ContactSteps {
     pub email: Option<StepId>,
@@ -86,7 +78,7 @@ pub struct ContactSteps {
 }
 
 /// Give `user` (stored by an earlier step or already) every alias it is found by: its ids in
-/// every app of the tenant, its email and mobile for batch_get_id, its kunlun id.
+/// every app of the tenant, its email and mobile for batch_get_id, its aPaaS kunlun id.
 pub fn index_user(
     plan: &mut WritePlan,
     tenant: &Tenant,
@@ -108,7 +100,8 @@ pub fn index_user(
         email: contact("email"),
         mobile: contact("mobile"),
     };
-    crate::apaas::index_kunlun_id(plan, tenant, user, user_id, attrs);
+    let kunlun_id = kunlun_id(&tenant.key, user_id, attrs[KUNLUN_ID].as_str());
+    plan.set_alias(KUNLUN_ID, kunlun_id, user);
     steps
 }
 

@@ -10,6 +10,7 @@ mod endpoints;
 mod events;
 mod im;
 mod login;
+mod model;
 mod profile;
 mod seed;
 mod task;
@@ -33,15 +34,15 @@ pub struct FeishuDialect;
 #[async_trait]
 impl roster_http::Dialect for FeishuDialect {
     fn name(&self) -> &'static str {
-        tenants::DIALECT
+        model::DIALECT
     }
 
     fn wire_names(&self) -> &'static [&'static str] {
-        &[tenants::DIALECT]
+        &[model::DIALECT]
     }
 
     fn seed(&self, text: &str) -> Result<Box<dyn DialectSeed>, roster_http::SeedError> {
-        Ok(Box::new(seed_table::<Seed>(text, tenants::DIALECT)?))
+        Ok(Box::new(seed_table::<Seed>(text, model::DIALECT)?))
     }
 
     async fn mount(&self, engine: Engine, options: MountOptions) -> Result<Mounted, StoreError> {
@@ -83,7 +84,7 @@ async fn routes(engine: Engine, retry_scale: f64) -> Result<Mounted, StoreError>
         router: endpoints::router(feishu.clone()),
         admin: endpoints::admin_router(feishu.clone()),
         wires: vec![DialectWire {
-            name: tenants::DIALECT,
+            name: model::DIALECT,
             prefix: "/open-apis/",
             wire: Arc::new(control::FeishuWire(feishu.clone())),
         }],

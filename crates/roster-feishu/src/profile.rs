@@ -7,7 +7,7 @@ use roster_core::Entity;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::directory::{open_id, union_id};
+use crate::model::{open_id, union_id};
 use crate::tenants::App;
 
 /// The user attributes roster keeps (seed file or `contact/v3/users` create).

@@ -7,10 +7,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::apaas::tasks::{declare, DeclareError, UserTaskSeed};
-use crate::apaas::{kunlun_id, KUNLUN_ID};
 use crate::directory::index_user;
-use crate::events::Subscription;
-use crate::tenants::{all_entities, Tenant, APP, DIALECT, TENANT, USER};
+use crate::model::{kunlun_id, Subscription, APP, DIALECT, KUNLUN_ID, TENANT, USER};
+use crate::tenants::{all_entities, Tenant};
 use crate::LIMITS;
 
 #[derive(Debug, Default, Deserialize)]

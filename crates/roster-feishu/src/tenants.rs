@@ -8,17 +8,9 @@ use async_trait::async_trait;
 use roster_core::{
     all_pages, Engine, EntityFilter, EntityId, Live, Reload, Space, SpaceId, StoreError,
 };
-use sha2::{Digest, Sha256};
 
-use crate::events::Subscription;
+use crate::model::{derived_id, Subscription, APP, DIALECT};
 use crate::tokens::Issuer;
-
-pub const DIALECT: &str = "feishu";
-pub const TENANT: &str = "feishu.tenant";
-pub const APP: &str = "feishu.app";
-pub const USER: &str = "feishu.user";
-/// A task, of Task v1 and v2 alike (keyed by its guid, v1's `task_id`).
-pub const TASK: &str = "feishu.task";
 
 #[derive(Debug)]
 pub struct Tenant {
@@ -170,16 +162,4 @@ pub async fn all_entities(
         owner: None,
     };
     all_pages(|page| engine.store.list_entities(&filter, page)).await
-}
-
-/// A stable vendor-looking id (`ou_` / `on_` + 32 hex) derived from its parts.
-pub fn derived_id(prefix: &str, parts: &[&str]) -> String {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update(part.as_bytes());
-        hasher.update([0]);
-    }
-    let digest = hasher.finalize();
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}{hex}")
 }

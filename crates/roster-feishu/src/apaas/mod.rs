@@ -8,50 +8,11 @@ pub mod tasks;
 use std::collections::HashMap;
 
 use axum::extract::{FromRequest, Request};
-use roster_core::{Engine, EntityId, SpaceId, StepId, StoreError, Target, WritePlan};
+use roster_core::{Engine, EntityId, SpaceId, StoreError};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-use crate::tenants::Tenant;
+use crate::model::KUNLUN_ID;
 use crate::wire::{ApiError, JsonBody};
-
-/// The alias namespace of kunlun ids, and the user attribute holding a seeded one.
-pub const KUNLUN_ID: &str = "kunlun_id";
-
-/// A stable 16-digit decimal number derived from `parts`, the shape of aPaaS ids.
-pub fn derived_number(parts: &[&str]) -> String {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update(part.as_bytes());
-        hasher.update([0]);
-    }
-    let digest = hasher.finalize();
-    let mut head = [0u8; 8];
-    head.copy_from_slice(&digest[..8]);
-    let n = u64::from_be_bytes(head);
-    (1_000_000_000_000_000 + n % 9_000_000_000_000_000).to_string()
-}
-
-/// A user's kunlun id: the seeded one, else a stable one derived from the tenant and user_id.
-pub fn kunlun_id(tenant_key: &str, user_id: &str, seeded: Option<&str>) -> String {
-    match seeded.filter(|k| !k.is_empty()) {
-        Some(seeded) => seeded.to_string(),
-        None => derived_number(&["kunlun", tenant_key, user_id]),
-    }
-}
-
-/// The step that gives a user its kunlun id.
-pub fn index_kunlun_id(
-    plan: &mut WritePlan,
-    tenant: &Tenant,
-    user: Target,
-    user_id: &str,
-    attrs: &Value,
-) -> StepId {
-    let id = kunlun_id(&tenant.key, user_id, attrs[KUNLUN_ID].as_str());
-    plan.set_alias(KUNLUN_ID, id, user)
-}
 
 /// The users of the space named by these kunlun ids; unknown ids are left out.
 pub async fn kunlun_users(
@@ -82,20 +43,5 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
                 ..e
             }),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn derived_ids_are_stable_16_digit_numbers() {
-        let id = kunlun_id("acme", "frank", None);
-        assert_eq!(id, kunlun_id("acme", "frank", Some("")));
-        assert_eq!(id.len(), 16);
-        assert!(id.bytes().all(|b| b.is_ascii_digit()));
-        assert_ne!(id, kunlun_id("globex", "frank", None));
-        assert_eq!(kunlun_id("acme", "frank", Some("1001")), "1001");
     }
 }

@@ -14,12 +14,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::tasks::{self, UserTaskSeed, ASSIGNEE, CANCELED, CC, DONE, IN_PROCESS, PENDING};
-use super::{invalid, kunlun_users, Body, KUNLUN_ID};
+use super::{invalid, kunlun_users, Body};
 use crate::auth::{Accepting, TenantOnly};
 use crate::directory::unresolved;
 use crate::im::chat::{self, Found, Members, MembershipError};
 use crate::im::routes::default_chat_attrs;
-use crate::tenants::{Feishu, Tenant, DIALECT};
+use crate::model::{DIALECT, KUNLUN_ID};
+use crate::tenants::{Feishu, Tenant};
 use crate::wire::{success, ApiError, ApiResult};
 use roster_http::own::{error, OwnJson};
 

@@ -14,7 +14,8 @@ use roster_core::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{derived_number, kunlun_users};
+use super::kunlun_users;
+use crate::model::derived_number;
 
 pub const USER_TASK: &str = "feishu.apaas.user_task";
 pub const WORKFLOW_INSTANCE: &str = "feishu.apaas.workflow_instance";

@@ -23,113 +23,20 @@ use roster_core::{
     Acceptance, Callback, CallbackMethod, Callbacks, Change, ChangeOp, Entity, ReceiverError,
     ReceiverUpdate, SpaceId,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::directory::{open_id, union_id};
-use crate::im::chat::CHAT;
+use crate::model::{
+    open_id, union_id, Subscription, APP, CHAT, CHAT_USERS, CHAT_USERS_ADDED, CHAT_USERS_DELETED,
+    CREATED_USER, DIALECT, TASK, TASK_CREATOR_APP, TASK_SUBSCRIBERS, TASK_UPDATED,
+    TASK_UPDATE_TENANT, TASK_USER_ACCESS, USER, USER_CREATED,
+};
 use crate::profile::contact_user;
-use crate::tenants::{App, Feishu, APP, DIALECT, TASK, USER};
-
-pub(crate) const TASK_UPDATED: &str = "task.task.updated_v1";
-pub(crate) const TASK_UPDATE_TENANT: &str = "task.task.update_tenant_v1";
-pub(crate) const TASK_USER_ACCESS: &str = "task.task.update_user_access_v2";
-pub(crate) const USER_CREATED: &str = "contact.user.created_v3";
-pub(crate) const CHAT_USERS_ADDED: &str = "im.chat.member.user.added_v1";
-pub(crate) const CHAT_USERS_DELETED: &str = "im.chat.member.user.deleted_v1";
-/// The event types roster sends (an app's `events` may name these).
-pub(crate) const EVENT_TYPES: &[&str] = &[
-    TASK_UPDATED,
-    TASK_UPDATE_TENANT,
-    TASK_USER_ACCESS,
-    USER_CREATED,
-    CHAT_USERS_ADDED,
-    CHAT_USERS_DELETED,
-];
-
-/// What a call's plan context says about the task it changed.
-pub(crate) const TASK_CREATOR_APP: &str = "task_creator_app";
-/// What a call's plan context names of the apps subscribed (Task v2's `task_subscription`) for
-/// the task's creator or members.
-pub(crate) const TASK_SUBSCRIBERS: &str = "task_subscribers";
-/// What a call's plan context holds of the user it created: its attrs.
-pub(crate) const CREATED_USER: &str = "created_user";
-/// What a call's plan context holds of the users it added to or removed from a chat (see
-/// `im::chat`); the value is older than removals, and change-log rows keep it.
-pub(crate) const CHAT_USERS: &str = "added_users";
+use crate::tenants::{App, Feishu};
 
 /// Feishu waits 3 seconds, then retries 4 times, after 15 s, 5 min, 1 h and 6 h.
 const TIMEOUT: Duration = Duration::from_secs(3);
 const RETRIES: [u64; 4] = [15, 300, 3600, 21600];
-
-/// An app's event subscription (the seed's `event_url`, `verification_token`, `encrypt_key`,
-/// `events`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Subscription {
-    pub url: String,
-    pub verification_token: String,
-    pub encrypt_key: Option<String>,
-    /// The event types subscribed to; all when none.
-    pub events: Option<Vec<String>>,
-}
-
-impl Subscription {
-    /// From the seed file's keys of an app; none without an `event_url`.
-    pub fn from_keys(
-        event_url: Option<&str>,
-        verification_token: Option<&str>,
-        encrypt_key: Option<&str>,
-        events: Option<&[String]>,
-    ) -> Result<Option<Subscription>, String> {
-        let Some(url) = event_url else {
-            if verification_token.is_some() || encrypt_key.is_some() || events.is_some() {
-                return Err("verification_token, encrypt_key and events need an event_url".into());
-            }
-            return Ok(None);
-        };
-        roster_core::check_callback_url(url).map_err(|why| format!("event_url: {why}"))?;
-        if let Some(unknown) = events
-            .into_iter()
-            .flatten()
-            .find(|e| !EVENT_TYPES.contains(&e.as_str()))
-        {
-            return Err(format!(
-                "unknown event type {unknown:?}; known: {}",
-                EVENT_TYPES.join(", ")
-            ));
-        }
-        Ok(Some(Subscription {
-            url: url.to_string(),
-            verification_token: verification_token.unwrap_or_default().to_string(),
-            encrypt_key: encrypt_key
-                .filter(|key| !key.is_empty())
-                .map(str::to_string),
-            events: events.map(<[String]>::to_vec),
-        }))
-    }
-
-    /// As the seed file's keys of `app_id`.
-    fn keys(&self, app_id: &str) -> Value {
-        let mut keys = json!({
-            "app_id": app_id,
-            "event_url": self.url,
-            "verification_token": self.verification_token,
-        });
-        if let Some(key) = &self.encrypt_key {
-            keys["encrypt_key"] = key.as_str().into();
-        }
-        if let Some(events) = &self.events {
-            keys["events"] = json!(events);
-        }
-        keys
-    }
-
-    fn wants(&self, event_type: &str) -> bool {
-        self.events
-            .as_ref()
-            .is_none_or(|types| types.iter().any(|t| t == event_type))
-    }
-}
 
 pub(crate) struct FeishuEvents {
     pub feishu: Arc<Feishu>,

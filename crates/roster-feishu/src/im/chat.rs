@@ -1,9 +1,9 @@
 //! Chats and their members, shared by the IM routes and aPaaS `chat_group`.
 //!
-//! A chat is an entity keyed by its `oc_` id and owned by the app that created it. Its users are
-//! members under [`Members::Users`], its bots (apps) under [`Members::Bots`]. Chat ids carry a
-//! tag derived from their tenant, so a chat id of another tenant is recognised as such without
-//! looking outside the caller's space.
+//! A chat is a [`CHAT`] entity keyed by its `oc_` id and owned by the app that created it. Its
+//! users are members under [`Members::Users`], its bots (apps) under [`Members::Bots`]. Chat
+//! ids carry a tag derived from their tenant, so a chat id of another tenant is recognised as
+//! such without looking outside the caller's space.
 
 use roster_core::{
     batch_outcomes, AddEdges, AddPolicy, Direction, Entity, EntityId, Outcome, Refusal,
@@ -13,11 +13,10 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::auth::Caller;
-use crate::events::CHAT_USERS;
+use crate::model::{CHAT, CHAT_USERS};
 use crate::tenants::{App, Feishu, Tenant};
 use crate::tokens::{random_hex, TokenKind};
 
-pub const CHAT: &str = "feishu.chat";
 /// Marks which chat a create request's `uuid` made, for de-duplication.
 const CHAT_UUID: &str = "feishu.chat_uuid";
 

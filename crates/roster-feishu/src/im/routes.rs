@@ -16,6 +16,7 @@ use super::{
 };
 use crate::auth::{Accepting, Caller, TenantOnly, TenantOrUser};
 use crate::directory::{refuse_unknown, render, resolve, resolve_all, unresolved, IdType};
+use crate::model::CHAT;
 use crate::tenants::{App, Feishu, Tenant};
 use crate::tokens::TokenKind;
 use crate::wire::{success, ApiError, ApiResult, JsonBody, QueryParams};
@@ -399,7 +400,7 @@ pub async fn list_chats(
         .store
         .list_linked(
             space,
-            chat::CHAT,
+            CHAT,
             member,
             &[side.relation()],
             PageRequest {

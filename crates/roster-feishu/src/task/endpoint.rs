@@ -4,6 +4,7 @@
 
 use axum::http::StatusCode;
 
+use super::throttle::Tier;
 use super::v2;
 use crate::wire::{ApiError, INTERNAL_ERROR};
 
@@ -88,17 +89,6 @@ pub enum Endpoint {
     BatchRemoveMembers(Role),
     /// A Task v2 endpoint: one error table for all (see [`v2::error`]).
     V2(v2::Op),
-}
-
-/// Which of Feishu's rate-limit tiers an endpoint is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tier {
-    /// 100 requests a minute.
-    Three,
-    /// 1000 requests a minute and 50 a second.
-    Four,
-    /// 10 requests a second (Task v2's reads and writes of one task).
-    TenPerSecond,
 }
 
 impl Endpoint {

@@ -33,8 +33,8 @@ use serde_json::{json, Value};
 
 use crate::auth::{authenticate, Caller};
 use crate::directory::{self, IdType};
-use crate::events::{TASK_CREATOR_APP, TASK_SUBSCRIBERS};
-use crate::tenants::{Feishu, DIALECT, TASK};
+use crate::model::{DIALECT, TASK, TASK_CREATOR_APP, TASK_SUBSCRIBERS};
+use crate::tenants::Feishu;
 use crate::tokens::TokenKind;
 use crate::wire::{parse_json, read_body, ApiError, ApiResult, QueryParams};
 use endpoint::{Code, Endpoint};
@@ -111,7 +111,7 @@ where
 
 /// Count the request against its app's rates; the refusal if a window is full.
 async fn throttle(feishu: &Feishu, endpoint: Endpoint, caller: &Caller) -> Option<Response> {
-    let rates = Rates::of(&caller.tenant().space, endpoint)?;
+    let rates = Rates::of(&caller.tenant().space, endpoint.tier())?;
     let engine = &feishu.engine;
     let key = format!(
         "{DIALECT}/{}/rate/{}/{endpoint:?}",

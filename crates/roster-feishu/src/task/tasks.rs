@@ -15,8 +15,9 @@ use serde_json::{json, Value};
 
 use super::endpoint::{Code, Endpoint, Role};
 use super::fields::{Extras, Fields, Record, Rendering, TaskInput, NOT_UPDATABLE, UPDATABLE};
-use super::{by_id, page_data, serve, Access, Call, TASK};
+use super::{by_id, page_data, serve, Access, Call};
 use crate::directory::IdType;
+use crate::model::TASK;
 use crate::tenants::Feishu;
 use crate::tokens::TokenKind;
 use crate::wire::{success, ApiError, ApiResult, QueryParams, INTERNAL_ERROR};

@@ -3,7 +3,16 @@
 
 use roster_core::{Space, Window};
 
-use super::endpoint::{Endpoint, Tier};
+/// Which of Feishu's rate-limit tiers an endpoint is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    /// 100 requests a minute.
+    Three,
+    /// 1000 requests a minute and 50 a second.
+    Four,
+    /// 10 requests a second (Task v2's reads and writes of one task).
+    TenPerSecond,
+}
 
 /// How many requests one app may make to one endpoint in each window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,12 +22,13 @@ pub struct Rates {
 }
 
 impl Rates {
-    /// The tenant's rates for an endpoint, or `None` when its seed switches rate limiting off.
-    pub fn of(space: &Space, endpoint: Endpoint) -> Option<Self> {
+    /// The tenant's rates for an endpoint of `tier`, or `None` when its seed switches rate
+    /// limiting off.
+    pub fn of(space: &Space, tier: Tier) -> Option<Self> {
         if space.limit("task_rate_limit", 1) == 0 {
             return None;
         }
-        Some(match endpoint.tier() {
+        Some(match tier {
             Tier::Three => Rates {
                 per_second: None,
                 per_minute: space.limit("task_create_requests_per_minute", 100),

@@ -7,8 +7,8 @@ use roster_core::{Entity, WritePlan};
 use serde_json::json;
 
 use super::{error, invalid, Code, Op};
+use crate::model::DIALECT;
 use crate::task::Call;
-use crate::tenants::DIALECT;
 use crate::wire::ApiError;
 
 /// Marks the task a `client_token` request made or changed.

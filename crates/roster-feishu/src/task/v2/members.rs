@@ -2,7 +2,6 @@
 //! app_id) as `assignee` (Task v1's collaborator) or `follower`. Adding one already there, or
 //! removing one that is not, is ignored; the answer is the task with its members.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -13,112 +12,20 @@ use roster_core::{
     Applied, Entity, EntityId, Refusal, RemoveEdges, StepId, StoreError, Target, WritePlan,
 };
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::idempotency::{self, Begun};
-use super::object::member;
-use super::tasks::{answer, apply_then_answer, MEMBERS_PER_REQUEST};
+use super::naming::{resolve, task_role, MemberInput};
+use super::render::{answer, apply_then_answer};
 use super::{error, invalid, Code, Op};
 use crate::task::endpoint::{Endpoint, Role};
 use crate::task::{serve, Access, Call};
 use crate::tenants::Feishu;
 use crate::wire::{ApiError, QueryParams};
 
+/// Members one create or add_members request may name, after de-duplication.
+pub const MEMBERS_PER_REQUEST: usize = 50;
 /// Members one remove_members request may name.
 const MEMBERS_PER_REMOVAL: usize = 500;
-
-#[derive(Debug, Deserialize)]
-pub struct MemberInput {
-    id: Option<String>,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    role: Option<String>,
-}
-
-/// The engine relation of a task member's role.
-pub fn task_role(role: Option<&str>) -> Result<Role, ApiError> {
-    match role {
-        Some("assignee") => Ok(Role::Collaborator),
-        Some("follower") => Ok(Role::Follower),
-        _ => Err(invalid(
-            "members",
-            "role is invalid. Only 'assignee', 'follower' are supported",
-        )),
-    }
-}
-
-/// The members named, with their roles as `role_of` reads them, de-duplicated, at most `max`
-/// of them: the gateway's unknown-id error for a user id that names no user of the tenant,
-/// `1470400` for anything else amiss.
-pub async fn resolve<R: Copy + PartialEq>(
-    call: &Call,
-    members: &[MemberInput],
-    max: usize,
-    role_of: fn(Option<&str>) -> Result<R, ApiError>,
-) -> Result<Vec<(R, EntityId)>, ApiError> {
-    let mut users = Vec::new();
-    for member in members {
-        role_of(member.role.as_deref())?;
-        match (member.id.as_deref(), member.kind.as_deref()) {
-            (None | Some(""), _) => return Err(invalid("members", "id must not be empty")),
-            (Some(id), None | Some("user")) => users.push(id.to_string()),
-            (Some(_), Some("app")) => {}
-            _ => {
-                return Err(invalid(
-                    "members",
-                    "type is invalid. Only 'user', 'app' are supported",
-                ))
-            }
-        }
-    }
-    let users = call.users(&users).await?;
-    let mut resolved = Vec::new();
-    for member in members {
-        let id = member.id.as_deref().unwrap_or_default();
-        let entity = match member.kind.as_deref() {
-            Some("app") => call
-                .feishu()
-                .app(id)
-                .filter(|app| app.tenant.space.id == call.space())
-                .map(|app| app.entity)
-                .ok_or_else(|| invalid("members", &format!("app '{id}' is not found")))?,
-            _ => users[id],
-        };
-        let pair = (role_of(member.role.as_deref())?, entity);
-        if !resolved.contains(&pair) {
-            resolved.push(pair);
-        }
-    }
-    if resolved.len() > max {
-        return Err(invalid(
-            "members",
-            &format!("at most {max} members are supported in one request"),
-        ));
-    }
-    Ok(resolved)
-}
-
-/// How members are named on the wire: users by the request's `user_id_type`, apps by app_id.
-pub struct Names<'a> {
-    call: &'a Call,
-    users: HashMap<EntityId, String>,
-}
-
-impl<'a> Names<'a> {
-    /// The names of `entities`, read at once.
-    pub async fn of(call: &'a Call, entities: &[EntityId]) -> Result<Self, ApiError> {
-        let users = call.user_ids(entities).await?;
-        Ok(Names { call, users })
-    }
-
-    /// `{id, type, role}` of `entity`; `None` for a user without an id of the requested type.
-    pub fn member(&self, entity: EntityId, role: &str) -> Option<Value> {
-        match self.call.feishu().app_by_entity(entity) {
-            Some(app) => Some(member(&app.app_id, "app", role)),
-            None => self.users.get(&entity).map(|id| member(id, "user", role)),
-        }
-    }
-}
 
 /// The steps adding `members` to `task`, one per role, each all or nothing within the role's
 /// cap per task.

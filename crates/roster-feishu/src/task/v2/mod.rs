@@ -7,18 +7,23 @@
 
 mod idempotency;
 pub mod members;
+mod naming;
 mod object;
+mod render;
 pub mod subscription;
+mod tasklist_access;
 pub mod tasklists;
 pub mod tasks;
 
 use axum::http::StatusCode;
 
-use super::endpoint::Tier;
+use super::throttle::Tier;
+use super::Call;
 use crate::wire::ApiError;
 
 pub use idempotency::prune_markers;
-pub use tasklists::{access_through_tasklists, TASKLIST_MEMBERS};
+pub use tasklist_access::access_through_tasklists;
+pub use tasklists::TASKLIST_MEMBERS;
 
 /// The Task v2 endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,6 +47,9 @@ pub enum Op {
     TasklistTasks,
     TaskSubscription,
 }
+
+const DEFAULT_PAGE_SIZE: i64 = 50;
+const MAX_PAGE_SIZE: i64 = 100;
 
 /// The code of a parameter refused, its reason in `msg`.
 pub const INVALID: i64 = 1470400;
@@ -110,4 +118,16 @@ pub fn invalid(param: &str, reason: &str) -> ApiError {
         INVALID,
         format!("Invalid Param '{param}', {reason}."),
     )
+}
+
+/// `page_size`: 1 to 100, 50 when absent.
+pub fn page_size(call: &Call) -> Result<u32, ApiError> {
+    match call.query.int("page_size")? {
+        None => Ok(DEFAULT_PAGE_SIZE as u32),
+        Some(size) if (1..=MAX_PAGE_SIZE).contains(&size) => Ok(size as u32),
+        Some(_) => Err(invalid(
+            "page_size",
+            &format!("must be between 1 and {MAX_PAGE_SIZE}"),
+        )),
+    }
 }

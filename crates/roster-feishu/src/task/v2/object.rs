@@ -399,7 +399,7 @@ mod tests {
         let task = Entity {
             id: 1,
             space_id: 1,
-            kind: crate::tenants::TASK.into(),
+            kind: crate::model::TASK.into(),
             key: "83912691-2e43-47fc-94a4-d512e03984fa".into(),
             attrs: json!({}),
             owner: None,

@@ -14,7 +14,8 @@ use serde_json::json;
 use super::{Op, INTERNAL, SERVER_ERROR};
 use crate::task::endpoint::Endpoint;
 use crate::task::{serve, Call};
-use crate::tenants::{Feishu, APP};
+use crate::model::APP;
+use crate::tenants::Feishu;
 use crate::wire::{success, ApiError, QueryParams};
 
 pub const SUBSCRIPTION: &str = "feishu.task_subscription";

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use roster_core::{
     AddEdges, AddPolicy, Direction, Entity, EntityId, PageRequest, RemoveEdges, Target,
@@ -15,18 +15,17 @@ use roster_core::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::members::{resolve, MemberInput, Names};
-use super::tasks::{apply_then_answer, page_size, render as render_tasks};
-use super::{error, invalid, Code, Op};
+use super::naming::{resolve, MemberInput, Names};
+use super::render::{apply_then_answer, render as render_tasks};
+use super::tasklist_access::{no_permission, no_tasklist, tasklist_for, ListRole};
+use super::{error, invalid, page_size, Code, Op};
+use crate::model::{IN_TASKLIST, TASKLIST};
 use crate::task::endpoint::Endpoint;
 use crate::task::tasks::new_task_id;
 use crate::task::{page_data, serve, Access, Call};
 use crate::tenants::Feishu;
 use crate::wire::{success, ApiError, ApiResult, QueryParams};
 
-pub const TASKLIST: &str = "feishu.tasklist";
-/// A task's tasklists: `task --task.tasklist--> tasklist`.
-pub const IN_TASKLIST: &str = "task.tasklist";
 const MAX_NAME_CHARS: usize = 100;
 /// The tenant limit on members per tasklist and role, and its default (the vendor documents
 /// `1470612`, not the number).
@@ -45,36 +44,6 @@ const TASK_SUMMARY: &[&str] = &[
     "subtask_count",
 ];
 
-/// A tasklist member's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListRole {
-    Editor,
-    Viewer,
-}
-
-impl ListRole {
-    fn relation(self) -> &'static str {
-        match self {
-            ListRole::Editor => "tasklist.editor",
-            ListRole::Viewer => "tasklist.viewer",
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            ListRole::Editor => "editor",
-            ListRole::Viewer => "viewer",
-        }
-    }
-
-    fn other(self) -> Self {
-        match self {
-            ListRole::Editor => ListRole::Viewer,
-            ListRole::Viewer => ListRole::Editor,
-        }
-    }
-}
-
 /// A member's role, `viewer` when absent.
 fn list_role(role: Option<&str>) -> Result<ListRole, ApiError> {
     match role {
@@ -85,88 +54,6 @@ fn list_role(role: Option<&str>) -> Result<ListRole, ApiError> {
             "role is invalid. Only 'editor', 'viewer' are supported",
         )),
     }
-}
-
-fn no_tasklist() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        1470404,
-        "The tasklist does not exist or has been deleted.",
-    )
-}
-
-fn no_permission() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        1470403,
-        "No permission to access the tasklist.",
-    )
-}
-
-/// The tasklist `guid`, if the caller has `needed` access to it.
-pub async fn tasklist_for(call: &Call, guid: &str, needed: Access) -> Result<Entity, ApiError> {
-    let store = &call.feishu().engine.store;
-    let list = store
-        .find_entity(call.space(), TASKLIST, guid)
-        .await?
-        .ok_or_else(no_tasklist)?;
-    if access(call, &list).await? >= needed {
-        Ok(list)
-    } else {
-        Err(no_permission())
-    }
-}
-
-/// The owner and editors edit, viewers read.
-pub async fn access(call: &Call, list: &Entity) -> Result<Access, ApiError> {
-    let actor = call.actor();
-    if list.owner == Some(actor) {
-        return Ok(Access::Edit);
-    }
-    let store = &call.feishu().engine.store;
-    for (role, access) in [
-        (ListRole::Editor, Access::Edit),
-        (ListRole::Viewer, Access::Read),
-    ] {
-        let edges = store
-            .edges_among(call.space(), list.id, role.relation(), &[actor])
-            .await?;
-        if !edges.is_empty() {
-            return Ok(access);
-        }
-    }
-    Ok(Access::None)
-}
-
-/// What the caller may do with `task` as an owner, editor or viewer of a tasklist it is in.
-pub async fn access_through_tasklists(call: &Call, task: &Entity) -> Result<Access, ApiError> {
-    let store = &call.feishu().engine.store;
-    let space = call.space();
-    let lists = store
-        .members_of(space, &[task.id], IN_TASKLIST)
-        .await?
-        .remove(&task.id)
-        .unwrap_or_default();
-    if lists.is_empty() {
-        return Ok(Access::None);
-    }
-    let actor = call.actor();
-    let owned = store.entities(space, &lists).await?;
-    if owned.values().any(|list| list.owner == Some(actor)) {
-        return Ok(Access::Edit);
-    }
-    for (role, access) in [
-        (ListRole::Editor, Access::Edit),
-        (ListRole::Viewer, Access::Read),
-    ] {
-        let edges = store
-            .edges_within(space, &lists, role.relation(), &[actor])
-            .await?;
-        if !edges.is_empty() {
-            return Ok(access);
-        }
-    }
-    Ok(Access::None)
 }
 
 /// Tasklists as the wire shows them.

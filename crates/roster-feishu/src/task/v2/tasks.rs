@@ -7,87 +7,24 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use roster_core::{AddEdges, Entity, EntityId, PageRequest, WritePlan};
+use roster_core::{AddEdges, Entity, PageRequest};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::idempotency::{self, Begun};
-use super::members::{self, MemberInput, Names};
+use super::members::{self, MEMBERS_PER_REQUEST};
+use super::naming::{self, MemberInput};
 use super::object::{self, TaskInput};
-use super::tasklists::{tasklist_for, IN_TASKLIST};
-use super::{invalid, Op};
+use super::render::{answer, render};
+use super::tasklist_access::tasklist_for;
+use super::{invalid, page_size, Op};
+use crate::model::{IN_TASKLIST, TASK};
 use crate::task::endpoint::{Endpoint, Role};
 use crate::task::tasks::{new_task_id, record_of, DELETED_TASK, SOURCE_APP, SOURCE_USER};
-use crate::task::{by_id, page_data, serve, Access, Call, TASK};
+use crate::task::{by_id, page_data, serve, Access};
 use crate::tenants::Feishu;
 use crate::tokens::TokenKind;
-use crate::wire::{success, ApiError, ApiResult, QueryParams};
-
-const DEFAULT_PAGE_SIZE: i64 = 50;
-const MAX_PAGE_SIZE: i64 = 100;
-/// Members one create or add_members request may name, after de-duplication.
-pub const MEMBERS_PER_REQUEST: usize = 50;
-
-/// Tasks as the wire shows them: members (assignees, then followers), the creator and the
-/// tasklists they are in.
-pub async fn render(call: &Call, tasks: &[Entity]) -> Result<Vec<Value>, ApiError> {
-    let ids: Vec<EntityId> = tasks.iter().map(|task| task.id).collect();
-    let mut assignees = call.members_of(&ids, Role::Collaborator).await?;
-    let mut followers = call.members_of(&ids, Role::Follower).await?;
-    let store = &call.feishu().engine.store;
-    let mut lists = store.members_of(call.space(), &ids, IN_TASKLIST).await?;
-    let list_ids: Vec<EntityId> = lists.values().flatten().copied().collect();
-    let list_keys = store.entities(call.space(), &list_ids).await?;
-    let mut parts = Vec::with_capacity(tasks.len());
-    let mut entities = Vec::new();
-    for task in tasks {
-        let task_assignees = assignees.remove(&task.id).unwrap_or_default();
-        let task_followers = followers.remove(&task.id).unwrap_or_default();
-        entities.extend(&task_assignees);
-        entities.extend(&task_followers);
-        entities.extend(task.owner);
-        let task_lists = lists.remove(&task.id).unwrap_or_default();
-        parts.push((record_of(task)?, task_assignees, task_followers, task_lists));
-    }
-    let names = Names::of(call, &entities).await?;
-    Ok(tasks
-        .iter()
-        .zip(parts)
-        .map(
-            |(task, (record, task_assignees, task_followers, task_lists))| {
-                let members = task_assignees
-                    .iter()
-                    .filter_map(|e| names.member(*e, "assignee"))
-                    .chain(
-                        task_followers
-                            .iter()
-                            .filter_map(|e| names.member(*e, "follower")),
-                    )
-                    .collect();
-                let creator = task.owner.and_then(|owner| names.member(owner, "creator"));
-                let in_lists = task_lists
-                    .iter()
-                    .filter_map(|list| list_keys.get(list))
-                    .map(|list| json!({ "tasklist_guid": list.key, "section_guid": "" }))
-                    .collect();
-                object::render(task, &record, creator, members, in_lists)
-            },
-        )
-        .collect())
-}
-
-/// `{"task": ...}` for one task.
-pub async fn answer(call: &Call, task: Entity) -> ApiResult {
-    let task = render(call, &[task]).await?.remove(0);
-    Ok(success(json!({ "task": task })))
-}
-
-/// Apply a plan changing the task `guid`, then answer the task as it is.
-pub async fn apply_then_answer(call: &Call, plan: WritePlan, guid: &str) -> ApiResult {
-    let store = &call.feishu().engine.store;
-    store.apply(plan).await.map_err(|e| call.write_failed(e))?;
-    answer(call, call.task(guid).await?).await
-}
+use crate::wire::{success, QueryParams};
 
 #[derive(Deserialize)]
 struct CreateRequest {
@@ -122,7 +59,7 @@ pub async fn create(
             };
         let wanted = request.members.unwrap_or_default();
         let wanted =
-            members::resolve(&call, &wanted, MEMBERS_PER_REQUEST, members::task_role).await?;
+            naming::resolve(&call, &wanted, MEMBERS_PER_REQUEST, naming::task_role).await?;
         let source = if call.caller.kind == TokenKind::User {
             SOURCE_USER
         } else {
@@ -176,18 +113,6 @@ pub async fn get(
         move |call| async move { answer(&call, call.task_for(&guid, Access::Read).await?).await },
     )
     .await
-}
-
-/// `page_size`: 1 to 100, 50 when absent.
-pub fn page_size(call: &Call) -> Result<u32, ApiError> {
-    match call.query.int("page_size")? {
-        None => Ok(DEFAULT_PAGE_SIZE as u32),
-        Some(size) if (1..=MAX_PAGE_SIZE).contains(&size) => Ok(size as u32),
-        Some(_) => Err(invalid(
-            "page_size",
-            &format!("must be between 1 and {MAX_PAGE_SIZE}"),
-        )),
-    }
 }
 
 /// `GET /task/v2/tasks` (user tokens only): the tasks the user is an assignee of, in creation
