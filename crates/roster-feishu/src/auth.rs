@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::tenants::{App, Feishu, Tenant};
 use crate::tokens::{Claims, TokenError, TokenKind};
-use crate::wire::{json_response, parse_json, read_body, ApiError};
+use crate::wire::{code_only, json_response, parse_json, read_body, ApiError, Gateway};
 
 /// Who is calling: the app whose token it is, which kind of token, and the user for user tokens.
 #[derive(Debug, Clone)]
@@ -34,13 +34,11 @@ impl Caller {
             return Ok(self);
         }
         Err(match self.kind {
-            TokenKind::User => ApiError::bad_request(99991668, "user access token not support"),
-            TokenKind::Tenant => ApiError::bad_request(
-                99991663,
-                "Invalid access token for authorization. Please make a request with token attached",
-            ),
-            TokenKind::App => ApiError::bad_request(99991664, "invalid app token"),
-        })
+            TokenKind::User => Gateway::UserTokenUnsupported,
+            TokenKind::Tenant => Gateway::TenantTokenInvalid,
+            TokenKind::App => Gateway::AppTokenInvalid,
+        }
+        .into())
     }
 }
 
@@ -92,34 +90,28 @@ pub fn authenticate(feishu: &Feishu, headers: &HeaderMap) -> Result<Caller, ApiE
         .map(|v| v.strip_prefix("Bearer").map_or(v, str::trim_start))
         .unwrap_or("");
     if token.is_empty() {
-        return Err(ApiError::bad_request(99991661, "Need a token"));
+        return Err(Gateway::NeedToken.into());
     }
     let kind = [TokenKind::Tenant, TokenKind::App, TokenKind::User]
         .into_iter()
         .find(|k| token.starts_with(k.prefix()))
-        .ok_or_else(|| ApiError::bad_request(99991671, "Invalid token: must start with t-/u-"))?;
-    let invalid = || match kind {
-        TokenKind::Tenant => ApiError::bad_request(
-            99991663,
-            "Invalid access token for authorization. Please make a request with token attached",
-        ),
-        TokenKind::App => ApiError::bad_request(99991664, "invalid app token"),
-        TokenKind::User => ApiError::bad_request(
-            99991668,
-            "Invalid access token for authorization. Please make a request with token attached.",
-        ),
+        .ok_or(Gateway::TokenPrefix)?;
+    let invalid = match kind {
+        TokenKind::Tenant => Gateway::TenantTokenInvalid,
+        TokenKind::App => Gateway::AppTokenInvalid,
+        TokenKind::User => Gateway::UserTokenInvalid,
     };
     let claims = match Claims::open(&feishu.engine.token_key, token, feishu.now()) {
         Ok(claims) => claims,
         Err(TokenError::Expired) if kind == TokenKind::User => {
-            return Err(ApiError::bad_request(99991677, "token expire"))
+            return Err(Gateway::UserTokenExpired.into())
         }
-        Err(_) => return Err(invalid()),
+        Err(_) => return Err(invalid.into()),
     };
     let app = feishu
         .app_by_entity(claims.app)
         .filter(|app| app.issuer() == (claims.app, claims.generation))
-        .ok_or_else(invalid)?
+        .ok_or(invalid)?
         .clone();
     Ok(Caller {
         app,
@@ -141,30 +133,54 @@ fn token_reply(body: Value) -> Response {
     json_response(StatusCode::OK, &body)
 }
 
-fn token_error(code: i64, msg: &str) -> Response {
-    token_reply(json!({ "code": code, "msg": msg }))
+/// Why a token endpoint refused the app's credentials (answered with HTTP 200).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CredentialsError {
+    InvalidParam,
+    NoSuchApp,
+    BadSecret,
 }
 
-/// A vendor error code and message, for endpoints that answer errors with HTTP 200.
-type CodeError = (i64, &'static str);
+impl CredentialsError {
+    fn code(self) -> i64 {
+        match self {
+            CredentialsError::InvalidParam => 10003,
+            CredentialsError::NoSuchApp | CredentialsError::BadSecret => 10014,
+        }
+    }
 
-const INVALID_PARAM: CodeError = (10003, "invalid param");
+    fn msg(self) -> &'static str {
+        match self {
+            CredentialsError::InvalidParam => "invalid param",
+            CredentialsError::NoSuchApp => "app id not exists",
+            CredentialsError::BadSecret => "app secret invalid",
+        }
+    }
 
-/// The app named by a token request, or the vendor's 10003 / 10014 answer.
-async fn app_of_request(feishu: &Feishu, body: axum::body::Body) -> Result<Arc<App>, CodeError> {
-    let bytes = read_body(body).await.map_err(|_| INVALID_PARAM)?;
-    let credentials: AppCredentials = parse_json(&bytes).map_err(|_| INVALID_PARAM)?;
+    fn into_response(self) -> Response {
+        code_only(self.code(), self.msg())
+    }
+}
+
+/// The app named by a token request.
+async fn app_of_request(
+    feishu: &Feishu,
+    body: axum::body::Body,
+) -> Result<Arc<App>, CredentialsError> {
+    use CredentialsError::{BadSecret, InvalidParam, NoSuchApp};
+    let bytes = read_body(body).await.map_err(|_| InvalidParam)?;
+    let credentials: AppCredentials = parse_json(&bytes).map_err(|_| InvalidParam)?;
     let (Some(app_id), Some(secret)) =
         (credentials.app_id.as_str(), credentials.app_secret.as_str())
     else {
-        return Err(INVALID_PARAM);
+        return Err(InvalidParam);
     };
     if app_id.is_empty() || secret.is_empty() {
-        return Err(INVALID_PARAM);
+        return Err(InvalidParam);
     }
-    let app = feishu.app(app_id).ok_or((10014, "app id not exists"))?;
+    let app = feishu.app(app_id).ok_or(NoSuchApp)?;
     if !secrets_match(secret.as_bytes(), app.secret.as_bytes()) {
-        return Err((10014, "app secret invalid"));
+        return Err(BadSecret);
     }
     Ok(app.clone())
 }
@@ -174,7 +190,7 @@ pub async fn tenant_access_token(
     body: axum::body::Body,
 ) -> Response {
     match app_of_request(&feishu, body).await {
-        Err((code, msg)) => token_error(code, msg),
+        Err(e) => e.into_response(),
         Ok(app) => {
             let (claims, expire) = Claims::for_app(TokenKind::Tenant, app.issuer(), feishu.now());
             token_reply(json!({
@@ -192,7 +208,7 @@ pub async fn app_access_token(
     body: axum::body::Body,
 ) -> Response {
     match app_of_request(&feishu, body).await {
-        Err((code, msg)) => token_error(code, msg),
+        Err(e) => e.into_response(),
         Ok(app) => {
             let now = feishu.now();
             let key = &feishu.engine.token_key;

@@ -11,10 +11,9 @@ use serde_json::{Map, Value};
 use crate::auth::authenticate;
 use crate::model::DIALECT;
 use crate::tenants::Feishu;
-use crate::wire::{gateway_error, json_response, new_log_id, ApiError, LOG_ID_HEADER};
-
-/// The gateway's rate-limit code, answered with HTTP 429.
-const RATE_LIMITED: i64 = 99991400;
+use crate::wire::{
+    gateway_error, json_response, new_log_id, ApiError, Gateway, VendorError, LOG_ID_HEADER,
+};
 
 pub struct FeishuWire(pub Arc<Feishu>);
 
@@ -37,7 +36,7 @@ impl Wire for FeishuWire {
         let code = fields.get("code").and_then(Value::as_i64).unwrap_or(0);
         let status = status.unwrap_or(match code {
             0 => StatusCode::OK,
-            RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,
+            code if code == Gateway::RateLimited.code() => Gateway::RateLimited.status(),
             _ => StatusCode::BAD_REQUEST,
         });
         let msg = fields

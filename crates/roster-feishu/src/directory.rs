@@ -1,10 +1,12 @@
 //! Users and their three ids: `user_id` (per tenant), `open_id` (per app), `union_id` (per
 //! developer). Every user id crossing the wire goes through [`IdType`], in both directions.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use roster_core::{Entity, EntityId, StepId, Store, StoreError, Target, WritePlan};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -14,7 +16,7 @@ use crate::model::{kunlun_id, open_id, union_id, CREATED_USER, KUNLUN_ID, USER};
 use crate::profile::{self, contact_user};
 use crate::tenants::{App, Feishu, Tenant};
 use crate::tokens::random_hex;
-use crate::wire::{success, ApiError, ApiResult, JsonBody, QueryParams};
+use crate::wire::{success, ApiError, ApiResult, JsonBody, QueryParams, VendorError};
 
 /// The vendor's three id kinds (named after their `user_id_type` values).
 #[allow(clippy::enum_variant_names)]
@@ -57,17 +59,63 @@ impl IdType {
 
     /// The gateway's answer when ids of this type do not exist.
     fn unknown_ids(self, ids: &[&str]) -> ApiError {
-        let (code, what) = match self {
-            IdType::OpenId => (99992351, "open ids"),
-            IdType::UnionId => (99992364, "union ids"),
-            IdType::UserId => (99992360, "ids"),
-        };
         let listed = ids.join(",");
-        ApiError::bad_request(code, format!("these {what} not existed: [{listed}]")).with_violation(
+        ApiError::from(DirectoryError::NotExisted(self, listed.clone())).with_violation(
             self.name(),
             Some(&listed),
             "not existed",
         )
+    }
+}
+
+/// The contact API's refusals, and the gateway's of user ids; all HTTP 400.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirectoryError {
+    /// Ids of this type that name no user of the tenant, comma-separated.
+    NotExisted(IdType, String),
+    /// open_ids of another app of the tenant.
+    CrossApp,
+    UserIdExists,
+    MobileExists,
+    EmailExists,
+    /// The user of a user token no longer exists.
+    UserNotExist,
+}
+
+impl VendorError for DirectoryError {
+    fn status(&self) -> StatusCode {
+        StatusCode::BAD_REQUEST
+    }
+
+    fn code(&self) -> i64 {
+        match self {
+            DirectoryError::NotExisted(IdType::OpenId, _) => 99992351,
+            DirectoryError::NotExisted(IdType::UnionId, _) => 99992364,
+            DirectoryError::NotExisted(IdType::UserId, _) => 99992360,
+            DirectoryError::CrossApp => 99992361,
+            DirectoryError::UserIdExists => 41012,
+            DirectoryError::MobileExists => 41009,
+            DirectoryError::EmailExists => 41010,
+            DirectoryError::UserNotExist => 20008,
+        }
+    }
+
+    fn msg(&self) -> Cow<'static, str> {
+        match self {
+            DirectoryError::NotExisted(id_type, listed) => {
+                let ids = match id_type {
+                    IdType::OpenId => "open ids",
+                    IdType::UnionId => "union ids",
+                    IdType::UserId => "ids",
+                };
+                format!("these {ids} not existed: [{listed}]").into()
+            }
+            DirectoryError::CrossApp => "open_id cross app".into(),
+            DirectoryError::UserIdExists => "user_id already exists".into(),
+            DirectoryError::MobileExists => "mobile already exists".into(),
+            DirectoryError::EmailExists => "email already exists".into(),
+            DirectoryError::UserNotExist => "user not exist".into(),
+        }
     }
 }
 
@@ -136,7 +184,7 @@ pub async fn refuse_unknown(feishu: &Feishu, app: &App, id_type: IdType, ids: &[
                     let mut cross: Vec<&str> = found.keys().map(String::as_str).collect();
                     cross.sort_unstable();
                     let listed = cross.join(",");
-                    return ApiError::bad_request(99992361, "open_id cross app").with_violation(
+                    return ApiError::from(DirectoryError::CrossApp).with_violation(
                         "open_id",
                         Some(&listed),
                         "an open_id of another app",
@@ -289,14 +337,22 @@ pub async fn create_user(
         return Ok(success(json!({ "user": contact_user(&caller.app, &user) })));
     }
     match e {
-        e if refused(Some(user), &e) => Err(already_exists(41012, "user_id", &user_id)),
+        e if refused(Some(user), &e) => Err(already_exists(
+            DirectoryError::UserIdExists,
+            "user_id",
+            &user_id,
+        )),
         e if refused(contact.mobile, &e) => {
             let mobile = attrs["mobile"].as_str().unwrap_or_default();
-            Err(already_exists(41009, "mobile", mobile))
+            Err(already_exists(
+                DirectoryError::MobileExists,
+                "mobile",
+                mobile,
+            ))
         }
         e if refused(contact.email, &e) => {
             let email = attrs["email"].as_str().unwrap_or_default();
-            Err(already_exists(41010, "email", email))
+            Err(already_exists(DirectoryError::EmailExists, "email", email))
         }
         e => Err(e.into()),
     }
@@ -320,13 +376,9 @@ async fn earlier_user(
     }
 }
 
-/// HTTP 400 `<field> already exists`, naming the field.
-fn already_exists(code: i64, field: &str, value: &str) -> ApiError {
-    ApiError::bad_request(code, format!("{field} already exists")).with_violation(
-        field,
-        Some(value),
-        "already exists",
-    )
+/// `<field> already exists`, naming the field.
+fn already_exists(error: DirectoryError, field: &str, value: &str) -> ApiError {
+    ApiError::from(error).with_violation(field, Some(value), "already exists")
 }
 
 /// `GET /open-apis/contact/v3/users/:user_id`.
@@ -441,6 +493,6 @@ pub async fn user_info(
         }
         None => None,
     }
-    .ok_or_else(|| ApiError::bad_request(20008, "user not exist"))?;
+    .ok_or(DirectoryError::UserNotExist)?;
     Ok(success(profile::user_info(&caller.app, &user)))
 }

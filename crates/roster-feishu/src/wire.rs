@@ -1,7 +1,9 @@
 //! Feishu's wire conventions: the `{code, msg, data}` envelope, errors with `error.log_id`,
 //! the `X-Tt-Logid` header, JSON bodies parsed whatever their Content-Type, repeated query keys.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -30,13 +32,108 @@ pub struct FieldViolation {
     pub description: String,
 }
 
-/// A Feishu error: HTTP status, business code and message, rendered with the request's log id.
-#[derive(Debug, Clone, PartialEq)]
+/// A refusal of one of Feishu's surfaces: an enum whose variants carry their business code,
+/// HTTP status and message, so a code is written once, beside its words.
+pub trait VendorError {
+    fn status(&self) -> StatusCode;
+    fn code(&self) -> i64;
+    fn msg(&self) -> Cow<'static, str>;
+}
+
+/// The open platform gateway's own refusals: tokens, parameters, paths, rates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gateway {
+    NeedToken,
+    /// Neither `t-`, `a-` nor `u-`.
+    TokenPrefix,
+    TenantTokenInvalid,
+    AppTokenInvalid,
+    UserTokenInvalid,
+    UserTokenExpired,
+    /// A user token where the endpoint takes none.
+    UserTokenUnsupported,
+    /// A parameter of the wrong type, length or value.
+    FieldValidation,
+    MethodMismatch,
+    NotFound,
+    RateLimited,
+    /// Where an endpoint documents no internal-failure code (see docs/compat.md).
+    Internal,
+}
+
+impl VendorError for Gateway {
+    fn status(&self) -> StatusCode {
+        match self {
+            Gateway::MethodMismatch => StatusCode::METHOD_NOT_ALLOWED,
+            Gateway::NotFound => StatusCode::NOT_FOUND,
+            Gateway::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Gateway::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Gateway::NeedToken
+            | Gateway::TokenPrefix
+            | Gateway::TenantTokenInvalid
+            | Gateway::AppTokenInvalid
+            | Gateway::UserTokenInvalid
+            | Gateway::UserTokenExpired
+            | Gateway::UserTokenUnsupported
+            | Gateway::FieldValidation => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn code(&self) -> i64 {
+        match self {
+            Gateway::NeedToken => 99991661,
+            Gateway::TokenPrefix => 99991671,
+            Gateway::TenantTokenInvalid => 99991663,
+            Gateway::AppTokenInvalid => 99991664,
+            Gateway::UserTokenInvalid | Gateway::UserTokenUnsupported => 99991668,
+            Gateway::UserTokenExpired => 99991677,
+            Gateway::FieldValidation => 99992402,
+            Gateway::MethodMismatch => 99991301,
+            Gateway::NotFound => 99991201,
+            Gateway::RateLimited => 99991400,
+            Gateway::Internal => 99991500,
+        }
+    }
+
+    fn msg(&self) -> Cow<'static, str> {
+        Cow::Borrowed(match self {
+            Gateway::NeedToken => "Need a token",
+            Gateway::TokenPrefix => "Invalid token: must start with t-/u-",
+            Gateway::TenantTokenInvalid => {
+                "Invalid access token for authorization. Please make a request with token attached"
+            }
+            Gateway::AppTokenInvalid => "invalid app token",
+            Gateway::UserTokenInvalid => {
+                "Invalid access token for authorization. Please make a request with token attached."
+            }
+            Gateway::UserTokenExpired => "token expire",
+            Gateway::UserTokenUnsupported => "user access token not support",
+            Gateway::FieldValidation => "field validation failed",
+            Gateway::MethodMismatch => "request method doesn't match",
+            Gateway::NotFound => "resource not find",
+            Gateway::RateLimited => "request trigger frequency limit",
+            Gateway::Internal => "internal error",
+        })
+    }
+}
+
+/// A Feishu error: HTTP status, business code and message, rendered with the request's log id;
+/// for a failure of roster itself, its cause, logged where the error is rendered.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code} {msg}")]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: i64,
     pub msg: String,
     pub field_violations: Vec<FieldViolation>,
+    #[source]
+    pub cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl<E: VendorError> From<E> for ApiError {
+    fn from(error: E) -> Self {
+        Self::new(error.status(), error.code(), error.msg())
+    }
 }
 
 impl ApiError {
@@ -46,11 +143,8 @@ impl ApiError {
             code,
             msg: msg.into(),
             field_violations: Vec::new(),
+            cause: None,
         }
-    }
-
-    pub fn bad_request(code: i64, msg: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, msg)
     }
 
     pub fn with_violation(mut self, field: &str, value: Option<&str>, description: &str) -> Self {
@@ -62,20 +156,34 @@ impl ApiError {
         self
     }
 
-    /// 99992402, the gateway's answer to a parameter of the wrong type, length or value.
+    /// The gateway's answer to a parameter of the wrong type, length or value.
     pub fn field_validation(field: &str, description: &str) -> Self {
-        Self::bad_request(99992402, "field validation failed").with_violation(
-            field,
-            None,
-            description,
-        )
+        Self::from(Gateway::FieldValidation).with_violation(field, None, description)
     }
 
-    /// The server failed (never a client's fault), under the endpoint's documented code for an
-    /// internal failure, e.g. 1470711 "failed to add task follower".
-    pub fn internal(code: i64, msg: &str, cause: impl std::fmt::Display) -> Self {
-        tracing::error!(code, "internal error: {cause}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, code, msg)
+    /// roster failed (never a client's fault), under the gateway's generic code; an endpoint
+    /// that documents its own replaces it (see `task::endpoint`), keeping the cause.
+    pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        let mut error = Self::from(Gateway::Internal);
+        error.cause = Some(Arc::new(cause));
+        error
+    }
+
+    pub fn is_internal(&self) -> bool {
+        self.cause.is_some()
+    }
+
+    /// Logs the cause of a failure of roster itself; done once, where the error is rendered.
+    fn log_cause(&self) {
+        if let Some(cause) = &self.cause {
+            let mut chain = cause.to_string();
+            let mut source = cause.source();
+            while let Some(next) = source {
+                chain.push_str(&format!(": {next}"));
+                source = next.source();
+            }
+            tracing::error!(code = self.code, "internal error: {chain}");
+        }
     }
 
     pub fn body(&self, log_id: &str) -> Value {
@@ -93,12 +201,9 @@ impl ApiError {
     }
 }
 
-/// Where an endpoint documents no internal-failure code (see docs/compat.md).
-pub const INTERNAL_ERROR: i64 = 99991500;
-
 impl From<roster_core::StoreError> for ApiError {
     fn from(e: roster_core::StoreError) -> Self {
-        ApiError::internal(INTERNAL_ERROR, "internal error", e)
+        ApiError::internal(e)
     }
 }
 
@@ -135,6 +240,11 @@ pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
 }
 
 pub type ApiResult = Result<Response, ApiError>;
+
+/// `{"code", "msg"}` with HTTP 200: how the token and v1 login endpoints refuse.
+pub fn code_only(code: i64, msg: &str) -> Response {
+    json_response(StatusCode::OK, &json!({ "code": code, "msg": msg }))
+}
 
 /// The response header carrying the request's log id.
 pub const LOG_ID_HEADER: &str = "x-tt-logid";
@@ -175,6 +285,7 @@ pub async fn log_id(request: Request, next: Next) -> Response {
     let log_id = new_log_id();
     let mut response = next.run(request).await;
     if let Some(error) = response.extensions_mut().remove::<ApiError>() {
+        error.log_cause();
         // Keep headers the handler set beside the error (the gateway's rate-limit headers).
         let mut headers = std::mem::take(response.headers_mut());
         // The error's own (empty) body is replaced, and its length with it.
@@ -196,20 +307,22 @@ pub async fn log_id(request: Request, next: Next) -> Response {
     response
 }
 
-/// The gateway's error for a refusal of the HTTP layer itself, by its status.
+/// The gateway's error for a refusal of the HTTP layer itself, by its status (which it keeps).
 pub(crate) fn gateway_error(status: StatusCode) -> ApiError {
-    match status {
-        StatusCode::METHOD_NOT_ALLOWED => {
-            ApiError::new(status, 99991301, "request method doesn't match")
-        }
-        StatusCode::NOT_FOUND => ApiError::new(status, 99991201, "resource not find"),
-        _ => ApiError::new(status, 99992402, "field validation failed"),
+    let kind = match status {
+        StatusCode::METHOD_NOT_ALLOWED => Gateway::MethodMismatch,
+        StatusCode::NOT_FOUND => Gateway::NotFound,
+        _ => Gateway::FieldValidation,
+    };
+    ApiError {
+        status,
+        ..kind.into()
     }
 }
 
 /// Unknown paths under `/open-apis/`.
 pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, 99991201, "resource not find")
+    Gateway::NotFound.into()
 }
 
 /// `routes`, where a path that ends in `/` and that no route serves is served as the path

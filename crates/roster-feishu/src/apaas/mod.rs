@@ -5,14 +5,16 @@
 pub mod routes;
 pub mod tasks;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
 use roster_core::{Engine, EntityId, SpaceId, StoreError};
 use serde::de::DeserializeOwned;
 
 use crate::model::KUNLUN_ID;
-use crate::wire::{ApiError, JsonBody};
+use crate::wire::{ApiError, JsonBody, VendorError};
 
 /// The users of the space named by these kunlun ids; unknown ids are left out.
 pub async fn kunlun_users(
@@ -23,9 +25,33 @@ pub async fn kunlun_users(
     engine.store.resolve_aliases(space, KUNLUN_ID, ids).await
 }
 
-/// aPaaS's one documented error, `2320001 param is invalid`, naming the offending field.
+/// The aPaaS errors: the vendor documents one, for any invalid input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApaasError {
+    ParamInvalid,
+}
+
+impl VendorError for ApaasError {
+    fn status(&self) -> StatusCode {
+        StatusCode::BAD_REQUEST
+    }
+
+    fn code(&self) -> i64 {
+        match self {
+            ApaasError::ParamInvalid => 2320001,
+        }
+    }
+
+    fn msg(&self) -> Cow<'static, str> {
+        match self {
+            ApaasError::ParamInvalid => "param is invalid".into(),
+        }
+    }
+}
+
+/// `2320001 param is invalid`, naming the offending field.
 pub fn invalid(field: &str, value: Option<&str>, description: &str) -> ApiError {
-    ApiError::bad_request(2320001, "param is invalid").with_violation(field, value, description)
+    ApiError::from(ApaasError::ParamInvalid).with_violation(field, value, description)
 }
 
 /// A JSON body whose malformed fields get 2320001, like every other invalid aPaaS input.
@@ -38,9 +64,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
         match JsonBody::<T>::from_request(request, state).await {
             Ok(JsonBody(body)) => Ok(Body(body)),
             Err(e) => Err(ApiError {
-                code: 2320001,
-                msg: "param is invalid".into(),
-                ..e
+                field_violations: e.field_violations,
+                ..ApaasError::ParamInvalid.into()
             }),
         }
     }

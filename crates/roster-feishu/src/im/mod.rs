@@ -4,34 +4,65 @@
 pub mod chat;
 pub mod routes;
 
-use crate::wire::ApiError;
+use std::borrow::Cow;
 
-/// An IM error code and the message of the vendor's tables; all are HTTP 400.
-pub type ImError = (i64, &'static str);
+use axum::http::StatusCode;
 
-pub const INVALID_PARAMETER: ImError = (
-    232001,
-    "Your request contains an invalid request parameter.",
-);
-pub const INVALID_CHAT_ID: ImError = (232006, "Your request specifies a chat_id which is invalid.");
-pub const OTHER_TENANT: ImError = (232010, "Operator and chat can NOT be in different tenants.");
-pub const NOT_IN_CHAT: ImError = (232011, "Operator can NOT be out of the chat.");
-pub const NO_PERMISSION: ImError = (
-    232014,
-    "The token used in the request does NOT have the permissions necessary to complete the request.",
-);
-pub const CHAT_FULL: ImError = (
-    232013,
-    "You have reached the limit of maximum number of members a chat can have.",
-);
-pub const NO_VALID_MEMBERS: ImError = (
-    232027,
-    "There are no valid members in the ID list specified in your request.",
-);
-pub const PUBLIC_CHAT_NAME: ImError = (232042, "Public group chat's name should not be empty.");
-pub const UNAVAILABLE_IDS: ImError = (232043, "Your request contains unavailable ids.");
-pub const OWNER_STAYS: ImError = (232076, "Can't kick chat owner.");
+use crate::wire::VendorError;
 
-pub fn error((code, msg): ImError) -> ApiError {
-    ApiError::bad_request(code, msg)
+/// The IM errors roster answers, with the messages of the vendor's tables; all HTTP 400.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImError {
+    InvalidParameter,
+    InvalidChatId,
+    OtherTenant,
+    NotInChat,
+    ChatFull,
+    NoPermission,
+    NoValidMembers,
+    PublicChatName,
+    UnavailableIds,
+    OwnerStays,
+}
+
+impl VendorError for ImError {
+    fn status(&self) -> StatusCode {
+        StatusCode::BAD_REQUEST
+    }
+
+    fn code(&self) -> i64 {
+        match self {
+            ImError::InvalidParameter => 232001,
+            ImError::InvalidChatId => 232006,
+            ImError::OtherTenant => 232010,
+            ImError::NotInChat => 232011,
+            ImError::ChatFull => 232013,
+            ImError::NoPermission => 232014,
+            ImError::NoValidMembers => 232027,
+            ImError::PublicChatName => 232042,
+            ImError::UnavailableIds => 232043,
+            ImError::OwnerStays => 232076,
+        }
+    }
+
+    fn msg(&self) -> Cow<'static, str> {
+        Cow::Borrowed(match self {
+            ImError::InvalidParameter => "Your request contains an invalid request parameter.",
+            ImError::InvalidChatId => "Your request specifies a chat_id which is invalid.",
+            ImError::OtherTenant => "Operator and chat can NOT be in different tenants.",
+            ImError::NotInChat => "Operator can NOT be out of the chat.",
+            ImError::ChatFull => {
+                "You have reached the limit of maximum number of members a chat can have."
+            }
+            ImError::NoPermission => {
+                "The token used in the request does NOT have the permissions necessary to complete the request."
+            }
+            ImError::NoValidMembers => {
+                "There are no valid members in the ID list specified in your request."
+            }
+            ImError::PublicChatName => "Public group chat's name should not be empty.",
+            ImError::UnavailableIds => "Your request contains unavailable ids.",
+            ImError::OwnerStays => "Can't kick chat owner.",
+        })
+    }
 }

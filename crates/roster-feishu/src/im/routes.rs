@@ -10,10 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::chat::{self, Found, Members, MembershipError};
-use super::{
-    error, CHAT_FULL, INVALID_CHAT_ID, INVALID_PARAMETER, NOT_IN_CHAT, NO_PERMISSION,
-    NO_VALID_MEMBERS, OTHER_TENANT, OWNER_STAYS, PUBLIC_CHAT_NAME, UNAVAILABLE_IDS,
-};
+use super::ImError;
 use crate::auth::{Accepting, Caller, TenantOnly, TenantOrUser};
 use crate::directory::{refuse_unknown, render, resolve, resolve_all, unresolved, IdType};
 use crate::model::CHAT;
@@ -78,7 +75,7 @@ fn choice(field: &str, value: Option<String>, allowed: &[&str]) -> Result<String
     match value.filter(|v| !v.is_empty()) {
         None => Ok(allowed[0].to_string()),
         Some(v) if allowed.contains(&v.as_str()) => Ok(v),
-        Some(v) => Err(error(INVALID_PARAMETER).with_violation(
+        Some(v) => Err(ApiError::from(ImError::InvalidParameter).with_violation(
             field,
             Some(&v),
             &format!("must be one of {}", allowed.join(", ")),
@@ -95,7 +92,7 @@ fn chat_attrs(body: CreateChat, bot_managers: &[String]) -> Result<Value, ApiErr
     let name = body.name.unwrap_or_default();
     let chat_type = choice("chat_type", body.chat_type, &["private", "public"])?;
     if chat_type == "public" && name.trim().is_empty() {
-        return Err(error(PUBLIC_CHAT_NAME).with_violation(
+        return Err(ApiError::from(ImError::PublicChatName).with_violation(
             "name",
             None,
             "required for public chats",
@@ -163,7 +160,7 @@ fn bot(feishu: &Feishu, tenant: &Tenant, app_id: &str) -> Option<EntityId> {
 }
 
 fn unavailable_bots(ids: &[&str]) -> ApiError {
-    error(UNAVAILABLE_IDS).with_violation(
+    ApiError::from(ImError::UnavailableIds).with_violation(
         "bot_id_list",
         Some(&ids.join(",")),
         "not an app of the tenant",
@@ -212,11 +209,15 @@ pub async fn create_chat(
     };
     let attrs = chat_attrs(body, &managers)?;
     if !chat::fits(tenant, 0, members.len()) {
-        return Err(error(CHAT_FULL));
+        return Err(ImError::ChatFull.into());
     }
     let uuid = query.get("uuid");
     if let Some(uuid) = uuid.filter(|uuid| uuid.contains('\0')) {
-        return Err(error(INVALID_PARAMETER).with_violation("uuid", Some(uuid), "holds a NUL"));
+        return Err(ApiError::from(ImError::InvalidParameter).with_violation(
+            "uuid",
+            Some(uuid),
+            "holds a NUL",
+        ));
     }
     let once = uuid.map(|uuid| chat::Once { uuid, owner });
     let chat = chat::create(&feishu, app, attrs, owner, &members, &bots, once)
@@ -229,8 +230,8 @@ pub async fn create_chat(
 
 fn membership_error(e: MembershipError) -> ApiError {
     match e {
-        MembershipError::Full => error(CHAT_FULL),
-        MembershipError::Unknown => error(UNAVAILABLE_IDS),
+        MembershipError::Full => ImError::ChatFull.into(),
+        MembershipError::Unknown => ImError::UnavailableIds.into(),
         MembershipError::Store(e) => e.into(),
     }
 }
@@ -295,10 +296,12 @@ async fn chat_object(
 async fn chat_of(feishu: &Feishu, caller: &Caller, chat_id: &str) -> Result<Entity, ApiError> {
     match chat::find(feishu, caller.tenant(), chat_id).await? {
         Found::Chat(chat) => Ok(chat),
-        Found::OtherTenant => Err(error(OTHER_TENANT)),
-        Found::Unknown => {
-            Err(error(INVALID_CHAT_ID).with_violation("chat_id", Some(chat_id), "no such chat"))
-        }
+        Found::OtherTenant => Err(ImError::OtherTenant.into()),
+        Found::Unknown => Err(ApiError::from(ImError::InvalidChatId).with_violation(
+            "chat_id",
+            Some(chat_id),
+            "no such chat",
+        )),
     }
 }
 
@@ -308,7 +311,7 @@ async fn joined_chat(feishu: &Feishu, caller: &Caller, chat_id: &str) -> Result<
     if chat::caller_in(feishu, caller, &chat).await? {
         Ok(chat)
     } else {
-        Err(error(NOT_IN_CHAT))
+        Err(ImError::NotInChat.into())
     }
 }
 
@@ -359,7 +362,7 @@ fn page_token(feishu: &Feishu, query: &QueryParams, scope: &str) -> Result<Optio
         .get("page_token")
         .map(|token| {
             feishu.engine.cursors.open(scope, token).ok_or_else(|| {
-                error(INVALID_PARAMETER).with_violation(
+                ApiError::from(ImError::InvalidParameter).with_violation(
                     "page_token",
                     Some(token),
                     "invalid page_token",
@@ -383,7 +386,7 @@ pub async fn list_chats(
         None | Some("ByCreateTimeAsc") => false,
         Some("ByActiveTimeDesc") => true,
         Some(other) => {
-            return Err(error(INVALID_PARAMETER).with_violation(
+            return Err(ApiError::from(ImError::InvalidParameter).with_violation(
                 "sort_type",
                 Some(other),
                 "must be ByCreateTimeAsc or ByActiveTimeDesc",
@@ -521,7 +524,7 @@ fn member_ids(query: &QueryParams) -> Result<(Option<IdType>, Members), ApiError
 fn id_list(body: AddMembers, side: Members) -> Result<Vec<String>, ApiError> {
     let ids = body.id_list.unwrap_or_default();
     if ids.is_empty() {
-        return Err(error(NO_VALID_MEMBERS));
+        return Err(ImError::NoValidMembers.into());
     }
     let per_call = match side {
         Members::Users => USERS_PER_CALL,
@@ -582,7 +585,7 @@ pub async fn add_members(
     }
     let members = chat::distinct(ids.iter().filter_map(|id| found.get(id).copied()));
     if members.is_empty() {
-        return Err(error(NO_VALID_MEMBERS));
+        return Err(ImError::NoValidMembers.into());
     }
     chat::add(&feishu, tenant, &chat, side, &members, caller.user)
         .await
@@ -616,25 +619,25 @@ pub async fn remove_members(
             .as_array()
             .is_some_and(|ids| ids.iter().any(|id| id == caller.app.app_id.as_str()));
     if chat.owner != Some(operator) && !bot_manager {
-        return Err(error(NO_PERMISSION));
+        return Err(ImError::NoPermission.into());
     }
     let tenant = caller.tenant();
     let found = found_members(&feishu, &caller, id_type, &ids).await?;
     let members = chat::distinct(ids.iter().filter_map(|id| found.get(id).copied()));
     if chat.owner.is_some_and(|owner| members.contains(&owner)) {
-        return Err(error(OWNER_STAYS));
+        return Err(ImError::OwnerStays.into());
     }
     if members.is_empty() {
-        return Err(error(NO_VALID_MEMBERS));
+        return Err(ImError::NoValidMembers.into());
     }
     let removed = match chat::remove(&feishu, tenant, &chat, side, &members, caller.user).await {
         Ok(removed) => removed,
         // The chat was deleted meanwhile.
-        Err(StoreError::Refused { .. }) => return Err(error(INVALID_CHAT_ID)),
+        Err(StoreError::Refused { .. }) => return Err(ImError::InvalidChatId.into()),
         Err(e) => return Err(e.into()),
     };
     if removed.is_empty() {
-        return Err(error(NO_VALID_MEMBERS));
+        return Err(ImError::NoValidMembers.into());
     }
     let invalid: Vec<&String> = ids
         .iter()

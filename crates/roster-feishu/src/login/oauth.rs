@@ -12,6 +12,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use base64::Engine as _;
 use roster_core::secret::secrets_match;
+use roster_core::StoreError;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -39,89 +40,143 @@ struct Request {
     scope: Option<String>,
 }
 
-/// One of the documented error codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct OauthError(i64);
-
-const MISSING_PARAMETER: OauthError = OauthError(20001);
-const BAD_SECRET: OauthError = OauthError(20002);
-const UNSUPPORTED_GRANT: OauthError = OauthError(20036);
-const NO_SUCH_APP: OauthError = OauthError(20048);
-const MALFORMED: OauthError = OauthError(20063);
-const TWO_AUTH_METHODS: OauthError = OauthError(20070);
+/// The documented refusals, each with its code, RFC 6749 `error` and description; a failure
+/// of roster itself is `server_error`, logged where it is answered.
+#[derive(Debug, thiserror::Error)]
+enum OauthError {
+    #[error("The request is missing a required parameter.")]
+    MissingParameter,
+    #[error("The client secret is invalid.")]
+    BadSecret,
+    #[error("The authorization code is not found. Please note that an authorization code can only be used once.")]
+    CodeNotFound,
+    #[error("The authorization code has expired.")]
+    CodeExpired,
+    #[error("The user does not exist.")]
+    NoUser,
+    #[error(
+        "The provided authorization code or refresh token does not match the provided client ID."
+    )]
+    OtherClient,
+    #[error("The refresh token passed is invalid. Please check the value.")]
+    RefreshTokenInvalid,
+    #[error("The specified grant_type is not supported.")]
+    UnsupportedGrant,
+    #[error("The refresh token passed has expired. Please generate a new one.")]
+    RefreshTokenExpired,
+    #[error("The specified app does not exist.")]
+    NoSuchApp,
+    #[error("PKCE code challenge failed.")]
+    Pkce,
+    #[error("The request is malformed. Please check your request.")]
+    Malformed,
+    #[error("Multiple authentication methods were provided. Please only use one to proceed.")]
+    TwoAuthMethods,
+    #[error("The provided redirect URI does not match the one used during authorization.")]
+    RedirectUri,
+    #[error("An unexpected server error occurred. Please retry your request.")]
+    Server(#[source] StoreError),
+}
 
 impl OauthError {
-    /// The code's RFC 6749 `error` and the documented description.
-    fn meaning(self) -> (&'static str, &'static str) {
-        match self.0 {
-            20001 => ("invalid_request", "The request is missing a required parameter."),
-            20002 => ("invalid_client", "The client secret is invalid."),
-            20003 => ("invalid_grant", "The authorization code is not found. Please note that an authorization code can only be used once."),
-            20004 => ("invalid_grant", "The authorization code has expired."),
-            20008 => ("invalid_grant", "The user does not exist."),
-            20024 => ("invalid_grant", "The provided authorization code or refresh token does not match the provided client ID."),
-            20026 => ("invalid_grant", "The refresh token passed is invalid. Please check the value."),
-            20036 => ("unsupported_grant_type", "The specified grant_type is not supported."),
-            20037 => ("invalid_grant", "The refresh token passed has expired. Please generate a new one."),
-            20048 => ("invalid_client", "The specified app does not exist."),
-            20049 => ("invalid_grant", "PKCE code challenge failed."),
-            20063 => ("invalid_request", "The request is malformed. Please check your request."),
-            20070 => ("invalid_request", "Multiple authentication methods were provided. Please only use one to proceed."),
-            20071 => ("invalid_grant", "The provided redirect URI does not match the one used during authorization."),
-            _ => ("server_error", "An unexpected server error occurred. Please retry your request."),
+    fn code(&self) -> i64 {
+        match self {
+            OauthError::MissingParameter => 20001,
+            OauthError::BadSecret => 20002,
+            OauthError::CodeNotFound => 20003,
+            OauthError::CodeExpired => 20004,
+            OauthError::NoUser => 20008,
+            OauthError::OtherClient => 20024,
+            OauthError::RefreshTokenInvalid => 20026,
+            OauthError::UnsupportedGrant => 20036,
+            OauthError::RefreshTokenExpired => 20037,
+            OauthError::NoSuchApp => 20048,
+            OauthError::Pkce => 20049,
+            OauthError::Server(_) => 20050,
+            OauthError::Malformed => 20063,
+            OauthError::TwoAuthMethods => 20070,
+            OauthError::RedirectUri => 20071,
+        }
+    }
+
+    /// RFC 6749's `error`.
+    fn error(&self) -> &'static str {
+        match self {
+            OauthError::MissingParameter | OauthError::Malformed | OauthError::TwoAuthMethods => {
+                "invalid_request"
+            }
+            OauthError::BadSecret | OauthError::NoSuchApp => "invalid_client",
+            OauthError::UnsupportedGrant => "unsupported_grant_type",
+            OauthError::Server(_) => "server_error",
+            OauthError::CodeNotFound
+            | OauthError::CodeExpired
+            | OauthError::NoUser
+            | OauthError::OtherClient
+            | OauthError::RefreshTokenInvalid
+            | OauthError::RefreshTokenExpired
+            | OauthError::Pkce
+            | OauthError::RedirectUri => "invalid_grant",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            OauthError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
         }
     }
 
     fn into_response(self) -> Response {
-        let (error, description) = self.meaning();
-        let status = if error == "server_error" {
-            StatusCode::INTERNAL_SERVER_ERROR
-        } else {
-            StatusCode::BAD_REQUEST
-        };
+        if let OauthError::Server(e) = &self {
+            tracing::error!(code = self.code(), "oauth token: {e}");
+        }
         json_response(
-            status,
-            &json!({ "code": self.0, "error": error, "error_description": description }),
+            self.status(),
+            &json!({
+                "code": self.code(),
+                "error": self.error(),
+                "error_description": self.to_string(),
+            }),
         )
     }
 
     /// A refused redemption, as the code or refresh-token page documents it.
-    fn refused(refused: &Refused, credential: Credential) -> Self {
-        OauthError(match (refused, credential) {
-            (Refused::Unknown, Credential::LoginCode) => 20003,
-            (Refused::Expired, Credential::LoginCode) => 20004,
-            (Refused::Unknown, Credential::RefreshToken) => 20026,
-            (Refused::Expired, Credential::RefreshToken) => 20037,
-            (Refused::OtherApp, _) => 20024,
-            (Refused::NoUser, _) => 20008,
-            (Refused::Pkce, _) => 20049,
-            (Refused::RedirectUri, _) => 20071,
-            (Refused::Store(e), _) => {
-                tracing::error!("oauth token: {e}");
-                20050
-            }
-        })
+    fn refused(refused: Refused, credential: Credential) -> Self {
+        match (refused, credential) {
+            (Refused::Unknown, Credential::LoginCode) => OauthError::CodeNotFound,
+            (Refused::Expired, Credential::LoginCode) => OauthError::CodeExpired,
+            (Refused::Unknown, Credential::RefreshToken) => OauthError::RefreshTokenInvalid,
+            (Refused::Expired, Credential::RefreshToken) => OauthError::RefreshTokenExpired,
+            (Refused::OtherApp, _) => OauthError::OtherClient,
+            (Refused::NoUser, _) => OauthError::NoUser,
+            (Refused::Pkce, _) => OauthError::Pkce,
+            (Refused::RedirectUri, _) => OauthError::RedirectUri,
+            (Refused::Store(e), _) => OauthError::Server(e),
+        }
     }
 }
 
 /// `POST /open-apis/authen/v2/oauth/token` and `POST /oauth/v3/token`.
 pub async fn token(State(feishu): State<Arc<Feishu>>, headers: HeaderMap, body: Body) -> Response {
     match exchange(&feishu, &headers, body).await {
-        Ok(response) | Err(response) => response,
+        Ok(response) => response,
+        Err(e) => e.into_response(),
     }
 }
 
-async fn exchange(feishu: &Feishu, headers: &HeaderMap, body: Body) -> Result<Response, Response> {
-    let bytes = read_body(body)
-        .await
-        .map_err(|_| MALFORMED.into_response())?;
-    let request = parse(headers, &bytes).ok_or_else(|| MALFORMED.into_response())?;
-    let app = client(feishu, headers, &request).map_err(OauthError::into_response)?;
+async fn exchange(
+    feishu: &Feishu,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, OauthError> {
+    let bytes = read_body(body).await.map_err(|_| OauthError::Malformed)?;
+    let request = parse(headers, &bytes).ok_or(OauthError::Malformed)?;
+    let app = client(feishu, headers, &request)?;
     let credential = match request.grant_type.as_deref() {
         Some("authorization_code") => Credential::LoginCode,
         Some("refresh_token") => Credential::RefreshToken,
-        None | Some("") => return Err(MISSING_PARAMETER.into_response()),
-        Some(_) => return Err(UNSUPPORTED_GRANT.into_response()),
+        None | Some("") => return Err(OauthError::MissingParameter),
+        Some(_) => return Err(OauthError::UnsupportedGrant),
     };
     let presented = match credential {
         Credential::LoginCode => request.code.as_deref(),
@@ -129,14 +184,14 @@ async fn exchange(feishu: &Feishu, headers: &HeaderMap, body: Body) -> Result<Re
     };
     let presented = presented
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| MISSING_PARAMETER.into_response())?;
+        .ok_or(OauthError::MissingParameter)?;
     let proof = Proof {
         code_verifier: request.code_verifier.as_deref(),
         redirect_uri: Some(request.redirect_uri.as_deref().unwrap_or("")),
     };
     let issued = redeem(feishu, &app, credential, presented, proof)
         .await
-        .map_err(|e| OauthError::refused(&e, credential).into_response())?;
+        .map_err(|refused| OauthError::refused(refused, credential))?;
     Ok(json_response(
         StatusCode::OK,
         &json!({
@@ -172,7 +227,7 @@ fn client(feishu: &Feishu, headers: &HeaderMap, request: &Request) -> Result<Arc
         .as_deref()
         .is_some_and(|s| !s.is_empty());
     let (id, secret) = match (basic, in_body) {
-        (Some(_), true) => return Err(TWO_AUTH_METHODS),
+        (Some(_), true) => return Err(OauthError::TwoAuthMethods),
         (Some(pair), false) => pair,
         (None, _) => (
             request.client_id.clone().unwrap_or_default(),
@@ -180,11 +235,11 @@ fn client(feishu: &Feishu, headers: &HeaderMap, request: &Request) -> Result<Arc
         ),
     };
     if id.is_empty() || secret.is_empty() {
-        return Err(MISSING_PARAMETER);
+        return Err(OauthError::MissingParameter);
     }
-    let app = feishu.app(&id).ok_or(NO_SUCH_APP)?;
+    let app = feishu.app(&id).ok_or(OauthError::NoSuchApp)?;
     if !secrets_match(secret.as_bytes(), app.secret.as_bytes()) {
-        return Err(BAD_SECRET);
+        return Err(OauthError::BadSecret);
     }
     Ok(app.clone())
 }

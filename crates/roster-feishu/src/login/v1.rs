@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use roster_core::StoreError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -15,7 +16,7 @@ use crate::auth::authenticate;
 use crate::profile;
 use crate::tenants::{App, Feishu};
 use crate::tokens::{random_hex, TokenKind};
-use crate::wire::{json_response, parse_json, read_body, success};
+use crate::wire::{code_only, parse_json, read_body, success, ApiError, Gateway, VendorError};
 
 #[derive(Deserialize)]
 struct Request {
@@ -27,21 +28,81 @@ struct Request {
     refresh_token: Option<String>,
 }
 
-/// A vendor error code and message, answered with HTTP 200.
-type CodeError = (i64, &'static str);
-
-fn error((code, msg): CodeError) -> Response {
-    json_response(StatusCode::OK, &json!({ "code": code, "msg": msg }))
+/// Why a v1 exchange was refused, answered with HTTP 200 (a failure of roster itself is the
+/// gateway's internal error).
+#[derive(Debug, thiserror::Error)]
+enum V1Error {
+    #[error("invalid request")]
+    InvalidRequest,
+    #[error("code is invalid")]
+    CodeInvalid,
+    #[error("code is expired")]
+    CodeExpired,
+    #[error("refresh token is invalid")]
+    RefreshTokenInvalid,
+    #[error("refresh token is expired")]
+    RefreshTokenExpired,
+    #[error("tenant access token invalid")]
+    TenantTokenInvalid,
+    #[error("app access token invalid")]
+    AppTokenInvalid,
+    #[error("grant_type not supported")]
+    GrantTypeUnsupported,
+    #[error("app id mismatch")]
+    AppIdMismatch,
+    #[error("user not exist")]
+    UserNotExist,
+    #[error(transparent)]
+    Store(StoreError),
 }
 
-const INVALID_REQUEST: CodeError = (20001, "invalid request");
+impl V1Error {
+    fn code(&self) -> i64 {
+        match self {
+            V1Error::InvalidRequest => 20001,
+            V1Error::CodeInvalid => 20003,
+            V1Error::CodeExpired => 20004,
+            V1Error::RefreshTokenInvalid => 20026,
+            V1Error::RefreshTokenExpired => 20037,
+            V1Error::TenantTokenInvalid => 20013,
+            V1Error::AppTokenInvalid => 20014,
+            V1Error::GrantTypeUnsupported => 20036,
+            V1Error::AppIdMismatch => 20024,
+            V1Error::UserNotExist => 20008,
+            V1Error::Store(_) => Gateway::Internal.code(),
+        }
+    }
+
+    /// A refused redemption of `credential`.
+    fn refused(refused: Refused, credential: Credential) -> Self {
+        use Credential::{LoginCode, RefreshToken};
+        match (refused, credential) {
+            (Refused::Unknown | Refused::Pkce | Refused::RedirectUri, LoginCode) => {
+                V1Error::CodeInvalid
+            }
+            (Refused::Unknown | Refused::Pkce | Refused::RedirectUri, RefreshToken) => {
+                V1Error::RefreshTokenInvalid
+            }
+            (Refused::Expired, LoginCode) => V1Error::CodeExpired,
+            (Refused::Expired, RefreshToken) => V1Error::RefreshTokenExpired,
+            (Refused::OtherApp, _) => V1Error::AppIdMismatch,
+            (Refused::NoUser, _) => V1Error::UserNotExist,
+            (Refused::Store(e), _) => V1Error::Store(e),
+        }
+    }
+
+    fn into_response(self) -> Response {
+        match self {
+            V1Error::Store(e) => ApiError::from(e).into_response(),
+            refused => code_only(refused.code(), &refused.to_string()),
+        }
+    }
+}
 
 /// One grant of the v1 endpoints: what it takes, how it fails, what it answers.
 pub struct Grant {
     grant_type: &'static str,
     credential: Credential,
-    unknown: CodeError,
-    expired: CodeError,
     /// The legacy endpoints add the user's info to the token fields.
     legacy: bool,
 }
@@ -50,8 +111,6 @@ pub struct Grant {
 pub const OIDC_CODE: Grant = Grant {
     grant_type: "authorization_code",
     credential: Credential::LoginCode,
-    unknown: (20003, "code is invalid"),
-    expired: (20004, "code is expired"),
     legacy: false,
 };
 
@@ -59,8 +118,6 @@ pub const OIDC_CODE: Grant = Grant {
 pub const OIDC_REFRESH: Grant = Grant {
     grant_type: "refresh_token",
     credential: Credential::RefreshToken,
-    unknown: (20026, "refresh token is invalid"),
-    expired: (20037, "refresh token is expired"),
     legacy: false,
 };
 
@@ -83,50 +140,52 @@ pub async fn token(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    exchange(&feishu, &headers, body, grant).await
+    match exchange(&feishu, &headers, body, grant).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
 }
 
 /// Callers authenticate with an app token (as documented) or a tenant token (as the Node SDK does).
-fn caller_app(feishu: &Feishu, headers: &HeaderMap) -> Result<Arc<App>, CodeError> {
+fn caller_app(feishu: &Feishu, headers: &HeaderMap) -> Result<Arc<App>, V1Error> {
     match authenticate(feishu, headers) {
         Ok(caller) if caller.kind != TokenKind::User => Ok(caller.app),
-        Err(e) if e.code == 99991663 => Err((20013, "tenant access token invalid")),
-        _ => Err((20014, "app access token invalid")),
+        Err(e) if e.code == Gateway::TenantTokenInvalid.code() => Err(V1Error::TenantTokenInvalid),
+        _ => Err(V1Error::AppTokenInvalid),
     }
 }
 
 /// Trade a login code or a refresh token (consumed on success only) for a new token pair.
-async fn exchange(feishu: &Feishu, headers: &HeaderMap, body: Body, grant: &Grant) -> Response {
-    let app = match caller_app(feishu, headers) {
-        Ok(app) => app,
-        Err(e) => return error(e),
-    };
-    let Ok(request) = read_body(body)
+async fn exchange(
+    feishu: &Feishu,
+    headers: &HeaderMap,
+    body: Body,
+    grant: &Grant,
+) -> Result<Response, V1Error> {
+    let app = caller_app(feishu, headers)?;
+    let request = read_body(body)
         .await
         .and_then(|b| parse_json::<Request>(&b))
-    else {
-        return error(INVALID_REQUEST);
-    };
+        .map_err(|_| V1Error::InvalidRequest)?;
     if request.grant_type.as_deref() != Some(grant.grant_type) {
-        return error((20036, "grant_type not supported"));
+        return Err(V1Error::GrantTypeUnsupported);
     }
     let presented = match grant.credential {
         Credential::LoginCode => request.code,
         Credential::RefreshToken => request.refresh_token,
     };
-    let Some(presented) = presented.filter(|c| !c.is_empty()) else {
-        return error(INVALID_REQUEST);
-    };
+    let presented = presented
+        .filter(|c| !c.is_empty())
+        .ok_or(V1Error::InvalidRequest)?;
     // v1 takes neither a PKCE verifier nor a redirect_uri: a PKCE login is v2's or v3's.
-    match redeem(feishu, &app, grant.credential, &presented, Proof::default()).await {
-        Ok(issued) if grant.legacy => success(legacy_data(&app, &issued)),
-        Ok(issued) => success(token_data(&issued)),
-        Err(Refused::Unknown | Refused::Pkce | Refused::RedirectUri) => error(grant.unknown),
-        Err(Refused::Expired) => error(grant.expired),
-        Err(Refused::OtherApp) => error((20024, "app id mismatch")),
-        Err(Refused::NoUser) => error((20008, "user not exist")),
-        Err(Refused::Store(e)) => crate::wire::ApiError::from(e).into_response(),
-    }
+    let issued = redeem(feishu, &app, grant.credential, &presented, Proof::default())
+        .await
+        .map_err(|refused| V1Error::refused(refused, grant.credential))?;
+    Ok(if grant.legacy {
+        success(legacy_data(&app, &issued))
+    } else {
+        success(token_data(&issued))
+    })
 }
 
 /// The OIDC token fields.

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 
 use super::throttle::Tier;
 use super::v2;
-use crate::wire::{ApiError, INTERNAL_ERROR};
+use crate::wire::ApiError;
 
 /// The two kinds of member a task has, each an engine relation on the task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -217,10 +217,14 @@ impl Endpoint {
         Some(ApiError::new(status, code, msg))
     }
 
-    /// Replace roster's generic internal error with the endpoint's documented one.
+    /// Replace roster's generic internal error with the endpoint's documented one, keeping
+    /// its cause.
     pub fn settle(self, error: ApiError) -> ApiError {
         match self.internal_failure() {
-            Some(documented) if error.code == INTERNAL_ERROR => documented,
+            Some(documented) if error.is_internal() => ApiError {
+                cause: error.cause,
+                ..documented
+            },
             _ => error,
         }
     }

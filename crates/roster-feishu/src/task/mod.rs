@@ -36,7 +36,7 @@ use crate::directory::{self, IdType};
 use crate::model::{DIALECT, TASK, TASK_CREATOR_APP, TASK_SUBSCRIBERS};
 use crate::tenants::Feishu;
 use crate::tokens::TokenKind;
-use crate::wire::{parse_json, read_body, ApiError, ApiResult, QueryParams};
+use crate::wire::{parse_json, read_body, ApiError, ApiResult, Gateway, QueryParams};
 use endpoint::{Code, Endpoint};
 use throttle::Rates;
 
@@ -135,12 +135,7 @@ async fn throttle(feishu: &Feishu, endpoint: Endpoint, caller: &Caller) -> Optio
 
 /// The gateway's own answer on endpoints that document no `1470450`.
 fn gateway_throttled(limit: i64, reset_ms: i64) -> Response {
-    let mut response = ApiError::new(
-        axum::http::StatusCode::TOO_MANY_REQUESTS,
-        99991400,
-        "request trigger frequency limit",
-    )
-    .into_response();
+    let mut response = ApiError::from(Gateway::RateLimited).into_response();
     let headers = response.headers_mut();
     headers.insert("x-ogw-ratelimit-limit", HeaderValue::from(limit));
     // Whole seconds, rounded up.

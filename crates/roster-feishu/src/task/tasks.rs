@@ -20,7 +20,7 @@ use crate::directory::IdType;
 use crate::model::TASK;
 use crate::tenants::Feishu;
 use crate::tokens::TokenKind;
-use crate::wire::{success, ApiError, ApiResult, QueryParams, INTERNAL_ERROR};
+use crate::wire::{success, ApiError, ApiResult, QueryParams};
 
 /// What remains of a deleted task: its id, so deleting it again answers `1470433` (a
 /// tombstone: removed past the retention horizon).
@@ -47,8 +47,7 @@ pub(super) fn new_task_id() -> String {
 }
 
 pub(super) fn record_of(task: &Entity) -> Result<Record, ApiError> {
-    serde_json::from_value(task.attrs.clone())
-        .map_err(|e| ApiError::internal(INTERNAL_ERROR, "internal error", e))
+    serde_json::from_value(task.attrs.clone()).map_err(ApiError::internal)
 }
 
 /// Tasks as the wire shows them, every user id of the request's `user_id_type`.

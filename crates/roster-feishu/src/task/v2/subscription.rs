@@ -11,10 +11,10 @@ use axum::response::Response;
 use roster_core::{EntityFilter, EntityId, PageRequest};
 use serde_json::json;
 
-use super::{Op, INTERNAL, SERVER_ERROR};
+use super::Op;
+use crate::model::APP;
 use crate::task::endpoint::Endpoint;
 use crate::task::{serve, Call};
-use crate::model::APP;
 use crate::tenants::Feishu;
 use crate::wire::{success, ApiError, QueryParams};
 
@@ -24,6 +24,11 @@ pub const SUBSCRIPTION: &str = "feishu.task_subscription";
 fn key(app_id: &str, kind: &str, identity: &str) -> String {
     format!("{app_id}/{kind}/{identity}")
 }
+
+/// The caller's user was deleted after its token was issued (the endpoint answers `1470500`).
+#[derive(Debug, thiserror::Error)]
+#[error("the caller's user no longer exists")]
+struct CallerGone;
 
 /// `POST /task/v2/task_v2/task_subscription`; subscribing again changes nothing.
 pub async fn subscribe(
@@ -35,11 +40,7 @@ pub async fn subscribe(
     serve(feishu, endpoint, &headers, query, move |call| async move {
         let actor = call.actor();
         let Some((kind, identity)) = named(&call, &[actor]).await?.pop() else {
-            return Err(ApiError::internal(
-                INTERNAL,
-                SERVER_ERROR,
-                "the caller is gone",
-            ));
+            return Err(ApiError::internal(CallerGone));
         };
         let mut plan = call.plan();
         let key = key(&call.caller.app.app_id, &kind, &identity);
