@@ -1,5 +1,6 @@
 //! Auth v3 (tenant and app tokens), and recognising the caller of a request.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, State};
@@ -42,13 +43,47 @@ impl Caller {
     }
 }
 
-/// As a handler argument (before the body), the gateway's token check comes first, as on Feishu:
-/// a bad token is reported even when the body is malformed too.
-impl FromRequestParts<Arc<Feishu>> for Caller {
-    type Rejection = ApiError;
+/// What a request's token says: its caller, or the gateway's refusal. A token is checked once
+/// per request: by the control plane when it needs the request's space (it leaves this in the
+/// request's extensions), else when the handler's arguments are read. As a handler argument
+/// (before the body), the token check comes first, as on Feishu: a bad token is reported even
+/// when the body is malformed too.
+#[derive(Debug, Clone)]
+pub struct Credentials(Result<Caller, ApiError>);
 
-    async fn from_request_parts(parts: &mut Parts, feishu: &Arc<Feishu>) -> Result<Self, ApiError> {
-        authenticate(feishu, &parts.headers)
+impl Credentials {
+    /// Check the request's `Authorization: Bearer <token>`.
+    pub fn verify(feishu: &Feishu, request: &Parts) -> Self {
+        Credentials(authenticate(feishu, &request.headers))
+    }
+
+    /// The tenant of a valid token.
+    pub fn tenant_key(&self) -> Option<&str> {
+        let caller = self.0.as_ref().ok()?;
+        Some(&caller.app.tenant.key)
+    }
+
+    pub fn caller(self) -> Result<Caller, ApiError> {
+        self.0
+    }
+
+    /// The request's credentials, as the control plane verified them or verified now.
+    fn of(request: &Parts, feishu: &Feishu) -> Self {
+        match request.extensions.get::<Credentials>() {
+            Some(verified) => verified.clone(),
+            None => Credentials::verify(feishu, request),
+        }
+    }
+}
+
+impl FromRequestParts<Arc<Feishu>> for Credentials {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        feishu: &Arc<Feishu>,
+    ) -> Result<Self, Infallible> {
+        Ok(Credentials::of(parts, feishu))
     }
 }
 
@@ -66,7 +101,7 @@ impl<const KINDS: u8> FromRequestParts<Arc<Feishu>> for Accepting<KINDS> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, feishu: &Arc<Feishu>) -> Result<Self, ApiError> {
-        let caller = authenticate(feishu, &parts.headers)?;
+        let caller = Credentials::of(parts, feishu).caller()?;
         let accepted: Vec<TokenKind> = [
             (ACCEPTS_TENANT, TokenKind::Tenant),
             (ACCEPTS_USER, TokenKind::User),
@@ -81,7 +116,7 @@ impl<const KINDS: u8> FromRequestParts<Arc<Feishu>> for Accepting<KINDS> {
 }
 
 /// The caller of a business API, from `Authorization: Bearer <token>`.
-pub fn authenticate(feishu: &Feishu, headers: &HeaderMap) -> Result<Caller, ApiError> {
+fn authenticate(feishu: &Feishu, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

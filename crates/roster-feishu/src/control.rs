@@ -8,7 +8,7 @@ use axum::response::Response;
 use roster_http::Wire;
 use serde_json::{Map, Value};
 
-use crate::auth::authenticate;
+use crate::auth::Credentials;
 use crate::model::DIALECT;
 use crate::tenants::Feishu;
 use crate::wire::{
@@ -18,9 +18,12 @@ use crate::wire::{
 pub struct FeishuWire(pub Arc<Feishu>);
 
 impl Wire for FeishuWire {
-    fn space_of(&self, request: &Parts) -> Option<String> {
-        let caller = authenticate(&self.0, &request.headers).ok()?;
-        Some(format!("{DIALECT}/{}", caller.app.tenant.key))
+    /// The caller, verified here, is left to the handler (see [`Credentials`]).
+    fn space_of(&self, request: &mut Parts) -> Option<String> {
+        let verified = Credentials::verify(&self.0, request);
+        let space = verified.tenant_key().map(|key| format!("{DIALECT}/{key}"));
+        request.extensions.insert(verified);
+        space
     }
 
     fn code_field(&self) -> &'static str {

@@ -858,8 +858,9 @@ fn login() -> Table {
             .field("grant_type", string())
             .field("refresh_token", string())
     };
-    let grant =
-        |grant: &'static Grant| move |state, headers, body| v1::token(grant, state, headers, body);
+    let grant = |grant: &'static Grant| {
+        move |state, credentials, body| v1::token(grant, state, credentials, body)
+    };
     Table::new(PREFIX)
         .at(
             token(

@@ -11,8 +11,9 @@ use serde_json::{Map, Value};
 
 pub trait Wire: Send + Sync {
     /// The space (`dialect/key`) the request's credentials name, read from memory only;
-    /// `None` when they name none (a bad token, a token request).
-    fn space_of(&self, request: &Parts) -> Option<String>;
+    /// `None` when they name none (a bad token, a token request). A dialect may leave what it
+    /// verified in the request's extensions, so that its handler does not verify it again.
+    fn space_of(&self, request: &mut Parts) -> Option<String>;
 
     /// The route a request is for, when the router's own pattern says too little (one route
     /// serving many commands); its name in metrics.

@@ -127,7 +127,7 @@ pub async fn mount(engine: Engine) -> Result<Mounted, StoreError> {
 }
 
 impl Wire for Tim {
-    fn space_of(&self, request: &Parts) -> Option<String> {
+    fn space_of(&self, request: &mut Parts) -> Option<String> {
         let app = self.authenticate(request.uri.query().unwrap_or("")).ok()?;
         Some(format!("{DIALECT}/{}", app.sdkappid))
     }

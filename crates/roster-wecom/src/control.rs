@@ -19,7 +19,7 @@ pub(crate) struct WecomWire {
 }
 
 impl Wire for WecomWire {
-    fn space_of(&self, request: &Parts) -> Option<String> {
+    fn space_of(&self, request: &mut Parts) -> Option<String> {
         let param = match self.audience {
             Audience::Native => "access_token",
             Audience::Qwif => "token",

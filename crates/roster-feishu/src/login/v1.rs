@@ -5,14 +5,13 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use roster_core::StoreError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{redeem, Credential, Issued, Proof, Refused};
-use crate::auth::authenticate;
+use crate::auth::Credentials;
 use crate::profile;
 use crate::tenants::{App, Feishu};
 use crate::tokens::{random_hex, TokenKind};
@@ -137,18 +136,18 @@ pub const LEGACY_REFRESH: Grant = Grant {
 pub async fn token(
     grant: &'static Grant,
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     body: Body,
 ) -> Response {
-    match exchange(&feishu, &headers, body, grant).await {
+    match exchange(&feishu, credentials, body, grant).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
 }
 
 /// Callers authenticate with an app token (as documented) or a tenant token (as the Node SDK does).
-fn caller_app(feishu: &Feishu, headers: &HeaderMap) -> Result<Arc<App>, V1Error> {
-    match authenticate(feishu, headers) {
+fn caller_app(credentials: Credentials) -> Result<Arc<App>, V1Error> {
+    match credentials.caller() {
         Ok(caller) if caller.kind != TokenKind::User => Ok(caller.app),
         Err(e) if e.code == Gateway::TenantTokenInvalid.code() => Err(V1Error::TenantTokenInvalid),
         _ => Err(V1Error::AppTokenInvalid),
@@ -158,11 +157,11 @@ fn caller_app(feishu: &Feishu, headers: &HeaderMap) -> Result<Arc<App>, V1Error>
 /// Trade a login code or a refresh token (consumed on success only) for a new token pair.
 async fn exchange(
     feishu: &Feishu,
-    headers: &HeaderMap,
+    credentials: Credentials,
     body: Body,
     grant: &Grant,
 ) -> Result<Response, V1Error> {
-    let app = caller_app(feishu, headers)?;
+    let app = caller_app(credentials)?;
     let request = read_body(body)
         .await
         .and_then(|b| parse_json::<Request>(&b))

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use roster_core::{batch_outcomes, Direction, Outcome, PageRequest, RemoveEdges};
 use serde::{Deserialize, Serialize};
@@ -14,6 +13,7 @@ use serde_json::{json, Map};
 
 use super::endpoint::{Endpoint, Role};
 use super::{serve, Access, Call};
+use crate::auth::Credentials;
 use crate::tenants::Feishu;
 use crate::wire::{success, ApiError, QueryParams};
 
@@ -37,7 +37,7 @@ struct BatchRemoveRequest {
 pub async fn add(
     role: Role,
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(task_id): Path<String>,
     body: Body,
@@ -45,7 +45,7 @@ pub async fn add(
     serve(
         feishu,
         Endpoint::AddMembers(role),
-        &headers,
+        credentials,
         query,
         move |call| async move {
             let request: AddRequest = call.body(body).await?;
@@ -115,14 +115,14 @@ struct MemberId<'a> {
 pub async fn list(
     role: Role,
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(task_id): Path<String>,
 ) -> Response {
     serve(
         feishu,
         Endpoint::ListMembers(role),
-        &headers,
+        credentials,
         query,
         move |call| async move {
             let over_max = ApiError::field_validation(
@@ -225,14 +225,14 @@ async fn remove_members(
 pub async fn remove(
     role: Role,
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path((task_id, member_id)): Path<(String, String)>,
 ) -> Response {
     serve(
         feishu,
         Endpoint::RemoveMember(role),
-        &headers,
+        credentials,
         query,
         move |call| async move {
             let removed =
@@ -251,7 +251,7 @@ pub async fn remove(
 pub async fn batch_remove(
     role: Role,
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(task_id): Path<String>,
     body: Body,
@@ -259,7 +259,7 @@ pub async fn batch_remove(
     serve(
         feishu,
         Endpoint::BatchRemoveMembers(role),
-        &headers,
+        credentials,
         query,
         move |call| async move {
             let request: BatchRemoveRequest = call.body(body).await?;

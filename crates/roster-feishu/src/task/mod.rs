@@ -22,7 +22,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use roster_core::{
     AddEdges, AddPolicy, Entity, EntityId, Hold, Page, Refusal, StepId, StoreError, Target,
@@ -31,7 +31,7 @@ use roster_core::{
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
-use crate::auth::{authenticate, Caller};
+use crate::auth::{Caller, Credentials};
 use crate::directory::{self, IdType};
 use crate::model::{DIALECT, TASK, TASK_CREATOR_APP, TASK_SUBSCRIBERS};
 use crate::tenants::Feishu;
@@ -67,7 +67,7 @@ pub struct Call {
 async fn serve<F, Fut>(
     feishu: Arc<Feishu>,
     endpoint: Endpoint,
-    headers: &HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     handler: F,
 ) -> Response
@@ -75,7 +75,7 @@ where
     F: FnOnce(Call) -> Fut,
     Fut: Future<Output = ApiResult>,
 {
-    let caller = match authenticate(&feishu, headers) {
+    let caller = match credentials.caller() {
         Ok(caller) => caller,
         Err(error) => return error.into_response(),
     };

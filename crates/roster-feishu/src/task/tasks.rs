@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use roster_core::{
     Entity, EntityFilter, EntityId, Page, PageRequest, Refusal, StoreError, WritePlan,
@@ -16,6 +15,7 @@ use serde_json::{json, Value};
 use super::endpoint::{Code, Endpoint, Role};
 use super::fields::{Extras, Fields, Record, Rendering, TaskInput, NOT_UPDATABLE, UPDATABLE};
 use super::{by_id, page_data, serve, Access, Call};
+use crate::auth::Credentials;
 use crate::directory::IdType;
 use crate::model::TASK;
 use crate::tenants::Feishu;
@@ -114,14 +114,14 @@ fn creator_id(
 /// `POST /task/v1/tasks`.
 pub async fn create(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     body: Body,
 ) -> Response {
     serve(
         feishu,
         Endpoint::Create,
-        &headers,
+        credentials,
         query,
         move |call| async move {
             let input: TaskInput = call.body(body).await?;
@@ -191,14 +191,14 @@ pub async fn create(
 /// `GET /task/v1/tasks/:task_id`.
 pub async fn get(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(task_id): Path<String>,
 ) -> Response {
     serve(
         feishu,
         Endpoint::Get,
-        &headers,
+        credentials,
         query,
         move |call| async move {
             let task = call.task(&task_id).await?;
@@ -241,13 +241,13 @@ async fn list_page(call: &Call, after: Option<i64>, limit: u32) -> Result<Page<E
 /// inclusive) and `task_completed`.
 pub async fn list(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
 ) -> Response {
     serve(
         feishu,
         Endpoint::List,
-        &headers,
+        credentials,
         query,
         move |call| async move {
             let limit = call.page_size(MAX_LIST_PAGE_SIZE, call.error(Code::PageSizeTooLarge))?;
@@ -282,7 +282,7 @@ struct PatchRequest {
 /// progress on the task rather than failing (the endpoint documents no `1470451`).
 pub async fn patch(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(task_id): Path<String>,
     body: Body,
@@ -290,7 +290,7 @@ pub async fn patch(
     serve(
         feishu,
         Endpoint::Patch,
-        &headers,
+        credentials,
         query,
         move |call| async move {
             let request: PatchRequest = call.body(body).await?;
@@ -338,13 +338,13 @@ pub async fn patch(
 /// `PATCH /task/v1/tasks/` (an empty task_id): `1470423`.
 pub async fn patch_without_id(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
 ) -> Response {
     serve(
         feishu,
         Endpoint::Patch,
-        &headers,
+        credentials,
         query,
         |call| async move { Err(call.error(Code::MissingTaskId)) },
     )
@@ -354,14 +354,14 @@ pub async fn patch_without_id(
 /// `DELETE /task/v1/tasks/:task_id`: the task goes with its followers and collaborators.
 pub async fn delete(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(task_id): Path<String>,
 ) -> Response {
     serve(
         feishu,
         Endpoint::Delete,
-        &headers,
+        credentials,
         query,
         move |call| async move {
             let store = &call.feishu().engine.store;
@@ -424,26 +424,34 @@ async fn set_completion(call: Call, task_id: String, complete: bool) -> ApiResul
 /// `POST /task/v1/tasks/:task_id/complete`.
 pub async fn complete(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(task_id): Path<String>,
 ) -> Response {
-    serve(feishu, Endpoint::Complete, &headers, query, move |call| {
-        set_completion(call, task_id, true)
-    })
+    serve(
+        feishu,
+        Endpoint::Complete,
+        credentials,
+        query,
+        move |call| set_completion(call, task_id, true),
+    )
     .await
 }
 
 /// `POST /task/v1/tasks/:task_id/uncomplete`.
 pub async fn uncomplete(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(task_id): Path<String>,
 ) -> Response {
-    serve(feishu, Endpoint::Uncomplete, &headers, query, move |call| {
-        set_completion(call, task_id, false)
-    })
+    serve(
+        feishu,
+        Endpoint::Uncomplete,
+        credentials,
+        query,
+        move |call| set_completion(call, task_id, false),
+    )
     .await
 }
 

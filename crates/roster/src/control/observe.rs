@@ -63,10 +63,10 @@ pub async fn observe(
     let time_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     // The space costs a credential check: only when the journal or a fault rule needs it.
     let space = if observer.journal.is_on() || observer.faults.names_spaces(wire.name) {
-        wire.wire.space_of(&parts)
+        wire.wire.space_of(&mut parts)
     } else {
         None
     };

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use roster_core::{
     Applied, Entity, EntityId, Refusal, RemoveEdges, StepId, StoreError, Target, WritePlan,
@@ -17,6 +16,7 @@ use super::idempotency::{self, Begun};
 use super::naming::{resolve, task_role, MemberInput};
 use super::render::{answer, apply_then_answer};
 use super::{error, invalid, Code, Op};
+use crate::auth::Credentials;
 use crate::task::endpoint::{Endpoint, Role};
 use crate::task::{serve, Access, Call};
 use crate::tenants::Feishu;
@@ -97,63 +97,77 @@ async fn prepare(
 /// `POST /task/v2/tasks/:task_guid/add_members`.
 pub async fn add(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(guid): Path<String>,
     body: Body,
 ) -> Response {
     let endpoint = Endpoint::V2(Op::AddMembers);
-    serve(feishu, endpoint, &headers, query, move |call| async move {
-        let request: MembersRequest = call.body(body).await?;
-        let token = request.client_token.as_deref();
-        let once = match idempotency::begin(&call, Op::AddMembers, token).await? {
-            Begun::Repeat(earlier) => return answer(&call, call.task(&earlier).await?).await,
-            Begun::Fresh(once) => once,
-        };
-        let (task, wanted) = prepare(&call, &guid, &request.members, MEMBERS_PER_REQUEST).await?;
-        let touched: Vec<EntityId> = wanted.iter().map(|(_, entity)| *entity).collect();
-        let mut plan = call.task_plan(&task, &touched).await?;
-        let steps = add_steps(&call, &mut plan, task.id.into(), wanted);
-        if let Some(once) = &once {
-            once.mark(&mut plan, &task.key);
-        }
-        let result = call.feishu().engine.store.apply(plan).await;
-        applied(&call, result, &steps)?;
-        answer(&call, call.task(&guid).await?).await
-    })
+    serve(
+        feishu,
+        endpoint,
+        credentials,
+        query,
+        move |call| async move {
+            let request: MembersRequest = call.body(body).await?;
+            let token = request.client_token.as_deref();
+            let once = match idempotency::begin(&call, Op::AddMembers, token).await? {
+                Begun::Repeat(earlier) => return answer(&call, call.task(&earlier).await?).await,
+                Begun::Fresh(once) => once,
+            };
+            let (task, wanted) =
+                prepare(&call, &guid, &request.members, MEMBERS_PER_REQUEST).await?;
+            let touched: Vec<EntityId> = wanted.iter().map(|(_, entity)| *entity).collect();
+            let mut plan = call.task_plan(&task, &touched).await?;
+            let steps = add_steps(&call, &mut plan, task.id.into(), wanted);
+            if let Some(once) = &once {
+                once.mark(&mut plan, &task.key);
+            }
+            let result = call.feishu().engine.store.apply(plan).await;
+            applied(&call, result, &steps)?;
+            answer(&call, call.task(&guid).await?).await
+        },
+    )
     .await
 }
 
 /// `POST /task/v2/tasks/:task_guid/remove_members`.
 pub async fn remove(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(guid): Path<String>,
     body: Body,
 ) -> Response {
     let endpoint = Endpoint::V2(Op::RemoveMembers);
-    serve(feishu, endpoint, &headers, query, move |call| async move {
-        let request: MembersRequest = call.body(body).await?;
-        let (task, wanted) = prepare(&call, &guid, &request.members, MEMBERS_PER_REMOVAL).await?;
-        let touched: Vec<EntityId> = wanted.iter().map(|(_, entity)| *entity).collect();
-        let mut plan = call.task_plan(&task, &touched).await?;
-        for role in [Role::Collaborator, Role::Follower] {
-            let members: Vec<EntityId> = wanted
-                .iter()
-                .filter(|(r, _)| *r == role)
-                .map(|(_, entity)| *entity)
-                .collect();
-            if !members.is_empty() {
-                plan.remove_edges(RemoveEdges {
-                    subject: task.id.into(),
-                    relation: role.relation().into(),
-                    members,
-                    reciprocal: None,
-                });
+    serve(
+        feishu,
+        endpoint,
+        credentials,
+        query,
+        move |call| async move {
+            let request: MembersRequest = call.body(body).await?;
+            let (task, wanted) =
+                prepare(&call, &guid, &request.members, MEMBERS_PER_REMOVAL).await?;
+            let touched: Vec<EntityId> = wanted.iter().map(|(_, entity)| *entity).collect();
+            let mut plan = call.task_plan(&task, &touched).await?;
+            for role in [Role::Collaborator, Role::Follower] {
+                let members: Vec<EntityId> = wanted
+                    .iter()
+                    .filter(|(r, _)| *r == role)
+                    .map(|(_, entity)| *entity)
+                    .collect();
+                if !members.is_empty() {
+                    plan.remove_edges(RemoveEdges {
+                        subject: task.id.into(),
+                        relation: role.relation().into(),
+                        members,
+                        reciprocal: None,
+                    });
+                }
             }
-        }
-        apply_then_answer(&call, plan, &guid).await
-    })
+            apply_then_answer(&call, plan, &guid).await
+        },
+    )
     .await
 }

@@ -6,12 +6,12 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use roster_core::{EntityFilter, EntityId, PageRequest};
 use serde_json::json;
 
 use super::Op;
+use crate::auth::Credentials;
 use crate::model::APP;
 use crate::task::endpoint::Endpoint;
 use crate::task::{serve, Call};
@@ -33,22 +33,28 @@ struct CallerGone;
 /// `POST /task/v2/task_v2/task_subscription`; subscribing again changes nothing.
 pub async fn subscribe(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
 ) -> Response {
     let endpoint = Endpoint::V2(Op::TaskSubscription);
-    serve(feishu, endpoint, &headers, query, move |call| async move {
-        let actor = call.actor();
-        let Some((kind, identity)) = named(&call, &[actor]).await?.pop() else {
-            return Err(ApiError::internal(CallerGone));
-        };
-        let mut plan = call.plan();
-        let key = key(&call.caller.app.app_id, &kind, &identity);
-        plan.upsert(SUBSCRIPTION, key, json!({}), Some(actor.into()));
-        let store = &call.feishu().engine.store;
-        store.apply(plan).await.map_err(|e| call.write_failed(e))?;
-        Ok(success(json!({})))
-    })
+    serve(
+        feishu,
+        endpoint,
+        credentials,
+        query,
+        move |call| async move {
+            let actor = call.actor();
+            let Some((kind, identity)) = named(&call, &[actor]).await?.pop() else {
+                return Err(ApiError::internal(CallerGone));
+            };
+            let mut plan = call.plan();
+            let key = key(&call.caller.app.app_id, &kind, &identity);
+            plan.upsert(SUBSCRIPTION, key, json!({}), Some(actor.into()));
+            let store = &call.feishu().engine.store;
+            store.apply(plan).await.map_err(|e| call.write_failed(e))?;
+            Ok(success(json!({})))
+        },
+    )
     .await
 }
 

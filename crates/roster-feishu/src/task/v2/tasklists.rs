@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use roster_core::{
     AddEdges, AddPolicy, Direction, Entity, EntityId, PageRequest, RemoveEdges, Target,
@@ -19,6 +18,7 @@ use super::naming::{resolve, MemberInput, Names};
 use super::render::{apply_then_answer, render as render_tasks};
 use super::tasklist_access::{no_permission, no_tasklist, tasklist_for, ListRole};
 use super::{error, invalid, page_size, Code, Op};
+use crate::auth::Credentials;
 use crate::model::{IN_TASKLIST, TASKLIST};
 use crate::task::endpoint::Endpoint;
 use crate::task::tasks::new_task_id;
@@ -208,51 +208,63 @@ struct CreateRequest {
 /// `POST /task/v2/tasklists`.
 pub async fn create(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     body: Body,
 ) -> Response {
     let endpoint = Endpoint::V2(Op::TasklistCreate);
-    serve(feishu, endpoint, &headers, query, move |call| async move {
-        let request: CreateRequest = call.body(body).await?;
-        let name = request.name.unwrap_or_default();
-        if name.trim().is_empty() {
-            return Err(invalid("name", "must not be empty"));
-        }
-        if name.chars().count() > MAX_NAME_CHARS {
-            return Err(invalid(
-                "name",
-                &format!("length must be at most {MAX_NAME_CHARS}"),
-            ));
-        }
-        let members = wanted(&call, &request.members).await?;
-        let mut plan = call.plan();
-        let actor = call.actor();
-        let list = plan.create(
-            TASKLIST,
-            new_task_id(),
-            json!({ "name": name }),
-            Some(actor.into()),
-        );
-        let steps = set_roles(&call, &mut plan, list.into(), Some(actor), &members);
-        let result = call.feishu().engine.store.apply(plan).await;
-        let list = applied(&call, result, &steps)?.into_entity(list);
-        answer_tasklist(&call, list).await
-    })
+    serve(
+        feishu,
+        endpoint,
+        credentials,
+        query,
+        move |call| async move {
+            let request: CreateRequest = call.body(body).await?;
+            let name = request.name.unwrap_or_default();
+            if name.trim().is_empty() {
+                return Err(invalid("name", "must not be empty"));
+            }
+            if name.chars().count() > MAX_NAME_CHARS {
+                return Err(invalid(
+                    "name",
+                    &format!("length must be at most {MAX_NAME_CHARS}"),
+                ));
+            }
+            let members = wanted(&call, &request.members).await?;
+            let mut plan = call.plan();
+            let actor = call.actor();
+            let list = plan.create(
+                TASKLIST,
+                new_task_id(),
+                json!({ "name": name }),
+                Some(actor.into()),
+            );
+            let steps = set_roles(&call, &mut plan, list.into(), Some(actor), &members);
+            let result = call.feishu().engine.store.apply(plan).await;
+            let list = applied(&call, result, &steps)?.into_entity(list);
+            answer_tasklist(&call, list).await
+        },
+    )
     .await
 }
 
 /// `GET /task/v2/tasklists/:tasklist_guid`.
 pub async fn get(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(guid): Path<String>,
 ) -> Response {
     let endpoint = Endpoint::V2(Op::TasklistGet);
-    serve(feishu, endpoint, &headers, query, move |call| async move {
-        answer_tasklist(&call, tasklist_for(&call, &guid, Access::Read).await?).await
-    })
+    serve(
+        feishu,
+        endpoint,
+        credentials,
+        query,
+        move |call| async move {
+            answer_tasklist(&call, tasklist_for(&call, &guid, Access::Read).await?).await
+        },
+    )
     .await
 }
 
@@ -260,55 +272,67 @@ pub async fn get(
 /// order.
 pub async fn list(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
 ) -> Response {
     let endpoint = Endpoint::V2(Op::TasklistList);
-    serve(feishu, endpoint, &headers, query, move |call| async move {
-        let limit = page_size(&call)?;
-        let actor = call.actor();
-        let scope = format!("feishu/task/v2/tasklists/{actor}");
-        let relations = [ListRole::Editor.relation(), ListRole::Viewer.relation()];
-        let page = PageRequest {
-            after: call.page_position(&scope)?,
-            limit,
-            newest_first: false,
-        };
-        let store = &call.feishu().engine.store;
-        let page = store
-            .list_linked(call.space(), TASKLIST, actor, &relations, page)
-            .await?;
-        let next = page.next.map(|position| call.page_token(&scope, position));
-        Ok(success(page_data(render(&call, &page.items).await?, next)))
-    })
+    serve(
+        feishu,
+        endpoint,
+        credentials,
+        query,
+        move |call| async move {
+            let limit = page_size(&call)?;
+            let actor = call.actor();
+            let scope = format!("feishu/task/v2/tasklists/{actor}");
+            let relations = [ListRole::Editor.relation(), ListRole::Viewer.relation()];
+            let page = PageRequest {
+                after: call.page_position(&scope)?,
+                limit,
+                newest_first: false,
+            };
+            let store = &call.feishu().engine.store;
+            let page = store
+                .list_linked(call.space(), TASKLIST, actor, &relations, page)
+                .await?;
+            let next = page.next.map(|position| call.page_token(&scope, position));
+            Ok(success(page_data(render(&call, &page.items).await?, next)))
+        },
+    )
     .await
 }
 
 /// `DELETE /task/v2/tasklists/:tasklist_guid`: the owner's only; its tasks stay.
 pub async fn delete(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(guid): Path<String>,
 ) -> Response {
     let endpoint = Endpoint::V2(Op::TasklistDelete);
-    serve(feishu, endpoint, &headers, query, move |call| async move {
-        let list = tasklist_for(&call, &guid, Access::Read).await?;
-        if list.owner != Some(call.actor()) {
-            return Err(no_permission());
-        }
-        let mut plan = call.plan();
-        plan.delete(list.id);
-        match call.feishu().engine.store.apply(plan).await {
-            Ok(_) => Ok(success(json!({}))),
-            // Deleted by a concurrent request.
-            Err(roster_core::StoreError::Refused {
-                refusal: roster_core::Refusal::NotFound,
-                ..
-            }) => Err(no_tasklist()),
-            Err(e) => Err(e.into()),
-        }
-    })
+    serve(
+        feishu,
+        endpoint,
+        credentials,
+        query,
+        move |call| async move {
+            let list = tasklist_for(&call, &guid, Access::Read).await?;
+            if list.owner != Some(call.actor()) {
+                return Err(no_permission());
+            }
+            let mut plan = call.plan();
+            plan.delete(list.id);
+            match call.feishu().engine.store.apply(plan).await {
+                Ok(_) => Ok(success(json!({}))),
+                // Deleted by a concurrent request.
+                Err(roster_core::StoreError::Refused {
+                    refusal: roster_core::Refusal::NotFound,
+                    ..
+                }) => Err(no_tasklist()),
+                Err(e) => Err(e.into()),
+            }
+        },
+    )
     .await
 }
 
@@ -336,48 +360,60 @@ async fn member_change(
 /// than it has changes role.
 pub async fn add_members(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(guid): Path<String>,
     body: Body,
 ) -> Response {
     let endpoint = Endpoint::V2(Op::TasklistAddMembers);
-    serve(feishu, endpoint, &headers, query, move |call| async move {
-        let (list, members) = member_change(&call, &guid, body).await?;
-        let mut plan = call.plan();
-        let steps = set_roles(&call, &mut plan, list.id.into(), list.owner, &members);
-        let result = call.feishu().engine.store.apply(plan).await;
-        applied(&call, result, &steps)?;
-        answer_tasklist(&call, tasklist_for(&call, &guid, Access::None).await?).await
-    })
+    serve(
+        feishu,
+        endpoint,
+        credentials,
+        query,
+        move |call| async move {
+            let (list, members) = member_change(&call, &guid, body).await?;
+            let mut plan = call.plan();
+            let steps = set_roles(&call, &mut plan, list.id.into(), list.owner, &members);
+            let result = call.feishu().engine.store.apply(plan).await;
+            applied(&call, result, &steps)?;
+            answer_tasklist(&call, tasklist_for(&call, &guid, Access::None).await?).await
+        },
+    )
     .await
 }
 
 /// `POST /task/v2/tasklists/:tasklist_guid/remove_members`: whatever role they have.
 pub async fn remove_members(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(guid): Path<String>,
     body: Body,
 ) -> Response {
     let endpoint = Endpoint::V2(Op::TasklistRemoveMembers);
-    serve(feishu, endpoint, &headers, query, move |call| async move {
-        let (list, members) = member_change(&call, &guid, body).await?;
-        let members: Vec<EntityId> = members.into_iter().map(|(_, member)| member).collect();
-        let mut plan = call.plan();
-        for role in [ListRole::Editor, ListRole::Viewer] {
-            plan.remove_edges(RemoveEdges {
-                subject: list.id.into(),
-                relation: role.relation().into(),
-                members: members.clone(),
-                reciprocal: None,
-            });
-        }
-        let store = &call.feishu().engine.store;
-        store.apply(plan).await.map_err(|e| call.write_failed(e))?;
-        answer_tasklist(&call, tasklist_for(&call, &guid, Access::None).await?).await
-    })
+    serve(
+        feishu,
+        endpoint,
+        credentials,
+        query,
+        move |call| async move {
+            let (list, members) = member_change(&call, &guid, body).await?;
+            let members: Vec<EntityId> = members.into_iter().map(|(_, member)| member).collect();
+            let mut plan = call.plan();
+            for role in [ListRole::Editor, ListRole::Viewer] {
+                plan.remove_edges(RemoveEdges {
+                    subject: list.id.into(),
+                    relation: role.relation().into(),
+                    members: members.clone(),
+                    reciprocal: None,
+                });
+            }
+            let store = &call.feishu().engine.store;
+            store.apply(plan).await.map_err(|e| call.write_failed(e))?;
+            answer_tasklist(&call, tasklist_for(&call, &guid, Access::None).await?).await
+        },
+    )
     .await
 }
 
@@ -385,59 +421,66 @@ pub async fn remove_members(
 /// `completed` and `created_from`/`created_to` (ms, inclusive).
 pub async fn tasks(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(guid): Path<String>,
 ) -> Response {
     let endpoint = Endpoint::V2(Op::TasklistTasks);
-    serve(feishu, endpoint, &headers, query, move |call| async move {
-        let limit = page_size(&call)?;
-        let completed = call.query.bool("completed")?;
-        let from = call.query.int("created_from")?.unwrap_or(i64::MIN);
-        let to = call.query.int("created_to")?.unwrap_or(i64::MAX);
-        let list = tasklist_for(&call, &guid, Access::Read).await?;
-        let scope = format!("feishu/task/v2/tasklist/{}/tasks", list.id);
-        let store = &call.feishu().engine.store;
-        let (space, list_id) = (call.space(), list.id);
-        let read = |after, limit| async move {
-            let page = PageRequest {
-                after,
-                limit,
-                newest_first: false,
+    serve(
+        feishu,
+        endpoint,
+        credentials,
+        query,
+        move |call| async move {
+            let limit = page_size(&call)?;
+            let completed = call.query.bool("completed")?;
+            let from = call.query.int("created_from")?.unwrap_or(i64::MIN);
+            let to = call.query.int("created_to")?.unwrap_or(i64::MAX);
+            let list = tasklist_for(&call, &guid, Access::Read).await?;
+            let scope = format!("feishu/task/v2/tasklist/{}/tasks", list.id);
+            let store = &call.feishu().engine.store;
+            let (space, list_id) = (call.space(), list.id);
+            let read = |after, limit| async move {
+                let page = PageRequest {
+                    after,
+                    limit,
+                    newest_first: false,
+                };
+                let page = store
+                    .list_edges_entities(space, list_id, IN_TASKLIST, Direction::Memberships, page)
+                    .await?;
+                Ok(roster_core::Page {
+                    items: page
+                        .items
+                        .into_iter()
+                        .map(|(edge, task)| (edge.seq, task))
+                        .collect(),
+                    next: page.next,
+                })
             };
-            let page = store
-                .list_edges_entities(space, list_id, IN_TASKLIST, Direction::Memberships, page)
-                .await?;
-            Ok(roster_core::Page {
-                items: page
-                    .items
-                    .into_iter()
-                    .map(|(edge, task)| (edge.seq, task))
-                    .collect(),
-                next: page.next,
-            })
-        };
-        let keep = |task: &Entity| {
-            let done = crate::task::tasks::record_of(task)?.complete_time != 0;
-            let created_ms = task.created_at.saturating_mul(1000);
-            Ok((from..=to).contains(&created_ms) && completed.is_none_or(|wanted| wanted == done))
-        };
-        let (items, next) = call.filtered_tasks(&scope, limit, read, keep).await?;
-        let items = render_tasks(&call, &items)
-            .await?
-            .into_iter()
-            .map(|task| {
-                let mut summary = json!({});
-                for field in TASK_SUMMARY {
-                    if let Some(value) = task.get(*field) {
-                        summary[*field] = value.clone();
+            let keep = |task: &Entity| {
+                let done = crate::task::tasks::record_of(task)?.complete_time != 0;
+                let created_ms = task.created_at.saturating_mul(1000);
+                Ok((from..=to).contains(&created_ms)
+                    && completed.is_none_or(|wanted| wanted == done))
+            };
+            let (items, next) = call.filtered_tasks(&scope, limit, read, keep).await?;
+            let items = render_tasks(&call, &items)
+                .await?
+                .into_iter()
+                .map(|task| {
+                    let mut summary = json!({});
+                    for field in TASK_SUMMARY {
+                        if let Some(value) = task.get(*field) {
+                            summary[*field] = value.clone();
+                        }
                     }
-                }
-                summary
-            })
-            .collect();
-        Ok(success(page_data(items, next)))
-    })
+                    summary
+                })
+                .collect();
+            Ok(success(page_data(items, next)))
+        },
+    )
     .await
 }
 
@@ -465,56 +508,74 @@ async fn task_and_tasklist(
 /// `POST /task/v2/tasks/:task_guid/add_tasklist`.
 pub async fn add_tasklist(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(guid): Path<String>,
     body: Body,
 ) -> Response {
     let endpoint = Endpoint::V2(Op::AddTasklist);
-    serve(feishu, endpoint, &headers, query, move |call| async move {
-        let (task, list) = task_and_tasklist(&call, &guid, body).await?;
-        let mut plan = call.plan();
-        plan.add_edges(AddEdges::new(task.id, IN_TASKLIST, vec![list.id.into()]));
-        apply_then_answer(&call, plan, &guid).await
-    })
+    serve(
+        feishu,
+        endpoint,
+        credentials,
+        query,
+        move |call| async move {
+            let (task, list) = task_and_tasklist(&call, &guid, body).await?;
+            let mut plan = call.plan();
+            plan.add_edges(AddEdges::new(task.id, IN_TASKLIST, vec![list.id.into()]));
+            apply_then_answer(&call, plan, &guid).await
+        },
+    )
     .await
 }
 
 /// `POST /task/v2/tasks/:task_guid/remove_tasklist`.
 pub async fn remove_tasklist(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(guid): Path<String>,
     body: Body,
 ) -> Response {
     let endpoint = Endpoint::V2(Op::RemoveTasklist);
-    serve(feishu, endpoint, &headers, query, move |call| async move {
-        let (task, list) = task_and_tasklist(&call, &guid, body).await?;
-        let mut plan = call.plan();
-        plan.remove_edges(RemoveEdges {
-            subject: task.id.into(),
-            relation: IN_TASKLIST.into(),
-            members: vec![list.id],
-            reciprocal: None,
-        });
-        apply_then_answer(&call, plan, &guid).await
-    })
+    serve(
+        feishu,
+        endpoint,
+        credentials,
+        query,
+        move |call| async move {
+            let (task, list) = task_and_tasklist(&call, &guid, body).await?;
+            let mut plan = call.plan();
+            plan.remove_edges(RemoveEdges {
+                subject: task.id.into(),
+                relation: IN_TASKLIST.into(),
+                members: vec![list.id],
+                reciprocal: None,
+            });
+            apply_then_answer(&call, plan, &guid).await
+        },
+    )
     .await
 }
 
 /// `GET /task/v2/tasks/:task_guid/tasklists`.
 pub async fn of_task(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(guid): Path<String>,
 ) -> Response {
     let endpoint = Endpoint::V2(Op::Tasklists);
-    serve(feishu, endpoint, &headers, query, move |call| async move {
-        let task = call.task_for(&guid, Access::Read).await?;
-        let rendered = render_tasks(&call, &[task]).await?.remove(0);
-        Ok(success(json!({ "tasklists": rendered["tasklists"] })))
-    })
+    serve(
+        feishu,
+        endpoint,
+        credentials,
+        query,
+        move |call| async move {
+            let task = call.task_for(&guid, Access::Read).await?;
+            let rendered = render_tasks(&call, &[task]).await?.remove(0);
+            Ok(success(json!({ "tasklists": rendered["tasklists"] })))
+        },
+    )
     .await
 }

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use roster_core::{AddEdges, Entity, PageRequest};
 use serde::Deserialize;
@@ -18,6 +17,7 @@ use super::object::{self, TaskInput};
 use super::render::{answer, render};
 use super::tasklist_access::tasklist_for;
 use super::{invalid, page_size, Op};
+use crate::auth::Credentials;
 use crate::model::{IN_TASKLIST, TASK};
 use crate::task::endpoint::{Endpoint, Role};
 use crate::task::tasks::{new_task_id, record_of, DELETED_TASK, SOURCE_APP, SOURCE_USER};
@@ -45,70 +45,77 @@ struct TasklistRef {
 /// `POST /task/v2/tasks`.
 pub async fn create(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     body: Body,
 ) -> Response {
     let endpoint = Endpoint::V2(Op::Create);
-    serve(feishu, endpoint, &headers, query, move |call| async move {
-        let request: CreateRequest = call.body(body).await?;
-        let once =
-            match idempotency::begin(&call, Op::Create, request.client_token.as_deref()).await? {
+    serve(
+        feishu,
+        endpoint,
+        credentials,
+        query,
+        move |call| async move {
+            let request: CreateRequest = call.body(body).await?;
+            let once = match idempotency::begin(&call, Op::Create, request.client_token.as_deref())
+                .await?
+            {
                 Begun::Repeat(guid) => return answer(&call, call.task(&guid).await?).await,
                 Begun::Fresh(once) => once,
             };
-        let wanted = request.members.unwrap_or_default();
-        let wanted =
-            naming::resolve(&call, &wanted, MEMBERS_PER_REQUEST, naming::task_role).await?;
-        let source = if call.caller.kind == TokenKind::User {
-            SOURCE_USER
-        } else {
-            SOURCE_APP
-        };
-        let record = object::create(&request.task, source, call.feishu().now())?;
-        let mut lists = Vec::new();
-        for list in &request.tasklists {
-            let list_guid = list.tasklist_guid.as_deref().unwrap_or_default();
-            if list_guid.is_empty() {
-                return Err(invalid("tasklists.tasklist_guid", "param is required"));
+            let wanted = request.members.unwrap_or_default();
+            let wanted =
+                naming::resolve(&call, &wanted, MEMBERS_PER_REQUEST, naming::task_role).await?;
+            let source = if call.caller.kind == TokenKind::User {
+                SOURCE_USER
+            } else {
+                SOURCE_APP
+            };
+            let record = object::create(&request.task, source, call.feishu().now())?;
+            let mut lists = Vec::new();
+            for list in &request.tasklists {
+                let list_guid = list.tasklist_guid.as_deref().unwrap_or_default();
+                if list_guid.is_empty() {
+                    return Err(invalid("tasklists.tasklist_guid", "param is required"));
+                }
+                lists.push(
+                    tasklist_for(&call, list_guid, Access::Edit)
+                        .await?
+                        .id
+                        .into(),
+                );
             }
-            lists.push(
-                tasklist_for(&call, list_guid, Access::Edit)
-                    .await?
-                    .id
-                    .into(),
-            );
-        }
-        let mut identities = vec![call.actor()];
-        identities.extend(wanted.iter().map(|(_, entity)| *entity));
-        let mut plan = call.create_plan(identities).await?;
-        let guid = new_task_id();
-        let task = plan.create(TASK, &guid, json!(record), Some(call.actor().into()));
-        if !lists.is_empty() {
-            plan.add_edges(AddEdges::new(task, IN_TASKLIST, lists));
-        }
-        let steps = members::add_steps(&call, &mut plan, task.into(), wanted);
-        if let Some(once) = &once {
-            once.mark(&mut plan, &guid);
-        }
-        let applied = call.feishu().engine.store.apply(plan).await;
-        let task = members::applied(&call, applied, &steps)?.into_entity(task);
-        answer(&call, task).await
-    })
+            let mut identities = vec![call.actor()];
+            identities.extend(wanted.iter().map(|(_, entity)| *entity));
+            let mut plan = call.create_plan(identities).await?;
+            let guid = new_task_id();
+            let task = plan.create(TASK, &guid, json!(record), Some(call.actor().into()));
+            if !lists.is_empty() {
+                plan.add_edges(AddEdges::new(task, IN_TASKLIST, lists));
+            }
+            let steps = members::add_steps(&call, &mut plan, task.into(), wanted);
+            if let Some(once) = &once {
+                once.mark(&mut plan, &guid);
+            }
+            let applied = call.feishu().engine.store.apply(plan).await;
+            let task = members::applied(&call, applied, &steps)?.into_entity(task);
+            answer(&call, task).await
+        },
+    )
     .await
 }
 
 /// `GET /task/v2/tasks/:task_guid`.
 pub async fn get(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(guid): Path<String>,
 ) -> Response {
     serve(
         feishu,
         Endpoint::V2(Op::Get),
-        &headers,
+        credentials,
         query,
         move |call| async move { answer(&call, call.task_for(&guid, Access::Read).await?).await },
     )
@@ -119,13 +126,13 @@ pub async fn get(
 /// order, optionally only the `completed` or open ones.
 pub async fn list(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
 ) -> Response {
     serve(
         feishu,
         Endpoint::V2(Op::List),
-        &headers,
+        credentials,
         query,
         move |call| async move {
             call.caller.require(&[TokenKind::User])?;
@@ -172,7 +179,7 @@ struct PatchRequest {
 /// setting `completed_at`).
 pub async fn patch(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(guid): Path<String>,
     body: Body,
@@ -180,7 +187,7 @@ pub async fn patch(
     serve(
         feishu,
         Endpoint::V2(Op::Patch),
-        &headers,
+        credentials,
         query,
         move |call| async move {
             let request: PatchRequest = call.body(body).await?;
@@ -205,14 +212,14 @@ pub async fn patch(
 /// its deleted-task code for it.
 pub async fn delete(
     State(feishu): State<Arc<Feishu>>,
-    headers: HeaderMap,
+    credentials: Credentials,
     query: QueryParams,
     Path(guid): Path<String>,
 ) -> Response {
     serve(
         feishu,
         Endpoint::V2(Op::Delete),
-        &headers,
+        credentials,
         query,
         move |call| async move {
             let task = call.task_for(&guid, Access::Edit).await?;
