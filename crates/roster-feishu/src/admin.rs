@@ -6,12 +6,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use roster_http::openapi::{array, integer, object, own, string, HttpMethod, JSON};
 use roster_http::own::{error, OwnJson};
+use roster_http::Endpoints;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::apaas;
 use crate::login::{mint_login_code, Challenge, Started, LOGIN_CODE_TTL};
 use crate::model::USER;
+use crate::openapi::Table;
 use crate::tenants::Feishu;
 
 #[derive(Deserialize)]
@@ -66,4 +70,59 @@ pub async fn login_code(
         Ok(None) => error(StatusCode::NOT_FOUND, "no such user_id in the app's tenant"),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
+}
+
+/// roster's own Feishu routes (admin token).
+pub fn table() -> Table {
+    use HttpMethod::Post;
+    Endpoints::admin("/feishu")
+        .at(
+            own(Post, "/login_codes", "mint a login code for a user")
+                .body(
+                    JSON,
+                    object()
+                        .field("app_id", string())
+                        .field("user_id", string())
+                        .optional("code_challenge", string())
+                        .optional("code_challenge_method", string())
+                        .optional("redirect_uri", string())
+                        .into(),
+                    true,
+                )
+                .answer(
+                    "200",
+                    "the code",
+                    object()
+                        .field("code", string())
+                        .field("expires_in", integer())
+                        .into(),
+                ),
+            login_code,
+        )
+        .at(
+            own(Post, "/apaas_user_tasks", "declare an aPaaS user task")
+                .body(
+                    JSON,
+                    object()
+                        .field("tenant_key", string())
+                        .field("task_id", string())
+                        .optional("label", string())
+                        .optional("initiator", string())
+                        .optional("assignees", array(string()))
+                        .optional("cc", array(string()))
+                        .optional("workflow_instance_id", string())
+                        .optional("activity_label", string())
+                        .into(),
+                    true,
+                )
+                .answer(
+                    "200",
+                    "the task",
+                    object()
+                        .field("task_id", string())
+                        .field("workflow_instance_id", string())
+                        .into(),
+                ),
+            apaas::routes::declare_task,
+        )
 }

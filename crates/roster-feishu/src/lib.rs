@@ -11,6 +11,7 @@ mod events;
 mod im;
 mod login;
 mod model;
+mod openapi;
 mod profile;
 mod seed;
 mod task;

@@ -3,6 +3,7 @@
 //! on the real platform they come from approval flows; a task's group chat is an IM chat.
 
 pub mod routes;
+pub mod table;
 pub mod tasks;
 
 use std::borrow::Cow;

@@ -3,6 +3,7 @@
 
 pub mod chat;
 pub mod routes;
+pub mod table;
 
 use std::borrow::Cow;
 

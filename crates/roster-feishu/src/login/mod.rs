@@ -8,6 +8,7 @@
 
 mod oauth;
 mod pkce;
+pub mod table;
 pub mod v1;
 
 use roster_core::{Entity, EntityId, StoreError, WritePlan};

@@ -9,6 +9,7 @@
 mod endpoint;
 mod fields;
 pub mod members;
+pub mod table;
 pub mod tasks;
 mod throttle;
 pub mod v2;

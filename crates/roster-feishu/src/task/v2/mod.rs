@@ -11,6 +11,7 @@ mod naming;
 mod object;
 mod render;
 pub mod subscription;
+pub mod table;
 mod tasklist_access;
 pub mod tasklists;
 pub mod tasks;

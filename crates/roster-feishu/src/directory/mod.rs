@@ -1,6 +1,8 @@
 //! Users and their three ids: `user_id` (per tenant), `open_id` (per app), `union_id` (per
 //! developer). Every user id crossing the wire goes through [`IdType`], in both directions.
 
+pub mod table;
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
