@@ -8,6 +8,7 @@ use roster_core::{Engine, SpaceId, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::limits::Limits;
+use crate::usersig::VerifiedSigs;
 
 /// Spaces of this dialect are keyed by the SDKAppID in decimal.
 pub const DIALECT: &str = "tim";
@@ -80,6 +81,8 @@ pub struct App {
     pub follow_enabled: bool,
     pub limits: Limits,
     pub callback: Option<CallbackConfig>,
+    /// The admins' UserSigs verified under `secret_key`.
+    pub verified_sigs: VerifiedSigs,
 }
 
 impl App {
@@ -112,6 +115,7 @@ impl App {
                     follow_enabled: attrs.follow_enabled,
                     limits: Limits::from_map(&space.limits).map_err(invalid)?,
                     callback: attrs.callback,
+                    verified_sigs: VerifiedSigs::default(),
                 }),
             );
         }

@@ -1,7 +1,9 @@
 //! UserSig v2 (TLSSigAPIv2): a JSON document signed with HMAC-SHA256 under the app's secret key,
 //! zlib-compressed, then base64 with `+/=` replaced by `*-_`.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
+use std::sync::Mutex;
 
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
@@ -53,15 +55,70 @@ impl SigError {
     }
 }
 
-/// Check `usersig` for the request's `sdkappid` and `identifier` at `now` (Unix seconds), in
-/// the order of the vendor's reference verifiers.
-pub fn verify(
+/// UserSigs that verified under one app's key, with the identifier and expiry each signs.
+/// Clients send one UserSig with every request, so its inflate, JSON and HMAC are paid once;
+/// a UserSig found here passed every check of [`signed`] but the two that depend on the request
+/// and the time, which are made again. The app holds it: a reload, which may change
+/// the key, starts an empty one. Only verified UserSigs are kept, at most [`MAX_VERIFIED`]:
+/// when full it is emptied.
+#[derive(Debug, Default)]
+pub struct VerifiedSigs {
+    sigs: Mutex<HashMap<Box<str>, Signed>>,
+}
+
+const MAX_VERIFIED: usize = 1024;
+
+impl VerifiedSigs {
+    /// Check `usersig` for the request's `sdkappid` and `identifier` at `now` (Unix seconds).
+    pub fn verify(
+        &self,
+        usersig: &str,
+        sdkappid: u64,
+        identifier: &str,
+        key: &[u8],
+        now: i64,
+    ) -> Result<(), SigError> {
+        if let Some(signed) = self.sigs.lock().expect("verified sigs lock").get(usersig) {
+            return signed.check(identifier, now);
+        }
+        let signed = signed(usersig, sdkappid, identifier, key, now)?;
+        let mut sigs = self.sigs.lock().expect("verified sigs lock");
+        if sigs.len() >= MAX_VERIFIED {
+            sigs.clear();
+        }
+        sigs.insert(usersig.into(), signed);
+        Ok(())
+    }
+}
+
+/// What a UserSig signs that a request is checked against after its app.
+#[derive(Debug)]
+struct Signed {
+    identifier: Box<str>,
+    expires_at: i64,
+}
+
+impl Signed {
+    fn check(&self, identifier: &str, now: i64) -> Result<(), SigError> {
+        if *self.identifier != *identifier {
+            return Err(SigError::IdentifierMismatch);
+        }
+        if now > self.expires_at {
+            return Err(SigError::Expired);
+        }
+        Ok(())
+    }
+}
+
+/// What `usersig` signs, once it passed every check for the request's `sdkappid` and
+/// `identifier` at `now` (Unix seconds), in the order of the vendor's reference verifiers.
+fn signed(
     usersig: &str,
     sdkappid: u64,
     identifier: &str,
     key: &[u8],
     now: i64,
-) -> Result<(), SigError> {
+) -> Result<Signed, SigError> {
     if usersig.trim().is_empty() {
         return Err(SigError::Empty);
     }
@@ -87,16 +144,16 @@ pub fn verify(
     if u64::try_from(signed_app).ok() != Some(sdkappid) {
         return Err(SigError::AppMismatch);
     }
-    if signed_identifier != identifier {
-        return Err(SigError::IdentifierMismatch);
-    }
-    if now > time.saturating_add(expire) {
-        return Err(SigError::Expired);
-    }
+    let signed = Signed {
+        identifier: signed_identifier.into(),
+        expires_at: time.saturating_add(expire),
+    };
+    signed.check(identifier, now)?;
     let content = content(signed_identifier, sdkappid, time, expire, userbuf);
     mac(key, &content)
         .verify_slice(&sig)
-        .map_err(|_| SigError::BadSignature)
+        .map_err(|_| SigError::BadSignature)?;
+    Ok(signed)
 }
 
 /// Mint a UserSig the way the vendor's libraries do (roster prints one for each seeded admin).
@@ -192,6 +249,10 @@ mod tests {
     const PYTHON_SIG: &str = "eJyrVgrxCdYrSy1SslJQMtIzUNJRAItkpqTmlWSmZUIkKjIT87NK82CSxSnZiQUFmSlAKUMTAyiAyqVWFGQWpYJkTE1NjRDiJZm5YFFzNPXFmekgG3zKHM1T9D3LzdODi-OKs8vCqpxcAvydnV2SSv2cy03cPcpDnA2SMgu0nUxslWoBHdYzUg__";
     const NODE_SIG: &str = "eJyrVgrxCdYrSy1SslIy0jNQ0gHzM1NS80oy0zLBwhWZiflZpXlQqeKU7MSCgswUJStDEwMogMiUZOamKlkZmqOKplYUZBaBxE1NTY3gosWZ6UpWSj5ljuYp*p7l5unBxXnF2WVhVU4uAf7Ozi5JpX7O5SbuHuUhzgZJmQXaTia2SrUAohcx8g__";
 
+    fn verify(sig: &str, app: u64, id: &str, key: &[u8], now: i64) -> Result<(), SigError> {
+        signed(sig, app, id, key, now).map(drop)
+    }
+
     fn digest(content: &str) -> String {
         STANDARD.encode(mac(KEY, content).finalize().into_bytes())
     }
@@ -280,6 +341,42 @@ mod tests {
             verify(&pack(&doc), APP, "xiaojun", KEY, TIME),
             Err(SigError::Malformed)
         );
+    }
+
+    #[test]
+    fn verified_sigs_answer_as_verify_does() {
+        let verified = VerifiedSigs::default();
+        let at = |sig: &str, id: &str, key: &[u8], now| verified.verify(sig, APP, id, key, now);
+        // Refused UserSigs are not kept: each is refused again, for its own reason.
+        for _ in 0..2 {
+            assert_eq!(
+                at(PYTHON_SIG, "xiaojun", b"another key", TIME),
+                Err(SigError::BadSignature)
+            );
+            assert_eq!(
+                at(PYTHON_SIG, "xiaojun", KEY, TIME + EXPIRE + 1),
+                Err(SigError::Expired)
+            );
+        }
+        assert_eq!(verified.sigs.lock().unwrap().len(), 0);
+        assert_eq!(at(PYTHON_SIG, "xiaojun", KEY, TIME), Ok(()));
+        assert_eq!(verified.sigs.lock().unwrap().len(), 1);
+        // Kept: the request's identifier and the time are still checked.
+        assert_eq!(at(PYTHON_SIG, "xiaojun", KEY, TIME + EXPIRE), Ok(()));
+        assert_eq!(
+            at(PYTHON_SIG, "Xiaojun", KEY, TIME),
+            Err(SigError::IdentifierMismatch)
+        );
+        assert_eq!(
+            at(PYTHON_SIG, "xiaojun", KEY, TIME + EXPIRE + 1),
+            Err(SigError::Expired)
+        );
+        // Bounded: emptied when full.
+        for n in 0..MAX_VERIFIED as i64 {
+            let sig = sign(APP, KEY, "admin", TIME + n, 60);
+            assert_eq!(at(&sig, "admin", KEY, TIME + n), Ok(()));
+        }
+        assert!(verified.sigs.lock().unwrap().len() <= MAX_VERIFIED);
     }
 
     #[test]
