@@ -75,40 +75,68 @@ impl Op {
 /// [`invalid`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
-    NoPermission = 1470403,
-    NotFound = 1470404,
-    ConcurrentToken = 1470422,
-    TooManyAssignees = 1470610,
-    TooManyFollowers = 1470611,
-    TooManyTasklistMembers = 1470612,
+    /// `completed_at` set on a task already completed (a `1470400` of its own words).
+    AlreadyCompleted,
+    NoPermission,
+    TasklistNoPermission,
+    NotFound,
+    TasklistNotFound,
+    ConcurrentToken,
+    TooManyAssignees,
+    TooManyFollowers,
+    TooManyTasklistMembers,
 }
 
 /// A Task v2 business error with its documented status and words.
 pub fn error(code: Code) -> ApiError {
-    let (status, msg) = match code {
-        Code::NoPermission => (StatusCode::FORBIDDEN, "No permission to access the task."),
+    let (status, number, msg) = match code {
+        Code::AlreadyCompleted => (
+            StatusCode::BAD_REQUEST,
+            INVALID,
+            "cannot set non-zero completed_at for a completed task",
+        ),
+        Code::NoPermission => (
+            StatusCode::FORBIDDEN,
+            1470403,
+            "No permission to access the task.",
+        ),
+        Code::TasklistNoPermission => (
+            StatusCode::FORBIDDEN,
+            1470403,
+            "No permission to access the tasklist.",
+        ),
         Code::NotFound => (
             StatusCode::NOT_FOUND,
+            1470404,
             "Task data does not exist or has been deleted.",
+        ),
+        Code::TasklistNotFound => (
+            StatusCode::NOT_FOUND,
+            1470404,
+            "The tasklist does not exist or has been deleted.",
         ),
         Code::ConcurrentToken => (
             StatusCode::INTERNAL_SERVER_ERROR,
+            1470422,
             "Using the same client_token concurrently calling api",
         ),
         Code::TooManyAssignees => (
             StatusCode::BAD_REQUEST,
+            1470610,
             "The number of task assignees exceeds the maximum limit.",
         ),
         Code::TooManyFollowers => (
             StatusCode::BAD_REQUEST,
+            1470611,
             "The number of task followers exceeds the maximum limit.",
         ),
         Code::TooManyTasklistMembers => (
             StatusCode::BAD_REQUEST,
+            1470612,
             "The number of tasklist members exceeds the limit.",
         ),
     };
-    ApiError::new(status, code as i64, msg)
+    ApiError::new(status, number, msg)
 }
 
 /// `1470400` for the request parameter `param`, worded as the vendor's overview shows:

@@ -6,7 +6,7 @@ use roster_core::Entity;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{invalid, INVALID};
+use super::{error, invalid, Code};
 use crate::task::fields::{
     is_custom, is_repeat_rule, Due, Extras, Fields, Href, Origin, Record, DEFAULT_TIMEZONE,
 };
@@ -135,11 +135,7 @@ fn set(record: &mut Record, name: &str, input: &TaskInput, now: i64) -> Result<(
                     .ok_or_else(|| invalid("completed_at", "must be a timestamp in ms"))?,
             };
             if ms != 0 && record.complete_time != 0 {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::BAD_REQUEST,
-                    INVALID,
-                    "cannot set non-zero completed_at for a completed task",
-                ));
+                return Err(error(Code::AlreadyCompleted));
             }
             record.complete_time = if ms == 0 { 0 } else { (ms / 1000).min(now) };
         }

@@ -1,9 +1,9 @@
 //! Who may do what with a tasklist, and with the tasks in it: the owner manages (deletes),
 //! editors and the owner edit (members, tasks), viewers read.
 
-use axum::http::StatusCode;
 use roster_core::Entity;
 
+use super::{error, Code};
 use crate::model::{IN_TASKLIST, TASKLIST};
 use crate::task::{Access, Call};
 use crate::wire::ApiError;
@@ -40,20 +40,12 @@ impl ListRole {
 
 /// The refusal of a tasklist that does not exist (or no longer does).
 pub fn no_tasklist() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        1470404,
-        "The tasklist does not exist or has been deleted.",
-    )
+    error(Code::TasklistNotFound)
 }
 
 /// The refusal of a caller without the access needed.
 pub fn no_permission() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        1470403,
-        "No permission to access the tasklist.",
-    )
+    error(Code::TasklistNoPermission)
 }
 
 /// The tasklist `guid`, if the caller has `needed` access to it.
