@@ -171,13 +171,27 @@ pub trait Store: Send + Sync + 'static {
         namespace: &str,
         page: PageRequest,
     ) -> Result<Page<(Edge, Option<String>)>, StoreError>;
+    /// The counters of `entities` under each (relation, direction) of `counted`, in one read:
+    /// one map per pair, in `counted`'s order, holding every entity (0 where it has no counter).
+    async fn counters(
+        &self,
+        space: SpaceId,
+        entities: &[EntityId],
+        counted: &[(&str, Direction)],
+    ) -> Result<Vec<HashMap<EntityId, i64>>, StoreError>;
+    /// [`Store::counters`] under one relation and direction.
     async fn counts(
         &self,
         space: SpaceId,
         entities: &[EntityId],
         relation: &str,
         direction: Direction,
-    ) -> Result<HashMap<EntityId, i64>, StoreError>;
+    ) -> Result<HashMap<EntityId, i64>, StoreError> {
+        let mut counts = self
+            .counters(space, entities, &[(relation, direction)])
+            .await?;
+        Ok(counts.pop().unwrap_or_default())
+    }
 
     /// Everything `space` holds, read in one consistent snapshot.
     async fn dump_space(&self, space: SpaceId) -> Result<SpaceDump, StoreError>;

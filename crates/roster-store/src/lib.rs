@@ -75,6 +75,9 @@ pub async fn open(
     }
 }
 
+/// How long a pooled PostgreSQL connection may sit idle and still be handed out unchecked.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(5);
+
 /// The Store on PostgreSQL: READ COMMITTED write transactions that lock the entity and counter
 /// rows an edge batch decides on, in one order, so caps and reciprocal edges stay exact under
 /// concurrent writers and several roster processes without serialization failures.
@@ -89,6 +92,18 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(pool.max(1))
             .acquire_timeout(Duration::from_secs(30))
+            // sqlx pings every connection it hands out, a round trip as long as a page's
+            // statement; one in use within the last seconds is taken as alive (a broken one
+            // fails its statement and is dropped), one idle longer is pinged first.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_AFTER_IDLE {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url)
             .await
             .map_err(backend)?;

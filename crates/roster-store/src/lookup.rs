@@ -2,7 +2,6 @@
 //! statement has one text whatever the number of keys and stays prepared; on a pooled
 //! connection or inside a write transaction.
 
-use roster_core::{Direction, SpaceId};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
@@ -22,24 +21,6 @@ pub(crate) fn storable_keys(keys: &[String]) -> Vec<String> {
 pub(crate) enum Param<'a> {
     Int(i64),
     Text(&'a str),
-}
-
-/// The counters of entities of one space under one relation and direction, read by
-/// [`rows_in`] with [`counter_params`].
-pub(crate) const COUNTERS_SQL: &str = "SELECT entity_id, n FROM counters
-     WHERE space_id = $1 AND relation_id = (SELECT id FROM names WHERE name = $2)
-       AND direction = $3 AND entity_id = ANY({list})";
-
-pub(crate) fn counter_params(
-    space: SpaceId,
-    relation: &str,
-    direction: Direction,
-) -> [Param<'_>; 3] {
-    [
-        Param::Int(space),
-        Param::Text(relation),
-        Param::Int(crate::exec::direction_code(direction)),
-    ]
 }
 
 /// The rows of `sql` for every value in `list`: `{list}` in `sql` stands for the array of the

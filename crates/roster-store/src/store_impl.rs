@@ -6,10 +6,10 @@ use sqlx::Row;
 
 use roster_core::*;
 
-use crate::lookup::{counter_params, pair, rows_in, storable, storable_keys, Param, COUNTERS_SQL};
+use crate::lookup::{pair, rows_in, storable, storable_keys, Param};
 use crate::paging::{edges_only, ends, group_members, keyset, paginate, OtherEnd};
 use crate::reads::{self, ENTITY_COLUMNS};
-use crate::{backend, browse, changes, writes, PgStore};
+use crate::{backend, browse, changes, exec, writes, PgStore};
 
 /// The tables whose statistics the planner leans on for a space's reads and writes.
 const STATISTICS_TABLES: [&str; 6] = [
@@ -478,18 +478,34 @@ impl Store for PgStore {
         changes::attempts(&self.pool, space, after, limit).await
     }
 
-    async fn counts(
+    async fn counters(
         &self,
         space: SpaceId,
         entities: &[EntityId],
-        relation: &str,
-        direction: Direction,
-    ) -> Result<HashMap<EntityId, i64>, StoreError> {
-        let (sql, fixed) = (COUNTERS_SQL, counter_params(space, relation, direction));
-        let mut found: HashMap<EntityId, i64> = entities.iter().map(|id| (*id, 0)).collect();
-        for row in self.read_in(sql, &fixed, entities).await? {
-            let (entity, n) = pair(&row).map_err(backend)?;
-            found.insert(entity, n);
+        counted: &[(&str, Direction)],
+    ) -> Result<Vec<HashMap<EntityId, i64>>, StoreError> {
+        let (relations, directions): (Vec<&str>, Vec<i16>) = counted
+            .iter()
+            .map(|(relation, direction)| (*relation, exec::direction_code(*direction) as i16))
+            .unzip();
+        let rows: Vec<(i64, EntityId, i64)> = sqlx::query_as(
+            "SELECT k.i, c.entity_id, c.n
+             FROM UNNEST($2::text[], $3::smallint[]) WITH ORDINALITY AS k (name, direction, i)
+             JOIN names r ON r.name = k.name
+             JOIN counters c ON c.space_id = $1 AND c.relation_id = r.id
+               AND c.direction = k.direction AND c.entity_id = ANY($4)",
+        )
+        .bind(space)
+        .bind(relations)
+        .bind(directions)
+        .bind(entities)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let zeros: HashMap<EntityId, i64> = entities.iter().map(|id| (*id, 0)).collect();
+        let mut found = vec![zeros; counted.len()];
+        for (i, entity, n) in rows {
+            found[i as usize - 1].insert(entity, n);
         }
         Ok(found)
     }

@@ -370,13 +370,19 @@ pub async fn follow_get_info(call: Call<'_>) -> Result<Response, Fail> {
     let targets = body.account_list("To_Account", call.app.limits.follow_get_info_items)?;
     let (_, found) = resolve(call, from, &targets).await?;
     let ids = ids_of(&targets, &found);
-    let store = &call.engine.store;
-    let (fans, following, mutual) = tokio::try_join!(
-        store.counts(call.app.space_id, &ids, FOLLOWS, Direction::Memberships),
-        store.counts(call.app.space_id, &ids, FOLLOWS, Direction::Members),
-        store.counts(call.app.space_id, &ids, MUTUAL, Direction::Members),
-    )
-    .map_err(internal)?;
+    let counted = [
+        (FOLLOWS, Direction::Memberships),
+        (FOLLOWS, Direction::Members),
+        (MUTUAL, Direction::Members),
+    ];
+    let counters = call
+        .engine
+        .store
+        .counters(call.app.space_id, &ids, &counted)
+        .await
+        .map_err(internal)?;
+    let [fans, following, mutual] = <[_; 3]>::try_from(counters)
+        .map_err(|got| Service::Follow.internal(format!("{} counter maps for 3", got.len())))?;
     let count = |counts: &HashMap<EntityId, i64>, account: &Entity| {
         counts.get(&account.id).copied().unwrap_or(0)
     };

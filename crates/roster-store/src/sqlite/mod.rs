@@ -571,29 +571,36 @@ impl Store for SqliteStore {
     }
 
     /// (SQLite's counters are keyed by entity alone: a space is never distributed here.)
-    async fn counts(
+    async fn counters(
         &self,
         _space: SpaceId,
         entities: &[EntityId],
-        relation: &str,
-        direction: Direction,
-    ) -> Result<HashMap<EntityId, i64>, StoreError> {
-        let mut found: HashMap<EntityId, i64> = entities.iter().map(|id| (*id, 0)).collect();
-        let (relation, ids) = (relation.to_string(), json_list(entities));
-        let counted: Vec<(EntityId, i64)> = self
+        counted: &[(&str, Direction)],
+    ) -> Result<Vec<HashMap<EntityId, i64>>, StoreError> {
+        let pairs: Vec<(&str, i64)> = counted
+            .iter()
+            .map(|(relation, direction)| (*relation, exec::direction_code(*direction)))
+            .collect();
+        let (pairs, ids) = (json_list(&pairs), json_list(entities));
+        let rows: Vec<(i64, EntityId, i64)> = self
             .threads
             .read(move |conn| {
                 collect(
                     conn,
-                    "SELECT entity_id, n FROM counters
-                     WHERE relation_id = (SELECT id FROM names WHERE name = ?1) AND direction = ?2
-                       AND entity_id IN (SELECT value FROM json_each(?3))",
-                    params![relation, exec::direction_code(direction), ids],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
+                    "SELECT k.key, c.entity_id, c.n FROM json_each(?1) k
+                     JOIN names r ON r.name = k.value ->> 0
+                     JOIN counters c ON c.relation_id = r.id AND c.direction = k.value ->> 1
+                       AND c.entity_id IN (SELECT value FROM json_each(?2))",
+                    params![pairs, ids],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
                 )
             })
             .await?;
-        found.extend(counted);
+        let zeros: HashMap<EntityId, i64> = entities.iter().map(|id| (*id, 0)).collect();
+        let mut found = vec![zeros; counted.len()];
+        for (i, entity, n) in rows {
+            found[i as usize].insert(entity, n);
+        }
         Ok(found)
     }
 

@@ -1,6 +1,8 @@
 //! Edges and their counters: batch outcomes, caps, reciprocal edges, concurrent writers and
 //! deletes, with every counter equal to the edges it counts.
 
+use std::collections::HashMap;
+
 use super::*;
 
 roster_store::on_both_backends!(super::fixture;
@@ -14,6 +16,7 @@ roster_store::on_both_backends!(super::fixture;
     members_of_many_subjects_in_one_read,
     delete_entity_keeps_counts_exact,
     delete_adjusts_the_counters_of_the_other_ends,
+    counters_of_several_relations_in_one_read,
 );
 
 async fn batch_outcomes_and_counters(f: Fixture) {
@@ -429,4 +432,32 @@ async fn delete_adjusts_the_counters_of_the_other_ends(f: Fixture) {
     plan.delete(e);
     f.store.apply(plan).await.unwrap();
     assert_eq!(f.snapshot(&["user"], &["a"], &relations).await, before);
+}
+
+async fn counters_of_several_relations_in_one_read(f: Fixture) {
+    let (a, b, c) = (
+        f.entity("user", "a").await,
+        f.entity("user", "b").await,
+        f.entity("user", "c").await,
+    );
+    f.add_edges(f.add(a, &[b, c])).await;
+    f.add_edges(AddEdges::new(b, "s", targets(&[a]))).await;
+    let counted = [
+        ("r", Direction::Members),
+        ("r", Direction::Memberships),
+        ("s", Direction::Members),
+        ("never used", Direction::Members),
+    ];
+    let counters = f
+        .store
+        .counters(f.space.id, &[a, b, c, 999_999], &counted)
+        .await
+        .unwrap();
+    let expected: Vec<HashMap<EntityId, i64>> = vec![
+        [(a, 2), (b, 0), (c, 0), (999_999, 0)].into(),
+        [(a, 0), (b, 1), (c, 1), (999_999, 0)].into(),
+        [(a, 0), (b, 1), (c, 0), (999_999, 0)].into(),
+        [(a, 0), (b, 0), (c, 0), (999_999, 0)].into(),
+    ];
+    assert_eq!(counters, expected);
 }

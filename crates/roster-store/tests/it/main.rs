@@ -147,12 +147,18 @@ impl Fixture {
             .unwrap()[&id]
     }
 
-    /// The (members, memberships) counters of `id` under `relation`.
+    /// The (members, memberships) counters of `id` under `relation`, read together.
     async fn counts(&self, id: EntityId, relation: &str) -> (i64, i64) {
-        (
-            self.count(id, relation, Direction::Members).await,
-            self.count(id, relation, Direction::Memberships).await,
-        )
+        let counted = [
+            (relation, Direction::Members),
+            (relation, Direction::Memberships),
+        ];
+        let counters = self
+            .store
+            .counters(self.space.id, &[id], &counted)
+            .await
+            .unwrap();
+        (counters[0][&id], counters[1][&id])
     }
 
     /// The edges of `entity` under `relation`, seen from `direction` (at most 1000).
