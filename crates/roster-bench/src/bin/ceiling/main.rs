@@ -10,10 +10,14 @@
 //!
 //! `ceiling postgres` does the same on a PostgreSQL database (see [`postgres`]).
 //!
+//! `ceiling postgres-reads` reads what a page or a follow_get_info call of roster reads, in the
+//! database roster ran on, one plain statement a call (see [`postgres_reads`]).
+//!
 //! `ceiling stat` checkpoints a roster database that no process has open and prints its size
 //! and edge count.
 
 mod postgres;
+mod postgres_reads;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -55,6 +59,9 @@ enum Command {
     /// Time transactions of edge writes, from many connections, into an empty PostgreSQL
     /// database.
     Postgres(postgres::Args),
+    /// Time the reads of a page or a follow_get_info call, from many connections, in the
+    /// PostgreSQL database roster's scenarios ran on.
+    PostgresReads(postgres_reads::Args),
     /// Checkpoint a closed roster database; print its size in bytes and its edges.
     Stat { db: PathBuf },
 }
@@ -192,13 +199,13 @@ fn write(args: &WriteArgs) -> rusqlite::Result<()> {
         write_batch(&mut conn, args, subject, &members)?;
         latencies.push(begun.elapsed());
     }
-    report(args.json, args.batch, latencies, started.elapsed());
+    report(args.json, args.batch, "edges", latencies, started.elapsed());
     Ok(())
 }
 
-/// Print the throughput and latencies of `latencies.len()` transactions of `batch` edges that
-/// took `elapsed`: one line of text, or one JSON object.
-fn report(json: bool, batch: u64, mut latencies: Vec<Duration>, elapsed: Duration) {
+/// Print the throughput and latencies of `latencies.len()` transactions of `batch` items (`unit`:
+/// edges, calls) that took `elapsed`: one line of text, or one JSON object.
+fn report(json: bool, batch: u64, unit: &str, mut latencies: Vec<Duration>, elapsed: Duration) {
     assert!(!latencies.is_empty(), "no transaction completed");
     let seconds = elapsed.as_secs_f64();
     latencies.sort();
@@ -207,18 +214,20 @@ fn report(json: bool, batch: u64, mut latencies: Vec<Duration>, elapsed: Duratio
         latencies[index].as_secs_f64() * 1000.0
     };
     let transactions = latencies.len() as u64;
-    let edges = transactions * batch;
+    let items = transactions * batch;
     if json {
-        let report = json!({
-            "transactions": transactions, "edges": edges, "seconds": seconds,
-            "edges_per_s": edges as f64 / seconds, "p50_ms": ms(0.5), "p99_ms": ms(0.99),
+        let mut report = json!({
+            "transactions": transactions, "seconds": seconds, "p50_ms": ms(0.5),
+            "p99_ms": ms(0.99),
         });
+        report[unit] = json!(items);
+        report[format!("{unit}_per_s")] = json!(items as f64 / seconds);
         println!("{report}");
     } else {
         println!(
-            "{transactions} transactions of {batch} edges in {seconds:.2}s: {:.0} edges/s; \
+            "{transactions} transactions of {batch} {unit} in {seconds:.2}s: {:.0} {unit}/s; \
              latency p50 {:.2} ms, p99 {:.2} ms",
-            edges as f64 / seconds,
+            items as f64 / seconds,
             ms(0.5),
             ms(0.99),
         );
@@ -240,6 +249,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().command {
         Command::Write(args) => write(&args)?,
         Command::Postgres(args) => postgres::run(&args)?,
+        Command::PostgresReads(args) => postgres_reads::run(&args)?,
         Command::Stat { db } => stat(&db)?,
     }
     Ok(())

@@ -205,6 +205,6 @@ async fn measure(args: &Args, url: &str) -> Result<(), Box<dyn std::error::Error
     }
     let elapsed = started.elapsed();
     pool.close().await;
-    super::report(args.json, args.batch, latencies, elapsed);
+    super::report(args.json, args.batch, "edges", latencies, elapsed);
     Ok(())
 }
