@@ -15,12 +15,6 @@ pub trait Wire: Send + Sync {
     /// verified in the request's extensions, so that its handler does not verify it again.
     fn space_of(&self, request: &mut Parts) -> Option<String>;
 
-    /// The route a request is for, when the router's own pattern says too little (one route
-    /// serving many commands); its name in metrics.
-    fn route_of(&self, _request: &Parts) -> Option<String> {
-        None
-    }
-
     /// The top-level field of an answer's JSON body holding the vendor's result code (`0` or
     /// `"0"` on success).
     fn code_field(&self) -> &'static str;

@@ -1,15 +1,81 @@
 //! `im_open_login_svc`: account_import, multiaccount_import, account_delete, account_check.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::response::Response;
 use roster_core::{Engine, Entity, Refusal, SpaceId, StoreError, WritePlan};
+use roster_http::openapi::{array, integer, object, one_of_values, string, Object, Schema};
+use roster_http::Endpoints;
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::app::ACCOUNT_KIND;
-use crate::state::Call;
+use crate::gateway;
+use crate::openapi::{command, results};
+use crate::state::{Call, Tim};
 use crate::wire::{self, Fail, Fields, Nothing, ResultItems, Service};
+
+/// `im_open_login_svc`'s commands, each its OpenAPI operation and handler.
+pub(crate) fn endpoints() -> Endpoints<Arc<Tim>> {
+    let serve = |handler| gateway::command(Service::Account, handler);
+    let user_id_list =
+        |list| object().field(list, array(object().field("UserID", string()).into()));
+    let user_results = |extra: Object| -> Object {
+        results(
+            extra
+                .field("UserID", string())
+                .field("ResultCode", integer())
+                .field("ResultInfo", string())
+                .into(),
+        )
+    };
+    let import = object()
+        .optional("UserID", string())
+        .optional("Identifier", string())
+        .optional("Nick", string())
+        .optional("FaceUrl", string());
+    let multi_import = object().optional("Accounts", array(string())).optional(
+        "AccountList",
+        array(
+            object()
+                .field("UserID", string())
+                .optional("Nick", string())
+                .optional("FaceUrl", string())
+                .into(),
+        ),
+    );
+    let status: Schema = one_of_values(["Imported", "NotImported"]);
+    Endpoints::new("")
+        .at_route(
+            command("/v4/im_open_login_svc/account_import", import, object()),
+            serve(|call| Box::pin(account_import(call))),
+        )
+        .at_route(
+            command(
+                "/v4/im_open_login_svc/multiaccount_import",
+                multi_import,
+                object().field("FailAccounts", array(string())),
+            ),
+            serve(|call| Box::pin(multiaccount_import(call))),
+        )
+        .at_route(
+            command(
+                "/v4/im_open_login_svc/account_delete",
+                user_id_list("DeleteItem"),
+                user_results(object()),
+            ),
+            serve(|call| Box::pin(account_delete(call))),
+        )
+        .at_route(
+            command(
+                "/v4/im_open_login_svc/account_check",
+                user_id_list("CheckItem"),
+                user_results(object().field("AccountStatus", status)),
+            ),
+            serve(|call| Box::pin(account_check(call))),
+        )
+}
 
 const MAX_USER_ID_BYTES: usize = 32;
 const MAX_PROFILE_VALUE_BYTES: usize = 500;

@@ -4,19 +4,115 @@
 //! memberships. The engine keeps `tim.mutual` on both sides while both directions exist.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::response::Response;
 use roster_core::{
     AddEdges, Caps, Direction, Entity, EntityId, Outcome, PageRequest, Reciprocal, Refusal,
     RemoveEdges, Step, StoreError, Target, WritePlan,
 };
+use roster_http::openapi::{array, integer, object, one_of_values, string, Object, Schema};
+use roster_http::Endpoints;
 use serde::Serialize;
 
 use crate::accounts::{self, ProfileItem};
 use crate::app::{FOLLOWS, MUTUAL};
+use crate::gateway;
 use crate::limits::Limits;
-use crate::state::Call;
+use crate::openapi::{command, results};
+use crate::state::{Call, Tim};
 use crate::wire::{self, Fail, Nothing, ResultItems, Service};
+
+/// `follow`'s commands, each its OpenAPI operation and handler.
+pub(crate) fn endpoints() -> Endpoints<Arc<Tim>> {
+    let serve = |handler| gateway::command(Service::Follow, handler);
+    let from_to = || {
+        object()
+            .field("From_Account", string())
+            .field("To_Account", array(string()))
+    };
+    let follow_items = object().field("From_Account", string()).field(
+        "FollowItem",
+        array(
+            object()
+                .field("To_Account", string())
+                .optional("AddSource", string())
+                .optional("AddWording", string())
+                .into(),
+        ),
+    );
+    let page = object()
+        .field("From_Account", string())
+        .field("FollowType", one_of_values([1, 2, 3]))
+        .optional("StartCursor", string())
+        .optional("WantNum", integer());
+    let followed = object()
+        .field(
+            "FollowItem",
+            array(
+                object()
+                    .field("To_Account", string())
+                    .field("FollowTime", integer())
+                    .field("ProfileItem", array(object().into()))
+                    .into(),
+            ),
+        )
+        .field("NextCursor", string());
+    let counts = target_result(
+        object()
+            .field("FollowerCount", integer())
+            .field("FollowingCount", integer())
+            .field("MutualFollowingCount", integer()),
+    );
+    Endpoints::new("")
+        .at_route(
+            command(
+                "/v4/follow/follow_add",
+                follow_items,
+                results(target_result(object())),
+            ),
+            serve(|call| Box::pin(follow_add(call))),
+        )
+        .at_route(
+            command(
+                "/v4/follow/follow_delete",
+                from_to(),
+                results(target_result(object())),
+            ),
+            serve(|call| Box::pin(follow_delete(call))),
+        )
+        .at_route(
+            command(
+                "/v4/follow/follow_check",
+                from_to(),
+                results(target_result(
+                    object().field("FollowType", one_of_values([0, 1, 2, 3])),
+                )),
+            ),
+            serve(|call| Box::pin(follow_check(call))),
+        )
+        .at_route(
+            command("/v4/follow/follow_get", page, followed),
+            serve(|call| Box::pin(follow_get(call))),
+        )
+        .at_route(
+            command(
+                "/v4/follow/follow_get_info",
+                from_to(),
+                object().field("FollowInfo", array(counts)),
+            ),
+            serve(|call| Box::pin(follow_get_info(call))),
+        )
+}
+
+/// Per-target results: `To_Account`, `ResultCode`, `ResultInfo` and `detail`'s fields.
+fn target_result(detail: Object) -> Schema {
+    detail
+        .field("To_Account", string())
+        .field("ResultCode", integer())
+        .field("ResultInfo", string())
+        .into()
+}
 
 const USER_NOT_FOUND: u32 = 30003;
 const NOT_IMPORTED: &str = "To_Account does not exist; import it first";

@@ -1,5 +1,8 @@
-//! `/v4/<service>/<command>`: the request line, authentication and dispatch (spec §1).
+//! `/v4/<service>/<command>`: the request skeleton every command shares, in the order of spec
+//! §1.6 (method, credentials, the app's follow switch, the body), and the paths naming none.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -8,17 +11,14 @@ use axum::http::request::Parts;
 use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::any;
+use axum::routing::{any, MethodRouter};
 use axum::Router;
-use roster_core::{Engine, Live, Reload, StoreError};
-use roster_http::{DialectWire, Mounted, Wire};
+use roster_http::Wire;
 use serde_json::{Map, Value};
 
 use crate::app::{App, DIALECT};
-use crate::callback::TimCallbacks;
 use crate::state::{Call, Tim};
 use crate::wire::{self, code, Fail, Fields, Service};
-use crate::{accounts, follow};
 
 /// Request bodies are small (at most 100 items of 32-byte ids); larger ones are refused
 /// before they are buffered.
@@ -27,115 +27,40 @@ const MAX_BODY: usize = 1 << 20;
 /// The app's plan or console switch does not include follows (a seed flag here).
 const FOLLOW_DISABLED: u32 = 30005;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Command {
-    AccountImport,
-    MultiaccountImport,
-    AccountDelete,
-    AccountCheck,
-    FollowAdd,
-    FollowDelete,
-    FollowCheck,
-    FollowGet,
-    FollowGetInfo,
+/// What a command does with one call that passed the gateway's checks.
+pub(crate) type Handler =
+    for<'a> fn(Call<'a>) -> Pin<Box<dyn Future<Output = Result<Response, Fail>> + Send + 'a>>;
+
+/// The route of one command of `service`: the gateway's checks, then `handler`; a failure
+/// of either rendered in the service's envelope.
+pub(crate) fn command(service: Service, handler: Handler) -> MethodRouter<Arc<Tim>> {
+    any(
+        move |State(tim): State<Arc<Tim>>, request: Request| async move {
+            match tim.call(service, handler, request).await {
+                Ok(response) => response,
+                Err(fail) => wire::fail(Some(service), &fail),
+            }
+        },
+    )
 }
 
-impl Command {
-    pub(crate) const ALL: [Command; 9] = [
-        Command::AccountImport,
-        Command::MultiaccountImport,
-        Command::AccountDelete,
-        Command::AccountCheck,
-        Command::FollowAdd,
-        Command::FollowDelete,
-        Command::FollowCheck,
-        Command::FollowGet,
-        Command::FollowGetInfo,
-    ];
-
-    /// `service/command` after `/v4/`; names are case-sensitive.
-    pub(crate) fn path(self) -> &'static str {
-        match self {
-            Command::AccountImport => "im_open_login_svc/account_import",
-            Command::MultiaccountImport => "im_open_login_svc/multiaccount_import",
-            Command::AccountDelete => "im_open_login_svc/account_delete",
-            Command::AccountCheck => "im_open_login_svc/account_check",
-            Command::FollowAdd => "follow/follow_add",
-            Command::FollowDelete => "follow/follow_delete",
-            Command::FollowCheck => "follow/follow_check",
-            Command::FollowGet => "follow/follow_get",
-            Command::FollowGetInfo => "follow/follow_get_info",
-        }
-    }
-
-    fn from_path(path: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|command| command.path() == path)
-    }
-
-    fn service(self) -> Service {
-        match self {
-            Command::AccountImport
-            | Command::MultiaccountImport
-            | Command::AccountDelete
-            | Command::AccountCheck => Service::Account,
-            _ => Service::Follow,
-        }
-    }
-
-    async fn run(self, call: Call<'_>) -> Result<Response, Fail> {
-        match self {
-            Command::AccountImport => accounts::account_import(call).await,
-            Command::MultiaccountImport => accounts::multiaccount_import(call).await,
-            Command::AccountDelete => accounts::account_delete(call).await,
-            Command::AccountCheck => accounts::account_check(call).await,
-            Command::FollowAdd => follow::follow_add(call).await,
-            Command::FollowDelete => follow::follow_delete(call).await,
-            Command::FollowCheck => follow::follow_check(call).await,
-            Command::FollowGet => follow::follow_get(call).await,
-            Command::FollowGetInfo => follow::follow_get_info(call).await,
-        }
-    }
+/// Every other path under `/v4` names no command: 60009, whatever the method or credentials.
+pub(crate) fn unknown(routes: Router) -> Router {
+    routes
+        .route("/v4", any(unknown_command))
+        .route("/v4/", any(unknown_command))
+        .route("/v4/{*command}", any(unknown_command))
 }
 
-/// Everything under `/v4`, the dialect as roster's control plane sees it, and the apps'
-/// webhooks.
-pub async fn mount(engine: Engine) -> Result<Mounted, StoreError> {
-    let apps = Live::new(App::load_all(&engine).await?);
-    let tim = Arc::new(Tim {
-        engine: engine.clone(),
-        apps,
-    });
-    let reload: Arc<dyn Reload> = tim.clone();
-    engine.reloads.register(Arc::downgrade(&reload));
-    let wire = DialectWire {
-        name: DIALECT,
-        prefix: "/v4",
-        wire: tim.clone(),
-    };
-    let callbacks = Arc::new(TimCallbacks { tim: tim.clone() });
-    let router = Router::new()
-        .route("/v4", any(handle))
-        .route("/v4/", any(handle))
-        .route("/v4/{*command}", any(handle))
-        .with_state(tim);
-    Ok(Mounted {
-        router,
-        admin: Router::new(),
-        wires: vec![wire],
-        callbacks,
-    })
+async fn unknown_command(request: Request) -> Response {
+    let info = format!("no such API: {}", request.uri().path());
+    wire::fail(None, &Fail::new(code::UNKNOWN_COMMAND, info))
 }
 
 impl Wire for Tim {
     fn space_of(&self, request: &mut Parts) -> Option<String> {
         let app = self.authenticate(request.uri.query().unwrap_or("")).ok()?;
         Some(format!("{DIALECT}/{}", app.sdkappid))
-    }
-
-    /// One route serves every command: each known command is a route of its own.
-    fn route_of(&self, request: &Parts) -> Option<String> {
-        let path = request.uri.path();
-        Command::from_path(path.strip_prefix("/v4/")?).map(|_| path.to_string())
     }
 
     fn code_field(&self) -> &'static str {
@@ -162,22 +87,14 @@ impl Wire for Tim {
     }
 }
 
-async fn handle(State(tim): State<Arc<Tim>>, request: Request) -> Response {
-    let path = request.uri().path().strip_prefix("/v4/").unwrap_or("");
-    let Some(command) = Command::from_path(path) else {
-        let info = format!("no such API: {}", request.uri().path());
-        return wire::fail(None, &Fail::new(code::UNKNOWN_COMMAND, info));
-    };
-    let service = command.service();
-    match tim.call(command, request).await {
-        Ok(response) => response,
-        Err(fail) => wire::fail(Some(service), &fail),
-    }
-}
-
 impl Tim {
     /// Gateway checks in the order of spec §1.6, then the command.
-    async fn call(&self, command: Command, request: Request) -> Result<Response, Fail> {
+    async fn call(
+        &self,
+        service: Service,
+        handler: Handler,
+        request: Request,
+    ) -> Result<Response, Fail> {
         let (parts, body) = request.into_parts();
         // POST per the docs; some clients send GET with the same JSON body.
         if parts.method != Method::POST && parts.method != Method::GET {
@@ -187,7 +104,7 @@ impl Tim {
             ));
         }
         let app = self.authenticate(parts.uri.query().unwrap_or(""))?;
-        if command.service() == Service::Follow && !app.follow_enabled {
+        if service == Service::Follow && !app.follow_enabled {
             return Err(Fail::new(
                 FOLLOW_DISABLED,
                 "the follow feature is not enabled for this app (seed: follow_enabled = false)",
@@ -197,9 +114,9 @@ impl Tim {
         let call = Call {
             engine: &self.engine,
             app: &app,
-            body: Fields::new(&body, command.service()),
+            body: Fields::new(&body, service),
         };
-        command.run(call).await
+        handler(call).await
     }
 
     /// The app named by `sdkappid`, if `usersig` is a valid UserSig of an admin of it.

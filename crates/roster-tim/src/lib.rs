@@ -16,10 +16,17 @@ mod wire;
 pub use limits::Limits;
 pub use seed::{AppSeed, Seed, SeedError};
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use roster_core::{Engine, StoreError};
-use roster_http::openapi::OpenApi;
-use roster_http::{seed_table, DialectSeed, MountOptions, Mounted};
+use axum::Router;
+use roster_core::{Engine, Live, Reload, StoreError};
+use roster_http::openapi::{document, OpenApi};
+use roster_http::{seed_table, DialectSeed, DialectWire, Endpoints, MountOptions, Mounted};
+
+use crate::app::App;
+use crate::callback::TimCallbacks;
+use crate::state::Tim;
 
 /// The Tencent Cloud Chat dialect, as the binary mounts it.
 pub struct TimDialect;
@@ -40,10 +47,40 @@ impl roster_http::Dialect for TimDialect {
 
     /// Its webhooks are re-sent on the vendor's schedule, which tests do not shorten.
     async fn mount(&self, engine: Engine, _: MountOptions) -> Result<Mounted, StoreError> {
-        gateway::mount(engine).await
+        mount(engine).await
     }
 
+    /// Every command roster serves.
     fn openapi(&self) -> OpenApi {
-        openapi::openapi()
+        document("tim", &[], endpoints().operations())
     }
+}
+
+/// Every command: a path of its own under `/v4`.
+fn endpoints() -> Endpoints<Arc<Tim>> {
+    accounts::endpoints().merge(follow::endpoints())
+}
+
+/// Every path under `/v4`, the dialect as roster's control plane sees it, and the apps'
+/// webhooks.
+async fn mount(engine: Engine) -> Result<Mounted, StoreError> {
+    let apps = Live::new(App::load_all(&engine).await?);
+    let tim = Arc::new(Tim {
+        engine: engine.clone(),
+        apps,
+    });
+    let reload: Arc<dyn Reload> = tim.clone();
+    engine.reloads.register(Arc::downgrade(&reload));
+    let wire = DialectWire {
+        name: app::DIALECT,
+        prefix: "/v4",
+        wire: tim.clone(),
+    };
+    let callbacks = Arc::new(TimCallbacks { tim: tim.clone() });
+    Ok(Mounted {
+        router: endpoints().router(tim, gateway::unknown),
+        admin: Router::new(),
+        wires: vec![wire],
+        callbacks,
+    })
 }

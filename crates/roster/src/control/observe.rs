@@ -70,16 +70,11 @@ pub async fn observe(
     } else {
         None
     };
-    let route = wire
-        .wire
-        .route_of(&parts)
-        .or_else(|| {
-            parts
-                .extensions
-                .get::<MatchedPath>()
-                .map(|m| m.as_str().to_string())
-        })
-        .unwrap_or_else(|| "unmatched".into());
+    // The route's pattern names it (each TIM command has a path of its own).
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".into(), |m| m.as_str().to_string());
     let span = tracing::info_span!(
         "request",
         dialect = wire.name,
