@@ -79,7 +79,6 @@ pub(crate) fn endpoints() -> Endpoints<Arc<Tim>> {
 
 const MAX_USER_ID_BYTES: usize = 32;
 const MAX_PROFILE_VALUE_BYTES: usize = 500;
-const PROFILE_VALUE_TOO_LONG: u32 = 40601;
 const ACCOUNT_NOT_FOUND: u32 = 70107;
 
 /// Optional profile fields of an import; only the ones given change the stored profile.
@@ -92,10 +91,12 @@ pub struct Profile<'a> {
 impl<'a> Profile<'a> {
     fn read(fields: Fields<'a>) -> Result<Self, Fail> {
         let value = |name| match fields.string(name)? {
-            Some(value) if value.len() > MAX_PROFILE_VALUE_BYTES => Err(Fail::new(
-                PROFILE_VALUE_TOO_LONG,
-                format!("{name} is longer than {MAX_PROFILE_VALUE_BYTES} bytes"),
-            )),
+            Some(value) if value.len() > MAX_PROFILE_VALUE_BYTES => {
+                Err(Fail::ProfileValueTooLong {
+                    field: name,
+                    max: MAX_PROFILE_VALUE_BYTES,
+                })
+            }
             value => Ok(value),
         };
         Ok(Self {
@@ -345,7 +346,10 @@ pub async fn account_delete(call: Call<'_>) -> Result<Response, Fail> {
     // A storage failure fails every item, each with the vendor's internal error.
     let deleted = delete(call.engine, call.app.space_id, &ids)
         .await
-        .map_err(|e| Service::Account.internal(e).code);
+        .map_err(|e| {
+            tracing::error!("tim: deleting {} accounts: {e}", ids.len());
+            Service::Account.internal(e).code()
+        });
     let mut results = Vec::with_capacity(ids.len());
     for user_id in ids {
         let (result_code, result_info) = match &deleted {

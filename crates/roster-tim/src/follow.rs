@@ -118,10 +118,7 @@ const USER_NOT_FOUND: u32 = 30003;
 const NOT_IMPORTED: &str = "To_Account does not exist; import it first";
 
 fn user_not_found(user_id: &str) -> Fail {
-    Fail::new(
-        USER_NOT_FOUND,
-        format!("account {user_id} does not exist; import it first"),
-    )
+    Fail::AccountNotFound(user_id.to_string())
 }
 
 fn internal(e: StoreError) -> Fail {
@@ -477,8 +474,12 @@ pub async fn follow_get_info(call: Call<'_>) -> Result<Response, Fail> {
         .counters(call.app.space_id, &ids, &counted)
         .await
         .map_err(internal)?;
-    let [fans, following, mutual] = <[_; 3]>::try_from(counters)
-        .map_err(|got| Service::Follow.internal(format!("{} counter maps for 3", got.len())))?;
+    let [fans, following, mutual] = <[_; 3]>::try_from(counters).map_err(|got| {
+        internal(StoreError::backend(format!(
+            "{} counter maps for 3",
+            got.len()
+        )))
+    })?;
     let count = |counts: &HashMap<EntityId, i64>, account: &Entity| {
         counts.get(&account.id).copied().unwrap_or(0)
     };

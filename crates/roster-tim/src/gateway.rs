@@ -18,14 +18,11 @@ use serde_json::{Map, Value};
 
 use crate::app::{App, DIALECT};
 use crate::state::{Call, Tim};
-use crate::wire::{self, code, Fail, Fields, Service};
+use crate::wire::{self, Fail, Fields, Service};
 
 /// Request bodies are small (at most 100 items of 32-byte ids); larger ones are refused
 /// before they are buffered.
 const MAX_BODY: usize = 1 << 20;
-
-/// The app's plan or console switch does not include follows (a seed flag here).
-const FOLLOW_DISABLED: u32 = 30005;
 
 /// What a command does with one call that passed the gateway's checks.
 pub(crate) type Handler =
@@ -53,8 +50,8 @@ pub(crate) fn unknown(routes: Router) -> Router {
 }
 
 async fn unknown_command(request: Request) -> Response {
-    let info = format!("no such API: {}", request.uri().path());
-    wire::fail(None, &Fail::new(code::UNKNOWN_COMMAND, info))
+    let path = request.uri().path().to_string();
+    wire::fail(None, &Fail::UnknownCommand(path))
 }
 
 impl Wire for Tim {
@@ -81,7 +78,7 @@ impl Wire for Tim {
     /// 60002, TIM's HTTP parse error.
     fn http_refusal(&self, status: StatusCode, reason: &str) -> Response {
         let mut fields = Map::new();
-        fields.insert("ErrorCode".into(), code::HTTP_PARSE.into());
+        fields.insert("ErrorCode".into(), wire::HTTP_PARSE.into());
         fields.insert("ErrorInfo".into(), reason.into());
         self.error_response(fields, Some(status))
     }
@@ -98,17 +95,11 @@ impl Tim {
         let (parts, body) = request.into_parts();
         // POST per the docs; some clients send GET with the same JSON body.
         if parts.method != Method::POST && parts.method != Method::GET {
-            return Err(Fail::new(
-                code::HTTP_PARSE,
-                format!("method {} is not supported; use POST", parts.method),
-            ));
+            return Err(Fail::Method(parts.method));
         }
         let app = self.authenticate(parts.uri.query().unwrap_or(""))?;
         if service == Service::Follow && !app.follow_enabled {
-            return Err(Fail::new(
-                FOLLOW_DISABLED,
-                "the follow feature is not enabled for this app (seed: follow_enabled = false)",
-            ));
+            return Err(Fail::FollowDisabled);
         }
         let body = read_object(body).await?;
         let call = Call {
@@ -128,24 +119,13 @@ impl Tim {
                 .map(|(_, value)| value.into_owned())
                 .filter(|value| !value.is_empty())
         };
-        let sdkappid = param("sdkappid")
-            .ok_or_else(|| Fail::new(code::MISSING_SDKAPPID, "sdkappid is missing from the URL"))?;
+        let sdkappid = param("sdkappid").ok_or(Fail::MissingSdkAppId)?;
         let app = sdkappid
             .parse::<u64>()
             .ok()
             .and_then(|id| self.apps.get().get(&id).cloned())
-            .ok_or_else(|| {
-                Fail::new(
-                    code::UNKNOWN_SDKAPPID,
-                    format!("invalid sdkappid {sdkappid}"),
-                )
-            })?;
-        let identifier = param("identifier").ok_or_else(|| {
-            Fail::new(
-                code::MISSING_IDENTIFIER,
-                "identifier is missing from the URL",
-            )
-        })?;
+            .ok_or_else(|| Fail::UnknownSdkAppId(sdkappid.clone()))?;
+        let identifier = param("identifier").ok_or(Fail::MissingIdentifier)?;
         let usersig = param("usersig").unwrap_or_default();
         let now = self.engine.clock.now();
         app.verified_sigs.verify(
@@ -156,12 +136,7 @@ impl Tim {
             now,
         )?;
         if !app.admins.contains(&identifier) {
-            return Err(Fail::new(
-                code::NEEDS_ADMIN,
-                format!(
-                    "{identifier} is not an App admin; REST API requests need App admin permission"
-                ),
-            ));
+            return Err(Fail::NotAdmin(identifier));
         }
         Ok(app)
     }
@@ -171,22 +146,15 @@ impl Tim {
 async fn read_object(body: Body) -> Result<Map<String, Value>, Fail> {
     let bytes = roster_http::read_body(body, MAX_BODY)
         .await
-        .map_err(|e| Fail::new(code::BAD_JSON, e.to_string()))?;
+        .map_err(|e| Fail::BadJson(e.to_string()))?;
     if roster_http::json_holds_nul(&bytes) {
-        return Err(Fail::new(
-            code::BAD_JSON,
-            "request body holds a NUL character",
-        ));
+        return Err(Fail::BadJson("request body holds a NUL character".into()));
     }
     match serde_json::from_slice(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(Fail::new(
-            code::BAD_JSON,
-            "request body must be a JSON object",
-        )),
-        Err(e) => Err(Fail::new(
-            code::BAD_JSON,
-            format!("request body is not valid JSON: {e}"),
-        )),
+        Ok(_) => Err(Fail::BadJson("request body must be a JSON object".into())),
+        Err(e) => Err(Fail::BadJson(format!(
+            "request body is not valid JSON: {e}"
+        ))),
     }
 }

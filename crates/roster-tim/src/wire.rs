@@ -1,43 +1,84 @@
 //! The REST wire format shared by every command: the response envelope, vendor errors, and
 //! typed access to the fields of a request body.
 
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
+use roster_core::StoreError;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// REST gateway codes (spec §1.5) the services share.
-pub mod code {
-    pub const HTTP_PARSE: u32 = 60002;
-    pub const BAD_JSON: u32 = 60003;
-    pub const MISSING_IDENTIFIER: u32 = 60004;
-    pub const UNKNOWN_SDKAPPID: u32 = 60006;
-    pub const UNKNOWN_COMMAND: u32 = 60009;
-    pub const NEEDS_ADMIN: u32 = 60010;
-    pub const MISSING_SDKAPPID: u32 = 60012;
-    pub const ACCOUNT_NOT_STRING: u32 = 60015;
-}
+use crate::usersig::SigError;
 
-/// A vendor error: what goes into `ErrorCode` and `ErrorInfo`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {info}")]
-pub struct Fail {
-    pub code: u32,
-    pub info: String,
+/// The REST gateway's code for a request it cannot parse (spec §1.5).
+pub const HTTP_PARSE: u32 = 60002;
+
+/// A vendor error: its `ErrorCode` ([`Fail::code`]) and its `ErrorInfo` (the message). The
+/// gateway answers each with HTTP 200, in the envelope of the command's service.
+#[derive(Debug, thiserror::Error)]
+pub enum Fail {
+    #[error("method {0} is not supported; use POST")]
+    Method(Method),
+    /// The body is unreadable, not JSON, not an object, or holds a NUL.
+    #[error("{0}")]
+    BadJson(String),
+    #[error("identifier is missing from the URL")]
+    MissingIdentifier,
+    #[error("invalid sdkappid {0}")]
+    UnknownSdkAppId(String),
+    #[error("no such API: {0}")]
+    UnknownCommand(String),
+    #[error("{0} is not an App admin; REST API requests need App admin permission")]
+    NotAdmin(String),
+    #[error("sdkappid is missing from the URL")]
+    MissingSdkAppId,
+    #[error("{0}: account fields must be strings")]
+    AccountNotString(String),
+    #[error(transparent)]
+    UserSig(#[from] SigError),
+    /// The app's plan or console switch does not include follows (a seed flag here).
+    #[error("the follow feature is not enabled for this app (seed: follow_enabled = false)")]
+    FollowDisabled,
+    #[error("{field} is longer than {max} bytes")]
+    ProfileValueTooLong { field: &'static str, max: usize },
+    #[error("account {0} does not exist; import it first")]
+    AccountNotFound(String),
+    /// A missing or malformed field: the service's bad-parameter code.
+    #[error("{info}")]
+    BadParameter { service: Service, info: String },
+    /// The store failed: the service's internal-error code; the cause is logged where the
+    /// answer is rendered.
+    #[error("internal server error, please retry")]
+    Internal {
+        service: Service,
+        #[source]
+        cause: StoreError,
+    },
 }
 
 impl Fail {
-    pub fn new(code: u32, info: impl Into<String>) -> Self {
-        Self {
-            code,
-            info: info.into(),
+    pub fn code(&self) -> u32 {
+        match self {
+            Fail::Method(_) => HTTP_PARSE,
+            Fail::BadJson(_) => 60003,
+            Fail::MissingIdentifier => 60004,
+            Fail::UnknownSdkAppId(_) => 60006,
+            Fail::UnknownCommand(_) => 60009,
+            Fail::NotAdmin(_) => 60010,
+            Fail::MissingSdkAppId => 60012,
+            Fail::AccountNotString(_) => 60015,
+            Fail::UserSig(e) => e.code(),
+            Fail::FollowDisabled => 30005,
+            Fail::ProfileValueTooLong { .. } => 40601,
+            Fail::AccountNotFound(_) => 30003,
+            Fail::BadParameter { service, .. } => match service {
+                Service::Account => 70402,
+                Service::Follow => 30001,
+            },
+            Fail::Internal { service, .. } => match service {
+                Service::Account => 70500,
+                Service::Follow => 30006,
+            },
         }
-    }
-}
-
-impl From<crate::usersig::SigError> for Fail {
-    fn from(e: crate::usersig::SigError) -> Self {
-        Fail::new(e.code(), e.to_string())
     }
 }
 
@@ -53,17 +94,16 @@ pub enum Service {
 
 impl Service {
     pub fn bad_param(self, info: impl Into<String>) -> Fail {
-        match self {
-            Service::Account => Fail::new(70402, info),
-            Service::Follow => Fail::new(30001, info),
+        Fail::BadParameter {
+            service: self,
+            info: info.into(),
         }
     }
 
-    pub fn internal(self, error: impl std::fmt::Display) -> Fail {
-        tracing::error!("tim: internal error: {error}");
-        match self {
-            Service::Account => Fail::new(70500, "internal server error, please retry"),
-            Service::Follow => Fail::new(30006, "internal server error, please retry"),
+    pub fn internal(self, cause: StoreError) -> Fail {
+        Fail::Internal {
+            service: self,
+            cause,
         }
     }
 
@@ -108,13 +148,16 @@ pub fn ok<T: Serialize>(service: Service, payload: T) -> Response {
 }
 
 /// A failed request: HTTP 200 with `ActionStatus: "FAIL"`. `service` is `None` when the path
-/// names no known command.
+/// names no known command. An internal error's cause is logged here.
 pub fn fail(service: Option<Service>, fail: &Fail) -> Response {
+    if let Fail::Internal { cause, .. } = fail {
+        tracing::error!("tim: internal error: {cause}");
+    }
     render(&Envelope::<Nothing> {
         payload: None,
         action_status: "FAIL",
-        error_code: fail.code,
-        error_info: &fail.info,
+        error_code: fail.code(),
+        error_info: &fail.to_string(),
         error_display: service.and_then(Service::error_display),
     })
 }
@@ -240,8 +283,5 @@ impl<'a> Fields<'a> {
 }
 
 fn not_a_string(name: &str) -> Fail {
-    Fail::new(
-        code::ACCOUNT_NOT_STRING,
-        format!("{name}: account fields must be strings"),
-    )
+    Fail::AccountNotString(name.to_string())
 }
