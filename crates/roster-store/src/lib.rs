@@ -27,9 +27,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::PgPool;
-use sqlx::{Connection, PgConnection};
+use sqlx::{Connection, PgConnection, PgPool, Postgres};
 
 use roster_core::StoreError;
 
@@ -118,10 +118,12 @@ impl PgStore {
         Ok(store)
     }
 
-    /// Run `body` in a write transaction begun by `begin` (a `BEGIN` and what the transaction
-    /// does first, in one round trip), retrying when the database reports a conflict with a
-    /// concurrent transaction. The body returns its value and whether to commit.
-    async fn write<T, F>(&self, begin: String, body: F) -> Result<T, StoreError>
+    /// Run `body`, a write transaction that begins and ends itself, on a pooled connection,
+    /// retrying when the database reports a conflict with a concurrent transaction. When
+    /// `body` fails, its transaction is rolled back before the connection goes back to the
+    /// pool; when it is dropped unfinished (its call was cancelled), the connection is closed,
+    /// which rolls back.
+    async fn write<T, F>(&self, body: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: for<'c> Fn(&'c mut PgConnection) -> writes::TxFuture<'c, T> + Send + Sync + 'static,
@@ -130,20 +132,17 @@ impl PgStore {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            // READ COMMITTED: edge batches lock the rows they decide on (see writes.rs).
             let waiting = std::time::Instant::now();
             let result = match self.pool.acquire().await {
-                Ok(mut conn) => {
+                Ok(conn) => {
                     metrics::histogram!("roster_postgres_pool_wait_seconds")
                         .record(waiting.elapsed().as_secs_f64());
-                    match conn.begin_with(begin.clone()).await {
-                        Ok(mut tx) => match body(&mut tx).await {
-                            Ok((value, true)) => tx.commit().await.map(|_| value),
-                            Ok((value, false)) => tx.rollback().await.map(|_| value),
-                            Err(e) => Err(e),
-                        },
-                        Err(e) => Err(e),
+                    let mut conn = Held(Some(conn));
+                    let result = body(conn.connection()).await;
+                    if result.is_ok() || rollback(conn.connection()).await.is_ok() {
+                        conn.release();
                     }
+                    result
                 }
                 Err(e) => Err(e),
             };
@@ -158,6 +157,35 @@ impl PgStore {
             }
         }
     }
+}
+
+/// A pooled connection a write transaction may be open on: dropped, it is closed (the server
+/// rolls the transaction back) instead of going back to the pool, unless released.
+struct Held(Option<PoolConnection<Postgres>>);
+
+impl Held {
+    fn connection(&mut self) -> &mut PgConnection {
+        self.0.as_mut().expect("held until released")
+    }
+
+    /// Back to the pool: no transaction is open on it.
+    fn release(mut self) {
+        self.0.take();
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(conn) = &mut self.0 {
+            conn.close_on_drop();
+        }
+    }
+}
+
+/// Roll back what a failed write transaction left open (a `WARNING` only if nothing is).
+async fn rollback(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::Executor::execute(conn, sqlx::raw_sql("ROLLBACK")).await?;
+    Ok(())
 }
 
 fn is_conflict(e: &sqlx::Error) -> bool {

@@ -78,7 +78,7 @@ impl Store for PgStore {
         plan.check().map_err(backend)?;
         let names = self.names.clone();
         let applied = self
-            .write(writes::begin_plan(plan.space), move |conn| {
+            .write(move |conn| {
                 let (plan, names) = (plan.clone(), names.clone());
                 Box::pin(async move { writes::apply(conn, &names, &plan).await })
             })
@@ -103,7 +103,7 @@ impl Store for PgStore {
     async fn load_spaces(&self, dumps: Vec<SpaceDump>) -> Result<(), StoreError> {
         let names = self.names.clone();
         let dumps = std::sync::Arc::new(dumps);
-        self.write("BEGIN".into(), move |conn| {
+        self.write(move |conn| {
             let (dumps, names) = (dumps.clone(), names.clone());
             Box::pin(async move { writes::load(conn, &names, &dumps).await })
         })

@@ -9,19 +9,23 @@
 //! 3. the counter rows the step decides on or changes, in one statement, sorted;
 //! 4. the space's change log turn ([`CHANGE_LOG_LOCK`]), last, until the commit.
 //!
-//! An edge batch costs two statements after `BEGIN` whatever its size (then `COMMIT`): one
-//! message of three statements locks its rows and reads what it decides on
-//! ([`Tx::lock_batch`]); its edge and counter writes wait in the transaction ([`Pending`]) and go
-//! in one statement with the change log, after its turn ([`Tx::record_changes`]).
+//! An edge batch costs two round trips from `BEGIN` to `COMMIT` whatever its size, each one
+//! simple-protocol message: `BEGIN`, the space's lock and the batch's locks and facts
+//! ([`Tx::lock_batch`]); then its edge, counter and change log writes, which wait in the
+//! transaction ([`Pending`]), with `COMMIT` ([`PgTx::end`]). So the change log's turn is held
+//! only while the server runs that last message and flushes the commit, never across a round
+//! trip. Simple-protocol messages bind no parameters: their values are written into their text,
+//! numbers as numbers and strings only through [`text`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
 
 use serde_json::Value;
-use sqlx::postgres::PgArguments;
+use sqlx::postgres::PgRow;
 use sqlx::query_builder::Separated;
-use sqlx::{Arguments, PgConnection, Postgres, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use roster_core::{
     Applied, Direction, DumpedEntity, Entity, EntityId, EntityRef, SpaceDump, SpaceId, StoreError,
@@ -42,157 +46,160 @@ const CHANGE_LOG_LOCK: i32 = 0x726f_7374;
 /// which holds the advisory locks, as it does the change log's.
 const SPACE_LOCK: i32 = 0x7370_6365;
 
-pub(crate) type TxResult<T> = Result<(T, bool), sqlx::Error>;
-pub(crate) type TxFuture<'c, T> = Pin<Box<dyn Future<Output = TxResult<T>> + Send + 'c>>;
+/// What a write transaction's body gives back once it ended its transaction (committed or
+/// rolled back); on an error, the caller rolls back.
+pub(crate) type TxFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, sqlx::Error>> + Send + 'c>>;
 
 /// How a plan's transaction begins: with its space's lock, shared (the first of the lock
-/// order), in the same round trip.
-pub(crate) fn begin_plan(space: SpaceId) -> String {
-    format!("BEGIN; SELECT pg_advisory_xact_lock_shared({SPACE_LOCK}, {space}::int4)")
+/// order), sent with the plan's first statement.
+fn begin_plan(space: SpaceId) -> String {
+    format!("BEGIN; SELECT pg_advisory_xact_lock_shared({SPACE_LOCK}, {space}::int4) AS locked;\n")
 }
 
-/// Apply `plan` inside the transaction [`begin_plan`] opened; a refused plan is not to be
-/// committed. The statements it sent after `BEGIN` are counted in
-/// `roster_postgres_plan_statements`.
+/// Apply `plan` in a transaction of its own on `conn` (no transaction open), committed unless
+/// a step was refused. The round trips it cost from `BEGIN` to `COMMIT` are counted in
+/// `roster_postgres_plan_round_trips`.
 pub(crate) async fn apply(
     conn: &mut PgConnection,
     names: &Names,
     plan: &WritePlan,
-) -> TxResult<Result<Applied, StoreError>> {
-    let mut tx = PgTx::new(conn, names);
+) -> Result<Result<Applied, StoreError>, sqlx::Error> {
+    let mut tx = PgTx::new(conn, names, begin_plan(plan.space));
     let applied = exec::apply(&mut tx, plan).await?;
-    tx.flush().await?;
-    metrics::histogram!("roster_postgres_plan_statements").record(f64::from(tx.statements));
-    Ok(match applied {
-        Ok(applied) => (Ok(applied), true),
-        Err((step, refusal)) => (Err(StoreError::Refused { step, refusal }), false),
-    })
+    let round_trips = tx.end(applied.is_ok()).await?;
+    metrics::histogram!("roster_postgres_plan_round_trips").record(f64::from(round_trips));
+    Ok(applied.map_err(|(step, refusal)| StoreError::Refused { step, refusal }))
 }
 
-/// Load the dumps inside the open transaction; a dump that contradicts itself is not to be
-/// committed.
+/// Load the dumps in a transaction of its own on `conn` (no transaction open), committed
+/// unless a dump contradicts itself.
 pub(crate) async fn load(
     conn: &mut PgConnection,
     names: &Names,
     dumps: &[SpaceDump],
-) -> TxResult<Result<(), StoreError>> {
-    let mut tx = PgTx::new(conn, names);
-    match dumps::load_spaces(&mut tx, dumps).await {
-        Ok(()) => tx.flush().await.map(|()| (Ok(()), true)),
-        Err(LoadError::Invalid(why)) => Ok((Err(StoreError::InvalidDump(why)), false)),
-        Err(LoadError::Read(e)) => Ok((Err(e), false)),
-        Err(LoadError::Backend(e)) => Err(e),
-    }
+) -> Result<Result<(), StoreError>, sqlx::Error> {
+    let mut tx = PgTx::new(conn, names, "BEGIN;\n".into());
+    let loaded = match dumps::load_spaces(&mut tx, dumps).await {
+        Ok(()) => Ok(()),
+        Err(LoadError::Invalid(why)) => Err(StoreError::InvalidDump(why)),
+        Err(LoadError::Read(e)) => Err(e),
+        Err(LoadError::Backend(e)) => return Err(e),
+    };
+    tx.end(loaded.is_ok()).await?;
+    Ok(loaded)
 }
 
 struct PgTx<'c> {
     conn: &'c mut PgConnection,
     names: &'c Names,
+    /// `BEGIN` and what the transaction does first, until it goes out with the first message.
+    begin: Option<String>,
     /// Names this transaction interned: their ids are not kept until it commits.
     inserted: HashMap<String, i32>,
     /// The kind and key of the entities the transaction locked (they never change).
     refs: HashMap<EntityId, EntityRef>,
     pending: Pending,
-    /// Statements sent since `BEGIN` (each a round trip).
-    statements: u32,
+    /// Messages sent from `BEGIN` on (each a round trip).
+    round_trips: u32,
 }
 
-/// Edge and counter writes not sent yet: they go with the change log's statement, or before
-/// any other statement (which may read them).
+/// Writes not sent yet: they go before the next statement, in its message when it is a
+/// simple-protocol one, or with `COMMIT`.
 #[derive(Default)]
 struct Pending {
-    /// In order (so `seq` follows it).
+    /// Edge rows, in order (so `seq` follows it).
     edges: Vec<EdgeRow>,
     /// What to add to each counter row (space, entity, relation, direction), in the lock order.
     counters: BTreeMap<(SpaceId, EntityId, i32, i16), i64>,
+    /// The change log's rows as VALUES rows, in order, and their space.
+    changes: Vec<String>,
+    changes_space: SpaceId,
 }
-
-/// Rows (of at most 10 values) a statement writes, within PostgreSQL's 65,535 parameters.
-const ROWS_PER_STATEMENT: usize = 6_500;
 
 /// A pending edge row: (space, subject, relation, member, created at).
 type EdgeRow = (SpaceId, EntityId, i32, EntityId, i64);
-/// A pending counter row: (space, entity, relation, direction) and what to add.
-type CounterRow = ((SpaceId, EntityId, i32, i16), i64);
 
-/// A statement's text and its arguments, built together: each value bound is named by the
-/// placeholder [`Statement::bind`] returns.
-struct Statement {
-    sql: String,
-    arguments: PgArguments,
-}
+/// Rows a message writes at most: the server parses a message's statements at once, so a large
+/// load goes in several messages.
+const ROWS_PER_MESSAGE: usize = 10_000;
 
-impl Statement {
-    fn new(sql: &str) -> Self {
-        Statement {
-            sql: sql.to_string(),
-            arguments: PgArguments::default(),
-        }
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.edges.is_empty() && self.counters.is_empty() && self.changes.is_empty()
     }
 
-    async fn execute(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query_with(&self.sql, self.arguments)
-            .execute(conn)
-            .await?;
-        Ok(())
-    }
-
-    fn bind<'q, T>(&mut self, value: T) -> Result<String, sqlx::Error>
-    where
-        T: sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + 'q,
-    {
-        self.arguments.add(value).map_err(sqlx::Error::Encode)?;
-        Ok(format!("${}", self.arguments.len()))
-    }
-
-    /// The edge and counter writes as data-modifying CTEs (`WITH` them) of the statement.
-    fn pending(
-        &mut self,
-        edges: &[EdgeRow],
-        counters: &[CounterRow],
-    ) -> Result<Vec<String>, sqlx::Error> {
-        let mut ctes = Vec::new();
+    /// The statements writing the next [`ROWS_PER_MESSAGE`] rows at most, in order (edges,
+    /// counters, then the change log's turn and its rows), taken out of the pending ones.
+    fn next_statements(&mut self) -> String {
+        let mut sql = String::new();
+        let mut room = ROWS_PER_MESSAGE;
+        let edges: Vec<String> = self
+            .edges
+            .drain(..room.min(self.edges.len()))
+            .map(|(space, subject, relation, member, now)| {
+                format!("({space}, {subject}, {relation}, {member}, {now})")
+            })
+            .collect();
+        room -= edges.len();
         if !edges.is_empty() {
-            let mut rows = Vec::with_capacity(edges.len());
-            for (space, subject, relation, member, now) in edges {
-                rows.push(row([
-                    self.bind(*space),
-                    self.bind(*subject),
-                    self.bind(*relation),
-                    self.bind(*member),
-                    self.bind(*now),
-                ])?);
-            }
-            ctes.push(format!(
-                "added AS (INSERT INTO edges (space_id, subject_id, relation_id, member_id,
-                                              created_at) VALUES {})",
-                rows.join(", ")
-            ));
+            let _ = write!(
+                sql,
+                "INSERT INTO edges (space_id, subject_id, relation_id, member_id, created_at)
+                 VALUES {};\n",
+                edges.join(", ")
+            );
         }
+        let mut counters = Vec::new();
+        while counters.len() < room {
+            let Some(((space, entity, relation, direction), n)) = self.counters.pop_first() else {
+                break;
+            };
+            counters.push(format!("({space}, {entity}, {relation}, {direction}, {n})"));
+        }
+        room -= counters.len();
         if !counters.is_empty() {
-            let mut rows = Vec::with_capacity(counters.len());
-            for ((space, entity, relation, direction), n) in counters {
-                rows.push(row([
-                    self.bind(*space),
-                    self.bind(*entity),
-                    self.bind(*relation),
-                    self.bind(*direction),
-                    self.bind(*n),
-                ])?);
-            }
-            ctes.push(format!(
-                "counted AS (INSERT INTO counters (space_id, entity_id, relation_id, direction, n)
-                             VALUES {} ON CONFLICT (space_id, entity_id, relation_id, direction)
-                             DO UPDATE SET n = counters.n + excluded.n)",
-                rows.join(", ")
-            ));
+            let _ = write!(
+                sql,
+                "INSERT INTO counters (space_id, entity_id, relation_id, direction, n)
+                 VALUES {} ON CONFLICT (space_id, entity_id, relation_id, direction)
+                 DO UPDATE SET n = counters.n + excluded.n;\n",
+                counters.join(", ")
+            );
         }
-        Ok(ctes)
+        let changes: Vec<String> = self.changes.drain(..room.min(self.changes.len())).collect();
+        if !changes.is_empty() {
+            // The turn before the rows draw their seqs: see `Tx::record_changes`.
+            let _ = write!(
+                sql,
+                "SELECT pg_advisory_xact_lock({CHANGE_LOG_LOCK}, {}::int4) AS locked;
+                 INSERT INTO changes (space_id, plan, at, op, subject_kind, subject_key,
+                                      relation, member_kind, member_key, context)
+                 VALUES {};\n",
+                self.changes_space,
+                changes.join(", ")
+            );
+        }
+        sql
     }
 }
 
-/// The ids of interned names already committed, so a transaction finds them without a
-/// statement (they never change once committed).
+/// `text` as an SQL expression of type text, for the text of a simple-protocol message: its
+/// UTF-8 bytes in hex, decoded by the server. Hex digits cannot end the literal they are in,
+/// whatever the text holds and whatever `standard_conforming_strings` says.
+fn text(text: &str) -> String {
+    let mut sql = String::with_capacity(2 * text.len() + 36);
+    sql.push_str("convert_from(decode('");
+    for byte in text.bytes() {
+        let _ = write!(sql, "{byte:02x}");
+    }
+    sql.push_str("', 'hex'), 'UTF8')");
+    sql
+}
+
+/// [`text`], or `NULL`.
+fn optional_text(value: Option<&str>) -> String {
+    value.map_or_else(|| "NULL".to_string(), text)
+}
 #[derive(Default)]
 pub(crate) struct Names(std::sync::RwLock<HashMap<String, i32>>);
 
@@ -265,59 +272,66 @@ async fn insert_counters(
     .await
 }
 
-/// A row of VALUES of the placeholders `values` bound.
-fn row<const N: usize>(values: [Result<String, sqlx::Error>; N]) -> Result<String, sqlx::Error> {
-    let values: Vec<String> = values.into_iter().collect::<Result<_, _>>()?;
-    Ok(format!("({})", values.join(", ")))
-}
-
 impl<'c> PgTx<'c> {
-    fn new(conn: &'c mut PgConnection, names: &'c Names) -> Self {
+    fn new(conn: &'c mut PgConnection, names: &'c Names, begin: String) -> Self {
         PgTx {
             conn,
             names,
+            begin: Some(begin),
             inserted: HashMap::new(),
             refs: HashMap::new(),
             pending: Pending::default(),
-            statements: 0,
+            round_trips: 0,
         }
     }
 
-    /// The connection for the next statement, counted, once the pending writes went before it.
+    /// What has to go before the next statement, taken: `BEGIN` if not sent yet, then the
+    /// pending writes (up to [`ROWS_PER_MESSAGE`] rows; more are sent on their own first).
+    async fn before_next(&mut self) -> Result<String, sqlx::Error> {
+        let mut sql = self.begin.take().unwrap_or_default();
+        sql += &self.pending.next_statements();
+        while !self.pending.is_empty() {
+            self.send(&sql).await?;
+            sql = self.pending.next_statements();
+        }
+        Ok(sql)
+    }
+
+    /// Send `sql` as one simple-protocol message, counted; the rows of its statements.
+    async fn send(&mut self, sql: &str) -> Result<Vec<PgRow>, sqlx::Error> {
+        self.round_trips += 1;
+        sqlx::Executor::fetch_all(&mut *self.conn, sqlx::raw_sql(sql)).await
+    }
+
+    /// Send the simple-protocol statements `sql` (numbers and [`text`] only in their text)
+    /// in one message with what has to go before them; the rows of all its statements.
+    async fn simple(&mut self, sql: &str) -> Result<Vec<PgRow>, sqlx::Error> {
+        let message = self.before_next().await? + sql;
+        self.send(&message).await
+    }
+
+    /// The connection for the next extended-protocol statement, counted, once what has to go
+    /// before it went, in a message of its own.
     async fn ready(&mut self) -> Result<&mut PgConnection, sqlx::Error> {
-        self.flush().await?;
-        self.statements += 1;
+        let before = self.before_next().await?;
+        if !before.is_empty() {
+            self.send(&before).await?;
+        }
+        self.round_trips += 1;
         Ok(&mut *self.conn)
     }
 
-    /// Send the pending writes: one statement, or one per [`ROWS_PER_STATEMENT`] rows of
-    /// each table.
-    async fn flush(&mut self) -> Result<(), sqlx::Error> {
-        let pending = std::mem::take(&mut self.pending);
-        let counters: Vec<_> = pending.counters.into_iter().collect();
-        let parts: Vec<(&[EdgeRow], &[CounterRow])> =
-            if pending.edges.len() + counters.len() <= ROWS_PER_STATEMENT {
-                vec![(&pending.edges, &counters)]
+    /// Commit (`commit`, with the pending writes in the same message) or roll back the
+    /// transaction, if it began; the round trips it cost.
+    async fn end(mut self, commit: bool) -> Result<u32, sqlx::Error> {
+        if self.begin.is_none() {
+            if commit {
+                self.simple("COMMIT").await?;
             } else {
-                let edges = pending
-                    .edges
-                    .chunks(ROWS_PER_STATEMENT)
-                    .map(|e| (e, &[][..]));
-                edges
-                    .chain(counters.chunks(ROWS_PER_STATEMENT).map(|c| (&[][..], c)))
-                    .collect()
-            };
-        for (edges, counters) in parts {
-            if edges.is_empty() && counters.is_empty() {
-                continue;
+                self.send("ROLLBACK").await?;
             }
-            let mut statement = Statement::new("");
-            let ctes = statement.pending(edges, counters)?;
-            statement.sql = format!("WITH {} SELECT 1", ctes.join(", "));
-            self.statements += 1;
-            statement.execute(self.conn).await?;
         }
-        Ok(())
+        Ok(self.round_trips)
     }
 
     /// The id of an interned name, interning it when new (inside the transaction, so a
@@ -602,12 +616,12 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    /// One message of three statements, each seeing what those before it locked and
+    /// One message of three statements (after `BEGIN` and the space's lock, or the pending
+    /// writes, when they have to go first), each seeing what those before it locked and
     /// committed (a statement's snapshot is taken when it starts): the ends, locked in id
     /// order; their counter rows, created and locked in the keys' order; then every fact
     /// the batch asks for (`true` flags), read under those locks. Its values are numbers
-    /// only, written into its text: a simple-protocol message, which may hold several
-    /// statements, binds none.
+    /// only.
     async fn lock_batch(
         &mut self,
         space: SpaceId,
@@ -683,9 +697,13 @@ impl Tx for PgTx<'_> {
                    AND direction = 0 AND (entity_id = ANY({members}) OR entity_id = {subject})"
             );
         }
-        let rows = sqlx::Executor::fetch_all(self.ready().await?, sqlx::raw_sql(&sql)).await?;
+        let rows = self.simple(&sql).await?;
         let (mut in_space, mut facts) = (HashSet::new(), Facts::default());
         for row in rows {
+            if row.try_column("locked").is_ok() {
+                // The space's lock, when the message begins the transaction.
+                continue;
+            }
             let id: EntityId = row.try_get("id")?;
             if row.try_column("kind").is_ok() {
                 let (kind, key) = (row.try_get("kind")?, row.try_get("key")?);
@@ -784,12 +802,12 @@ impl Tx for PgTx<'_> {
             .collect())
     }
 
-    /// One statement: the pending edge and counter writes, then the space's change log turn,
-    /// then the changes. Writers of one space take their seqs in turn and hold the turn until
-    /// they commit, so seq order is commit order within a space and a reader past a seq
-    /// misses nothing. The rows draw their seqs only once the turn is taken (they are joined
-    /// with it); it is the transaction's last lock. (Two-key advisory locks do not overlap
-    /// single-key ones.)
+    /// Pending until the transaction's end (a plan records its changes last), where they go
+    /// in the message that commits, after its edge and counter writes: the space's change log
+    /// turn, then the change rows. Writers of one space take their seqs in turn and hold the
+    /// turn until they commit, so seq order is commit order within a space and a reader past a
+    /// seq misses nothing; the turn is the transaction's last lock, held while the server runs
+    /// the rest of that message. (Two-key advisory locks do not overlap single-key ones.)
     async fn record_changes(
         &mut self,
         space: SpaceId,
@@ -797,52 +815,20 @@ impl Tx for PgTx<'_> {
         context: Option<&Value>,
         changes: &[ChangeRow<'_>],
     ) -> Result<(), sqlx::Error> {
-        if changes.is_empty() {
-            return Ok(());
-        }
-        let (plan, context) = (rand::random::<i64>(), context.map(Value::to_string));
-        let pending = self.pending.edges.len() + self.pending.counters.len();
-        if pending + changes.len() > ROWS_PER_STATEMENT {
-            self.flush().await?;
-        }
-        for chunk in changes.chunks(ROWS_PER_STATEMENT) {
-            let mut statement = Statement::new("");
-            let turn = [statement.bind(CHANGE_LOG_LOCK)?, statement.bind(space)?];
-            let mut rows = Vec::with_capacity(chunk.len());
-            for change in chunk {
-                rows.push(row([
-                    statement.bind(space),
-                    statement.bind(plan),
-                    statement.bind(now),
-                    statement.bind(change.op.as_str()),
-                    statement.bind(change.subject.kind.as_str()),
-                    statement.bind(change.subject.key.as_str()),
-                    statement.bind(change.relation),
-                    statement.bind(change.member.map(|m| m.kind.as_str())),
-                    statement.bind(change.member.map(|m| m.key.as_str())),
-                    statement.bind(context.as_deref()),
-                ])?);
-            }
-            let pending = std::mem::take(&mut self.pending);
-            let counters: Vec<_> = pending.counters.into_iter().collect();
-            let mut ctes = vec![format!(
-                "turn AS (SELECT pg_advisory_xact_lock({}, {}::int4))",
-                turn[0], turn[1]
-            )];
-            ctes.extend(statement.pending(&pending.edges, &counters)?);
-            statement.sql = format!(
-                "WITH {ctes}
-                 INSERT INTO changes (space_id, plan, at, op, subject_kind, subject_key,
-                                      relation, member_kind, member_key, context)
-                 SELECT c.* FROM turn,
-                     (VALUES {rows}) AS c (space_id, plan, at, op, subject_kind, subject_key,
-                                            relation, member_kind, member_key, context)",
-                ctes = ctes.join(", "),
-                rows = rows.join(", ")
-            );
-            self.statements += 1;
-            statement.execute(self.conn).await?;
-        }
+        let plan = rand::random::<i64>();
+        let context = optional_text(context.map(Value::to_string).as_deref());
+        self.pending.changes_space = space;
+        self.pending.changes.extend(changes.iter().map(|change| {
+            format!(
+                "({space}, {plan}, {now}, {}, {}, {}, {}, {}, {}, {context})",
+                text(change.op.as_str()),
+                text(&change.subject.kind),
+                text(&change.subject.key),
+                optional_text(change.relation),
+                optional_text(change.member.map(|m| m.kind.as_str())),
+                optional_text(change.member.map(|m| m.key.as_str())),
+            )
+        }));
         Ok(())
     }
 }
@@ -904,7 +890,7 @@ impl LoadTx for PgTx<'_> {
     }
 
     async fn space_rows(&mut self, space: SpaceId) -> Result<SpaceRows, StoreError> {
-        reads::space_rows(self.conn, space).await
+        reads::space_rows(self.ready().await.map_err(crate::backend)?, space).await
     }
 
     async fn clear_space(&mut self, space: SpaceId) -> Result<(), sqlx::Error> {
@@ -1056,31 +1042,23 @@ impl LoadTx for PgTx<'_> {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+    use std::time::Duration;
 
-    use roster_core::{AddEdges, Caps, Outcome, Reciprocal, StepId, Store, WritePlan};
+    use roster_core::{AddEdges, Caps, Outcome, Reciprocal, SpaceId, StepId, Store, WritePlan};
     use serde_json::json;
-    use sqlx::Connection;
 
-    use super::{begin_plan, PgTx};
+    use super::{begin_plan, text, PgTx};
     use crate::exec;
+    use crate::test_support::ScratchDatabase;
 
-    /// An edge batch with caps and mutual follows is two statements after `BEGIN` (three
-    /// round trips with it), whatever its size, once its names are known.
+    /// An edge batch with caps and mutual follows costs two round trips from `BEGIN` to
+    /// `COMMIT` (the budget is three), whatever its size, once its names are known.
     #[tokio::test]
-    async fn an_edge_batch_is_two_statements_after_begin() {
-        let suite = "an_edge_batch_is_two_statements_after_begin";
-        let Some(base) = crate::test_support::postgres_url(suite) else {
+    async fn an_edge_batch_is_two_round_trips() {
+        let suite = "an_edge_batch_is_two_round_trips";
+        let Some((_database, store, space)) = store_with_space(suite, 4).await else {
             return;
         };
-        let database = crate::test_support::scratch_postgres(&base).await;
-        let store = crate::PgStore::open_postgres(database.url(), 4)
-            .await
-            .unwrap();
-        let space = store
-            .ensure_space("test", "s1", &BTreeMap::new())
-            .await
-            .unwrap()
-            .id;
         let follow = |subject, members: &[i64]| {
             let mut add = AddEdges::new(
                 subject,
@@ -1117,12 +1095,9 @@ mod tests {
                 &members[..size],
             )));
             let mut conn = store.pool.acquire().await.unwrap();
-            let mut transaction = conn.begin_with(begin_plan(space)).await.unwrap();
-            let mut tx = PgTx::new(&mut transaction, &store.names);
+            let mut tx = PgTx::new(&mut conn, &store.names, begin_plan(space));
             let applied = exec::apply(&mut tx, &plan).await.unwrap().unwrap();
-            tx.flush().await.unwrap();
-            assert_eq!(tx.statements, 2, "a batch of {size}");
-            transaction.commit().await.unwrap();
+            assert_eq!(tx.end(true).await.unwrap(), 2, "a batch of {size}");
             let outcomes = applied.outcomes(StepId(0));
             assert!(outcomes
                 .iter()
@@ -1133,6 +1108,150 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(counts[&subject], 500);
+        store.pool.close().await;
+    }
+
+    /// Whatever a string holds, [`text`] makes an expression the server reads back as that
+    /// string, never as more SQL.
+    #[tokio::test]
+    async fn text_is_read_back_as_written() {
+        let Some(base) = crate::test_support::postgres_url("text_is_read_back_as_written") else {
+            return;
+        };
+        let database = crate::test_support::scratch_postgres(&base).await;
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(database.url())
+            .await
+            .unwrap();
+        for written in [
+            "",
+            "plain",
+            "it's",
+            "'); DROP TABLE names; --",
+            "back\\slash \\' and \\x41",
+            "$$ dollar $tag$",
+            "\u{7ee7}\u{7eed} \u{1f600} caf\u{e9}",
+            "line\nbreak\ttab",
+        ] {
+            let sql = format!("SELECT {} AS t", text(written));
+            let rows = sqlx::Executor::fetch_all(&mut conn, sqlx::raw_sql(&sql))
+                .await
+                .unwrap();
+            assert_eq!(rows.len(), 1, "{written:?}");
+            let read: String = sqlx::Row::get(&rows[0], "t");
+            assert_eq!(read, written);
+        }
+    }
+
+    /// A store on a scratch database with a pool of `pool` connections, and a space in it.
+    async fn store_with_space(
+        suite: &str,
+        pool: u32,
+    ) -> Option<(ScratchDatabase, crate::PgStore, SpaceId)> {
+        let base = crate::test_support::postgres_url(suite)?;
+        let database = crate::test_support::scratch_postgres(&base).await;
+        let store = crate::PgStore::open_postgres(database.url(), pool)
+            .await
+            .unwrap();
+        let space = store
+            .ensure_space("test", "s1", &BTreeMap::new())
+            .await
+            .unwrap()
+            .id;
+        Some((database, store, space))
+    }
+
+    /// When the message that commits fails, nothing of the transaction stays, and the
+    /// connection goes back to the pool usable.
+    #[tokio::test]
+    async fn a_failed_commit_rolls_back() {
+        let Some((_database, store, space)) =
+            store_with_space("a_failed_commit_rolls_back", 1).await
+        else {
+            return;
+        };
+        let names = store.names.clone();
+        let failed = store
+            .write(move |conn| {
+                let names = names.clone();
+                Box::pin(async move {
+                    let mut tx = PgTx::new(conn, &names, begin_plan(space));
+                    let created = exec::Tx::insert_entity(
+                        &mut tx,
+                        space,
+                        1,
+                        "acct",
+                        "rolled-back",
+                        &json!({}),
+                        None,
+                        false,
+                    )
+                    .await?
+                    .expect("a new key");
+                    // The same edge twice: its key fails the message that commits.
+                    let edge = (created.id, created.id);
+                    exec::Tx::insert_edges(&mut tx, space, 1, "follow", &[edge, edge]).await?;
+                    tx.end(true).await.map(|_| ())
+                })
+            })
+            .await;
+        let error = failed.unwrap_err().to_string();
+        assert!(error.contains("duplicate key"), "{error}");
+        // The pool's one connection is not left inside the failed transaction.
+        let found = store
+            .find_entity(space, "acct", "rolled-back")
+            .await
+            .unwrap();
+        assert!(found.is_none());
+        let mut plan = WritePlan::new(space, 2);
+        plan.create("acct", "after", json!({}), None);
+        store.apply(plan).await.unwrap();
+        let found = store.find_entity(space, "acct", "after").await.unwrap();
+        assert!(found.is_some());
+        store.pool.close().await;
+    }
+
+    /// A write dropped in the middle of its transaction (its call cancelled) leaves no
+    /// transaction open on a pooled connection: its rows and locks go with it.
+    #[tokio::test]
+    async fn a_cancelled_write_rolls_back() {
+        let Some((_database, store, space)) =
+            store_with_space("a_cancelled_write_rolls_back", 1).await
+        else {
+            return;
+        };
+        let names = store.names.clone();
+        let cancelled = tokio::time::timeout(
+            Duration::from_millis(500),
+            store.write(move |conn| {
+                let names = names.clone();
+                Box::pin(async move {
+                    let mut tx = PgTx::new(conn, &names, begin_plan(space));
+                    exec::Tx::insert_entity(
+                        &mut tx,
+                        space,
+                        1,
+                        "acct",
+                        "cancelled",
+                        &json!({}),
+                        None,
+                        false,
+                    )
+                    .await?;
+                    std::future::pending::<()>().await;
+                    tx.end(true).await.map(|_| ())
+                })
+            }),
+        )
+        .await;
+        assert!(cancelled.is_err(), "the write never ends by itself");
+        // The key is free and nothing is locked: the same create succeeds at once.
+        let mut plan = WritePlan::new(space, 2);
+        let created = plan.create("acct", "cancelled", json!({}), None);
+        let applied = tokio::time::timeout(Duration::from_secs(10), store.apply(plan))
+            .await
+            .expect("no lock of the cancelled write is held")
+            .unwrap();
+        assert_eq!(applied.entity(created).key, "cancelled");
         store.pool.close().await;
     }
 }

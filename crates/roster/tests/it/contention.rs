@@ -225,7 +225,7 @@ async fn resets_and_loads_during_writes_neither_deadlock_nor_wait(api: Api) {
         for name in [
             "roster_postgres_pool_wait_seconds",
             "roster_postgres_write_retries_total",
-            "roster_postgres_plan_statements",
+            "roster_postgres_plan_round_trips",
         ] {
             assert!(metrics.contains(name), "{name} missing from /metrics");
         }
