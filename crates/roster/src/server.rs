@@ -255,6 +255,10 @@ const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
 /// keep-alive connection as waiting for the next head): nginx's default keep-alive timeout,
 /// so that neither a client that stalls mid-head nor one that went away holds a connection.
 const HEAD_READ: Duration = Duration::from_secs(75);
+/// The largest request head (request line and headers) accepted; a larger one gets 431. Set
+/// explicitly: without it hyper refuses only a head that outgrows its read buffer before it
+/// is complete, so whether a head of this size passed depended on how it arrived.
+const HEAD_MAX: usize = 400 * 1024;
 /// How long a shutdown waits for the requests in flight. Under the 30 s most supervisors
 /// (systemd, Kubernetes, test harnesses) give a process between SIGTERM and SIGKILL.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -322,6 +326,7 @@ where
         .title_case_headers(true)
         .timer(TokioTimer::new())
         .header_read_timeout(HEAD_READ)
+        .max_header_size(HEAD_MAX)
         .serve_connection(
             TokioIo::new(Refusals::new(io, wires)),
             TowerToHyperService::new(app),
